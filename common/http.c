@@ -1,0 +1,557 @@
+/* http.c: the one HTTP client: keep-alive per host, timeouts, bounded jittered retries. */
+#include <arpa/inet.h>
+#include <err.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "cw/clock.h"
+#include "cw/config.h"
+#include "cw/http.h"
+#include "cw/json.h"
+#include "cw/version.h"
+
+/* A reply larger than this is a fault, not data: no call of ours needs more. */
+#define MAX_BODY (64L * 1024 * 1024)
+
+struct conn {
+	char *key;   /* scheme://host:port */
+	CURL *curl;
+};
+
+struct cw_http {
+	struct cw_http_opts o;
+	struct conn *conns;
+	size_t nconns;
+	unsigned short seed[3];
+};
+
+static int curl_users;
+
+void
+cw_http_opts_default(struct cw_http_opts *o)
+{
+	o->max_attempts = 5;
+	o->connect_timeout_ms = 10000;
+	o->timeout_ms = 60000;
+	o->backoff_ms = 500;
+	o->backoff_max_ms = 30000;
+	o->retry_wait_max_ms = 120000;
+}
+
+void
+cw_http_opts_config(struct cw_http_opts *o, struct cw_config *c)
+{
+	o->max_attempts = (int)cw_config_int(c, "Cartwatch.Http.MaxAttempts",
+	    o->max_attempts, 1, 100);
+	o->connect_timeout_ms = (long)cw_config_int(c, "Cartwatch.Http.ConnectTimeoutMs",
+	    o->connect_timeout_ms, 1, 600000);
+	o->timeout_ms = (long)cw_config_int(c, "Cartwatch.Http.TimeoutMs",
+	    o->timeout_ms, 1, 3600000);
+	o->backoff_ms = (long)cw_config_int(c, "Cartwatch.Http.BackoffMs",
+	    o->backoff_ms, 0, 600000);
+	o->backoff_max_ms = (long)cw_config_int(c, "Cartwatch.Http.MaxBackoffMs",
+	    o->backoff_max_ms, 0, 3600000);
+	o->retry_wait_max_ms = (long)cw_config_int(c, "Cartwatch.Http.MaxRetryWaitMs",
+	    o->retry_wait_max_ms, 0, 3600000);
+}
+
+struct cw_http *
+cw_http_new(const struct cw_http_opts *o)
+{
+	struct cw_http *h = cw_calloc(1, sizeof(*h));
+	uint64_t s;
+
+	if (curl_users++ == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		errx(CW_EXIT_FAIL, "cannot initialise libcurl");
+	if (o != NULL)
+		h->o = *o;
+	else
+		cw_http_opts_default(&h->o);
+	/* Jitter needs no secrecy, only independence between processes. */
+	s = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 16) ^ (uint64_t)(uintptr_t)h;
+	h->seed[0] = (unsigned short)s;
+	h->seed[1] = (unsigned short)(s >> 16);
+	h->seed[2] = (unsigned short)(s >> 32);
+	return h;
+}
+
+void
+cw_http_free(struct cw_http *h)
+{
+	if (h == NULL)
+		return;
+	for (size_t i = 0; i < h->nconns; i++) {
+		curl_easy_cleanup(h->conns[i].curl);
+		free(h->conns[i].key);
+	}
+	free(h->conns);
+	free(h);
+	if (--curl_users == 0)
+		curl_global_cleanup();
+}
+
+void
+cw_http_resp_free(struct cw_http_resp *resp)
+{
+	if (resp->body != NULL)
+		explicit_bzero(resp->body, resp->body_len);
+	free(resp->body);
+	for (size_t i = 0; i < resp->nhdrs; i++) {
+		free(resp->hdrs[i].name);
+		free(resp->hdrs[i].value);
+	}
+	free(resp->hdrs);
+	memset(resp, 0, sizeof(*resp));
+}
+
+const char *
+cw_http_header(const struct cw_http_resp *resp, const char *name)
+{
+	/* The last one wins: a retried or redirected reply appends. */
+	for (size_t i = resp->nhdrs; i > 0; i--)
+		if (strcasecmp(resp->hdrs[i - 1].name, name) == 0)
+			return resp->hdrs[i - 1].value;
+	return NULL;
+}
+
+static int
+loopback(const char *host)
+{
+	unsigned char a[16];
+	char h[64];
+	size_t n = strlen(host);
+
+	if (strcasecmp(host, "localhost") == 0)
+		return 1;
+	/* CURLU gives IPv6 hosts in brackets. */
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof(h)) {
+		memcpy(h, host + 1, n - 2);
+		h[n - 2] = '\0';
+		return inet_pton(AF_INET6, h, a) == 1 && memcmp(a, &in6addr_loopback, 16) == 0;
+	}
+	return inet_pton(AF_INET, host, a) == 1 && a[0] == 127;
+}
+
+/* Parses url into u; sets *key to scheme://host:port (caller frees). */
+static int
+check_url(CURLU *u, const char *url, char **key, cw_err *e)
+{
+	char *scheme = NULL, *host = NULL, *port = NULL;
+	int r = -1;
+
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+		cw_seterr(e, "not a URL: \"%.200s\"", url);
+		goto out;
+	}
+	/* IMDS speaks only plain http, on a link-local address no router forwards. */
+	if (strcmp(scheme, "https") != 0 && !(strcmp(scheme, "http") == 0 &&
+	    (loopback(host) || strcmp(host, "169.254.169.254") == 0))) {
+		if (strcmp(scheme, "http") == 0)
+			cw_seterr(e, "%.200s: plain http is allowed only to loopback; use https", host);
+		else
+			cw_seterr(e, "%.200s: unsupported scheme \"%.20s\"", host, scheme);
+		goto out;
+	}
+	if (key != NULL)
+		*key = cw_asprintf("%s://%s:%s", scheme, host, port);
+	r = 0;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	return r;
+}
+
+int
+cw_http_url_allowed(const char *url, cw_err *e)
+{
+	CURLU *u = curl_url();
+	int r;
+
+	if (u == NULL)
+		errx(CW_EXIT_FAIL, "out of memory");
+	r = check_url(u, url, NULL, e);
+	curl_url_cleanup(u);
+	return r;
+}
+
+/* The URL for messages: no query, no credentials, no fragment. */
+static char *
+public_url(CURLU *u)
+{
+	CURLU *c = curl_url_dup(u);
+	char *s = NULL, *r;
+
+	if (c == NULL)
+		errx(CW_EXIT_FAIL, "out of memory");
+	curl_url_set(c, CURLUPART_QUERY, NULL, 0);
+	curl_url_set(c, CURLUPART_USER, NULL, 0);
+	curl_url_set(c, CURLUPART_PASSWORD, NULL, 0);
+	curl_url_set(c, CURLUPART_FRAGMENT, NULL, 0);
+	if (curl_url_get(c, CURLUPART_URL, &s, 0) != CURLUE_OK)
+		r = cw_strdup("(url)");
+	else
+		r = cw_strdup(s);
+	curl_free(s);
+	curl_url_cleanup(c);
+	return r;
+}
+
+static CURL *
+handle(struct cw_http *h, const char *key)
+{
+	CURL *c;
+
+	for (size_t i = 0; i < h->nconns; i++)
+		if (strcmp(h->conns[i].key, key) == 0)
+			return h->conns[i].curl;
+	if ((c = curl_easy_init()) == NULL)
+		errx(CW_EXIT_FAIL, "cannot create a libcurl handle");
+	h->conns = cw_realloc(h->conns, (h->nconns + 1) * sizeof(*h->conns));
+	h->conns[h->nconns].key = cw_strdup(key);
+	h->conns[h->nconns].curl = c;
+	h->nconns++;
+	return c;
+}
+
+struct sink {
+	struct cw_buf body;
+	struct cw_http_resp *resp;
+	int too_big;
+};
+
+static size_t
+on_body(char *p, size_t size, size_t n, void *data)
+{
+	struct sink *s = data;
+	size_t len = size * n;
+
+	if (s->body.len + len > (size_t)MAX_BODY) {
+		s->too_big = 1;
+		return 0;
+	}
+	cw_buf_add(&s->body, p, len);
+	return len;
+}
+
+static void
+clear_headers(struct cw_http_resp *r)
+{
+	for (size_t i = 0; i < r->nhdrs; i++) {
+		free(r->hdrs[i].name);
+		free(r->hdrs[i].value);
+	}
+	r->nhdrs = 0;
+}
+
+static size_t
+on_header(char *p, size_t size, size_t n, void *data)
+{
+	struct sink *s = data;
+	struct cw_http_resp *r = s->resp;
+	size_t len = size * n, k, v, end;
+
+	/* A new status line (after a 100 Continue, say) starts a new header set. */
+	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+		clear_headers(r);
+		return len;
+	}
+	for (k = 0; k < len && p[k] != ':'; k++)
+		;
+	if (k == len || k == 0)
+		return len;
+	for (v = k + 1; v < len && (p[v] == ' ' || p[v] == '\t'); v++)
+		;
+	for (end = len; end > v && isspace((unsigned char)p[end - 1]); end--)
+		;
+	r->hdrs = cw_realloc(r->hdrs, (r->nhdrs + 1) * sizeof(*r->hdrs));
+	r->hdrs[r->nhdrs].name = cw_strndup(p, k);
+	r->hdrs[r->nhdrs].value = cw_strndup(p + v, end - v);
+	r->nhdrs++;
+	return len;
+}
+
+static int
+retryable_status(long st)
+{
+	return st == 408 || st == 429 || (st >= 500 && st <= 599);
+}
+
+static int
+retryable_curl(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_WRITE_ERROR:
+	case CURLE_OUT_OF_MEMORY:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static long
+parse_long(const char *s, int *ok)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	while (*end == ' ')
+		end++;
+	*ok = (s != end && *end == '\0' && errno == 0);
+	return v;
+}
+
+long
+cw_http_retry_after_ms(const struct cw_http_resp *resp, time_t now)
+{
+	const char *v;
+	time_t t;
+	long n;
+	int ok;
+
+	if ((v = cw_http_header(resp, "x-ms-retry-after-ms")) != NULL) {
+		n = parse_long(v, &ok);
+		if (ok && n >= 0)
+			return n;
+	}
+	if ((v = cw_http_header(resp, "Retry-After")) != NULL) {
+		n = parse_long(v, &ok);
+		if (ok && n >= 0)
+			return n * 1000;
+		if (cw_rfc1123_parse(v, &t) == 0)
+			return t > now ? (long)(t - now) * 1000 : 0;
+	}
+	if ((v = cw_http_header(resp, "X-RateLimit-Reset")) != NULL) {
+		n = parse_long(v, &ok);
+		/* Unix seconds; a small number can only be seconds from now. */
+		if (ok && n >= 0 && n < 1000000000L)
+			return n * 1000;
+		if (ok && n >= 0)
+			return n > now ? (long)(n - now) * 1000 : 0;
+	}
+	return -1;
+}
+
+/* Backoff before try attempt+1: exponential from backoff_ms, capped, with
+ * "equal jitter" so that retrying processes spread out but never retry at once. */
+static long
+backoff(struct cw_http *h, int attempt)
+{
+	double d = (double)h->o.backoff_ms;
+
+	for (int i = 1; i < attempt && d < (double)h->o.backoff_max_ms; i++)
+		d *= 2;
+	if (d > (double)h->o.backoff_max_ms)
+		d = (double)h->o.backoff_max_ms;
+	return (long)(d / 2 + erand48(h->seed) * d / 2);
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static void
+setup(CURL *c, struct cw_http *h, const struct cw_http_req *req,
+    struct curl_slist *hdrs, struct sink *s)
+{
+	long cto = req->connect_timeout_ms > 0 ? req->connect_timeout_ms :
+	    h->o.connect_timeout_ms;
+
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, req->url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, cto);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->o.timeout_ms);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "cartwatch/" CW_VERSION);
+	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
+	if (strcmp(req->method, "GET") == 0 && req->body == NULL) {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+		return;
+	}
+	if (strcmp(req->method, "POST") != 0)
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+	if (req->body != NULL || strcmp(req->method, "POST") == 0) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)(req->body ? req->body_len : 0));
+	}
+	if (strcmp(req->method, "HEAD") == 0)
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+}
+
+int
+cw_http_do(struct cw_http *h, const struct cw_http_req *req,
+    struct cw_http_resp *resp, cw_err *e)
+{
+	struct curl_slist *hdrs = NULL, *t;
+	struct sink s = {CW_BUF_INIT, resp, 0};
+	char cerr[CURL_ERROR_SIZE];
+	char *key = NULL, *where = NULL;
+	int max = req->max_attempts > 0 ? req->max_attempts : h->o.max_attempts;
+	CURLU *u;
+	CURL *c;
+	int r = -1;
+
+	memset(resp, 0, sizeof(*resp));
+	if ((u = curl_url()) == NULL)
+		errx(CW_EXIT_FAIL, "out of memory");
+	if (check_url(u, req->url, &key, e) != 0) {
+		/* Prefix the service without losing check_url's reason. */
+		if (e != NULL) {
+			char why[sizeof(e->msg)];
+
+			memcpy(why, e->msg, sizeof(why));
+			cw_seterr(e, "%s: %s", req->service, why);
+		}
+		curl_url_cleanup(u);
+		return -1;
+	}
+	where = public_url(u);
+	curl_url_cleanup(u);
+	c = handle(h, key);
+	free(key);
+	/* No "Expect: 100-continue": a round trip lost on every large body. */
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	for (const char *const *p = req->headers; p != NULL && *p != NULL; p++)
+		if (hdrs != NULL && (t = curl_slist_append(hdrs, *p)) != NULL)
+			hdrs = t;
+	if (hdrs == NULL)
+		errx(CW_EXIT_FAIL, "out of memory");
+
+	for (int attempt = 1;; attempt++) {
+		CURLcode rc;
+		long wait = -1;
+
+		setup(c, h, req, hdrs, &s);
+		cerr[0] = '\0';
+		curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+		cw_buf_wipe(&s.body);
+		clear_headers(resp);
+		s.too_big = 0;
+		resp->attempts = attempt;
+		resp->status = 0;
+		rc = curl_easy_perform(c);
+		if (rc == CURLE_OK) {
+			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+			if (!retryable_status(resp->status) || attempt >= max) {
+				r = 0;
+				break;
+			}
+			wait = cw_http_retry_after_ms(resp, time(NULL));
+			if (wait > h->o.retry_wait_max_ms)
+				wait = h->o.retry_wait_max_ms;
+		} else if (s.too_big) {
+			cw_seterr(e, "%s: %s %s: reply larger than %ld bytes",
+			    req->service, req->method, where, MAX_BODY);
+			break;
+		} else if (!retryable_curl(rc) || attempt >= max) {
+			cw_seterr(e, "%s: %s %s: %s (after %d attempt%s)",
+			    req->service, req->method, where,
+			    cerr[0] ? cerr : curl_easy_strerror(rc),
+			    attempt, attempt == 1 ? "" : "s");
+			break;
+		}
+		if (wait < 0)
+			wait = backoff(h, attempt);
+		sleep_ms(wait);
+	}
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(hdrs);
+	if (r == 0) {
+		resp->body_len = s.body.len;
+		resp->body = cw_buf_detach(&s.body);
+	} else {
+		cw_buf_wipe(&s.body);
+	}
+	free(where);
+	return r;
+}
+
+/* Appends s to b without control characters, at most max bytes of it. */
+static void
+add_clean(struct cw_buf *b, const char *s, size_t max)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i < max; i++) {
+		if (s[i] == '\r' || s[i] == '\n')
+			break;  /* AAD appends trace ids on further lines */
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			continue;
+		cw_buf_add(b, s + i, 1);
+	}
+	if (s[i] != '\0' && s[i] != '\r' && s[i] != '\n')
+		cw_buf_adds(b, "...");
+}
+
+char *
+cw_http_describe(const struct cw_http_resp *resp, char *buf, size_t n)
+{
+	struct cw_buf b = CW_BUF_INIT;
+	const char *code = NULL, *msg = NULL;
+	json_t *j = NULL, *err;
+
+	cw_buf_addf(&b, "HTTP %ld", resp->status);
+	if (resp->body != NULL && resp->body_len > 0)
+		j = cw_json_parse(resp->body, resp->body_len);
+	if (json_is_object(j)) {
+		err = cw_json_iget(j, "error");
+		if (json_is_object(err)) {           /* Key Vault, Graph-style */
+			code = cw_json_istr(err, "code");
+			msg = cw_json_istr(err, "message");
+		} else if (json_is_string(err)) {    /* Entra ID */
+			code = json_string_value(err);
+			msg = cw_json_istr(j, "error_description");
+		} else {                             /* Cosmos DB, Emarsys, others */
+			code = cw_json_istr(j, "code");
+			msg = cw_json_istr(j, "message");
+			if (msg == NULL)
+				msg = cw_json_istr(j, "replyText");
+		}
+	}
+	if (code != NULL) {
+		cw_buf_adds(&b, " ");
+		add_clean(&b, code, 80);
+	}
+	if (msg != NULL) {
+		cw_buf_adds(&b, ": ");
+		add_clean(&b, msg, 300);
+	}
+	snprintf(buf, n, "%s", b.data);
+	cw_buf_free(&b);
+	json_decref(j);
+	return buf;
+}

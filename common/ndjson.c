@@ -1,0 +1,135 @@
+/* ndjson.c: the record driver and checked output shared by every stage. */
+#include <err.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cw/ndjson.h"
+#include "cw/util.h"
+
+static int
+blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			return 0;
+	return 1;
+}
+
+void
+cw_rec_warn(const struct cw_rec *rec, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	warnx("%s:%lu: %s", rec->src, rec->line, msg);
+}
+
+int
+cw_ndjson_loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
+    struct cw_loop_stats *stats)
+{
+	struct cw_loop_stats st = {0, 0, 0};
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int status = CW_EXIT_OK;
+
+	while ((n = getline(&line, &cap, in)) != -1) {
+		struct cw_rec rec = {NULL, ++st.lines, src};
+		json_error_t jerr;
+		size_t len = (size_t)n;
+		int r;
+
+		if (len > 0 && line[len - 1] == '\n')
+			len--;
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		if (blank(line, len))
+			continue;
+		rec.json = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+		if (rec.json == NULL || !json_is_object(rec.json)) {
+			if (rec.json == NULL)
+				cw_rec_warn(&rec, "not JSON: %s (column %d)",
+				    jerr.text, jerr.column);
+			else
+				cw_rec_warn(&rec, "not a JSON object");
+			json_decref(rec.json);
+			st.bad++;
+			status = CW_EXIT_FAIL;
+			continue;
+		}
+		st.records++;
+		r = fn(&rec, ctx);
+		json_decref(rec.json);
+		if (r == CW_REC_BAD) {
+			st.bad++;
+			status = CW_EXIT_FAIL;
+		} else if (r == CW_REC_STOP) {
+			status = CW_EXIT_FAIL;
+			break;
+		}
+	}
+	if (ferror(in)) {
+		warn("%s: read error", src);
+		status = CW_EXIT_FAIL;
+	}
+	free(line);
+	if (stats != NULL)
+		*stats = st;
+	return status;
+}
+
+void
+cw_output_init(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void
+write_failed(void)
+{
+	/* EPIPE and ENOSPC end the tool: nobody can read what we would write. */
+	err(CW_EXIT_FAIL, "write error");
+}
+
+void
+cw_write_line(FILE *out, const char *s, size_t n)
+{
+	if (fwrite(s, 1, n, out) != n || putc('\n', out) == EOF)
+		write_failed();
+}
+
+static int
+dump_cb(const char *buf, size_t n, void *data)
+{
+	FILE *out = data;
+
+	return fwrite(buf, 1, n, out) == n ? 0 : -1;
+}
+
+/*
+ * Reals are printed with 15 significant digits, not Jansson's 17: a price read
+ * as 49.99 must leave as 49.99, not 49.990000000000002, and every decimal with
+ * up to 15 digits survives the trip through a double exactly.
+ */
+void
+cw_ndjson_write(FILE *out, const json_t *obj)
+{
+	if (json_dump_callback(obj, dump_cb, out, JSON_COMPACT | JSON_REAL_PRECISION(15)) != 0 ||
+	    putc('\n', out) == EOF)
+		write_failed();
+}
+
+void
+cw_output_finish(void)
+{
+	if (fflush(stdout) == EOF || ferror(stdout))
+		write_failed();
+}

@@ -1,0 +1,34 @@
+/* crypto.h: the digests, MACs, encodings and random numbers the wire protocols need (OpenSSL). */
+#ifndef CW_CRYPTO_H
+#define CW_CRYPTO_H
+
+#include <stddef.h>
+
+/* Standard base64 with padding, no line breaks. Caller frees. */
+char *cw_base64(const void *data, size_t n);
+
+/* Decodes standard base64 (padding required, no whitespace). Returns a buffer
+ * the caller frees (NUL-terminated for convenience, *n excludes the NUL), or
+ * NULL if s is not valid base64. */
+unsigned char *cw_unbase64(const char *s, size_t *n);
+
+/* Lowercase hex SHA-1 of data, 40 chars and a NUL. */
+void cw_sha1_hex(const void *data, size_t n, char out[41]);
+
+/* HMAC-SHA256 of msg under key. */
+void cw_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t n,
+    unsigned char out[32]);
+
+/* Lowercase hex of HMAC-SHA256, 64 chars and a NUL. */
+void cw_hmac_sha256_hex(const void *key, size_t keylen, const void *msg, size_t n,
+    char out[65]);
+
+/* nbytes from the system CSPRNG as 2*nbytes lowercase hex chars and a NUL in
+ * out (which must hold 2*nbytes+1). Returns 0, or -1 if the RNG failed. */
+int cw_random_hex(char *out, size_t nbytes);
+
+/* Percent-encodes everything but RFC 3986 unreserved characters, with
+ * uppercase hex. Caller frees. */
+char *cw_urlencode(const char *s);
+
+#endif

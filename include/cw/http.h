@@ -1,0 +1,101 @@
+/* http.h: the one HTTP client: keep-alive, timeouts, bounded jittered retries. */
+#ifndef CW_HTTP_H
+#define CW_HTTP_H
+
+#include <stddef.h>
+#include <time.h>
+#include "cw/util.h"
+
+struct cw_config;
+
+struct cw_http_opts {
+	int max_attempts;        /* tries per request, >= 1 */
+	long connect_timeout_ms; /* per attempt */
+	long timeout_ms;         /* whole attempt, transfer included */
+	long backoff_ms;         /* base of the exponential backoff */
+	long backoff_max_ms;     /* cap of one computed backoff */
+	long retry_wait_max_ms;  /* cap of one wait a server asks for */
+};
+
+/* Defaults: 5 attempts, 10 s connect, 60 s total, 500 ms base, 30 s cap, 120 s
+ * server-asked cap. */
+void cw_http_opts_default(struct cw_http_opts *o);
+
+/* Defaults overridden by Cartwatch.Http.{MaxAttempts, ConnectTimeoutMs,
+ * TimeoutMs, BackoffMs, MaxBackoffMs, MaxRetryWaitMs}; bad values are reported
+ * through the config's error count. */
+void cw_http_opts_config(struct cw_http_opts *o, struct cw_config *c);
+
+struct cw_http;  /* opaque: one reused curl handle per scheme://host:port */
+
+/* Never NULL (exits on OOM). Free with cw_http_free(). */
+struct cw_http *cw_http_new(const struct cw_http_opts *o);
+void cw_http_free(struct cw_http *h);
+
+struct cw_http_req {
+	const char *service;        /* who we talk to, for messages: "Key Vault" */
+	const char *method;         /* "GET", "POST", "PUT", "DELETE" */
+	const char *url;
+	const char *const *headers; /* NULL-terminated "Name: value" list, or NULL */
+	const char *body;           /* NULL for none */
+	size_t body_len;
+	int max_attempts;           /* 0: the client's; 1: no retry (non-idempotent calls) */
+	long connect_timeout_ms;    /* 0: the client's (IMDS probes want less) */
+};
+
+struct cw_http_hdr {
+	char *name;
+	char *value;
+};
+
+struct cw_http_resp {
+	long status;                /* HTTP status of the last attempt */
+	char *body;                 /* NUL-terminated, owned */
+	size_t body_len;
+	struct cw_http_hdr *hdrs;   /* headers of the last attempt, owned */
+	size_t nhdrs;
+	int attempts;               /* attempts made */
+};
+/* cw_http_resp_free() wipes the body before freeing it: replies carry tokens
+ * and secrets. */
+
+/*
+ * Performs req, retrying connection errors, timeouts, 408, 429 and 5xx up to
+ * max_attempts, waiting what the server asks (Retry-After, X-RateLimit-Reset,
+ * x-ms-retry-after-ms) or a jittered exponential backoff.
+ *
+ * Returns 0 when an HTTP response was read: resp holds the last one, whatever
+ * its status (a 503 after the retries ran out included). Returns -1 when no
+ * response could be had (e says why: "SERVICE: GET URL: reason after N
+ * attempts"), or when the URL is refused: plain http:// to a host that is not
+ * loopback. resp must be freed with cw_http_resp_free() in both cases.
+ * Messages name the URL without its query string and never a header value.
+ */
+int cw_http_do(struct cw_http *h, const struct cw_http_req *req,
+    struct cw_http_resp *resp, cw_err *e);
+
+void cw_http_resp_free(struct cw_http_resp *resp);
+
+/* Value of the response header name (any case); borrowed from resp, NULL if absent. */
+const char *cw_http_header(const struct cw_http_resp *resp, const char *name);
+
+/* 0 if url may be used: https, or http to 127.0.0.0/8, ::1, localhost, or the
+ * IMDS address 169.254.169.254 (which has no https). */
+int cw_http_url_allowed(const char *url, cw_err *e);
+
+/*
+ * How long resp asks us to wait before trying again, in ms, judged against the
+ * real clock now: x-ms-retry-after-ms, then Retry-After (seconds or HTTP-date),
+ * then X-RateLimit-Reset (unix seconds). -1 if it asks nothing.
+ */
+long cw_http_retry_after_ms(const struct cw_http_resp *resp, time_t now);
+
+/*
+ * A short, printable description of an error reply for messages: the status,
+ * and the service's own error code/message where the body has one
+ * (error.code + error.message, error + error_description, message). At most n
+ * bytes into buf, control characters dropped. Returns buf.
+ */
+char *cw_http_describe(const struct cw_http_resp *resp, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,60 @@
+/* ndjson.h: the one record driver every stage uses, and checked output. */
+#ifndef CW_NDJSON_H
+#define CW_NDJSON_H
+
+#include <stdio.h>
+#include <jansson.h>
+
+/* One input record. json is borrowed: valid only during the callback
+ * (json_incref() it to keep it). */
+struct cw_rec {
+	json_t *json;          /* always a JSON object */
+	unsigned long line;    /* 1-based line number in src */
+	const char *src;       /* "<stdin>" or a file name */
+};
+
+/* What a per-record function returns. */
+enum {
+	CW_REC_OK = 0,    /* handled */
+	CW_REC_BAD = 1,   /* this record failed and was reported; go on */
+	CW_REC_STOP = 2   /* something outside the record failed; stop reading */
+};
+
+typedef int (*cw_rec_fn)(const struct cw_rec *rec, void *ctx);
+
+struct cw_loop_stats {
+	unsigned long lines;    /* lines read, blank ones included */
+	unsigned long records;  /* records handed to the callback */
+	unsigned long bad;      /* lines that were not JSON objects + CW_REC_BAD */
+};
+
+/*
+ * Reads NDJSON from in until EOF: lines of any length, a trailing CR dropped,
+ * blank lines skipped. A line that is not a JSON object is reported as
+ * "TOOL: SRC:LINE: reason", counted, and skipped. Calls fn for each record.
+ * Returns CW_EXIT_OK when every record was handled, CW_EXIT_FAIL when some
+ * line was bad, fn said BAD or STOP, or reading failed. stats may be NULL.
+ */
+int cw_ndjson_loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
+    struct cw_loop_stats *stats);
+
+/* Reports a problem with one record as "TOOL: SRC:LINE: message". */
+void cw_rec_warn(const struct cw_rec *rec, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Sets up checked output: SIGPIPE ignored, so a closed reader shows up as EPIPE
+ * on write and the tool exits 1 with a message rather than dying silently. */
+void cw_output_init(void);
+
+/* Writes obj as one compact line on out. A write error (EPIPE, ENOSPC) is
+ * fatal: it reports and exits CW_EXIT_FAIL. */
+void cw_ndjson_write(FILE *out, const json_t *obj);
+
+/* Writes a plain line (s plus '\n') on out, fatal on error like above. */
+void cw_write_line(FILE *out, const char *s, size_t n);
+
+/* Flushes and checks stdout; on a write error reports it and exits
+ * CW_EXIT_FAIL. Every tool calls it last. */
+void cw_output_finish(void);
+
+#endif

@@ -1,0 +1,154 @@
+# lib.sh: sourced by every test. TAP on stdout, a private temp dir removed on
+# exit, the sandbox on 127.0.0.1, and a check that nothing printed a secret.
+set -eu
+export LC_ALL=C
+unset CARTWATCH_CONFIG CARTWATCH_NOW AZURE_TENANT_ID AZURE_CLIENT_ID \
+	AZURE_CLIENT_SECRET AZURE_FEDERATED_TOKEN_FILE IDENTITY_ENDPOINT \
+	IDENTITY_HEADER AZURE_AUTHORITY_HOST MSI_ENDPOINT MSI_SECRET IMDS_ENDPOINT
+top=$(cd "$(dirname "$0")/.." && pwd)
+: "${CW_BUILD:=$top/build}"
+PATH=$CW_BUILD:$PATH
+T=$(mktemp -d "${TMPDIR:-/tmp}/cw-test.XXXXXX")
+# Nothing a test runs may ever reach the real IMDS address: point the Azure
+# SDKs' override for it at a loopback port that nobody listens on.
+export AZURE_POD_IDENTITY_AUTHORITY_HOST=http://127.0.0.1:9
+tests_run=0
+tests_failed=0
+sandbox_pid=
+
+cleanup() {
+	[ -z "$sandbox_pid" ] || kill "$sandbox_pid" 2>/dev/null || :
+	[ -z "$sandbox_pid" ] || wait "$sandbox_pid" 2>/dev/null || :
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() {
+	tests_run=$((tests_run + 1))
+	echo "ok $tests_run - $*"
+}
+
+not_ok() {
+	tests_run=$((tests_run + 1))
+	tests_failed=$((tests_failed + 1))
+	echo "not ok $tests_run - $*"
+	for f in "$T/stdout" "$T/stderr"; do
+		[ -s "$f" ] || continue
+		echo "# ${f##*/}:"
+		# awk ends every line, so TAP's next line is never glued on.
+		tail -n 15 "$f" | awk '{ print "#   " $0 }'
+	done
+}
+
+# run CMD...: runs a command, keeping its stdout in $T/stdout, its stderr in
+# $T/stderr (also appended to $T/all.err for the secret check) and its exit
+# status in $rc. Never fails itself.
+run() {
+	set +e
+	"$@" >"$T/stdout" 2>"$T/stderr"
+	rc=$?
+	set -e
+	cat "$T/stderr" >>"$T/all.err"
+}
+
+# expect_exit N DESC CMD...: CMD exits with status N.
+expect_exit() {
+	want=$1 desc=$2
+	shift 2
+	run "$@"
+	if [ "$rc" = "$want" ]; then ok "$desc"; else not_ok "$desc (exit $rc, want $want)"; fi
+}
+
+# expect_fail DESC CMD...: CMD exits with any status but 0.
+expect_fail() {
+	desc=$1
+	shift
+	run "$@"
+	if [ "$rc" != 0 ]; then ok "$desc"; else not_ok "$desc (exit 0)"; fi
+}
+
+# is GOT WANT DESC: two strings are equal.
+is() {
+	if [ "$1" = "$2" ]; then ok "$3"; else
+		not_ok "$3"
+		printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
+	fi
+}
+
+# same FILE1 FILE2 DESC: two files are byte for byte the same. Their contents
+# are never shown: they may be secrets.
+same() {
+	if cmp -s "$1" "$2"; then ok "$3"; else not_ok "$3 (${1##*/} and ${2##*/} differ)"; fi
+}
+
+# count FILE PATTERN: how many lines of FILE match PATTERN (grep -E).
+count() {
+	grep -Ec -- "$2" "$1" || :
+}
+
+# has FILE PATTERN DESC / lacks FILE PATTERN DESC: grep -E for PATTERN.
+has() {
+	if grep -Eq -- "$2" "$1"; then ok "$3"; else not_ok "$3 (no /$2/ in ${1##*/})"; fi
+}
+lacks() {
+	if grep -Eq -- "$2" "$1"; then not_ok "$3 (/$2/ found in ${1##*/})"; else ok "$3"; fi
+}
+
+# sandbox_start [DATA]: starts the sandbox on a free loopback port with DATA
+# (default tests/sandbox/default.json) and sets SANDBOX to its base URL.
+sandbox_start() {
+	python3 "$top/tests/sandbox/sandbox.py" --data "${1:-$top/tests/sandbox/default.json}" \
+		--port-file "$T/sandbox.port" --log "$T/sandbox.log" \
+		2>>"$T/sandbox.err" &
+	sandbox_pid=$!
+	i=0
+	while [ ! -s "$T/sandbox.port" ]; do
+		i=$((i + 1))
+		if [ $i -gt 200 ] || ! kill -0 "$sandbox_pid" 2>/dev/null; then
+			echo "Bail out! sandbox did not start"
+			cat "$T/sandbox.err" >&2
+			exit 1
+		fi
+		sleep 0.05
+	done
+	SANDBOX=http://127.0.0.1:$(cat "$T/sandbox.port")
+}
+
+# sandbox_fault JSON: adds a fault rule (see tests/sandbox/README.md).
+sandbox_fault() {
+	code=$(curl -s -o "$T/fault.reply" -w '%{http_code}' -X POST --data "$1" \
+	    "$SANDBOX/_sandbox/faults") || :
+	case $code in
+	2??) ;;
+	*)	echo "Bail out! the sandbox refused a fault rule ($code): $(cat "$T/fault.reply")"
+		exit 1 ;;
+	esac
+}
+
+# sandbox_clear: drops the fault rules and starts a new request log (the old
+# one is kept for the secret check).
+sandbox_clear() {
+	curl -sf -X DELETE "$SANDBOX/_sandbox/faults" >/dev/null
+	cat "$T/sandbox.log" >>"$T/sandbox.old.log" 2>/dev/null || :
+	curl -sf -X DELETE "$SANDBOX/_sandbox/log" >/dev/null
+}
+
+# The secret check: no value from the sandbox's data set that is marked secret
+# may appear in anything a tool wrote to stderr, nor in the sandbox's log.
+no_secrets_printed() {
+	secrets=$T/secrets.txt
+	python3 "$top/tests/sandbox/sandbox.py" --list-secrets \
+		--data "${1:-$top/tests/sandbox/default.json}" >"$secrets"
+	leaked=
+	for f in "$T/all.err" "$T/sandbox.log" "$T/sandbox.old.log" "$T/sandbox.err"; do
+		[ -f "$f" ] || continue
+		if grep -Fqf "$secrets" "$f"; then leaked="$leaked ${f##*/}"; fi
+	done
+	if [ -z "$leaked" ]; then ok "no secret in anything printed"; else
+		not_ok "a secret was printed in:$leaked"; fi
+}
+
+done_testing() {
+	echo "1..$tests_run"
+	[ "$tests_failed" -eq 0 ]
+}
