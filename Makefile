@@ -67,7 +67,10 @@ check-run: all unit
 	CW_BUILD=$(abspath $(O)) CMOCKA_MESSAGE_OUTPUT=TAP \
 		prove --exec '' -j2 $(if $(V),-v) $(UNIT_BIN) $(sort $(wildcard tests/*.t))
 
-demo: all
+# Like check: a fresh machine gets what it lacks before the build.
+demo:
+	scripts/install-deps
+	$(MAKE) all
 	scripts/demo
 
 install: all

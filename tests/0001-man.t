@@ -1,5 +1,6 @@
 #!/bin/sh
 # Every man page is clean mdoc and renders without warnings; every tool has one.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 for page in "$top"/man/*.[0-9]; do

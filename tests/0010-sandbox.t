@@ -2,6 +2,7 @@
 # The test sandbox itself: its fakes of Entra ID, managed identity and Key Vault
 # check what the real services check, its faults do what they say, and its log
 # never holds a secret. Every later test trusts these.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 TEN=7c1e5a3b-0c2d-4e8f-9a6b-1d3f5e7a9c0b

@@ -1,6 +1,7 @@
 #!/bin/sh
 # kv-secret against the sandbox: every credential kind, the errors a vault
 # gives, retries and their budget, and the file: vault.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 sandbox_start

@@ -1,4 +1,5 @@
 # lib.sh: sourced by every test. TAP on stdout, a private temp dir removed on
+# shellcheck shell=sh disable=SC2034
 # exit, the sandbox on 127.0.0.1, and a check that nothing printed a secret.
 set -eu
 export LC_ALL=C
