@@ -535,10 +535,11 @@ cw_http_describe(const struct cw_http_resp *resp, char *buf, size_t n)
 		} else if (json_is_string(err)) {    /* Entra ID */
 			code = json_string_value(err);
 			msg = cw_json_istr(j, "error_description");
-		} else {                             /* Cosmos DB, Emarsys, others */
-			code = cw_json_istr(j, "code");
-			msg = cw_json_istr(j, "message");
-			if (msg == NULL)
+		} else {        /* Cosmos DB, Retail Server, Emarsys, others */
+			if ((code = cw_json_istr(j, "code")) == NULL)
+				code = cw_json_istr(j, "ErrorResourceId");
+			if ((msg = cw_json_istr(j, "message")) == NULL &&
+			    (msg = cw_json_istr(j, "LocalizedMessage")) == NULL)
 				msg = cw_json_istr(j, "replyText");
 		}
 	}

@@ -124,6 +124,10 @@ test_describe(void **state)
 	    "HTTP 409 Conflict: exists");
 	assert_string_equal(describe(400, "{\"replyCode\":1,\"replyText\":\"Invalid key\"}"),
 	    "HTTP 400: Invalid key");
+	assert_string_equal(describe(400,
+	    "{\"ErrorResourceId\":\"Microsoft_Dynamics_Commerce_Runtime_InvalidRequest\","
+	    "\"LocalizedMessage\":\"Bad OUN\"}"),
+	    "HTTP 400 Microsoft_Dynamics_Commerce_Runtime_InvalidRequest: Bad OUN");
 	assert_string_equal(describe(502, "<html>Bad gateway</html>"), "HTTP 502");
 	assert_string_equal(describe(503, NULL), "HTTP 503");
 	assert_string_equal(describe(400, "{\"message\":\"a\\u0007b\"}"), "HTTP 400: ab");

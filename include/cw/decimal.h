@@ -1,0 +1,19 @@
+/* decimal.h: Retail Server decimals as the text an email shows. */
+#ifndef CW_DECIMAL_H
+#define CW_DECIMAL_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#define CW_DECIMAL_MAX 64
+
+/*
+ * The decimal text of v, a JSON number or a string of one, without trailing
+ * zeros and never in exponent form: 19.90 -> "19.9", 2.0 -> "2", 1234.5678 ->
+ * "1234.5678". Reals are taken to 15 significant digits, which every decimal of
+ * up to 15 digits survives exactly (a C# decimal's 28 do not fit a double; no
+ * price needs them). Returns 0, or -1 if v is not a finite number.
+ */
+int cw_decimal_text(const json_t *v, char buf[CW_DECIMAL_MAX]);
+
+#endif

@@ -1,0 +1,241 @@
+/* cart-enrich: turn each cart into the content of an email, one notification per line. */
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cw/cart.h"
+#include "cw/config.h"
+#include "cw/http.h"
+#include "cw/json.h"
+#include "cw/keyvault.h"
+#include "cw/lookup.h"
+#include "cw/ndjson.h"
+#include "cw/notification.h"
+#include "cw/retail.h"
+#include "cw/tool.h"
+#include "cw/util.h"
+
+struct queued {
+	json_t *cart;
+	struct cw_rec where;   /* for messages about it */
+};
+
+struct enrich {
+	struct cw_notify_opts no;
+	struct cw_retail *rs;
+	struct cw_lookup *lookup;
+	struct queued *q;
+	size_t n, batch;
+	unsigned long written, skipped;
+};
+
+static void
+usage(FILE *f, int code)
+{
+	fprintf(f, "usage: %s [-c FILE] [--batch-size N]\n", program_invocation_short_name);
+	exit(code);
+}
+
+/* The channel of a batch: carts from cart-fetch carry it; others ask Retail Server. */
+static int
+channel(struct enrich *en, long long *id, const char **currency, cw_err *e)
+{
+	const json_t *ch = cw_json_iget(en->q[0].cart, "channelId");
+	const char *cur = cw_json_istr(en->q[0].cart, "currency");
+
+	if (json_is_integer(ch) && cur != NULL && *cur != '\0') {
+		*id = json_integer_value(ch);
+		*currency = cur;
+		return 0;
+	}
+	return cw_retail_channel(en->rs, id, currency, e);
+}
+
+/* Looks up the batch's customers and products, then writes its notifications
+ * in input order. CW_REC_STOP if Retail Server failed. */
+static int
+flush(struct enrich *en)
+{
+	json_t *accounts = json_array(), *ids = json_array(), *seen = json_object();
+	json_t *customers = NULL, *line;
+	const char *currency;
+	long long chan;
+	char why[512];
+	int rc = CW_REC_OK;
+	cw_err e;
+	size_t i, j;
+
+	if (en->n == 0)
+		goto out;
+	for (i = 0; i < en->n; i++) {
+		const char *acct = cw_json_istr(en->q[i].cart, "CustomerId");
+		char k[32];
+
+		if (acct != NULL && *acct != '\0' && json_object_get(seen, acct) == NULL) {
+			json_object_set_new(seen, acct, json_true());
+			json_array_append_new(accounts, json_string(acct));
+		}
+		json_array_foreach(cw_json_iget(en->q[i].cart, "CartLines"), j, line) {
+			const json_t *pid = cw_json_iget(line, "ProductId");
+
+			if (!json_is_integer(pid))
+				continue;
+			snprintf(k, sizeof(k), "#%" JSON_INTEGER_FORMAT, json_integer_value(pid));
+			if (json_object_get(seen, k) == NULL) {
+				json_object_set_new(seen, k, json_true());
+				json_array_append(ids, (json_t *)pid);
+			}
+		}
+	}
+	if (channel(en, &chan, &currency, &e) != 0 ||
+	    cw_lookup_customers(en->lookup, accounts, &customers, &e) != 0 ||
+	    cw_lookup_products(en->lookup, chan, ids, &e) != 0) {
+		warnx("%s", e.msg);
+		rc = CW_REC_STOP;
+		goto out;
+	}
+	for (i = 0; i < en->n; i++) {
+		const json_t *cart = en->q[i].cart, *cust = NULL;
+		const char *acct = cw_json_istr(cart, "CustomerId");
+		json_t *rec;
+
+		if (acct != NULL && *acct != '\0' &&
+		    (cust = json_object_get(customers, acct)) == NULL) {
+			/* The sample throws here and loses the run; we skip one cart. */
+			cw_rec_warn(&en->q[i].where, "cart %s: customer %s not found on "
+			    "Retail Server; skipped", cw_json_istr(cart, "Id"), acct);
+			en->skipped++;
+			continue;
+		}
+		rec = cw_notify_build(&en->no, cart, cust, en->lookup, chan, currency,
+		    why, sizeof(why));
+		if (rec == NULL) {
+			cw_rec_warn(&en->q[i].where, "%s; skipped", why);
+			en->skipped++;
+			continue;
+		}
+		cw_ndjson_write(stdout, rec);
+		json_decref(rec);
+		en->written++;
+	}
+out:
+	for (i = 0; i < en->n; i++)
+		json_decref(en->q[i].cart);
+	en->n = 0;
+	json_decref(customers);
+	json_decref(accounts);
+	json_decref(ids);
+	json_decref(seen);
+	return rc;
+}
+
+/* Per record: check the cart, queue it, look up a full batch at once. */
+static int
+enrich(const struct cw_rec *rec, void *ctx)
+{
+	struct enrich *en = ctx;
+	char why[256];
+
+	if (cw_cart_check(rec->json, NULL, why, sizeof(why)) != 0) {
+		cw_rec_warn(rec, "%s", why);
+		return CW_REC_BAD;
+	}
+	en->q[en->n].cart = json_incref(rec->json);
+	en->q[en->n].where = *rec;
+	en->n++;
+	return en->n == en->batch ? flush(en) : CW_REC_OK;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"batch-size", required_argument, NULL, 'b'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'v'},
+		{NULL, 0, NULL, 0}
+	};
+	struct enrich en = {0};
+	struct cw_retail_opts ro;
+	struct cw_http_opts ho;
+	struct cw_vault *vault = NULL;
+	struct cw_http *http;
+	struct cw_config *cfg;
+	const char *cfgpath = NULL, *batcharg = NULL;
+	long long batch, cache;
+	int ch, code;
+	char *url, *end;
+	cw_err e;
+
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': cfgpath = optarg; break;
+		case 'b': batcharg = optarg; break;
+		case 'h': usage(stdout, CW_EXIT_OK); break;
+		case 'v': cw_print_version(); return CW_EXIT_OK;
+		default: usage(stderr, CW_EXIT_USAGE);
+		}
+	}
+	if (optind != argc)
+		usage(stderr, CW_EXIT_USAGE);
+
+	cfg = cw_tool_config(cfgpath, 0);
+	cw_retail_config(&ro, cfg);
+	cw_notify_config(&en.no, cfg);
+	url = cw_vault_url_config(cfg);
+	batch = cw_config_int(cfg, "Cartwatch.Enrich.BatchSize", 100, 1, 1000);
+	cache = cw_config_int(cfg, "Cartwatch.Enrich.ProductCacheSize", 10000, 0, 10000000);
+	cw_http_opts_default(&ho);
+	cw_http_opts_config(&ho, cfg);
+	if (batcharg != NULL) {
+		errno = 0;
+		batch = strtoll(batcharg, &end, 10);
+		if (errno != 0 || *end != '\0' || batch < 1 || batch > 1000) {
+			warnx("--batch-size: expected a whole number from 1 to 1000, not \"%s\"",
+			    batcharg);
+			usage(stderr, CW_EXIT_USAGE);
+		}
+	}
+	if (cw_config_errors(cfg) != 0) {
+		code = CW_EXIT_USAGE;
+		goto out_cfg;
+	}
+	en.batch = (size_t)batch;
+	en.q = cw_calloc(en.batch, sizeof(*en.q));
+
+	cw_output_init();
+	http = cw_http_new(&ho);
+	if ((vault = cw_vault_open(url, http, &code, &e)) == NULL) {
+		warnx("%s", e.msg);
+		goto out;
+	}
+	if ((en.rs = cw_retail_open(&ro, http, vault, &e)) == NULL) {
+		warnx("%s", e.msg);
+		code = CW_EXIT_FAIL;
+		goto out;
+	}
+	en.lookup = cw_lookup_new(en.rs, en.batch, (size_t)cache);
+	code = cw_ndjson_loop(stdin, "<stdin>", enrich, &en, NULL);
+	if (flush(&en) != CW_REC_OK)
+		code = CW_EXIT_FAIL;
+	cw_lookup_free(en.lookup);
+	cw_retail_close(en.rs);
+out:
+	for (size_t i = 0; i < en.n; i++)
+		json_decref(en.q[i].cart);
+	free(en.q);
+	cw_vault_close(vault);
+	cw_http_free(http);
+	cw_output_finish();
+out_cfg:
+	cw_notify_free(&en.no);
+	free(url);
+	cw_config_free(cfg);
+	return code;
+}

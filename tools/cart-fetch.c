@@ -1,0 +1,265 @@
+/* cart-fetch: the abandoned carts on Retail Server, one Cart object per line. */
+#include <ctype.h>
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cw/cartsearch.h"
+#include "cw/clock.h"
+#include "cw/config.h"
+#include "cw/http.h"
+#include "cw/json.h"
+#include "cw/keyvault.h"
+#include "cw/ndjson.h"
+#include "cw/retail.h"
+#include "cw/tool.h"
+#include "cw/util.h"
+
+struct fetch {
+	int guests;          /* Cartwatch.IncludeGuestCarts */
+	int one_per_customer;
+	long long channel;
+	const char *currency;
+	json_t *held;        /* customer key -> the latest cart, when one_per_customer */
+	unsigned long seen, kept;
+};
+
+struct held {
+	json_t *cart;
+	struct timespec t;
+};
+
+static void
+usage(FILE *f, int code)
+{
+	fprintf(f, "usage: %s [-c FILE] [--from ISO] [--to ISO] [--page-size N]\n",
+	    program_invocation_short_name);
+	exit(code);
+}
+
+/* Who the cart belongs to: the customer account, or a guest's receipt email
+ * (compared without case). NULL when nobody can be reminded. Caller frees. */
+static char *
+owner(const json_t *cart, int guests)
+{
+	const char *id = cw_json_istr(cart, "CustomerId");
+	const char *mail = cw_json_istr(cart, "ReceiptEmail");
+	char *k;
+
+	if (id != NULL && *id != '\0')
+		return cw_asprintf("customer:%s", id);
+	if (!guests || mail == NULL || *mail == '\0')
+		return NULL;
+	k = cw_asprintf("guest:%s", mail);
+	for (char *p = k; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return k;
+}
+
+static void
+emit(struct fetch *f, json_t *cart)
+{
+	json_object_set_new(cart, "channelId", json_integer(f->channel));
+	json_object_set_new(cart, "currency", json_string(f->currency));
+	cw_ndjson_write(stdout, cart);
+}
+
+/* The per-cart rule: what the sample keeps, then one cart per customer. */
+static int
+keep(json_t *cart, const struct timespec *t, void *ctx)
+{
+	struct fetch *f = ctx;
+	json_t *lines = cw_json_iget(cart, "CartLines"), *prev;
+	struct timespec pt;
+	char *who;
+
+	f->seen++;
+	if (json_array_size(lines) == 0 || (who = owner(cart, f->guests)) == NULL)
+		return 0;
+	f->kept++;
+	if (!f->one_per_customer) {
+		emit(f, cart);
+		free(who);
+		return 0;
+	}
+	prev = json_object_get(f->held, who);
+	/* Pages come in time order, so a tie goes to the later one, as the
+	 * sample's Last() does. */
+	if (prev == NULL || cw_iso8601_parse(cw_json_istr(prev, "ModifiedDateTime"), &pt) != 0 ||
+	    cw_time_cmp(t, &pt) >= 0)
+		json_object_set(f->held, who, cart);
+	free(who);
+	return 0;
+}
+
+static int
+by_time(const void *a, const void *b)
+{
+	const struct held *x = a, *y = b;
+	int c = cw_time_cmp(&x->t, &y->t);
+
+	return c != 0 ? c : strcmp(cw_json_istr(x->cart, "Id"), cw_json_istr(y->cart, "Id"));
+}
+
+static void
+emit_held(struct fetch *f)
+{
+	size_t n = json_object_size(f->held), i = 0;
+	struct held *v = cw_calloc(n, sizeof(*v));
+	const char *key;
+	json_t *cart;
+
+	json_object_foreach(f->held, key, cart) {
+		v[i].cart = cart;
+		cw_iso8601_parse(cw_json_istr(cart, "ModifiedDateTime"), &v[i].t);
+		i++;
+	}
+	qsort(v, n, sizeof(*v), by_time);
+	for (i = 0; i < n; i++)
+		emit(f, v[i].cart);
+	free(v);
+}
+
+static void
+parse_time(const char *opt, const char *s, struct timespec *t)
+{
+	if (cw_iso8601_parse(s, t) != 0) {
+		warnx("%s: not an ISO 8601 time: \"%s\"", opt, s);
+		usage(stderr, CW_EXIT_USAGE);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"from", required_argument, NULL, 'f'},
+		{"to", required_argument, NULL, 't'},
+		{"page-size", required_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'v'},
+		{NULL, 0, NULL, 0}
+	};
+	struct fetch f = {0};
+	struct cw_cart_window w = {0};
+	struct cw_retail_opts ro;
+	struct cw_http_opts ho;
+	struct cw_retail *rs = NULL;
+	struct cw_vault *vault = NULL;
+	struct cw_http *http;
+	struct cw_config *cfg;
+	struct timespec now;
+	const char *cfgpath = NULL, *from = NULL, *to = NULL, *pagearg = NULL;
+	long long include, exclude, page;
+	int ch, code;
+	char *url, *end;
+	cw_err e;
+
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': cfgpath = optarg; break;
+		case 'f': from = optarg; break;
+		case 't': to = optarg; break;
+		case 'p': pagearg = optarg; break;
+		case 'h': usage(stdout, CW_EXIT_OK); break;
+		case 'v': cw_print_version(); return CW_EXIT_OK;
+		default: usage(stderr, CW_EXIT_USAGE);
+		}
+	}
+	if (optind != argc)
+		usage(stderr, CW_EXIT_USAGE);
+
+	cfg = cw_tool_config(cfgpath, 0);
+	cw_retail_config(&ro, cfg);
+	url = cw_vault_url_config(cfg);
+	include = cw_config_int(cfg,
+	    "RetailServerClientOptions.IncludeAbandonedCartsModifiedSinceLastMinutes",
+	    500, 0, 525600 * 10);
+	exclude = cw_config_int(cfg,
+	    "RetailServerClientOptions.ExcludeAbandonedCartsModifiedSinceLastMinutes",
+	    10, 0, 525600 * 10);
+	if (include < exclude)
+		cw_config_bad(cfg, "RetailServerClientOptions.IncludeAbandonedCartsModifiedSinceLastMinutes",
+		    "%lld is less than ExcludeAbandonedCartsModifiedSinceLastMinutes (%lld): "
+		    "the window would be empty", include, exclude);
+	f.guests = cw_config_bool(cfg, "Cartwatch.IncludeGuestCarts", 0);
+	f.one_per_customer = cw_config_bool(cfg, "Cartwatch.OneCartPerCustomer", 1);
+	page = cw_config_int(cfg, "Cartwatch.RetailServer.PageSize", 100, 1, 1000);
+	cw_http_opts_default(&ho);
+	cw_http_opts_config(&ho, cfg);
+	if (pagearg != NULL) {
+		errno = 0;
+		page = strtoll(pagearg, &end, 10);
+		if (errno != 0 || *end != '\0' || page < 1 || page > 1000) {
+			warnx("--page-size: expected a whole number from 1 to 1000, not \"%s\"",
+			    pagearg);
+			usage(stderr, CW_EXIT_USAGE);
+		}
+	}
+	if (cw_now(&now, &e) != 0) {
+		warnx("%s", e.msg);
+		code = CW_EXIT_USAGE;
+		goto out_cfg;
+	}
+	if (cw_config_errors(cfg) != 0) {
+		code = CW_EXIT_USAGE;
+		goto out_cfg;
+	}
+	w.from = now;
+	w.from.tv_sec -= (time_t)include * 60;
+	w.to = now;
+	w.to.tv_sec -= (time_t)exclude * 60;
+	if (from != NULL)
+		parse_time("--from", from, &w.from);
+	if (to != NULL)
+		parse_time("--to", to, &w.to);
+	if (cw_time_cmp(&w.from, &w.to) > 0) {
+		warnx("the window is empty: its start is after its end");
+		code = CW_EXIT_USAGE;
+		goto out_cfg;
+	}
+	w.include_anonymous = f.guests;
+	w.page_size = (int)page;
+
+	cw_output_init();
+	http = cw_http_new(&ho);
+	if ((vault = cw_vault_open(url, http, &code, &e)) == NULL) {
+		warnx("%s", e.msg);
+		goto out;
+	}
+	if ((rs = cw_retail_open(&ro, http, vault, &e)) == NULL ||
+	    cw_retail_channel(rs, &f.channel, &f.currency, &e) != 0) {
+		warnx("%s", e.msg);
+		code = CW_EXIT_FAIL;
+		goto out;
+	}
+	f.held = json_object();
+	if (cw_cart_search(rs, &w, keep, &f, &e) != 0) {
+		/* Nothing held back is written: a partial window could pick the
+		 * wrong cart of a customer. */
+		warnx("%s", e.msg);
+		code = CW_EXIT_FAIL;
+	} else {
+		emit_held(&f);
+		code = CW_EXIT_OK;
+	}
+	json_decref(f.held);
+out:
+	cw_retail_close(rs);
+	cw_vault_close(vault);
+	cw_http_free(http);
+	free(url);
+	cw_config_free(cfg);
+	cw_output_finish();
+	return code;
+out_cfg:
+	free(url);
+	cw_config_free(cfg);
+	return code;
+}
