@@ -19,9 +19,10 @@ import signal
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import core  # noqa: E402
+from svc_retail import JsonFloat  # noqa: E402
 
 # One module per service; each has register(sandbox). Add new ones here.
-SERVICES = ["svc_aad", "svc_msi", "svc_keyvault"]
+SERVICES = ["svc_aad", "svc_msi", "svc_keyvault", "svc_retail"]
 
 
 def build(data, log_path=None):
@@ -42,7 +43,9 @@ def main(argv=None):
     a = p.parse_args(argv)
     try:
         with open(a.data, encoding="utf-8") as f:
-            data = json.load(f)
+            # A number keeps the text it was written with (19.90, 2.0): Retail
+            # Server sends decimals with their scale. It is still a float.
+            data = json.load(f, parse_float=JsonFloat)
         sb = build(data, a.log)
     except (OSError, ValueError, KeyError, TypeError) as e:
         print("sandbox.py: %s: %s" % (a.data, e), file=sys.stderr)
