@@ -54,18 +54,18 @@ run() {
 
 # expect_exit N DESC CMD...: CMD exits with status N.
 expect_exit() {
-	want=$1 desc=$2
+	_want=$1 _desc=$2
 	shift 2
 	run "$@"
-	if [ "$rc" = "$want" ]; then ok "$desc"; else not_ok "$desc (exit $rc, want $want)"; fi
+	if [ "$rc" = "$_want" ]; then ok "$_desc"; else not_ok "$_desc (exit $rc, want $_want)"; fi
 }
 
 # expect_fail DESC CMD...: CMD exits with any status but 0.
 expect_fail() {
-	desc=$1
+	_desc=$1
 	shift
 	run "$@"
-	if [ "$rc" != 0 ]; then ok "$desc"; else not_ok "$desc (exit 0)"; fi
+	if [ "$rc" != 0 ]; then ok "$_desc"; else not_ok "$_desc (exit 0)"; fi
 }
 
 # is GOT WANT DESC: two strings are equal.
@@ -152,4 +152,50 @@ no_secrets_printed() {
 done_testing() {
 	echo "1..$tests_run"
 	[ "$tests_failed" -eq 0 ]
+}
+
+# sandbox_env: the environment a tool needs to reach the sandbox as the Key
+# Vault reader (the environment credential), and nothing else.
+sandbox_env() {
+	tenant=7c1e5a3b-0c2d-4e8f-9a6b-1d3f5e7a9c0b
+	AZURE_AUTHORITY_HOST=$SANDBOX/aad AZURE_TENANT_ID=$tenant
+	AZURE_CLIENT_ID=a1000000-0000-4000-8000-000000000001
+	AZURE_CLIENT_SECRET=$(jq -r ".tenants[\"$tenant\"].clients[\"$AZURE_CLIENT_ID\"].secret" \
+		"$top/tests/sandbox/default.json")
+	export AZURE_AUTHORITY_HOST AZURE_TENANT_ID AZURE_CLIENT_ID AZURE_CLIENT_SECRET
+}
+
+# sandbox_config FILE [JQ]: writes the .NET sample's appsettings.json pointed at
+# the sandbox (operating unit 128), with fast retries; JQ, if given, edits it.
+sandbox_config() {
+	cat >"$1.in" <<JSON
+{
+  "KeyVaultOptions": { "KeyVaultUrl": "$SANDBOX/kv" },
+  "RetailServerClientOptions": {
+    "TenantId": "7c1e5a3b-0c2d-4e8f-9a6b-1d3f5e7a9c0b",
+    "RetailServerAudienceId": "https://commerce.dynamics.com",
+    "AppIdKeyVaultSecretName": "RetailServerAppId",
+    "AppSecretKeyVaultSecretName": "RetailServerAppSecret",
+    "RetailServerUri": "$SANDBOX/Commerce",
+    "OperatingUnitNumber": 128,
+    "IncludeAbandonedCartsModifiedSinceLastMinutes": 500,
+    "ExcludeAbandonedCartsModifiedSinceLastMinutes": 10,
+    "ReturnToCartUrl": "https://shop.example.com/cart"
+  },
+  "MediaOptions": {
+    "ImageServerUrl": "https://images.example.com/cms/imageFileData/search?fileName=",
+    "ImageViewPorts": [
+      { "viewport": "(max-width:768px)", "imageWidth": 80, "imageHeight": 80, "useForDefaultImageTag": false },
+      { "viewport": "(min-width:769px) and (max-width:1599px)", "imageWidth": 183, "imageHeight": 183, "useForDefaultImageTag": false },
+      { "viewport": "(min-width:1600px)", "imageWidth": 315, "imageHeight": 315, "useForDefaultImageTag": true }
+    ]
+  },
+  "Cartwatch": {
+    "Http": { "MaxAttempts": 3, "BackoffMs": 10, "MaxBackoffMs": 40,
+              "ConnectTimeoutMs": 1000, "TimeoutMs": 2000 }
+  }
+}
+JSON
+	jq "${2:-.}" "$1.in" >"$1"
+	rm -f "$1.in"
 }
