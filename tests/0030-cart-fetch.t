@@ -122,6 +122,11 @@ sandbox_fault '{"match":{"path":"GetOrgUnitConfiguration"},"action":"status","st
 expect_exit 1 "a 404 from the channel configuration" cart-fetch -c "$cfg"
 has "$T/stderr" "Retail Server OrgUnits/GetOrgUnitConfiguration: HTTP 404" "names the call"
 sandbox_clear
+sandbox_fault '{"match":{"path":"Carts/Search"},"action":"status","status":403,"count":1}'
+expect_exit 1 "a 403 from Carts/Search" cart-fetch -c "$cfg"
+has "$T/stderr" "Retail Server Carts/Search: HTTP 403.*registered in Commerce headquarters" \
+	"names the call and the likely cause"
+sandbox_clear
 sandbox_config "$cfg" '.RetailServerClientOptions.OperatingUnitNumber = 999'
 expect_exit 1 "an unknown operating unit" cart-fetch -c "$cfg"
 has "$T/stderr" "ChannelConfigurationNotFound" "Retail Server's reason is shown"

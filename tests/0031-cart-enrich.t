@@ -52,6 +52,18 @@ is "$(grep -c '^22565423001$' "$T/asked.ids")" 1 "...and was asked for once"
 is "$(customers | jq 'length > 2' | sort -u)" false "no request asks for more than 2 customers"
 has "$T/sandbox.log" '"ChannelId": ?68719478279' "products are searched in the carts' channel"
 
+# A product cache smaller than the catalogue: more requests, the same result.
+sandbox_config "$cfg" '.Cartwatch.Enrich.ProductCacheSize = 2'
+sandbox_clear
+expect_exit 0 "a product cache of 2" cart-enrich -c "$cfg" --batch-size 2 <"$T/carts.ndjson"
+same "$T/stdout" "$T/enriched.ndjson" "gives the same notifications"
+asked=$(products | jq '.[]' | wc -l | tr -d ' ')
+distinct=$(products | jq '.[]' | sort -u | wc -l | tr -d ' ')
+is "$([ "$asked" -gt "$distinct" ] && echo bounded)" bounded \
+	"the bound holds: products are asked for again once the cache starts over"
+is "$(products | jq 'length' | sort -n | tail -n 1)" 2 "still at most 2 ids a request"
+sandbox_config "$cfg"
+
 # Alone on saved NDJSON that lacks our fields: it asks for the channel itself.
 jq -c 'del(.channelId, .currency)' "$T/carts.ndjson" >"$T/plain.ndjson"
 sandbox_clear
