@@ -7,7 +7,7 @@ MANDIR  ?= $(PREFIX)/share/man
 DESTDIR ?=
 PKG_CONFIG ?= pkg-config
 
-PKGS := libcurl jansson libcrypto
+PKGS := libcurl jansson libcrypto sqlite3
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wformat=2 -Wundef -Wno-format-nonliteral
@@ -31,11 +31,14 @@ ALL_CFLAGS = -std=c11 $(WARN) $(SANFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) $(LDLIBS)
 
-TOOLS := kv-secret cart-fetch cart-enrich
+TOOLS := kv-secret cart-fetch cart-dedupe cart-enrich
 LIB_SRC := $(sort $(wildcard common/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:%.c=$(O)/%)
+# Test drivers: programs the shell tests run against real services.
+DRIVER_SRC := $(sort $(wildcard tests/drivers/*.c))
+DRIVER_BIN := $(DRIVER_SRC:%.c=$(O)/%)
 BINS := $(TOOLS:%=$(O)/%)
 MAN1 := $(TOOLS:%=man/%.1)
 MAN7 := man/cartwatch.7
@@ -55,7 +58,10 @@ $(O)/%: $(O)/tools/%.o $(O)/libcw.a
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(O)/libcw.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $$($(PKG_CONFIG) --libs cmocka) $(LIBS)
 
-unit: $(UNIT_BIN)
+$(O)/tests/drivers/%: $(O)/tests/drivers/%.o $(O)/libcw.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+unit: $(UNIT_BIN) $(DRIVER_BIN)
 
 # The suite first installs what a fresh machine lacks, then builds with the
 # toolchain it found (a second make, so pkg-config runs after the install).

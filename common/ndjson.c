@@ -90,6 +90,9 @@ void
 cw_output_init(void)
 {
 	signal(SIGPIPE, SIG_IGN);
+	/* A record leaves as soon as its outcome is known: the next stage starts
+	 * on it at once, and a killed stage loses no record it has decided. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
 static void

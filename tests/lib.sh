@@ -20,6 +20,8 @@ sandbox_pid=
 cleanup() {
 	[ -z "$sandbox_pid" ] || kill "$sandbox_pid" 2>/dev/null || :
 	[ -z "$sandbox_pid" ] || wait "$sandbox_pid" 2>/dev/null || :
+	[ -z "${cosmos_pid:-}" ] || kill "$cosmos_pid" 2>/dev/null || :
+	[ -z "${cosmos_pid:-}" ] || wait "$cosmos_pid" 2>/dev/null || :
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -198,4 +200,29 @@ sandbox_config() {
 JSON
 	jq "${2:-.}" "$1.in" >"$1"
 	rm -f "$1.in"
+}
+
+# cosmos_start: starts cosmosdb-server (a third-party server speaking Cosmos
+# DB's REST API, DESIGN.md section 5) on a free loopback port, and sets COSMOS
+# to its URL and COSMOS_KEY to the emulator's well-known key (the server checks
+# no signature; the unit test checks ours). The server picks its own port (0)
+# and says which: no window in which another process can take it.
+cosmos_start() {
+	node "$top/node_modules/@vercel/cosmosdb-server/lib/cli.js" --no-ssl \
+		--host 127.0.0.1 --port 0 >"$T/cosmos.log" 2>&1 &
+	cosmos_pid=$!
+	i=0
+	until _port=$(sed -n 's/^Ready to accept HTTP connections at 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' \
+	    "$T/cosmos.log") && [ -n "$_port" ] &&
+	    curl -sf -o /dev/null "http://127.0.0.1:$_port/"; do
+		i=$((i + 1))
+		if [ $i -gt 200 ] || ! kill -0 "$cosmos_pid" 2>/dev/null; then
+			echo "Bail out! cosmosdb-server did not start"
+			cat "$T/cosmos.log" >&2
+			exit 1
+		fi
+		sleep 0.05
+	done
+	COSMOS=http://127.0.0.1:$_port
+	COSMOS_KEY='C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=='
 }

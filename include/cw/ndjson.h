@@ -43,7 +43,8 @@ void cw_rec_warn(const struct cw_rec *rec, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Sets up checked output: SIGPIPE ignored, so a closed reader shows up as EPIPE
- * on write and the tool exits 1 with a message rather than dying silently. */
+ * on write and the tool exits 1 with a message rather than dying silently; and
+ * stdout line-buffered, so each record leaves as soon as it is written. */
 void cw_output_init(void);
 
 /* Writes obj as one compact line on out. A write error (EPIPE, ENOSPC) is

@@ -1,0 +1,59 @@
+/* docstore.c: choosing and opening the state store the configuration names. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cw/config.h"
+#include "cw/crypto.h"
+#include "cw/docstore.h"
+#include "cw/http.h"
+
+void
+cw_docstore_config(struct cw_docstore_cfg *o, struct cw_config *c)
+{
+	memset(o, 0, sizeof(*o));
+	o->kind = cw_config_str(c, "Cartwatch.StateStore.Kind", "sqlite");
+	if (strcmp(o->kind, "sqlite") == 0) {
+		o->path = cw_config_resolve(c, cw_config_str(c, "Cartwatch.StateStore.Path",
+		    "state/cartwatch.db"));
+	} else if (strcmp(o->kind, "cosmos") == 0) {
+		cw_err e;
+
+		/* The sample's section and defaults. */
+		o->endpoint = cw_config_str(c, "AzureCosmosOptions.EndPointUri",
+		    "https://localhost:8081");
+		o->key = cw_config_need_str(c, "AzureCosmosOptions.PrimaryKey");
+		o->database = cw_config_str(c, "AzureCosmosOptions.DatabaseId",
+		    "AbandonedCartSampleDB");
+		o->container = cw_config_str(c, "AzureCosmosOptions.ContainerId", "RunStatus");
+		if (cw_http_url_allowed(o->endpoint, &e) != 0)
+			cw_config_bad(c, "AzureCosmosOptions.EndPointUri", "%s", e.msg);
+		if (*o->key != '\0') {
+			size_t n;
+			unsigned char *k = cw_unbase64(o->key, &n);
+
+			if (k == NULL)
+				cw_config_bad(c, "AzureCosmosOptions.PrimaryKey", "not base64");
+			else
+				explicit_bzero(k, n);
+			free(k);
+		}
+	} else {
+		cw_config_bad(c, "Cartwatch.StateStore.Kind",
+		    "expected \"sqlite\" or \"cosmos\", not \"%s\"", o->kind);
+	}
+}
+
+void
+cw_docstore_cfg_free(struct cw_docstore_cfg *o)
+{
+	free(o->path);
+	o->path = NULL;
+}
+
+struct cw_docstore *
+cw_docstore_open(const struct cw_docstore_cfg *o, struct cw_http *h, cw_err *e)
+{
+	if (strcmp(o->kind, "cosmos") == 0)
+		return cw_cosmos_open(h, o->endpoint, o->key, o->database, o->container, e);
+	return cw_sqlite_open(o->path, e);
+}

@@ -1,0 +1,615 @@
+/* ledger.c: who is still owed a reminder: claims, results, opt-outs, erasure, on a docstore. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cw/clock.h"
+#include "cw/config.h"
+#include "cw/crypto.h"
+#include "cw/docstore.h"
+#include "cw/json.h"
+#include "cw/ledger.h"
+
+#define KIND_REMINDER "cartwatch.reminder"
+#define KIND_SUPPRESSION "cartwatch.suppression"
+#define KIND_SWITCH "cartwatch.switch"
+/* Opt-outs hold for every operating unit: one partition of their own. */
+#define SUPPRESSION_PK "*"
+/* Read-modify-write rounds before a commit gives up on a hot key. */
+#define CAS_ROUNDS 20
+
+struct cw_ledger {
+	struct cw_docstore *s;
+	const struct cw_ledger_opts *o;
+	char run[33];        /* this run's claims */
+	json_t *switches;    /* channel -> switch document, read once */
+};
+
+static const char *const verdicts[] = {
+	"pass", "done", "busy", "suppressed", "before-switch", "not-due"
+};
+
+const char *
+cw_verdict_name(int v)
+{
+	return v >= 0 && v <= CW_NOT_DUE ? verdicts[v] : "error";
+}
+
+void
+cw_ledger_config(struct cw_ledger_opts *o, struct cw_config *c)
+{
+	const json_t *rem = cw_config_get(c, "Cartwatch.Reminders"), *r;
+	long long exclude;
+	size_t i;
+
+	memset(o, 0, sizeof(*o));
+	o->oun = cw_config_need_str(c, "RetailServerClientOptions.OperatingUnitNumber");
+	o->lease_s = 60 * (long)cw_config_int(c, "Cartwatch.StateStore.LeaseMinutes", 30, 1,
+	    7 * 24 * 60);
+	o->max_attempts = (int)cw_config_int(c, "Cartwatch.StateStore.MaxAttempts", 3, 1, 100);
+	o->retention_s = 86400L * (long)cw_config_int(c, "Cartwatch.StateStore.RetentionDays",
+	    90, 1, 3650);
+	exclude = cw_config_int(c,
+	    "RetailServerClientOptions.ExcludeAbandonedCartsModifiedSinceLastMinutes",
+	    10, 0, 525600 * 10);
+	o->steps = json_array();
+	if (rem == NULL || json_is_null(rem)) {
+		json_array_append_new(o->steps, json_pack("{s:I,s:s?}", "after",
+		    (json_int_t)(exclude * 60), "event",
+		    cw_config_str(c, "EmarsysClientOptions.ExternalEventId", NULL)));
+		return;
+	}
+	if (!json_is_array(rem) || json_array_size(rem) == 0) {
+		cw_config_bad(c, "Cartwatch.Reminders",
+		    "expected a list of {\"AfterMinutes\": N, \"ExternalEventId\": \"...\"}");
+		return;
+	}
+	json_array_foreach(rem, i, r) {
+		char key[64];
+		long long after;
+
+		snprintf(key, sizeof(key), "Cartwatch.Reminders.%zu.AfterMinutes", i);
+		after = cw_config_int(c, key, -1, 0, 525600 * 10);
+		if (after < 0) {
+			cw_config_bad(c, key, "missing");
+			continue;
+		}
+		snprintf(key, sizeof(key), "Cartwatch.Reminders.%zu.ExternalEventId", i);
+		json_array_append_new(o->steps, json_pack("{s:I,s:s?}", "after",
+		    (json_int_t)(after * 60), "event", cw_config_str(c, key, NULL)));
+	}
+}
+
+void
+cw_ledger_opts_free(struct cw_ledger_opts *o)
+{
+	json_decref(o->steps);
+	o->steps = NULL;
+}
+
+struct cw_ledger *
+cw_ledger_new(struct cw_docstore *s, const struct cw_ledger_opts *o)
+{
+	struct cw_ledger *l = cw_calloc(1, sizeof(*l));
+
+	l->s = s;
+	l->o = o;
+	if (cw_random_hex(l->run, 16) != 0)
+		snprintf(l->run, sizeof(l->run), "pid%ld", (long)getpid());
+	l->switches = json_object();
+	return l;
+}
+
+void
+cw_ledger_free(struct cw_ledger *l)
+{
+	if (l == NULL)
+		return;
+	json_decref(l->switches);
+	free(l);
+}
+
+/* Personal data goes into the store only hashed: an email as the SHA-1 of its
+ * lowercase form, enough to match and to erase, not to read. */
+static void
+hash(const char *value, int fold, char out[41])
+{
+	char *v = cw_strdup(value);
+
+	if (fold)
+		for (char *p = v; *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+	cw_sha1_hex(v, strlen(v), out);
+	free(v);
+}
+
+static char *
+suppression_id(const char *on, const char *value)
+{
+	char h[41];
+
+	hash(value, strcmp(on, "email") == 0, h);
+	return cw_asprintf("suppress:%s:%s", on, h);
+}
+
+/* 1 if value has opted out, 0 if not, -1 on error. */
+static int
+suppressed(struct cw_ledger *l, const char *on, const char *value, cw_err *e)
+{
+	char *id = suppression_id(on, value), *etag;
+	json_t *doc;
+	int r;
+
+	r = l->s->read(l->s, SUPPRESSION_PK, id, &doc, &etag, e);
+	if (r == 1) {
+		json_decref(doc);
+		free(etag);
+	}
+	free(id);
+	return r;
+}
+
+static const char *
+record_email(const json_t *rec)
+{
+	const char *m = cw_json_istr(rec, "email");
+
+	if (m == NULL || *m == '\0')
+		m = cw_json_istr(rec, "ReceiptEmail");
+	return m != NULL && *m != '\0' ? m : NULL;
+}
+
+/*
+ * The switch-over document of a channel: made on the first run that sees the
+ * channel, from the .NET sample's run-status document if there is one. From
+ * then on carts at or before the sample's watermark count as reminded, exactly
+ * as the sample's next run would have skipped them.
+ */
+static json_t *
+switch_doc(struct cw_ledger *l, long long channel, cw_err *e)
+{
+	char key[32], *id, *etag;
+	json_t *doc = NULL, *sample = NULL;
+	int r;
+
+	snprintf(key, sizeof(key), "%lld", channel);
+	if ((doc = json_object_get(l->switches, key)) != NULL)
+		return doc;
+	id = cw_asprintf("cartwatch:switch:%s:%lld", l->o->oun, channel);
+	for (int round = 0; round < 2; round++) {
+		if ((r = l->s->read(l->s, l->o->oun, id, &doc, &etag, e)) == 1) {
+			free(etag);
+			break;
+		}
+		if (r < 0)
+			goto out;
+		char *sid = cw_asprintf("%s:%lld", l->o->oun, channel);
+		r = l->s->read(l->s, l->o->oun, sid, &sample, &etag, e);
+		free(sid);
+		if (r < 0)
+			goto out;
+		if (r == 1)
+			free(etag);
+		doc = json_pack("{s:s,s:s,s:s,s:O?,s:O?}", "id", id, "oun", l->o->oun,
+		    "kind", KIND_SWITCH,
+		    "watermark", cw_json_iget(sample, "lastSuceessfulCompletionDateTime"),
+		    "cartIds", cw_json_iget(sample, "lastProcessedCartIds"));
+		json_decref(sample);
+		sample = NULL;
+		if ((r = l->s->create(l->s, l->o->oun, id, doc, e)) < 0) {
+			json_decref(doc);
+			doc = NULL;
+			goto out;
+		}
+		if (r == 1)
+			break;
+		json_decref(doc);  /* another run made it first: read theirs */
+		doc = NULL;
+	}
+	if (doc != NULL)
+		json_object_set_new(l->switches, key, doc);
+out:
+	free(id);
+	return doc;
+}
+
+/* 1 if the sample reminded this cart before we took over, 0 if not, -1 error. */
+static int
+before_switch(struct cw_ledger *l, const json_t *cart, const struct timespec *modified,
+    cw_err *e)
+{
+	const json_t *ch = cw_json_iget(cart, "channelId");
+	const char *wm, *ids, *id = cw_json_istr(cart, "Id");
+	struct timespec w;
+	json_t *doc;
+	int c;
+
+	if (!json_is_integer(ch))
+		return 0;
+	if ((doc = switch_doc(l, json_integer_value(ch), e)) == NULL)
+		return -1;
+	wm = cw_json_istr(doc, "watermark");
+	if (wm == NULL || cw_iso8601_parse(wm, &w) != 0)
+		return 0;
+	if ((c = cw_time_cmp(modified, &w)) != 0)
+		return c < 0;
+	/* At the watermark itself the sample had done the ids it listed. */
+	ids = cw_json_istr(doc, "cartIds");
+	for (const char *p = ids; p != NULL && *p != '\0'; p += strcspn(p, ",") + (p[strcspn(p, ",")] != '\0')) {
+		size_t n = strcspn(p, ",");
+
+		if (n == strlen(id) && strncmp(p, id, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static json_t *
+entry(struct cw_ledger *l, const char *key, const json_t *rec, const struct timespec *modified,
+    int step, const char *state, const struct timespec *now)
+{
+	const char *email = record_email(rec);
+	const char *cart = cw_json_istr(rec, "cartId");
+	char iso[CW_ISO8601_MAX], up[CW_ISO8601_MAX], h[41] = "";
+
+	if (email != NULL)
+		hash(email, 1, h);
+	if (cart == NULL)
+		cart = cw_json_istr(rec, "Id");
+	return json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s,s:s,s:i,s:s,s:i,s:I,s:s,s:s,s:I}",
+	    "id", key, "oun", l->o->oun, "kind", KIND_REMINDER,
+	    "cartId", cart,
+	    "customerId", cw_json_istr(rec, "customerId") ? cw_json_istr(rec, "customerId") :
+	    cw_json_istr(rec, "CustomerId") ? cw_json_istr(rec, "CustomerId") : "",
+	    "emailHash", h,
+	    "modifiedDateTime", cw_iso8601_format(modified, iso),
+	    "step", step, "state", state, "attempts", 0,
+	    "leaseUntil", (json_int_t)0, "claimedBy", "",
+	    "updated", cw_iso8601_format(now, up), "updatedEpoch", (json_int_t)now->tv_sec);
+}
+
+static void
+touch(json_t *doc, const struct timespec *now)
+{
+	char up[CW_ISO8601_MAX];
+
+	json_object_set_new(doc, "updated", json_string(cw_iso8601_format(now, up)));
+	json_object_set_new(doc, "updatedEpoch", json_integer(now->tv_sec));
+}
+
+static const char *
+str_or(const json_t *doc, const char *key)
+{
+	const char *v = cw_json_istr(doc, key);
+
+	return v != NULL ? v : "";
+}
+
+static int
+is_state(const json_t *doc, const char *s)
+{
+	const char *st = cw_json_istr(doc, "state");
+
+	return st != NULL && strcmp(st, s) == 0;
+}
+
+static int
+claim_live(const json_t *doc, const struct timespec *now)
+{
+	return is_state(doc, "claimed") &&
+	    json_integer_value(json_object_get(doc, "leaseUntil")) > now->tv_sec;
+}
+
+/* Tries to claim key for step: CW_PASS, CW_DONE (finished: look at the next
+ * step), CW_BUSY, or -1. */
+static int
+claim_step(struct cw_ledger *l, const char *key, const json_t *cart,
+    const struct timespec *modified, int step, const struct timespec *now, cw_err *e)
+{
+	json_t *doc = entry(l, key, cart, modified, step, "claimed", now), *cur;
+	int verdict = CW_BUSY, r;
+	char *etag;
+
+	json_object_set_new(doc, "leaseUntil", json_integer(now->tv_sec + l->o->lease_s));
+	json_object_set_new(doc, "claimedBy", json_string(l->run));
+	for (int round = 0; round < 2; round++) {
+		if ((r = l->s->create(l->s, l->o->oun, key, doc, e)) != 0) {
+			verdict = r == 1 ? CW_PASS : -1;
+			break;
+		}
+		if ((r = l->s->read(l->s, l->o->oun, key, &cur, &etag, e)) == 0)
+			continue;  /* deleted since: try creating again */
+		if (r < 0) {
+			verdict = -1;
+			break;
+		}
+		if (is_state(cur, "sent") || is_state(cur, "skipped") || is_state(cur, "gaveup"))
+			verdict = CW_DONE;
+		else if (claim_live(cur, now) && strcmp(str_or(cur, "claimedBy"), l->run) == 0)
+			verdict = CW_PASS;  /* our own create, retried after its reply was lost */
+		else if (claim_live(cur, now))
+			verdict = CW_BUSY;
+		else {
+			/* A failed send, or a claim whose lease ran out (its run
+			 * was killed): take it over, keeping the attempt count. */
+			json_object_set(doc, "attempts", json_object_get(cur, "attempts"));
+			r = l->s->replace(l->s, l->o->oun, key, doc, etag, e);
+			verdict = r == 1 ? CW_PASS : r == 0 ? CW_BUSY : -1;
+		}
+		json_decref(cur);
+		free(etag);
+		break;
+	}
+	json_decref(doc);
+	return verdict;
+}
+
+int
+cw_ledger_claim(struct cw_ledger *l, const json_t *cart, const struct timespec *modified,
+    const struct timespec *now, char key[CW_NOTIFICATION_ID_LEN + 1], int *step, cw_err *e)
+{
+	const char *customer = cw_json_istr(cart, "CustomerId"), *email = record_email(cart);
+	const char *id = cw_json_istr(cart, "Id");
+	long long age = (long long)now->tv_sec - (long long)modified->tv_sec;
+	size_t n = json_array_size(l->o->steps);
+	int r;
+
+	if (customer != NULL && *customer != '\0' &&
+	    (r = suppressed(l, "customer", customer, e)) != 0)
+		return r < 0 ? -1 : CW_SUPPRESSED;
+	if (email != NULL && (r = suppressed(l, "email", email, e)) != 0)
+		return r < 0 ? -1 : CW_SUPPRESSED;
+	if ((r = before_switch(l, cart, modified, e)) != 0)
+		return r < 0 ? -1 : CW_BEFORE_SWITCH;
+	for (size_t k = 1; k <= n; k++) {
+		json_int_t after = json_integer_value(json_object_get(
+		    json_array_get(l->o->steps, k - 1), "after"));
+
+		if (age < after)
+			return CW_NOT_DUE;
+		cw_notification_id(id, modified, (int)k, key);
+		if ((r = claim_step(l, key, cart, modified, (int)k, now, e)) != CW_DONE) {
+			*step = (int)k;
+			return r;
+		}
+	}
+	return CW_DONE;
+}
+
+int
+cw_ledger_commit(struct cw_ledger *l, const json_t *result, const struct timespec *now,
+    int *gave_up, int *bad, cw_err *e)
+{
+	const char *key = cw_json_istr(result, "notificationId");
+	const char *status = cw_json_istr(result, "status");
+	const char *mod = cw_json_istr(result, "modifiedDateTime");
+	const json_t *stepv = cw_json_iget(result, "step");
+	struct timespec m = {0, 0};
+	json_t *doc, *cur;
+	char *etag;
+	int r = -1;
+
+	*gave_up = *bad = 0;
+	if (key == NULL || *key == '\0' || status == NULL || (strcmp(status, "sent") != 0 &&
+	    strcmp(status, "failed") != 0 && strcmp(status, "skipped") != 0)) {
+		*bad = 1;
+		return cw_seterr(e, "not a result: needs notificationId and a status of "
+		    "sent, failed or skipped");
+	}
+	if (mod != NULL && cw_iso8601_parse(mod, &m) != 0) {
+		*bad = 1;
+		return cw_seterr(e, "result %s: modifiedDateTime is not an ISO 8601 time", key);
+	}
+	for (int round = 0; round < CAS_ROUNDS; round++) {
+		int found = l->s->read(l->s, l->o->oun, key, &cur, &etag, e);
+
+		if (found < 0)
+			return -1;
+		if (found == 0) {
+			/* A send nobody claimed (a stage run by hand): record it. */
+			cur = entry(l, key, result, &m, json_is_integer(stepv) ?
+			    (int)json_integer_value(stepv) : 1, "claimed", now);
+			etag = NULL;
+		}
+		doc = json_deep_copy(cur);
+		if (is_state(cur, "sent") && strcmp(status, "sent") != 0) {
+			r = 0;  /* sent is final: a late failure of a duplicate changes nothing */
+			goto next;
+		}
+		if (strcmp(status, "failed") == 0) {
+			json_int_t n = json_integer_value(json_object_get(cur, "attempts")) + 1;
+
+			json_object_set_new(doc, "attempts", json_integer(n));
+			*gave_up = n >= l->o->max_attempts;
+			json_object_set_new(doc, "state", json_string(*gave_up ? "gaveup" : "failed"));
+		} else
+			json_object_set_new(doc, "state", json_string(status));
+		json_object_set_new(doc, "leaseUntil", json_integer(0));
+		json_object_set_new(doc, "provider", json_string(
+		    cw_json_istr(result, "provider") ? cw_json_istr(result, "provider") : ""));
+		if (cw_json_istr(result, "providerMessageId") != NULL)
+			json_object_set_new(doc, "providerMessageId",
+			    json_string(cw_json_istr(result, "providerMessageId")));
+		if (cw_json_istr(result, "error") != NULL)
+			json_object_set_new(doc, "error", json_string(cw_json_istr(result, "error")));
+		touch(doc, now);
+		r = etag == NULL ? l->s->create(l->s, l->o->oun, key, doc, e) :
+		    l->s->replace(l->s, l->o->oun, key, doc, etag, e);
+		r = r == 1 ? 0 : r == 0 ? 1 : -1;  /* 1: lost a race, read again */
+next:
+		json_decref(doc);
+		json_decref(cur);
+		free(etag);
+		if (r <= 0)
+			return r;
+	}
+	return cw_seterr(e, "result %s: the entry kept changing under us", key);
+}
+
+int
+cw_ledger_run_status(struct cw_ledger *l, long long channel, const char *last,
+    const char *cart_ids, cw_err *e)
+{
+	char *id = cw_asprintf("%s:%lld", l->o->oun, channel);
+	/* The sample's document, its misspelling included. */
+	json_t *doc = json_pack("{s:s,s:s,s:s,s:s}", "id", id, "oun", l->o->oun,
+	    "lastSuceessfulCompletionDateTime", last, "lastProcessedCartIds", cart_ids);
+	int r = l->s->upsert(l->s, l->o->oun, id, doc, e);
+
+	json_decref(doc);
+	free(id);
+	return r < 0 ? -1 : 0;
+}
+
+int
+cw_ledger_suppress(struct cw_ledger *l, const char *on, const char *value, int add,
+    const struct timespec *now, cw_err *e)
+{
+	char *id = suppression_id(on, value), iso[CW_ISO8601_MAX];
+	json_t *doc;
+	int r;
+
+	if (!add) {
+		r = l->s->remove(l->s, SUPPRESSION_PK, id, e);
+	} else {
+		doc = json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", id, "oun", SUPPRESSION_PK,
+		    "kind", KIND_SUPPRESSION, "on", on, "since", cw_iso8601_format(now, iso));
+		r = l->s->upsert(l->s, SUPPRESSION_PK, id, doc, e);
+		json_decref(doc);
+	}
+	free(id);
+	return r < 0 ? -1 : 0;
+}
+
+struct collect {
+	json_t *docs;
+	const char *kind;
+};
+
+static int
+collect(const json_t *doc, const char *etag, void *ctx)
+{
+	struct collect *c = ctx;
+	const char *k = cw_json_istr(doc, "kind");
+
+	(void)etag;
+	if (c->kind == NULL || (k != NULL && strcmp(k, c->kind) == 0))
+		json_array_append(c->docs, (json_t *)doc);
+	return 0;
+}
+
+static int
+remove_all(struct cw_ledger *l, json_t *docs, unsigned long *removed, cw_err *e)
+{
+	const json_t *d;
+	size_t i;
+
+	json_array_foreach(docs, i, d) {
+		int r = l->s->remove(l->s, cw_json_istr(d, "oun"), cw_json_istr(d, "id"), e);
+
+		if (r < 0)
+			return -1;
+		*removed += (unsigned long)r;
+	}
+	return 0;
+}
+
+int
+cw_ledger_forget(struct cw_ledger *l, const char *on, const char *value,
+    int keep_suppression, const struct timespec *now, unsigned long *removed, cw_err *e)
+{
+	struct collect c = {json_array(), KIND_REMINDER};
+	char h[41], *sid;
+	int r;
+
+	*removed = 0;
+	if (strcmp(on, "email") == 0) {
+		hash(value, 1, h);
+		r = l->s->query(l->s, "emailHash", h, collect, &c, e);
+	} else
+		r = l->s->query(l->s, "customerId", value, collect, &c, e);
+	if (r == 0)
+		r = remove_all(l, c.docs, removed, e);
+	json_decref(c.docs);
+	if (r != 0)
+		return -1;
+	if (keep_suppression)
+		return cw_ledger_suppress(l, on, value, 1, now, e);
+	sid = suppression_id(on, value);
+	r = l->s->remove(l->s, SUPPRESSION_PK, sid, e);
+	free(sid);
+	if (r > 0)
+		(*removed)++;
+	return r < 0 ? -1 : 0;
+}
+
+int
+cw_ledger_prune(struct cw_ledger *l, const struct timespec *now, unsigned long *removed,
+    cw_err *e)
+{
+	struct collect c = {json_array(), KIND_REMINDER};
+	json_t *old = json_array(), *d;
+	size_t i;
+	int r;
+
+	*removed = 0;
+	r = l->s->query(l->s, "kind", KIND_REMINDER, collect, &c, e);
+	json_array_foreach(c.docs, i, d)
+		if (json_integer_value(json_object_get(d, "updatedEpoch")) <
+		    now->tv_sec - l->o->retention_s && !claim_live(d, now))
+			json_array_append(old, d);
+	if (r == 0)
+		r = remove_all(l, old, removed, e);
+	json_decref(old);
+	json_decref(c.docs);
+	return r;
+}
+
+int
+cw_ledger_status(struct cw_ledger *l, const struct timespec *now, json_t **out, cw_err *e)
+{
+	struct collect c = {json_array(), NULL};
+	json_t *counts = json_pack("{s:i,s:i,s:i,s:i,s:i}", "claimed", 0, "sent", 0,
+	    "failed", 0, "gaveup", 0, "skipped", 0);
+	json_t *runs = json_array(), *d, *oldest = NULL;
+	json_int_t live = 0, expired = 0, supp = 0;
+	size_t i;
+
+	*out = NULL;
+	if (l->s->query(l->s, NULL, NULL, collect, &c, e) != 0) {
+		json_decref(c.docs);
+		json_decref(counts);
+		json_decref(runs);
+		return -1;
+	}
+	json_array_foreach(c.docs, i, d) {
+		const char *kind = cw_json_istr(d, "kind"), *st = cw_json_istr(d, "state");
+
+		if (cw_json_iget(d, "lastSuceessfulCompletionDateTime") != NULL)
+			json_array_append(runs, d);
+		if (kind != NULL && strcmp(kind, KIND_SUPPRESSION) == 0)
+			supp++;
+		if (kind == NULL || strcmp(kind, KIND_REMINDER) != 0 || st == NULL)
+			continue;
+		json_object_set_new(counts, st, json_integer(
+		    json_integer_value(json_object_get(counts, st)) + 1));
+		if (strcmp(st, "claimed") != 0)
+			continue;
+		if (!claim_live(d, now)) {
+			expired++;
+			continue;
+		}
+		live++;
+		if (oldest == NULL || json_integer_value(json_object_get(d, "updatedEpoch")) <
+		    json_integer_value(json_object_get(oldest, "updatedEpoch")))
+			oldest = d;
+	}
+	*out = json_pack("{s:s,s:o,s:I,s:I,s:O?,s:I,s:o}", "store", l->s->describe(l->s),
+	    "counts", counts, "liveClaims", live, "expiredClaims", expired,
+	    "oldestLiveClaim", oldest ? json_object_get(oldest, "updated") : NULL,
+	    "suppressions", supp, "runStatus", runs);
+	json_decref(c.docs);
+	return 0;
+}

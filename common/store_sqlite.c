@@ -1,0 +1,285 @@
+/* store_sqlite.c: the embedded state store: JSON documents in one SQLite file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "cw/docstore.h"
+
+struct sq {
+	struct cw_docstore ops;
+	sqlite3 *db;
+	char *path;
+};
+
+/* The etag is a counter bumped by every write: compare-and-swap in one UPDATE. */
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS docs ("
+    " pk TEXT NOT NULL,"
+    " id TEXT NOT NULL,"
+    " body TEXT NOT NULL,"
+    " etag INTEGER NOT NULL,"
+    " PRIMARY KEY (pk, id));";
+
+static int
+fail(struct sq *s, cw_err *e, const char *what)
+{
+	return cw_seterr(e, "state store %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+/* Runs sql with text arguments; for statements that return no rows.
+ * Returns the number of rows changed, or -1. */
+static int
+exec(struct sq *s, const char *what, const char *sql, int n, const char *const *args,
+    cw_err *e)
+{
+	sqlite3_stmt *st;
+	int r = -1;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail(s, e, what);
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		r = sqlite3_changes(s->db);
+	else
+		fail(s, e, what);
+	sqlite3_finalize(st);
+	return r;
+}
+
+static char *
+dump(const json_t *doc)
+{
+	char *s = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
+
+	return s != NULL ? s : cw_strdup("{}");
+}
+
+static int
+sq_create(struct cw_docstore *ds, const char *pk, const char *id, const json_t *doc,
+    cw_err *e)
+{
+	struct sq *s = (struct sq *)ds;
+	char *body = dump(doc);
+	const char *args[] = {pk, id, body};
+	int r = exec(s, "create", "INSERT INTO docs (pk, id, body, etag) VALUES (?, ?, ?, 1) "
+	    "ON CONFLICT DO NOTHING", 3, args, e);
+
+	free(body);
+	return r < 0 ? -1 : r == 1;
+}
+
+static int
+sq_read(struct cw_docstore *ds, const char *pk, const char *id, json_t **doc,
+    char **etag, cw_err *e)
+{
+	struct sq *s = (struct sq *)ds;
+	sqlite3_stmt *st;
+	int r = -1, rc;
+
+	*doc = NULL;
+	*etag = NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT body, etag FROM docs WHERE pk = ? AND id = ?",
+	    -1, &st, NULL) != SQLITE_OK)
+		return fail(s, e, "read");
+	sqlite3_bind_text(st, 1, pk, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*doc = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+		*etag = cw_asprintf("%lld", (long long)sqlite3_column_int64(st, 1));
+		if (*doc == NULL) {
+			free(*etag);
+			*etag = NULL;
+			cw_seterr(e, "state store %s: document %s is not JSON", s->path, id);
+		} else
+			r = 1;
+	} else if (rc == SQLITE_DONE)
+		r = 0;
+	else
+		fail(s, e, "read");
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+sq_replace(struct cw_docstore *ds, const char *pk, const char *id, const json_t *doc,
+    const char *etag, cw_err *e)
+{
+	struct sq *s = (struct sq *)ds;
+	char *body = dump(doc);
+	const char *args[] = {body, pk, id, etag};
+	int r = exec(s, "replace", "UPDATE docs SET body = ?, etag = etag + 1 "
+	    "WHERE pk = ? AND id = ? AND etag = ?", 4, args, e);
+
+	free(body);
+	return r < 0 ? -1 : r == 1;
+}
+
+static int
+sq_upsert(struct cw_docstore *ds, const char *pk, const char *id, const json_t *doc,
+    cw_err *e)
+{
+	struct sq *s = (struct sq *)ds;
+	char *body = dump(doc);
+	const char *args[] = {pk, id, body};
+	int r = exec(s, "upsert", "INSERT INTO docs (pk, id, body, etag) VALUES (?, ?, ?, 1) "
+	    "ON CONFLICT (pk, id) DO UPDATE SET body = excluded.body, etag = etag + 1",
+	    3, args, e);
+
+	free(body);
+	return r < 0 ? -1 : 1;
+}
+
+static int
+sq_remove(struct cw_docstore *ds, const char *pk, const char *id, cw_err *e)
+{
+	const char *args[] = {pk, id};
+	int r = exec((struct sq *)ds, "remove", "DELETE FROM docs WHERE pk = ? AND id = ?",
+	    2, args, e);
+
+	return r < 0 ? -1 : r == 1;
+}
+
+static int
+sq_query(struct cw_docstore *ds, const char *field, const char *value,
+    int (*fn)(const json_t *, const char *, void *), void *ctx, cw_err *e)
+{
+	struct sq *s = (struct sq *)ds;
+	sqlite3_stmt *st;
+	char *path = NULL;
+	int rc, r = 0;
+
+	/* The rows are read into memory first: the callback may write. */
+	if (field == NULL)
+		rc = sqlite3_prepare_v2(s->db, "SELECT body, etag FROM docs", -1, &st, NULL);
+	else {
+		rc = sqlite3_prepare_v2(s->db, "SELECT body, etag FROM docs "
+		    "WHERE json_extract(body, ?) = ?", -1, &st, NULL);
+		path = cw_asprintf("$.\"%s\"", field);
+	}
+	if (rc != SQLITE_OK) {
+		free(path);
+		return fail(s, e, "query");
+	}
+	if (field != NULL) {
+		sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
+	}
+	json_t *rows = json_array();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(rows, json_pack("[s,I]",
+		    (const char *)sqlite3_column_text(st, 0),
+		    (json_int_t)sqlite3_column_int64(st, 1)));
+	if (rc != SQLITE_DONE)
+		r = fail(s, e, "query");
+	sqlite3_finalize(st);
+	free(path);
+	for (size_t i = 0; r == 0 && i < json_array_size(rows); i++) {
+		json_t *row = json_array_get(rows, i);
+		json_t *doc = json_loads(json_string_value(json_array_get(row, 0)), 0, NULL);
+		char etag[32];
+
+		snprintf(etag, sizeof(etag), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(json_array_get(row, 1)));
+		if (doc != NULL && fn(doc, etag, ctx) != 0)
+			r = -1;
+		json_decref(doc);
+	}
+	json_decref(rows);
+	return r;
+}
+
+static const char *
+sq_describe(const struct cw_docstore *ds)
+{
+	return ((const struct sq *)ds)->path;
+}
+
+static void
+sq_close(struct cw_docstore *ds)
+{
+	struct sq *s = (struct sq *)ds;
+
+	if (s == NULL)
+		return;
+	sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+}
+
+/* Makes the file's directory (0700) and the file itself (0600) before SQLite
+ * does, so that the ledger is never readable by others, whatever the umask. */
+static int
+prepare_file(const char *path, cw_err *e)
+{
+	char *dir = cw_strdup(path), *slash = strrchr(dir, '/');
+	int fd;
+
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		for (char *p = dir + 1; *p != '\0'; p++) {
+			if (*p != '/')
+				continue;
+			*p = '\0';
+			mkdir(dir, 0700);
+			*p = '/';
+		}
+		if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+			cw_seterr(e, "state store %s: cannot make its directory: %s", path,
+			    strerror(errno));
+			free(dir);
+			return -1;
+		}
+	}
+	free(dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1)
+		return cw_seterr(e, "state store %s: %s", path, strerror(errno));
+	close(fd);
+	return 0;
+}
+
+struct cw_docstore *
+cw_sqlite_open(const char *path, cw_err *e)
+{
+	struct sq *s;
+	char *err = NULL;
+
+	if (prepare_file(path, e) != 0)
+		return NULL;
+	s = cw_calloc(1, sizeof(*s));
+	s->path = cw_strdup(path);
+	s->ops.create = sq_create;
+	s->ops.read = sq_read;
+	s->ops.replace = sq_replace;
+	s->ops.upsert = sq_upsert;
+	s->ops.remove = sq_remove;
+	s->ops.query = sq_query;
+	s->ops.describe = sq_describe;
+	s->ops.close = sq_close;
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+	    NULL) != SQLITE_OK) {
+		fail(s, e, "open");
+		sq_close(&s->ops);
+		return NULL;
+	}
+	/* Several processes share the file: wait for each other's locks rather
+	 * than fail; WAL lets readers run beside a writer; FULL makes each
+	 * statement durable when it returns, so a crash loses at most the line
+	 * in flight. */
+	sqlite3_busy_timeout(s->db, 30000);
+	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+	    NULL, NULL, &err) != SQLITE_OK ||
+	    sqlite3_exec(s->db, schema, NULL, NULL, &err) != SQLITE_OK) {
+		cw_seterr(e, "state store %s: %s", path, err ? err : "cannot set up");
+		sqlite3_free(err);
+		sq_close(&s->ops);
+		return NULL;
+	}
+	return &s->ops;
+}

@@ -1,0 +1,84 @@
+/* docstore.h: the little document store both state stores (SQLite, Cosmos DB) provide. */
+#ifndef CW_DOCSTORE_H
+#define CW_DOCSTORE_H
+
+#include <jansson.h>
+#include "cw/util.h"
+
+struct cw_config;
+struct cw_http;
+
+/*
+ * JSON documents addressed by (partition key, id), each with an opaque etag
+ * that changes on every write. Creation is atomic (exactly one of two racing
+ * creators wins) and so is replace-if-etag-matches: that is all the ledger
+ * needs for claims that never pass one key twice. Every call returns -1 with e
+ * set when the store itself fails (I/O, network after retries, a malformed
+ * reply); other outcomes are documented per call. Documents are never
+ * modified or kept by the store: callers keep ownership of what they pass in,
+ * and own (decref, free) what they get back. Ids are UTF-8, at most 255 bytes,
+ * without / \ ? # % or control characters (Cosmos DB addresses them in URLs);
+ * a document carries "oun": pk (the container's partition key path) and, if
+ * it has "id", the id.
+ */
+struct cw_docstore {
+	/* 1 created; 0 a document with that id exists already. */
+	int (*create)(struct cw_docstore *s, const char *pk, const char *id,
+	    const json_t *doc, cw_err *e);
+	/* 1 found (*doc and *etag set); 0 absent. */
+	int (*read)(struct cw_docstore *s, const char *pk, const char *id,
+	    json_t **doc, char **etag, cw_err *e);
+	/* 1 replaced; 0 the etag no longer matches or the document is gone. */
+	int (*replace)(struct cw_docstore *s, const char *pk, const char *id,
+	    const json_t *doc, const char *etag, cw_err *e);
+	/* 1 written (created or replaced, whatever was there). */
+	int (*upsert)(struct cw_docstore *s, const char *pk, const char *id,
+	    const json_t *doc, cw_err *e);
+	/* 1 removed; 0 absent. */
+	int (*remove)(struct cw_docstore *s, const char *pk, const char *id, cw_err *e);
+	/*
+	 * Calls fn(doc, etag, ctx) for every document, in any partition, whose
+	 * top-level field equals value (a string), or for every document when
+	 * field is NULL. doc and etag are borrowed for the call. fn returns 0 to
+	 * go on, -1 to stop (query then returns -1; fn sets e if it wants).
+	 */
+	int (*query)(struct cw_docstore *s, const char *field, const char *value,
+	    int (*fn)(const json_t *doc, const char *etag, void *ctx), void *ctx,
+	    cw_err *e);
+	/* Where the store is, for messages: a file name or a container URL. */
+	const char *(*describe)(const struct cw_docstore *s);
+	void (*close)(struct cw_docstore *s);
+};
+
+/*
+ * Opens the store that Cartwatch.StateStore.Kind names: "sqlite" (the default;
+ * Cartwatch.StateStore.Path, default state/cartwatch.db beside the config
+ * file, created 0600 in a 0700 directory) or "cosmos" (AzureCosmosOptions:
+ * EndPointUri, PrimaryKey, DatabaseId, ContainerId; the database and the
+ * container, partitioned on /oun, are created when missing, as the sample
+ * does). Keys are read (and problems counted in c) by cw_docstore_config,
+ * which must run before any network call; cw_docstore_open then connects.
+ */
+struct cw_docstore_cfg {
+	const char *kind;       /* "sqlite" or "cosmos" */
+	char *path;             /* sqlite: absolute path; owned */
+	const char *endpoint;   /* cosmos: EndPointUri */
+	const char *key;        /* cosmos: PrimaryKey (base64) */
+	const char *database;   /* cosmos: DatabaseId */
+	const char *container;  /* cosmos: ContainerId */
+};
+
+void cw_docstore_config(struct cw_docstore_cfg *o, struct cw_config *c);
+void cw_docstore_cfg_free(struct cw_docstore_cfg *o);
+
+/* h is borrowed (unused for SQLite) and must outlive the store. NULL with e
+ * set on failure. */
+struct cw_docstore *cw_docstore_open(const struct cw_docstore_cfg *o, struct cw_http *h,
+    cw_err *e);
+
+/* The backends, for cw_docstore_open and for tests. */
+struct cw_docstore *cw_sqlite_open(const char *path, cw_err *e);
+struct cw_docstore *cw_cosmos_open(struct cw_http *h, const char *endpoint,
+    const char *key, const char *database, const char *container, cw_err *e);
+
+#endif
