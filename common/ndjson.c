@@ -31,9 +31,9 @@ cw_rec_warn(const struct cw_rec *rec, const char *fmt, ...)
 	warnx("%s:%lu: %s", rec->src, rec->line, msg);
 }
 
-int
-cw_ndjson_loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
-    struct cw_loop_stats *stats)
+static int
+loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx, struct cw_loop_stats *stats,
+    int all)
 {
 	struct cw_loop_stats st = {0, 0, 0};
 	char *line = NULL;
@@ -63,6 +63,11 @@ cw_ndjson_loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
 			json_decref(rec.json);
 			st.bad++;
 			status = CW_EXIT_FAIL;
+			if (all) {
+				rec.json = NULL;
+				if (fn(&rec, ctx) == CW_REC_STOP)
+					break;
+			}
 			continue;
 		}
 		st.records++;
@@ -84,6 +89,20 @@ cw_ndjson_loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
 	if (stats != NULL)
 		*stats = st;
 	return status;
+}
+
+int
+cw_ndjson_loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
+    struct cw_loop_stats *stats)
+{
+	return loop(in, src, fn, ctx, stats, 0);
+}
+
+int
+cw_ndjson_loop_all(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
+    struct cw_loop_stats *stats)
+{
+	return loop(in, src, fn, ctx, stats, 1);
 }
 
 void

@@ -38,6 +38,12 @@ struct cw_loop_stats {
 int cw_ndjson_loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
     struct cw_loop_stats *stats);
 
+/* Like cw_ndjson_loop, but also calls fn for a line that is not a JSON
+ * object, after reporting it, with rec->json NULL: for stages that answer
+ * every input line with an output line. */
+int cw_ndjson_loop_all(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
+    struct cw_loop_stats *stats);
+
 /* Reports a problem with one record as "TOOL: SRC:LINE: message". */
 void cw_rec_warn(const struct cw_rec *rec, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -1,0 +1,123 @@
+/* provider_sendgrid.c: SendGrid dynamic templates, personalizations batched up to 1000. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cw/config.h"
+#include "cw/http.h"
+#include "cw/json.h"
+#include "cw/keyvault.h"
+#include "cw/provider.h"
+
+#define MAX_PERSONALIZATIONS 1000
+
+struct sendgrid {
+	struct cw_provider p;
+	const char *base;
+	const char *template_id;
+	const char *from;
+	const char *from_name;
+	const char *key_name;
+	struct cw_pace pace;
+	struct cw_http *h;
+	char *key;
+};
+
+static int
+sg_open(struct cw_provider *p, struct cw_http *h, struct cw_vault *v, cw_err *e)
+{
+	struct sendgrid *s = (struct sendgrid *)p;
+
+	s->h = h;
+	return cw_vault_get(v, s->key_name, &s->key, e);
+}
+
+static void
+sg_close(struct cw_provider *p)
+{
+	struct sendgrid *s = (struct sendgrid *)p;
+
+	cw_secret_free(s->key);
+	free(s);
+}
+
+static int
+sg_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_err *e)
+{
+	struct sendgrid *s = (struct sendgrid *)p;
+	struct cw_http_req req = {0};
+	struct cw_http_resp resp = {0};
+	json_t *body, *pers = json_array();
+	const char *headers[4], *msgid = NULL;
+	char *auth, *url, *json, why[600], desc[300];
+	int ok = 0;
+	cw_err he;
+	size_t i;
+
+	(void)e;
+	for (i = 0; i < n; i++)
+		json_array_append_new(pers, json_pack("{s:[{s:s}],s:o,s:{s:s,s:s}}",
+		    "to", "email", cw_json_istr(recs[i], "email"),
+		    "dynamic_template_data", cw_notification_data(recs[i]),
+		    "custom_args", "notificationId", cw_json_istr(recs[i], "notificationId"),
+		    "cartId", cw_json_istr(recs[i], "cartId")));
+	body = json_pack("{s:{s:s,s:s?},s:s,s:o}", "from", "email", s->from,
+	    "name", *s->from_name ? s->from_name : NULL, "template_id", s->template_id,
+	    "personalizations", pers);
+	json = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	json_decref(body);
+	url = cw_asprintf("%s/v3/mail/send", s->base);
+	auth = cw_asprintf("Authorization: Bearer %s", s->key);
+	headers[0] = auth;
+	headers[1] = "Content-Type: application/json";
+	headers[2] = "Accept: application/json";
+	headers[3] = NULL;
+	req.service = "SendGrid";
+	req.method = "POST";
+	req.url = url;
+	req.headers = headers;
+	req.body = json;
+	req.body_len = strlen(json);
+	cw_pace_wait(&s->pace);
+	if (cw_http_do(s->h, &req, &resp, &he) != 0)
+		snprintf(why, sizeof(why), "%s", he.msg);
+	else if (resp.status != 202 && resp.status != 200)
+		snprintf(why, sizeof(why), "SendGrid: %s", cw_http_describe(&resp, desc,
+		    sizeof(desc)));
+	else {
+		ok = 1;  /* 202: accepted for delivery */
+		msgid = cw_http_header(&resp, "X-Message-Id");
+	}
+	for (i = 0; i < n; i++)
+		res[i] = ok ? cw_result(recs[i], "sent", "sendgrid", msgid, NULL) :
+		    cw_result(recs[i], "failed", "sendgrid", NULL, why);
+	cw_http_resp_free(&resp);
+	cw_secret_free(auth);
+	free(url);
+	free(json);
+	return 0;
+}
+
+struct cw_provider *
+cw_sendgrid_config(struct cw_config *c)
+{
+	struct sendgrid *s = cw_calloc(1, sizeof(*s));
+	cw_err e;
+
+	s->p.name = "sendgrid";
+	s->p.batch = MAX_PERSONALIZATIONS;
+	s->p.open = sg_open;
+	s->p.send = sg_send;
+	s->p.close = sg_close;
+	s->base = cw_config_str(c, "Cartwatch.Notify.SendGrid.BaseUrl", "https://api.sendgrid.com");
+	s->template_id = cw_config_need_str(c, "Cartwatch.Notify.SendGrid.TemplateId");
+	s->from = cw_config_need_str(c, "Cartwatch.Notify.SendGrid.FromEmail");
+	s->from_name = cw_config_str(c, "Cartwatch.Notify.SendGrid.FromName", "");
+	s->key_name = cw_config_str(c, "Cartwatch.Notify.SendGrid.ApiKeySecretName",
+	    "SendGridApiKey");
+	s->pace.per_minute = cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute", 0, 0,
+	    1000000);
+	if (cw_http_url_allowed(s->base, &e) != 0)
+		cw_config_bad(c, "Cartwatch.Notify.SendGrid.BaseUrl", "%s", e.msg);
+	return &s->p;
+}

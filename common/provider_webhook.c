@@ -1,0 +1,102 @@
+/* provider_webhook.c: notifications POSTed to a URL of the user's, signed with an HMAC header. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cw/config.h"
+#include "cw/crypto.h"
+#include "cw/http.h"
+#include "cw/json.h"
+#include "cw/keyvault.h"
+#include "cw/provider.h"
+
+struct webhook {
+	struct cw_provider p;
+	const char *url;
+	const char *secret_name;
+	struct cw_http *h;
+	char *secret;
+};
+
+static int
+wh_open(struct cw_provider *p, struct cw_http *h, struct cw_vault *v, cw_err *e)
+{
+	struct webhook *w = (struct webhook *)p;
+
+	w->h = h;
+	return cw_vault_get(v, w->secret_name, &w->secret, e);
+}
+
+static void
+wh_close(struct cw_provider *p)
+{
+	struct webhook *w = (struct webhook *)p;
+
+	cw_secret_free(w->secret);
+	free(w);
+}
+
+/* One record: its JSON as the body. More: a JSON array of them. */
+static int
+wh_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_err *e)
+{
+	struct webhook *w = (struct webhook *)p;
+	struct cw_http_req req = {0};
+	struct cw_http_resp resp = {0};
+	json_t *body = n == 1 ? json_incref(recs[0]) : json_array();
+	const char *headers[4];
+	char *json, *sig, mac[65], why[600], desc[300];
+	cw_err he;
+	int ok = 0;
+
+	(void)e;
+	for (size_t i = 0; n > 1 && i < n; i++)
+		json_array_append(body, recs[i]);
+	json = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	json_decref(body);
+	/* The receiver checks the exact bytes it got against this. */
+	cw_hmac_sha256_hex(w->secret, strlen(w->secret), json, strlen(json), mac);
+	sig = cw_asprintf("X-Cartwatch-Signature: sha256=%s", mac);
+	headers[0] = sig;
+	headers[1] = "Content-Type: application/json";
+	headers[2] = "User-Agent: cartwatch";
+	headers[3] = NULL;
+	req.service = "webhook";
+	req.method = "POST";
+	req.url = w->url;
+	req.headers = headers;
+	req.body = json;
+	req.body_len = strlen(json);
+	if (cw_http_do(w->h, &req, &resp, &he) != 0)
+		snprintf(why, sizeof(why), "%s", he.msg);
+	else if (resp.status < 200 || resp.status > 299)
+		snprintf(why, sizeof(why), "webhook: %s", cw_http_describe(&resp, desc,
+		    sizeof(desc)));
+	else
+		ok = 1;
+	for (size_t i = 0; i < n; i++)
+		res[i] = ok ? cw_result(recs[i], "sent", "webhook", NULL, NULL) :
+		    cw_result(recs[i], "failed", "webhook", NULL, why);
+	cw_http_resp_free(&resp);
+	free(sig);
+	free(json);
+	return 0;
+}
+
+struct cw_provider *
+cw_webhook_config(struct cw_config *c)
+{
+	struct webhook *w = cw_calloc(1, sizeof(*w));
+	cw_err e;
+
+	w->p.name = "webhook";
+	w->p.open = wh_open;
+	w->p.send = wh_send;
+	w->p.close = wh_close;
+	w->url = cw_config_need_str(c, "Cartwatch.Notify.Webhook.Url");
+	w->secret_name = cw_config_str(c, "Cartwatch.Notify.Webhook.SecretName", "WebhookSecret");
+	w->p.batch = (size_t)cw_config_int(c, "Cartwatch.Notify.Webhook.BatchSize", 1, 1, 1000);
+	if (*w->url != '\0' && cw_http_url_allowed(w->url, &e) != 0)
+		cw_config_bad(c, "Cartwatch.Notify.Webhook.Url", "%s", e.msg);
+	return &w->p;
+}

@@ -1,0 +1,77 @@
+/* provider.h: the email providers cart-notify hands notifications to (the sample's IEmailProvider). */
+#ifndef CW_PROVIDER_H
+#define CW_PROVIDER_H
+
+#include <stddef.h>
+#include <time.h>
+#include <jansson.h>
+#include "cw/util.h"
+
+struct cw_config;
+struct cw_http;
+struct cw_vault;
+
+/*
+ * One provider. cw_provider_config() makes it from the configuration, reading
+ * every key it needs (problems counted in the config) and touching no network;
+ * open() then reads its secrets from the vault; send() hands over a batch.
+ */
+struct cw_provider {
+	const char *name;
+	size_t batch;   /* most records one send() takes */
+	int (*open)(struct cw_provider *p, struct cw_http *h, struct cw_vault *v, cw_err *e);
+	/*
+	 * Sends recs[0..n) (checked notifications, borrowed) and stores a new
+	 * result object (cw_result) in res[i] for every i, whatever happens: a
+	 * request that fails marks its own records failed. Returns 0, or -1 when
+	 * the provider cannot go on at all (e says why; res is still filled).
+	 */
+	int (*send)(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res,
+	    cw_err *e);
+	void (*close)(struct cw_provider *p);
+};
+
+/* The provider called name ("emarsys", "sendgrid", "mandrill", "smtp",
+ * "webhook", "preview"), configured from c; NULL (reported in c) for an
+ * unknown name. Free with p->close(p). */
+struct cw_provider *cw_provider_config(const char *name, struct cw_config *c);
+
+/* The makers, one per provider file. */
+struct cw_provider *cw_emarsys_config(struct cw_config *c);
+struct cw_provider *cw_sendgrid_config(struct cw_config *c);
+struct cw_provider *cw_mandrill_config(struct cw_config *c);
+struct cw_provider *cw_smtp_config(struct cw_config *c);
+struct cw_provider *cw_webhook_config(struct cw_config *c);
+struct cw_provider *cw_preview_config(struct cw_config *c, const char *dir);
+
+/*
+ * A result record (DESIGN.md section 3) for notification rec: its
+ * notificationId, cartId, customerId, modifiedDateTime, step, email and
+ * channelId, then status ("sent", "failed", "skipped"), provider,
+ * providerMessageId (when not NULL) and error (when not NULL). New reference.
+ */
+json_t *cw_result(const json_t *rec, const char *status, const char *provider,
+    const char *message_id, const char *error);
+
+/*
+ * Checks a notification record before any provider sees it: notificationId,
+ * cartId and a plausible email address (one @, a dotted domain, no spaces or
+ * control characters, at most 254 bytes), orderDetails an array. 0, or -1
+ * with the problem in why.
+ */
+int cw_notification_check(const json_t *rec, char *why, size_t n);
+
+/* The data object the sample sends to Emarsys, which SendGrid and Mandrill
+ * templates get too: firstName, lastName, language, currency,
+ * returnToCartUrl, orderDetails. New reference. */
+json_t *cw_notification_data(const json_t *rec);
+
+/* Keeps requests under a per-minute ceiling (0: none) by sleeping before
+ * each one as needed. */
+struct cw_pace {
+	long per_minute;
+	struct timespec last;
+};
+void cw_pace_wait(struct cw_pace *p);
+
+#endif

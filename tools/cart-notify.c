@@ -1,0 +1,195 @@
+/* cart-notify: hand notifications to the email provider, one result per input line. */
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cw/config.h"
+#include "cw/http.h"
+#include "cw/keyvault.h"
+#include "cw/ndjson.h"
+#include "cw/provider.h"
+#include "cw/tool.h"
+#include "cw/util.h"
+
+/* A line waiting for its result; results leave in input order. */
+struct line {
+	json_t *rec;       /* NULL when the line was refused before sending */
+	json_t *result;
+};
+
+struct notify {
+	struct cw_provider *p;
+	struct line *q;
+	size_t n, cap, sendable;
+	int stopped;       /* the provider cannot go on: fail the rest */
+	char why[600];
+};
+
+static void
+usage(FILE *f, int code)
+{
+	fprintf(f, "usage: %s [-c FILE] [--provider NAME] [--dry-run] [--preview-dir DIR]\n",
+	    program_invocation_short_name);
+	exit(code);
+}
+
+/* Sends what is queued, then writes every queued result in order. */
+static int
+flush(struct notify *nt)
+{
+	json_t **recs = cw_calloc(nt->n + 1, sizeof(*recs));
+	json_t **res = cw_calloc(nt->n + 1, sizeof(*res));
+	size_t *at = cw_calloc(nt->n + 1, sizeof(*at));
+	size_t i, j, k = 0;
+	cw_err e;
+
+	for (i = 0; i < nt->n; i++)
+		if (nt->q[i].result == NULL) {
+			at[k] = i;
+			recs[k++] = nt->q[i].rec;
+		}
+	if (k > 0 && !nt->stopped && nt->p->send(nt->p, recs, k, res, &e) != 0) {
+		warnx("%s", e.msg);
+		snprintf(nt->why, sizeof(nt->why), "%s", e.msg);
+		nt->stopped = 1;
+	}
+	for (j = 0; j < k; j++)
+		nt->q[at[j]].result = res[j] != NULL ? res[j] :
+		    cw_result(recs[j], "failed", nt->p->name, NULL, nt->why);
+	for (i = 0; i < nt->n; i++) {
+		cw_ndjson_write(stdout, nt->q[i].result);
+		json_decref(nt->q[i].result);
+		json_decref(nt->q[i].rec);
+	}
+	nt->n = nt->sendable = 0;
+	free(recs);
+	free(res);
+	free(at);
+	return nt->stopped ? CW_REC_STOP : CW_REC_OK;
+}
+
+static void
+push(struct notify *nt, json_t *rec, json_t *result)
+{
+	if (nt->n == nt->cap) {
+		nt->cap = nt->cap ? nt->cap * 2 : 64;
+		nt->q = cw_realloc(nt->q, nt->cap * sizeof(*nt->q));
+	}
+	nt->q[nt->n].rec = rec;
+	nt->q[nt->n].result = result;
+	nt->n++;
+	if (result == NULL)
+		nt->sendable++;
+}
+
+/* Per line: refuse what cannot be sent with a failed result, queue the rest. */
+static int
+notify(const struct cw_rec *rec, void *ctx)
+{
+	struct notify *nt = ctx;
+	char why[300];
+
+	if (rec->json == NULL) {
+		/* One result per input line, always: even for a broken one. */
+		snprintf(why, sizeof(why), "%s:%lu: not a JSON object", rec->src, rec->line);
+		push(nt, NULL, json_pack("{s:n,s:s,s:s,s:s}", "notificationId", "status",
+		    "failed", "provider", nt->p->name, "error", why));
+		return CW_REC_OK;
+	}
+	if (cw_notification_check(rec->json, why, sizeof(why)) != 0) {
+		cw_rec_warn(rec, "%s", why);
+		push(nt, json_incref(rec->json),
+		    cw_result(rec->json, "failed", nt->p->name, NULL, why));
+		return CW_REC_OK;
+	}
+	push(nt, json_incref(rec->json), NULL);
+	return nt->sendable == nt->p->batch ? flush(nt) : CW_REC_OK;
+}
+
+int
+main(int argc, char *argv[])
+{
+	enum { O_PROVIDER = 256, O_DRY, O_DIR };
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"provider", required_argument, NULL, O_PROVIDER},
+		{"dry-run", no_argument, NULL, O_DRY},
+		{"preview-dir", required_argument, NULL, O_DIR},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'v'},
+		{NULL, 0, NULL, 0}
+	};
+	struct notify nt = {0};
+	struct cw_http_opts ho;
+	struct cw_vault *vault = NULL;
+	struct cw_http *http = NULL;
+	struct cw_config *cfg;
+	const char *cfgpath = NULL, *name = NULL, *dir = NULL;
+	int ch, code, dry = 0;
+	char *url = NULL;
+	cw_err e;
+
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': cfgpath = optarg; break;
+		case O_PROVIDER: name = optarg; break;
+		case O_DRY: dry = 1; break;
+		case O_DIR: dir = optarg; break;
+		case 'h': usage(stdout, CW_EXIT_OK); break;
+		case 'v': cw_print_version(); return CW_EXIT_OK;
+		default: usage(stderr, CW_EXIT_USAGE);
+		}
+	}
+	if (optind != argc || (dry && name != NULL && strcmp(name, "preview") != 0))
+		usage(stderr, CW_EXIT_USAGE);
+
+	cfg = cw_tool_config(cfgpath, 0);
+	if (dry || dir != NULL)
+		name = "preview";
+	else if (name == NULL)
+		name = cw_config_str(cfg, "Cartwatch.Notify.Provider", "emarsys");
+	nt.p = strcmp(name, "preview") == 0 ? cw_preview_config(cfg, dir) :
+	    cw_provider_config(name, cfg);
+	/* Only the preview needs no secret, so no vault. */
+	if (nt.p != NULL && strcmp(nt.p->name, "preview") != 0)
+		url = cw_vault_url_config(cfg);
+	cw_http_opts_default(&ho);
+	cw_http_opts_config(&ho, cfg);
+	if (nt.p == NULL || cw_config_errors(cfg) != 0) {
+		code = CW_EXIT_USAGE;
+		goto out;
+	}
+	cw_output_init();
+	http = cw_http_new(&ho);
+	if (url != NULL && (vault = cw_vault_open(url, http, &code, &e)) == NULL) {
+		warnx("%s", e.msg);
+		goto out;
+	}
+	if (nt.p->open(nt.p, http, vault, &e) != 0) {
+		warnx("%s", e.msg);
+		code = CW_EXIT_FAIL;
+		goto out;
+	}
+	code = cw_ndjson_loop_all(stdin, "<stdin>", notify, &nt, NULL);
+	if (flush(&nt) != CW_REC_OK || nt.stopped)
+		code = CW_EXIT_FAIL;
+	cw_output_finish();
+out:
+	for (size_t i = 0; i < nt.n; i++) {
+		json_decref(nt.q[i].rec);
+		json_decref(nt.q[i].result);
+	}
+	free(nt.q);
+	if (nt.p != NULL)
+		nt.p->close(nt.p);
+	cw_vault_close(vault);
+	cw_http_free(http);
+	free(url);
+	cw_config_free(cfg);
+	return code;
+}
