@@ -31,7 +31,7 @@ ALL_CFLAGS = -std=c11 $(WARN) $(SANFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) $(LDLIBS)
 
-TOOLS := kv-secret cart-fetch cart-dedupe cart-enrich
+TOOLS := kv-secret cart-fetch cart-dedupe cart-enrich cart-notify
 LIB_SRC := $(sort $(wildcard common/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))

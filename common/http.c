@@ -535,6 +535,9 @@ cw_http_describe(const struct cw_http_resp *resp, char *buf, size_t n)
 		} else if (json_is_string(err)) {    /* Entra ID */
 			code = json_string_value(err);
 			msg = cw_json_istr(j, "error_description");
+		} else if (json_is_array(cw_json_iget(j, "errors"))) {  /* SendGrid */
+			msg = cw_json_istr(json_array_get(cw_json_iget(j, "errors"), 0),
+			    "message");
 		} else {        /* Cosmos DB, Retail Server, Emarsys, others */
 			if ((code = cw_json_istr(j, "code")) == NULL)
 				code = cw_json_istr(j, "ErrorResourceId");

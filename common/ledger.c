@@ -25,6 +25,7 @@ struct cw_ledger {
 	const struct cw_ledger_opts *o;
 	char run[33];        /* this run's claims */
 	json_t *switches;    /* channel -> switch document, read once */
+	int dry;             /* decide, write nothing */
 };
 
 static const char *const verdicts[] = {
@@ -100,6 +101,12 @@ cw_ledger_new(struct cw_docstore *s, const struct cw_ledger_opts *o)
 		snprintf(l->run, sizeof(l->run), "pid%ld", (long)getpid());
 	l->switches = json_object();
 	return l;
+}
+
+void
+cw_ledger_dry_run(struct cw_ledger *l)
+{
+	l->dry = 1;
 }
 
 void
@@ -198,6 +205,8 @@ switch_doc(struct cw_ledger *l, long long channel, cw_err *e)
 		    "cartIds", cw_json_iget(sample, "lastProcessedCartIds"));
 		json_decref(sample);
 		sample = NULL;
+		if (l->dry)
+			break;  /* what the note would say, kept in memory only */
 		if ((r = l->s->create(l->s, l->o->oun, id, doc, e)) < 0) {
 			json_decref(doc);
 			doc = NULL;
@@ -315,6 +324,19 @@ claim_step(struct cw_ledger *l, const char *key, const json_t *cart,
 	json_object_set_new(doc, "leaseUntil", json_integer(now->tv_sec + l->o->lease_s));
 	json_object_set_new(doc, "claimedBy", json_string(l->run));
 	for (int round = 0; round < 2; round++) {
+		if (l->dry) {
+			/* Absent means it would be ours; the rest as below. */
+			if ((r = l->s->read(l->s, l->o->oun, key, &cur, &etag, e)) <= 0) {
+				verdict = r == 0 ? CW_PASS : -1;
+				break;
+			}
+			verdict = is_state(cur, "sent") || is_state(cur, "skipped") ||
+			    is_state(cur, "gaveup") ? CW_DONE : claim_live(cur, now) ?
+			    CW_BUSY : CW_PASS;
+			json_decref(cur);
+			free(etag);
+			break;
+		}
 		if ((r = l->s->create(l->s, l->o->oun, key, doc, e)) != 0) {
 			verdict = r == 1 ? CW_PASS : -1;
 			break;

@@ -130,10 +130,11 @@ fail_all(json_t *const *recs, json_t **res, const size_t *idx, size_t k, const c
 	}
 }
 
-/* One trigger request for the contacts recs[idx[0..k)], all of one event. */
-static void
+/* One trigger request for the contacts recs[idx[0..k)], all of one event.
+ * 0, or 1 with e when the whole request failed. */
+static int
 trigger(struct emarsys *m, const char *event, json_t *const *recs, json_t **res,
-    const size_t *idx, size_t k, const char *body)
+    const size_t *idx, size_t k, const char *body, cw_err *fe)
 {
 	struct cw_http_req req = {0};
 	struct cw_http_resp resp = {0};
@@ -141,6 +142,7 @@ trigger(struct emarsys *m, const char *event, json_t *const *recs, json_t **res,
 	char *url, *ev = cw_urlencode(event), *auth = NULL, *wsse, why[400];
 	const json_t *errors;
 	json_t *j = NULL;
+	int rc = 1;
 	cw_err e;
 	size_t i;
 
@@ -153,7 +155,7 @@ trigger(struct emarsys *m, const char *event, json_t *const *recs, json_t **res,
 		if ((tok = token(m, &e)) == NULL) {
 			fail_all(recs, res, idx, k, e.msg);
 			free(url);
-			return;
+			return cw_seterr(fe, "%s", e.msg), 1;
 		}
 		auth = cw_asprintf("Authorization: Bearer %s", tok);
 	} else {
@@ -177,6 +179,7 @@ trigger(struct emarsys *m, const char *event, json_t *const *recs, json_t **res,
 	/* Retrying is safe: trigger_id makes a repeat a no-op at Emarsys. */
 	if (cw_http_do(m->h, &req, &resp, &e) != 0) {
 		fail_all(recs, res, idx, k, e.msg);
+		cw_seterr(fe, "%s", e.msg);
 		goto out;
 	}
 	j = json_loadb(resp.body ? resp.body : "", resp.body_len, 0, NULL);
@@ -186,8 +189,10 @@ trigger(struct emarsys *m, const char *event, json_t *const *recs, json_t **res,
 		snprintf(why, sizeof(why), "Emarsys: %s",
 		    cw_http_describe(&resp, desc, sizeof(desc)));
 		fail_all(recs, res, idx, k, why);
+		cw_seterr(fe, "%s", why);
 		goto out;
 	}
+	rc = 0;
 	errors = cw_json_iget(cw_json_iget(j, "data"), "errors");
 	for (i = 0; i < k; i++) {
 		const json_t *ce = cw_json_iget(errors, cw_json_istr(recs[idx[i]], "email"));
@@ -210,6 +215,7 @@ out:
 	cw_http_resp_free(&resp);
 	cw_secret_free(auth);
 	free(url);
+	return rc;
 }
 
 static int
@@ -218,8 +224,8 @@ em_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	struct emarsys *m = (struct emarsys *)p;
 	size_t *idx = cw_calloc(n, sizeof(*idx));
 	char *done = cw_calloc(n, 1);
+	int rc = 0;
 
-	(void)e;
 	for (size_t i = 0; i < n; i++)
 		res[i] = cw_result(recs[i], "failed", "emarsys", NULL, "not sent");
 	/* One request per event, each within 1000 contacts and 1,000,000 bytes. */
@@ -261,14 +267,14 @@ em_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 		if (body.len > MAX_BODY)
 			fail_all(recs, res, idx, k, "the contact alone is larger than "
 			    "Emarsys's 1 MB request limit");
-		else
-			trigger(m, event, recs, res, idx, k, body.data);
+		else if (trigger(m, event, recs, res, idx, k, body.data, e) != 0)
+			rc = 1;
 		cw_buf_free(&body);
 		first--;  /* the next pass starts where this one stopped */
 	}
 	free(idx);
 	free(done);
-	return 0;
+	return rc;
 }
 
 struct cw_provider *

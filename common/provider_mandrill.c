@@ -66,7 +66,6 @@ md_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	cw_err he;
 	size_t i;
 
-	(void)e;
 	for (i = 0; i < n; i++) {
 		const char *email = cw_json_istr(recs[i], "email");
 
@@ -122,7 +121,7 @@ md_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	explicit_bzero(json, strlen(json));  /* it holds the API key */
 	free(json);
 	free(url);
-	return 0;
+	return why[0] == '\0' ? 0 : (cw_seterr(e, "%s", why), 1);
 }
 
 struct cw_provider *

@@ -54,7 +54,6 @@ sg_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	cw_err he;
 	size_t i;
 
-	(void)e;
 	for (i = 0; i < n; i++)
 		json_array_append_new(pers, json_pack("{s:[{s:s}],s:o,s:{s:s,s:s}}",
 		    "to", "email", cw_json_istr(recs[i], "email"),
@@ -95,7 +94,7 @@ sg_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	cw_secret_free(auth);
 	free(url);
 	free(json);
-	return 0;
+	return ok ? 0 : (cw_seterr(e, "%s", why), 1);
 }
 
 struct cw_provider *

@@ -49,7 +49,6 @@ wh_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	cw_err he;
 	int ok = 0;
 
-	(void)e;
 	for (size_t i = 0; n > 1 && i < n; i++)
 		json_array_append(body, recs[i]);
 	json = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
@@ -80,7 +79,7 @@ wh_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	cw_http_resp_free(&resp);
 	free(sig);
 	free(json);
-	return 0;
+	return ok ? 0 : (cw_seterr(e, "%s", why), 1);
 }
 
 struct cw_provider *

@@ -16,6 +16,9 @@ store=sqlite:$T/conf/state/test.db
 # shellcheck source=tests/dedupe-cases.sh
 . "$top/tests/dedupe-cases.sh"
 
+expect_exit 0 "where" cart-dedupe -c "$cfg" where
+is "$(cat "$T/stdout")" "$T/conf/state/test.db" "is the SQLite file, beside the config"
+expect_exit 2 "--dry-run with --commit" cart-dedupe -c "$cfg" --commit --dry-run
 is "$(stat -c %a "$T/conf/state")" 700 "the state directory is made 0700, beside the config"
 is "$(stat -c %a "$T/conf/state/test.db")" 600 "the database is made 0600"
 printf '{"RetailServerClientOptions":{"OperatingUnitNumber":128},"Cartwatch":{"StateStore":{"Kind":"redis"}}}' >"$T/bad.json"

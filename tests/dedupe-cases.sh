@@ -25,6 +25,11 @@ lines() { if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi; }
 status_of() { cart-dedupe -c "$cfg" status --json | jq -c "$1"; }
 
 carts 5 >"$T/five.ndjson"
+expect_exit 0 "a dry run" cart-dedupe -c "$cfg" --dry-run <"$T/five.ndjson"
+is "$(lines "$T/stdout")" 5 "would pass every cart"
+is "$(status_of .counts.claimed)" 0 "but claims none"
+expect_exit 0 "where" cart-dedupe -c "$cfg" where
+is "$(wc -l <"$T/stdout" | tr -d ' ')" 1 "names the store on one line"
 expect_exit 0 "first pass" cart-dedupe -c "$cfg" <"$T/five.ndjson"
 cp "$T/stdout" "$T/pass1.ndjson"
 is "$(lines "$T/pass1.ndjson")" 5 "passes every cart"
@@ -37,6 +42,8 @@ is "$(status_of .counts.claimed)" 5 "five claims in the store"
 
 expect_exit 0 "second pass while the claims are live" cart-dedupe -c "$cfg" <"$T/five.ndjson"
 is "$(lines "$T/stdout")" 0 "passes nothing"
+expect_exit 0 "a dry run while the claims are live" cart-dedupe -c "$cfg" --dry-run <"$T/five.ndjson"
+is "$(lines "$T/stdout")" 0 "would pass nothing either"
 
 # Results: two sent, one skipped, two failed.
 {

@@ -31,10 +31,10 @@ struct dedupe {
 static void
 usage(FILE *f, int code)
 {
-	fprintf(f, "usage: %s [-c FILE] [--commit]\n"
+	fprintf(f, "usage: %s [-c FILE] [--commit | --dry-run]\n"
 	    "       %s [-c FILE] suppress|unsuppress [--email ADDR | --customer ID]\n"
 	    "       %s [-c FILE] forget --email ADDR | --customer ID [--keep-suppression]\n"
-	    "       %s [-c FILE] prune | status [--json]\n",
+	    "       %s [-c FILE] prune | status [--json] | where\n",
 	    program_invocation_short_name, program_invocation_short_name,
 	    program_invocation_short_name, program_invocation_short_name);
 	exit(code);
@@ -208,10 +208,11 @@ print_status(const json_t *st)
 int
 main(int argc, char *argv[])
 {
-	enum { O_EMAIL = 256, O_CUSTOMER, O_KEEP, O_JSON, O_COMMIT };
+	enum { O_EMAIL = 256, O_CUSTOMER, O_KEEP, O_JSON, O_COMMIT, O_DRY };
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"commit", no_argument, NULL, O_COMMIT},
+		{"dry-run", no_argument, NULL, O_DRY},
 		{"email", required_argument, NULL, O_EMAIL},
 		{"customer", required_argument, NULL, O_CUSTOMER},
 		{"keep-suppression", no_argument, NULL, O_KEEP},
@@ -228,7 +229,7 @@ main(int argc, char *argv[])
 	struct cw_http *http = NULL;
 	struct cw_config *cfg;
 	const char *cfgpath = NULL, *email = NULL, *customer = NULL, *cmd = "filter";
-	int ch, code = CW_EXIT_OK, keep = 0, json = 0, docommit = 0;
+	int ch, code = CW_EXIT_OK, keep = 0, json = 0, docommit = 0, dry = 0;
 	unsigned long removed = 0;
 	cw_err e;
 
@@ -236,6 +237,7 @@ main(int argc, char *argv[])
 		switch (ch) {
 		case 'c': cfgpath = optarg; break;
 		case O_COMMIT: docommit = 1; break;
+		case O_DRY: dry = 1; break;
 		case O_EMAIL: email = optarg; break;
 		case O_CUSTOMER: customer = optarg; break;
 		case O_KEEP: keep = 1; break;
@@ -247,7 +249,8 @@ main(int argc, char *argv[])
 	}
 	if (optind < argc)
 		cmd = argv[optind++];
-	if (optind != argc || (docommit && strcmp(cmd, "filter") != 0))
+	if (optind != argc || (docommit && strcmp(cmd, "filter") != 0) ||
+	    (dry && (docommit || strcmp(cmd, "filter") != 0)))
 		usage(stderr, CW_EXIT_USAGE);
 	if (docommit)
 		cmd = "commit";
@@ -258,7 +261,8 @@ main(int argc, char *argv[])
 	    (keep && strcmp(cmd, "forget") != 0) || (json && strcmp(cmd, "status") != 0) ||
 	    (strcmp(cmd, "forget") == 0 && email == NULL && customer == NULL) ||
 	    (!person && strcmp(cmd, "filter") != 0 && strcmp(cmd, "commit") != 0 &&
-	    strcmp(cmd, "prune") != 0 && strcmp(cmd, "status") != 0))
+	    strcmp(cmd, "prune") != 0 && strcmp(cmd, "status") != 0 &&
+	    strcmp(cmd, "where") != 0))
 		usage(stderr, CW_EXIT_USAGE);
 
 	cfg = cw_tool_config(cfgpath, 0);
@@ -274,6 +278,15 @@ main(int argc, char *argv[])
 		code = CW_EXIT_USAGE;
 		goto out;
 	}
+	if (strcmp(cmd, "where") == 0) {
+		/* Where the state lives, without opening it: for scripts. */
+		if (strcmp(sc.kind, "cosmos") == 0)
+			printf("%s/dbs/%s/colls/%s\n", sc.endpoint, sc.database, sc.container);
+		else
+			printf("%s\n", sc.path);
+		cw_output_finish();
+		goto out;
+	}
 	cw_output_init();
 	http = cw_http_new(&ho);
 	if ((store = cw_docstore_open(&sc, http, &e)) == NULL) {
@@ -282,6 +295,8 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	d.l = cw_ledger_new(store, &lo);
+	if (dry)
+		cw_ledger_dry_run(d.l);
 	d.last = json_object();
 
 	if (strcmp(cmd, "filter") == 0) {

@@ -27,6 +27,7 @@ struct notify {
 	struct line *q;
 	size_t n, cap, sendable;
 	int stopped;       /* the provider cannot go on: fail the rest */
+	int failed;        /* a whole request failed: exit 1 at the end */
 	char why[600];
 };
 
@@ -53,10 +54,17 @@ flush(struct notify *nt)
 			at[k] = i;
 			recs[k++] = nt->q[i].rec;
 		}
-	if (k > 0 && !nt->stopped && nt->p->send(nt->p, recs, k, res, &e) != 0) {
-		warnx("%s", e.msg);
-		snprintf(nt->why, sizeof(nt->why), "%s", e.msg);
-		nt->stopped = 1;
+	if (k > 0 && !nt->stopped) {
+		int r = nt->p->send(nt->p, recs, k, res, &e);
+
+		if (r != 0)
+			warnx("%s", e.msg);
+		if (r > 0)
+			nt->failed = 1;  /* those records failed; the stream goes on */
+		if (r < 0) {
+			snprintf(nt->why, sizeof(nt->why), "%s", e.msg);
+			nt->stopped = 1;
+		}
 	}
 	for (j = 0; j < k; j++)
 		nt->q[at[j]].result = res[j] != NULL ? res[j] :
@@ -176,7 +184,7 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	code = cw_ndjson_loop_all(stdin, "<stdin>", notify, &nt, NULL);
-	if (flush(&nt) != CW_REC_OK || nt.stopped)
+	if (flush(&nt) != CW_REC_OK || nt.stopped || nt.failed)
 		code = CW_EXIT_FAIL;
 	cw_output_finish();
 out:

@@ -30,6 +30,10 @@ struct cw_ledger;  /* opaque; borrows the store and the options */
 struct cw_ledger *cw_ledger_new(struct cw_docstore *s, const struct cw_ledger_opts *o);
 void cw_ledger_free(struct cw_ledger *l);
 
+/* A dry run decides as a real one would but writes nothing: no claim, no
+ * switch-over note. */
+void cw_ledger_dry_run(struct cw_ledger *l);
+
 /* What the filter decides for a cart. */
 enum cw_verdict {
 	CW_PASS,            /* claimed for us: send it */

@@ -23,8 +23,11 @@ struct cw_provider {
 	/*
 	 * Sends recs[0..n) (checked notifications, borrowed) and stores a new
 	 * result object (cw_result) in res[i] for every i, whatever happens: a
-	 * request that fails marks its own records failed. Returns 0, or -1 when
-	 * the provider cannot go on at all (e says why; res is still filled).
+	 * request that fails marks its own records failed. Returns 0 when every
+	 * record got its own outcome (per-record refusals included); 1 when a
+	 * whole request failed (the service down after retries, refused
+	 * credentials: e says why, the stream goes on); -1 when the provider
+	 * cannot go on at all (e says why). res is filled in every case.
 	 */
 	int (*send)(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res,
 	    cw_err *e);

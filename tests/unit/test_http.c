@@ -128,6 +128,8 @@ test_describe(void **state)
 	    "{\"ErrorResourceId\":\"Microsoft_Dynamics_Commerce_Runtime_InvalidRequest\","
 	    "\"LocalizedMessage\":\"Bad OUN\"}"),
 	    "HTTP 400 Microsoft_Dynamics_Commerce_Runtime_InvalidRequest: Bad OUN");
+	assert_string_equal(describe(401,
+	    "{\"errors\":[{\"message\":\"bad key\",\"field\":null}]}"), "HTTP 401: bad key");
 	assert_string_equal(describe(502, "<html>Bad gateway</html>"), "HTTP 502");
 	assert_string_equal(describe(503, NULL), "HTTP 503");
 	assert_string_equal(describe(400, "{\"message\":\"a\\u0007b\"}"), "HTTP 400: ab");

@@ -1,0 +1,95 @@
+/* smtp.h: one message to one recipient over SMTP (libcurl): TLS, AUTH, retries, and a verdict. */
+#ifndef CW_SMTP_H
+#define CW_SMTP_H
+
+#include <stddef.h>
+#include "cw/util.h"
+
+struct cw_config;
+
+/* How the connection is protected. smtps:// is TLS from the first byte
+ * whatever this says. Without TLS nothing, not even a password, goes to a
+ * host that is not loopback: TRY and NONE are refused for other hosts. */
+enum cw_smtp_tls {
+	CW_SMTP_TLS_AUTO,      /* NONE to loopback, REQUIRED to any other host */
+	CW_SMTP_TLS_REQUIRED,  /* STARTTLS, or the message is not sent */
+	CW_SMTP_TLS_TRY,       /* STARTTLS when the server offers it */
+	CW_SMTP_TLS_NONE
+};
+
+struct cw_smtp_opts {
+	const char *url;             /* smtp://HOST[:PORT][/EHLO-NAME] or smtps://... */
+	int tls;                     /* enum cw_smtp_tls */
+	const char *from;            /* mailbox: From header and envelope sender */
+	const char *user;            /* AUTH user; NULL or "" for no AUTH */
+	const char *password_secret; /* name of the password in the vault */
+	const char *ca_file;         /* CA bundle for a private CA; NULL: the system's */
+	int max_attempts;            /* tries per message, >= 1 */
+	long connect_timeout_ms;     /* per try */
+	long timeout_ms;             /* whole try */
+	long backoff_ms;             /* first wait between tries, doubled, jittered */
+	long backoff_max_ms;
+	char *own;                   /* what the options own (ca_file made absolute) */
+};
+
+/* Defaults: TLS auto, 3 attempts, 10 s connect, 60 s a try, 1 s backoff up
+ * to 30 s; no URL, sender or user. */
+void cw_smtp_opts_default(struct cw_smtp_opts *o);
+
+/*
+ * Reads Cartwatch.Notify.Smtp.{Url (required), From (required), Tls ("auto",
+ * "required", "try", "none"), User, PasswordSecretName (required with User),
+ * CaFile (relative to the config file's directory), MaxAttempts,
+ * ConnectTimeoutMs, TimeoutMs, BackoffMs, MaxBackoffMs}. Every problem (and a
+ * URL that cw_smtp_check() refuses) is reported and counted in c. Strings are
+ * borrowed from c, but for what o->own holds: free with cw_smtp_opts_free().
+ */
+void cw_smtp_opts_config(struct cw_smtp_opts *o, struct cw_config *c);
+void cw_smtp_opts_free(struct cw_smtp_opts *o);
+
+/* 0 if o can be used: an smtp/smtps URL without credentials in it, a TLS
+ * mode that the host allows, a From mailbox. Else -1 with e. No network. */
+int cw_smtp_check(const struct cw_smtp_opts *o, cw_err *e);
+
+struct cw_smtp;  /* opaque: one libcurl handle, its connection kept between messages */
+
+/* NULL with e when cw_smtp_check() refuses o. o's strings are copied;
+ * password (NULL without AUTH) is copied and wiped on cw_smtp_free(). */
+struct cw_smtp *cw_smtp_new(const struct cw_smtp_opts *o, const char *password,
+    cw_err *e);
+void cw_smtp_free(struct cw_smtp *s);
+
+enum cw_smtp_status {
+	CW_SMTP_SENT,       /* the server took the message (250 after DATA) */
+	CW_SMTP_REJECTED,   /* refused for good, for this message: a 5xx reply to
+	                     * RCPT TO or to the message, or a bad recipient address.
+	                     * Not retried: the notification failed. */
+	CW_SMTP_TRANSIENT,  /* 4xx replies, no connection, timeouts, still so after
+	                     * max_attempts: the server's trouble, not the record's */
+	CW_SMTP_FATAL       /* refused for good, but not because of this message:
+	                     * authentication, certificate verification, STARTTLS
+	                     * missing, the sender refused (5xx to MAIL FROM or
+	                     * before). Not retried; every other message would fail too. */
+};
+
+struct cw_smtp_result {
+	int status;         /* enum cw_smtp_status */
+	long code;          /* the server's last reply code, 0 if none */
+	int attempts;       /* tries made */
+	char reply[256];    /* the server's last reply line, control characters
+	                     * dropped; "" if none */
+};
+
+/*
+ * Sends msg (a whole RFC 5322 message with CRLF line endings, n bytes) from
+ * the configured sender to rcpt (an addr-spec). Returns res->status; unless it
+ * is CW_SMTP_SENT, e says why, e.g. "smtp://mail.example.com:587: RCPT TO:
+ * 550 5.1.1 <x@example.com>: no such user (permanent)". Messages carry no
+ * password and no message content. A message may reach the server twice when
+ * the connection drops after the message was sent but before the reply; its
+ * Message-ID is the same both times.
+ */
+int cw_smtp_send(struct cw_smtp *s, const char *rcpt, const char *msg, size_t n,
+    struct cw_smtp_result *res, cw_err *e);
+
+#endif

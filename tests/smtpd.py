@@ -1,0 +1,123 @@
+#!/usr/bin/python3
+"""smtpd.py: a real SMTP server for the tests (aiosmtpd), on 127.0.0.1, saving what it accepts.
+
+Run with Debian's /usr/bin/python3, which has python3-aiosmtpd. The server
+binds port 0 and writes the port it got to --port-file (no window in which
+another process can take it). Every accepted message becomes DIR/N.eml (the
+bytes as received) and DIR/N.json (mail_from, rcpt_tos, auth mechanism and
+login, tls). Every RCPT TO is logged to DIR/rcpt.log as "ADDRESS CODE".
+
+  --auth-user U      require AUTH as U, password from $SMTPD_PASSWORD
+  --mechs M,M        the AUTH mechanisms offered (default LOGIN,PLAIN)
+  --reject ADDR      answer RCPT TO:<ADDR> with 550 (repeatable)
+  --tempfail ADDR    answer RCPT TO:<ADDR> with 451 (repeatable)
+  --tls-cert/--tls-key FILE  offer STARTTLS, and require it
+  --smtps            TLS from the first byte (with the cert and key)
+"""
+import argparse
+import asyncio
+import json
+import os
+import ssl
+import sys
+
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+
+class Handler:
+    def __init__(self, args):
+        self.args = args
+        self.n = 0
+
+    def log_rcpt(self, address, code):
+        with open(os.path.join(self.args.dir, "rcpt.log"), "a") as f:
+            f.write(f"{address} {code}\n")
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.args.reject:
+            self.log_rcpt(address, 550)
+            return f"550 5.1.1 <{address}>: no such user here"
+        if address in self.args.tempfail:
+            self.log_rcpt(address, 451)
+            return f"451 4.3.0 <{address}>: try again later"
+        self.log_rcpt(address, 250)
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.n += 1
+        base = os.path.join(self.args.dir, str(self.n))
+        with open(base + ".eml.tmp", "wb") as f:
+            f.write(envelope.original_content)
+        meta = {
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": envelope.rcpt_tos,
+            "auth": getattr(session, "cw_mech", None),
+            "login": (session.auth_data.login.decode()
+                      if isinstance(session.auth_data, LoginPassword) else None),
+            "tls": session.ssl is not None and bool(session.ssl),
+        }
+        with open(base + ".json", "w") as f:
+            json.dump(meta, f)
+        os.rename(base + ".eml.tmp", base + ".eml")
+        return f"250 2.0.0 OK: queued as {self.n}"
+
+
+def authenticator(args):
+    want = os.environ.get("SMTPD_PASSWORD", "").encode()
+
+    def check(server, session, envelope, mechanism, auth_data):
+        ok = (isinstance(auth_data, LoginPassword) and
+              auth_data.login == args.auth_user.encode() and auth_data.password == want)
+        if ok:
+            session.cw_mech = mechanism
+        return AuthResult(success=ok, handled=False, auth_data=auth_data)
+    return check
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--dir", required=True)
+    p.add_argument("--port-file", required=True)
+    p.add_argument("--auth-user")
+    p.add_argument("--mechs", default="LOGIN,PLAIN")
+    p.add_argument("--reject", action="append", default=[])
+    p.add_argument("--tempfail", action="append", default=[])
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
+    p.add_argument("--smtps", action="store_true")
+    args = p.parse_args()
+    os.makedirs(args.dir, exist_ok=True)
+
+    ctx = None
+    if args.tls_cert:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+
+    kw = {"hostname": "smtp.test", "auth_require_tls": False}
+    if args.auth_user:
+        offered = args.mechs.split(",")
+        kw.update(auth_required=True, authenticator=authenticator(args),
+                  auth_exclude_mechanism=[m for m in ("LOGIN", "PLAIN") if m not in offered])
+    if ctx is not None and not args.smtps:
+        kw.update(tls_context=ctx, require_starttls=True)
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    handler = Handler(args)
+    server = loop.run_until_complete(loop.create_server(
+        lambda: SMTP(handler, loop=loop, **kw), host="127.0.0.1", port=0,
+        ssl=ctx if args.smtps else None))
+    port = server.sockets[0].getsockname()[1]
+    with open(args.port_file + ".tmp", "w") as f:
+        f.write(f"{port}\n")
+    os.rename(args.port_file + ".tmp", args.port_file)
+    try:
+        loop.run_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

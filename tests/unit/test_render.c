@@ -1,0 +1,639 @@
+/* test_render: the template language, its escaping and refusals, and the shipped templates' output. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "capture.h"
+#include "cw/config.h"
+#include "cw/render.h"
+#include "cw/util.h"
+
+/* A file of the source tree, from the working directory or from the binary
+ * (BUILD/tests/unit/test_render). Caller frees. */
+static char *
+src_file(const char *rel)
+{
+	char exe[PATH_MAX], *slash;
+	ssize_t n;
+
+	if (access(rel, R_OK) == 0)
+		return cw_strdup(rel);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	assert_true(n > 0);
+	exe[n] = '\0';
+	for (int i = 0; i < 4; i++) {
+		slash = strrchr(exe, '/');
+		assert_non_null(slash);
+		*slash = '\0';
+	}
+	return cw_asprintf("%s/%s", exe, rel);
+}
+
+static char *
+slurp(const char *path)
+{
+	struct cw_buf b = CW_BUF_INIT;
+	char chunk[4096];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+
+	if (f == NULL)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		cw_buf_add(&b, chunk, n);
+	fclose(f);
+	return cw_buf_detach(&b);
+}
+
+/* The record of tests/golden/enrich.ndjson whose cartId is id. */
+static json_t *
+golden_record(const char *id)
+{
+	char *path = src_file("tests/golden/enrich.ndjson");
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	json_t *found = NULL;
+
+	assert_non_null(f);
+	while (found == NULL && getline(&line, &cap, f) != -1) {
+		json_t *j = json_loads(line, 0, NULL);
+
+		if (j != NULL && strcmp(json_string_value(json_object_get(j, "cartId")), id) == 0)
+			found = j;
+		else
+			json_decref(j);
+	}
+	free(line);
+	fclose(f);
+	free(path);
+	assert_non_null(found);
+	return found;
+}
+
+static struct cw_render *
+shipped(void)
+{
+	char *h = src_file("templates/cart.html"), *t = src_file("templates/cart.txt");
+	struct cw_render *r;
+	cw_err e;
+
+	r = cw_render_new(h, t, CW_SUBJECT_DEFAULT, &e);
+	if (r == NULL)
+		fail_msg("%s", e.msg);
+	free(h);
+	free(t);
+	return r;
+}
+
+/* Renders src (of kind) with the JSON text data. Caller frees. */
+static char *
+render_str(const char *src, enum cw_tmpl_kind kind, const char *data)
+{
+	json_t *d = json_loads(data, 0, NULL);
+	struct cw_tmpl *t;
+	char *out;
+	cw_err e;
+
+	assert_non_null(d);
+	if ((t = cw_tmpl_parse(src, strlen(src), kind, "t", &e)) == NULL)
+		fail_msg("%s", e.msg);
+	out = cw_tmpl_render(t, d);
+	cw_tmpl_free(t);
+	json_decref(d);
+	return out;
+}
+
+static void
+expect(const char *src, enum cw_tmpl_kind kind, const char *data, const char *want)
+{
+	char *got = render_str(src, kind, data);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/* The error a template is refused with. */
+static void
+refused(const char *src, enum cw_tmpl_kind kind, const char *why)
+{
+	struct cw_tmpl *t;
+	cw_err e;
+
+	e.msg[0] = '\0';
+	t = cw_tmpl_parse(src, strlen(src), kind, "t.html", &e);
+	if (t != NULL) {
+		cw_tmpl_free(t);
+		fail_msg("accepted: %s", src);
+	}
+	if (strstr(e.msg, why) == NULL)
+		fail_msg("\"%s\": error \"%s\" lacks \"%s\"", src, e.msg, why);
+}
+
+/* Golden output: three records of cart-enrich's golden file through the
+ * shipped templates. CW_UPDATE_GOLDEN=1 rewrites the files instead. */
+static void
+test_golden(void **state)
+{
+	static const char *const ids[] = {
+		"repeat-late",     /* Zoë Ångström: non-ASCII, 2 products x 3 viewports */
+		"images-missing",  /* no image, and an image with empty URLs */
+		"tie-b",           /* 花子 田中 */
+		"guest-empty-id",  /* no name at all */
+	};
+	struct cw_render *r = shipped();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		json_t *rec = golden_record(ids[i]);
+		struct cw_email m;
+		char *rel = cw_asprintf("tests/unit/render/%s.golden", ids[i]);
+		char *path = src_file(rel), *got, *want;
+
+		cw_render_email(r, rec, &m);
+		got = cw_asprintf("Subject: %s\n--- text ---\n%s--- html ---\n%s", m.subject,
+		    m.text, m.html);
+		if (getenv("CW_UPDATE_GOLDEN") != NULL) {
+			FILE *f = fopen(path, "w");
+
+			assert_non_null(f);
+			fputs(got, f);
+			fclose(f);
+		}
+		want = slurp(path);
+		if (want == NULL)
+			fail_msg("%s: cannot read", path);
+		assert_string_equal(got, want);
+		free(want);
+		free(got);
+		free(path);
+		free(rel);
+		cw_email_free(&m);
+		json_decref(rec);
+	}
+	cw_render_free(r);
+}
+
+static void
+test_golden_facts(void **state)
+{
+	struct cw_render *r = shipped();
+	json_t *rec = golden_record("repeat-late");
+	struct cw_email m;
+	const char *p;
+	int n;
+
+	(void)state;
+	cw_render_email(r, rec, &m);
+	assert_string_equal(m.subject, "Zoë, you left something in your cart");
+	assert_non_null(strstr(m.text, "Hi Zoë,"));
+	/* one <source> per viewport: 2 products x 3 */
+	for (n = 0, p = m.html; (p = strstr(p, "<source srcset=\"")) != NULL; p++)
+		n++;
+	assert_int_equal(n, 6);
+	for (n = 0, p = m.html; (p = strstr(p, "<picture>")) != NULL; p++)
+		n++;
+	assert_int_equal(n, 2);
+	/* the default image is the 315px one (useForDefaultImageTag) */
+	assert_non_null(strstr(m.html, "<img src=\"https://images.example.com/cms/"
+	    "imageFileData/search?fileName=/Products/ABC_000_001.png&amp;w=315&amp;h=315"
+	    "&amp;q=80&amp;m=6&amp;f=jpg\" alt=\"Blue silk scarf\""));
+	assert_non_null(strstr(m.html, "media=\"(min-width:769px) and (max-width:1599px)\""));
+	assert_non_null(strstr(m.html, "<a href=\"https://shop.example.com/cart\""));
+	assert_non_null(strstr(m.html, "49.99 USD each"));
+	assert_non_null(strstr(m.html, "Quantity: 2"));
+	/* the record is not changed by the defaultImage added for the templates */
+	assert_null(json_object_get(json_object_get(json_array_get(json_object_get(rec,
+	    "orderDetails"), 0), "productImage"), "defaultImage"));
+	cw_email_free(&m);
+	json_decref(rec);
+
+	/* no image, or one without URLs: no picture at all */
+	rec = golden_record("images-missing");
+	cw_render_email(r, rec, &m);
+	assert_null(strstr(m.html, "<picture"));
+	assert_null(strstr(m.html, "<img"));
+	assert_null(strstr(m.html, "src=\"\""));
+	assert_non_null(strstr(m.html, "Aviator Sunglasses"));
+	cw_email_free(&m);
+	json_decref(rec);
+
+	/* a guest: no name, and no stray blanks in the subject */
+	rec = golden_record("guest-empty-id");
+	cw_render_email(r, rec, &m);
+	assert_string_equal(m.subject, "You left something in your cart");
+	assert_non_null(strstr(m.text, "Hello,"));
+	cw_email_free(&m);
+	json_decref(rec);
+	cw_render_free(r);
+}
+
+static void
+test_html_escaping(void **state)
+{
+	static const char nasty[] = "<script>alert(\"x\")</script> & \"Co\" 'q' `b`";
+	struct cw_render *r = shipped();
+	json_t *rec = golden_record("repeat-late");
+	struct cw_email m;
+
+	(void)state;
+	expect("<p title=\"{{n}}\">{{n}}</p>", CW_TMPL_HTML,
+	    "{\"n\": \"<script>alert(\\\"x\\\")</script> & \\\"Co\\\" 'q' `b`\"}",
+	    "<p title=\"&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &quot;Co&quot; "
+	    "&#39;q&#39; &#96;b&#96;\">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; "
+	    "&amp; &quot;Co&quot; &#39;q&#39; &#96;b&#96;</p>");
+	/* the text template takes values as they are */
+	expect("{{n}}", CW_TMPL_TEXT, "{\"n\": \"<b>&amp;</b> \\\"x\\\"\"}", "<b>&amp;</b> \"x\"");
+
+	/* through the shipped template, in the product name, alt text and names */
+	json_object_set_new(json_array_get(json_object_get(rec, "orderDetails"), 0),
+	    "productName", json_string(nasty));
+	json_object_set_new(json_object_get(json_array_get(json_object_get(rec,
+	    "orderDetails"), 0), "productImage"), "altText", json_string(nasty));
+	json_object_set_new(rec, "firstName", json_string("<i>Eve</i>"));
+	cw_render_email(r, rec, &m);
+	assert_null(strstr(m.html, "<script"));
+	assert_null(strstr(m.html, "<i>"));
+	assert_non_null(strstr(m.html, ">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; "
+	    "&amp; &quot;Co&quot; &#39;q&#39; &#96;b&#96;</p>"));
+	assert_non_null(strstr(m.html, "alt=\"&lt;script&gt;alert(&quot;x&quot;)"));
+	assert_non_null(strstr(m.html, "&lt;i&gt;Eve&lt;/i&gt;, you left"));
+	assert_non_null(strstr(m.text, nasty));
+	assert_string_equal(m.subject, "<i>Eve</i>, you left something in your cart");
+	cw_email_free(&m);
+	json_decref(rec);
+	cw_render_free(r);
+}
+
+static void
+url_is(const char *in, const char *want, int want_changed)
+{
+	int changed = -1;
+	char *got = cw_url_safe(in, &changed);
+
+	assert_string_equal(got, want);
+	assert_int_equal(changed, want_changed);
+	free(got);
+}
+
+static void
+test_urls(void **state)
+{
+	struct cw_render *r = shipped();
+	json_t *rec = golden_record("repeat-late");
+	struct capture cap;
+	struct cw_email m;
+	char *err, *out;
+
+	(void)state;
+	url_is("https://shop.example.com/cart?a=1&b=2#x", "https://shop.example.com/cart?a=1&b=2#x", 0);
+	url_is("HTTP://CDN.EXAMPLE.NET/IMG.PNG", "HTTP://CDN.EXAMPLE.NET/IMG.PNG", 0);
+	url_is("mailto:help@example.com", "mailto:help@example.com", 0);
+	url_is("/relative/path?x=1:2", "/relative/path?x=1:2", 0);
+	url_is("cart", "cart", 0);
+	url_is("  https://x.example/a b\t ", "https://x.example/a%20b", 0);
+	url_is("", "", 0);
+	/* negative: every scheme that runs code or carries content */
+	url_is("javascript:alert(1)", "about:invalid", 1);
+	url_is("JaVaScRiPt:alert(1)", "about:invalid", 1);
+	url_is(" \x01javascript:alert(1)", "about:invalid", 1);
+	url_is("java\tscr\nipt:alert(1)", "about:invalid", 1);
+	url_is("data:text/html,<script>alert(1)</script>", "about:invalid", 1);
+	url_is("vbscript:msgbox", "about:invalid", 1);
+	url_is("file:///etc/passwd", "about:invalid", 1);
+
+	/* in the shipped template: the button and the link, warned about once */
+	json_object_set_new(rec, "returnToCartUrl", json_string("javascript:alert(document.cookie)"));
+	json_object_set_new(json_array_get(json_object_get(json_object_get(json_array_get(
+	    json_object_get(rec, "orderDetails"), 0), "productImage"), "viewPortImages"), 0),
+	    "url", json_string("data:image/svg+xml,<svg onload=alert(1)>"));
+	capture_begin(&cap);
+	cw_render_email(r, rec, &m);
+	cw_email_free(&m);
+	cw_render_email(r, rec, &m);
+	err = capture_end(&cap);
+	/* no attribute starts with them; as text the link shows what it was */
+	assert_null(strstr(m.html, "\"javascript:"));
+	assert_null(strstr(m.html, "data:image"));
+	assert_non_null(strstr(m.html, ">javascript:alert(document.cookie)</a>"));
+	assert_non_null(strstr(m.html, "<a href=\"about:invalid\" target=\"_blank\" style=\"display:inline-block"));
+	assert_non_null(strstr(m.html, "<source srcset=\"about:invalid\" media=\"(max-width:768px)\">"));
+	/* as text the URL is harmless, and shown as it is */
+	assert_non_null(strstr(m.text, "javascript:alert(document.cookie)"));
+	assert_non_null(strstr(err, "{{returnToCartUrl}}: a URL with an unsafe scheme"));
+	assert_non_null(strstr(err, "{{url}}: a URL with an unsafe scheme"));
+	/* two href tags and one srcset tag, each once though rendered twice */
+	{
+		int n = 0;
+
+		for (const char *p = err; (p = strstr(p, "unsafe scheme")) != NULL; p++)
+			n++;
+		assert_int_equal(n, 3);
+	}
+	assert_null(strstr(err, "document.cookie"));  /* URLs are not echoed */
+	free(err);
+	cw_email_free(&m);
+	json_decref(rec);
+	cw_render_free(r);
+
+	/* a value after a literal scheme is a part of the URL: escaped only */
+	out = render_str("<a href=\"https://shop.example.com/c/{{id}}\">", CW_TMPL_HTML,
+	    "{\"id\": \"a&b javascript:x\"}");
+	assert_string_equal(out, "<a href=\"https://shop.example.com/c/a&amp;b javascript:x\">");
+	free(out);
+	/* with only text before it that fixes no scheme, it is checked */
+	out = render_str("<a href='x{{u}}'>", CW_TMPL_HTML, "{\"u\": \"javascript:x\"}");
+	assert_string_equal(out, "<a href='xabout:invalid'>");
+	free(out);
+}
+
+static void
+test_html_contexts(void **state)
+{
+	(void)state;
+	/* accepted */
+	expect("<!-- {{x}} --><p>{{x}}</p>", CW_TMPL_HTML, "{\"x\": \"-->\"}",
+	    "<!-- --&gt; --><p>--&gt;</p>");
+	expect("<script>var a = \"</p>\";</script><p>{{x}}</p>", CW_TMPL_HTML,
+	    "{\"x\": \"1\"}", "<script>var a = \"</p>\";</script><p>1</p>");
+	expect("<img alt='{{x}}' src=\"{{u}}\">", CW_TMPL_HTML,
+	    "{\"x\": \"it's\", \"u\": \"https://e.example/i.png\"}",
+	    "<img alt='it&#39;s' src=\"https://e.example/i.png\">");
+	expect("<title>{{x}}</title>", CW_TMPL_HTML, "{\"x\": \"</title>\"}",
+	    "<title>&lt;/title&gt;</title>");
+	/* refused: anywhere a value could become markup, script or style */
+	refused("<a {{x}}>", CW_TMPL_HTML, "t.html:1: a value may stand only in text");
+	refused("<{{x}}>", CW_TMPL_HTML, "only in text");
+	refused("<a href={{x}}>", CW_TMPL_HTML, "must be in quotes");
+	refused("<a href=x{{x}}>", CW_TMPL_HTML, "must be in quotes");
+	refused("<a\nonclick=\"go({{x}})\">", CW_TMPL_HTML, "t.html:2: a value may not stand in "
+	    "a \"onclick\" attribute");
+	refused("<div style=\"color:{{x}}\">", CW_TMPL_HTML, "\"style\" attribute");
+	refused("<script>var x = \"{{x}}\";</script>", CW_TMPL_HTML, "inside <script>");
+	refused("<STYLE>p { color: {{x}} }</STYLE>", CW_TMPL_HTML, "inside <style>");
+	refused("<a href=\"{{x}}\" {{y}}>", CW_TMPL_HTML, "only in text");
+}
+
+static void
+test_syntax(void **state)
+{
+	(void)state;
+	refused("{{{x}}}", CW_TMPL_HTML, "t.html:1: {{{}}: values are always escaped");
+	refused("{{&x}}", CW_TMPL_TEXT, "always escaped");
+	refused("a\n{{>partial}}", CW_TMPL_TEXT, "t.html:2: {{>}}: partials");
+	refused("{{=<% %>=}}", CW_TMPL_TEXT, "delimiter");
+	refused("x\n{{#a}}\nnever closed", CW_TMPL_TEXT, "t.html:2: {{#a}} is never closed");
+	refused("{{/a}}", CW_TMPL_TEXT, "{{/a}} closes nothing");
+	refused("{{#a}}{{/b}}", CW_TMPL_TEXT, "{{/b}} closes {{#a}}");
+	refused("{{#a}}{{#b}}{{/a}}{{/b}}", CW_TMPL_TEXT, "{{/a}} closes {{#b}}");
+	refused("text {{x", CW_TMPL_TEXT, "{{ without }}");
+	refused("{{a b}}", CW_TMPL_TEXT, "bad tag name \"a b\"");
+	refused("{{a..b}}", CW_TMPL_TEXT, "bad tag name");
+	refused("{{}}", CW_TMPL_TEXT, "bad tag name");
+	refused("{{x}}\n", CW_TMPL_LINE, "must be one line");
+	refused("ok\n\xc3(", CW_TMPL_TEXT, "t.html:2: not UTF-8");
+	refused("\xed\xa0\x80", CW_TMPL_TEXT, "not UTF-8");  /* a surrogate */
+	refused("\xc0\xaf", CW_TMPL_TEXT, "not UTF-8");      /* overlong */
+}
+
+static void
+test_sections(void **state)
+{
+	(void)state;
+	expect("{{#l}}[{{n}}]{{/l}}", CW_TMPL_TEXT, "{\"l\": [{\"n\": 1}, {\"n\": 2}]}", "[1][2]");
+	expect("{{#l}}x{{/l}}{{^l}}none{{/l}}", CW_TMPL_TEXT, "{\"l\": []}", "none");
+	expect("{{#o}}{{a}}-{{top}}{{/o}}", CW_TMPL_TEXT,
+	    "{\"o\": {\"a\": \"in\"}, \"top\": \"out\"}", "in-out");
+	expect("{{#b}}yes{{/b}}{{^b}}no{{/b}}", CW_TMPL_TEXT, "{\"b\": true}", "yes");
+	expect("{{#b}}yes{{/b}}{{^b}}no{{/b}}", CW_TMPL_TEXT, "{\"b\": false}", "no");
+	expect("{{#b}}yes{{/b}}{{^b}}no{{/b}}", CW_TMPL_TEXT, "{\"b\": null}", "no");
+	expect("{{#b}}yes{{/b}}{{^b}}no{{/b}}", CW_TMPL_TEXT, "{\"b\": \"\"}", "no");
+	expect("{{#b}}yes{{/b}}{{^b}}no{{/b}}", CW_TMPL_TEXT, "{\"b\": 0}", "no");
+	expect("{{#b}}{{.}}{{/b}}", CW_TMPL_TEXT, "{\"b\": \"str\"}", "str");
+	expect("{{#l}}{{.}},{{/l}}", CW_TMPL_TEXT, "{\"l\": [\"a\", 2, 2.5, true, null]}",
+	    "a,2,2.5,true,,");
+	expect("{{a.b.c}}|{{a.x.c}}|{{a}}", CW_TMPL_TEXT, "{\"a\": {\"b\": {\"c\": \"deep\"}}}",
+	    "deep||");
+	/* nested lists, the inner one seeing the outer item and the top */
+	expect("{{#o}}{{#i}}{{n}}{{v}}{{c}};{{/i}}{{/o}}", CW_TMPL_TEXT,
+	    "{\"c\": \"$\", \"o\": [{\"n\": \"a\", \"i\": [{\"v\": 1}, {\"v\": 2}]},"
+	    "{\"n\": \"b\", \"i\": [{\"v\": 3}]}]}", "a1$;a2$;b3$;");
+	/* lines holding only a section tag or a comment leave nothing behind */
+	expect("top\n  {{#l}}\n- {{.}}\n  {{/l}}\n{{! note }}\nend\n", CW_TMPL_TEXT,
+	    "{\"l\": [\"a\", \"b\"]}", "top\n- a\n- b\nend\n");
+	expect("a {{#l}}x{{/l}} b\r\n{{#l}}\r\ny\r\n{{/l}}\r\n", CW_TMPL_TEXT,
+	    "{\"l\": [1]}", "a x b\r\ny\r\n");
+	/* the subject: no line break can come from a value */
+	expect("{{n}}, hi", CW_TMPL_LINE, "{\"n\": \"Eve\\r\\nBcc: x@example.com\\t\"}",
+	    "Eve  Bcc: x@example.com , hi");
+}
+
+static void
+test_unknown_warns_once(void **state)
+{
+	static const char src[] =
+	    "{{known}}\n{{nope}}{{nul}}{{known.deeper}}{{#gone}}x{{/gone}}";
+	struct cw_tmpl *t;
+	struct capture cap;
+	json_t *d = json_pack("{s:s,s:n}", "known", "k", "nul");
+	char *out, *err;
+	cw_err e;
+
+	(void)state;
+	t = cw_tmpl_parse(src, strlen(src), CW_TMPL_TEXT, "mail.txt", &e);
+	assert_non_null(t);
+	capture_begin(&cap);
+	out = cw_tmpl_render(t, d);
+	free(out);
+	out = cw_tmpl_render(t, d);
+	err = capture_end(&cap);
+	assert_string_equal(out, "k\n");
+	assert_non_null(strstr(err, "mail.txt:2: {{nope}}: no such field\n"));
+	assert_non_null(strstr(err, "mail.txt:2: {{gone}}: no such field\n"));
+	/* once each, though rendered twice; null and a missing sub-field are fine */
+	assert_null(strstr(strstr(err, "{{nope}}") + 1, "{{nope}}"));
+	assert_null(strstr(err, "nul}}"));
+	assert_null(strstr(err, "deeper"));
+	free(err);
+	free(out);
+	cw_tmpl_free(t);
+	json_decref(d);
+}
+
+static void
+test_default_image(void **state)
+{
+	struct cw_render *r = shipped();
+	json_t *rec = golden_record("repeat-late"), *vps;
+	struct cw_email m;
+
+	(void)state;
+	/* no viewport flagged: the last one is the <img> */
+	vps = json_object_get(json_object_get(json_array_get(json_object_get(rec,
+	    "orderDetails"), 1), "productImage"), "viewPortImages");
+	json_array_clear(vps);
+	json_array_append_new(vps, json_pack("{s:s,s:s,s:b}", "url", "https://i.example/a.jpg",
+	    "media", "(max-width:768px)", "useForDefaultImageTag", 0));
+	json_array_append_new(vps, json_pack("{s:s,s:s,s:b}", "url", "https://i.example/b.jpg",
+	    "media", "(min-width:769px)", "useForDefaultImageTag", 0));
+	cw_render_email(r, rec, &m);
+	assert_non_null(strstr(m.html, "<img src=\"https://i.example/b.jpg\" alt=\"Brown leather tote\""));
+	cw_email_free(&m);
+	/* the first flagged one otherwise */
+	json_object_set_new(json_array_get(vps, 0), "useForDefaultImageTag", json_true());
+	cw_render_email(r, rec, &m);
+	assert_non_null(strstr(m.html, "<img src=\"https://i.example/a.jpg\""));
+	cw_email_free(&m);
+	json_decref(rec);
+	cw_render_free(r);
+}
+
+static char *
+tmpdir(void)
+{
+	const char *t = getenv("TMPDIR");
+	char *d = cw_asprintf("%s/cw-render.XXXXXX", t && *t ? t : "/tmp");
+
+	assert_non_null(mkdtemp(d));
+	return d;
+}
+
+static void
+write_file(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(s, f);
+	fclose(f);
+}
+
+static void
+test_files(void **state)
+{
+	char *dir = tmpdir(), *p, *q, *cfgp, *tdir;
+	struct cw_config *c;
+	struct cw_render *r;
+	struct cw_email m;
+	json_t *rec = golden_record("repeat-late");
+	cw_err e;
+
+	(void)state;
+	/* a missing template: a clear error naming the file */
+	p = cw_asprintf("%s/none.html", dir);
+	q = src_file("templates/cart.txt");
+	assert_null(cw_render_new(p, q, CW_SUBJECT_DEFAULT, &e));
+	free(p);
+	p = cw_asprintf("%s/none.html: No such file or directory", dir);
+	assert_string_equal(e.msg, p);
+	free(p);
+
+	/* a template that is not UTF-8, or does not parse: file and line */
+	p = cw_asprintf("%s/bad.html", dir);
+	write_file(p, "<p>\n{{#x}}\n</p>\n");
+	assert_null(cw_render_new(p, q, CW_SUBJECT_DEFAULT, &e));
+	assert_non_null(strstr(e.msg, "bad.html:2: {{#x}} is never closed"));
+	/* a bad subject */
+	write_file(p, "<p>{{x}}</p>");
+	assert_null(cw_render_new(p, q, "{{{x}}}", &e));
+	assert_non_null(strstr(e.msg, "Cartwatch.Notify.Smtp.Template.Subject:1:"));
+	free(p);
+	free(q);
+
+	/* the config's keys, relative to the config file */
+	p = cw_asprintf("%s/mine.html", dir);
+	write_file(p, "<h1>{{firstName}}</h1>");
+	free(p);
+	p = cw_asprintf("%s/mine.txt", dir);
+	write_file(p, "T {{lastName}}");
+	free(p);
+	cfgp = cw_asprintf("%s/appsettings.json", dir);
+	write_file(cfgp, "{\"Cartwatch\": {\"Notify\": {\"Smtp\": {\"Template\": {"
+	    "\"Html\": \"mine.html\", \"Text\": \"mine.txt\", \"Subject\": \"Hi {{firstName}}\"}}}}}");
+	c = cw_config_load(cfgp, &e);
+	assert_non_null(c);
+	r = cw_render_config(c, &e);
+	if (r == NULL)
+		fail_msg("%s", e.msg);
+	cw_render_email(r, rec, &m);
+	assert_string_equal(m.html, "<h1>Zoë</h1>");
+	assert_string_equal(m.text, "T Ångström");
+	assert_string_equal(m.subject, "Hi Zoë");
+	cw_email_free(&m);
+	cw_render_free(r);
+	cw_config_free(c);
+
+	/* a named file that is missing */
+	write_file(cfgp, "{\"Cartwatch\": {\"Notify\": {\"Smtp\": {\"Template\": {"
+	    "\"Html\": \"gone.html\", \"Text\": \"mine.txt\"}}}}}");
+	c = cw_config_load(cfgp, &e);
+	assert_non_null(c);
+	assert_null(cw_render_config(c, &e));
+	if (strstr(e.msg, "/gone.html: No such file or directory") == NULL)
+		fail_msg("%s", e.msg);
+	cw_config_free(c);
+
+	/* the shipped ones, found through $CARTWATCH_TEMPLATES */
+	tdir = src_file("templates");
+	setenv("CARTWATCH_TEMPLATES", tdir, 1);
+	p = cw_template_path("cart.html", &e);
+	assert_non_null(p);
+	assert_non_null(strstr(p, "/templates/cart.html"));
+	free(p);
+	c = cw_config_empty();
+	r = cw_render_config(c, &e);
+	assert_non_null(r);
+	cw_render_email(r, rec, &m);
+	assert_string_equal(m.subject, "Zoë, you left something in your cart");
+	cw_email_free(&m);
+	cw_render_free(r);
+	/* ...and an empty directory there is an error, not a fallback */
+	setenv("CARTWATCH_TEMPLATES", dir, 1);
+	assert_null(cw_render_config(c, &e));
+	assert_non_null(strstr(e.msg, "/cart.html: No such file or directory (from "
+	    "$CARTWATCH_TEMPLATES)"));
+	unsetenv("CARTWATCH_TEMPLATES");
+	cw_config_free(c);
+	free(tdir);
+
+	p = cw_asprintf("%s/bad.html", dir);
+	unlink(p);
+	free(p);
+	for (const char *f = "mine.html\0mine.txt\0appsettings.json\0"; *f; f += strlen(f) + 1) {
+		p = cw_asprintf("%s/%s", dir, f);
+		unlink(p);
+		free(p);
+	}
+	rmdir(dir);
+	free(dir);
+	free(cfgp);
+	json_decref(rec);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golden),
+		cmocka_unit_test(test_golden_facts),
+		cmocka_unit_test(test_html_escaping),
+		cmocka_unit_test(test_urls),
+		cmocka_unit_test(test_html_contexts),
+		cmocka_unit_test(test_syntax),
+		cmocka_unit_test(test_sections),
+		cmocka_unit_test(test_unknown_warns_once),
+		cmocka_unit_test(test_default_image),
+		cmocka_unit_test(test_files),
+	};
+
+	return cmocka_run_group_tests_name("render", tests, NULL, NULL);
+}
