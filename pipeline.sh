@@ -6,12 +6,12 @@ set -u -o pipefail
 prog=${0##*/}
 usage() {
 	echo "usage: $prog [-c FILE]... [--save DIR] [--dry-run] [--from ISO --to ISO]" \
-		"[--report FILE] [--metrics FILE]" >&2
+		"[--report FILE] [--metrics FILE] [--notify COMMAND]" >&2
 	exit "${1:-2}"
 }
 die() { echo "$prog: $*" >&2; exit 2; }
 
-configs=() save='' dry='' from='' to='' report='' metrics=''
+configs=() save='' dry='' from='' to='' report='' metrics='' notify=''
 while [ $# -gt 0 ]; do
 	case $1 in
 	-c|--config) [ $# -ge 2 ] || usage; configs+=("$2"); shift 2 ;;
@@ -21,6 +21,7 @@ while [ $# -gt 0 ]; do
 	--to) [ $# -ge 2 ] || usage; to=$2; shift 2 ;;
 	--report) [ $# -ge 2 ] || usage; report=$2; shift 2 ;;
 	--metrics) [ $# -ge 2 ] || usage; metrics=$2; shift 2 ;;
+	--notify) [ $# -ge 2 ] || usage; notify=$2; shift 2 ;;
 	-h|--help) usage 0 ;;
 	*) echo "$prog: unknown argument: $1" >&2; usage ;;
 	esac
@@ -37,7 +38,15 @@ for t in cart-fetch cart-dedupe cart-enrich cart-notify jq flock; do
 	command -v "$t" >/dev/null || die "$t not found"
 done
 
-stages=(cart-fetch cart-dedupe cart-enrich cart-notify "cart-dedupe --commit")
+stages=(cart-fetch cart-dedupe cart-enrich "${notify:-cart-notify}" "cart-dedupe --commit")
+
+# notify_stage CONFIG [ARGS]: cart-notify, or the user's own stage (--notify),
+# which gets the config in $CARTWATCH_CONFIG.
+notify_stage() {
+	local cfg=$1
+	shift
+	if [ -n "$notify" ]; then CARTWATCH_CONFIG=$cfg sh -c "$notify"; else cart-notify -c "$cfg" "$@"; fi
+}
 work=$(mktemp -d "${TMPDIR:-/tmp}/cartwatch.XXXXXX") || exit 2
 progress_pid=
 trap '[ -z "$progress_pid" ] || kill "$progress_pid" 2>/dev/null; rm -rf "$work"' EXIT
@@ -89,14 +98,14 @@ run_one() {
 		cart-fetch -c "$cfg" "${fetch_args[@]}" | tee "$dir/1-fetch.ndjson" |
 			cart-dedupe -c "$cfg" "${dedupe_args[@]}" | tee "$dir/2-dedupe.ndjson" |
 			cart-enrich -c "$cfg" | tee "$dir/3-enrich.ndjson" |
-			cart-notify -c "$cfg" "${notify_args[@]}" >"$dir/4-notify.ndjson"
+			notify_stage "$cfg" "${notify_args[@]}" >"$dir/4-notify.ndjson"
 		rcs=("${PIPESTATUS[@]}")
 		rcs=("${rcs[0]}" "${rcs[2]}" "${rcs[4]}" "${rcs[6]}" 0)
 	else
 		cart-fetch -c "$cfg" "${fetch_args[@]}" | tee "$dir/1-fetch.ndjson" |
 			cart-dedupe -c "$cfg" | tee "$dir/2-dedupe.ndjson" |
 			cart-enrich -c "$cfg" | tee "$dir/3-enrich.ndjson" |
-			cart-notify -c "$cfg" | tee "$dir/4-notify.ndjson" |
+			notify_stage "$cfg" | tee "$dir/4-notify.ndjson" |
 			cart-dedupe -c "$cfg" --commit
 		rcs=("${PIPESTATUS[@]}")
 		rcs=("${rcs[0]}" "${rcs[2]}" "${rcs[4]}" "${rcs[6]}" "${rcs[8]}")
@@ -114,7 +123,11 @@ run_one() {
 		[ "$st" -le 2 ] || st=1   # killed by a signal: work failed
 		if [ "$st" -ne 0 ]; then
 			echo "$prog: $cfg: ${stages[$i]} exited ${rcs[$i]}" >&2
-			[ -n "$failed_stage" ] || failed_stage=${stages[$i]}
+			# A stage whose reader failed died of the broken pipe: the
+			# cause is the first failure that the next stage survived.
+			if [ -z "$failed_stage" ] && { [ "$i" -eq 4 ] || [ "${rcs[$((i + 1))]}" -eq 0 ]; }; then
+				failed_stage=${stages[$i]}
+			fi
 		fi
 		if [ "$st" -eq 2 ] || { [ "$st" -eq 1 ] && [ "$worst" -eq 0 ]; }; then worst=$st; fi
 	done

@@ -18,6 +18,7 @@ tests_failed=0
 sandbox_pid=
 
 cleanup() {
+	[ -z "${smtp_pid:-}" ] || kill "$smtp_pid" 2>/dev/null || :
 	[ -z "$sandbox_pid" ] || kill "$sandbox_pid" 2>/dev/null || :
 	[ -z "$sandbox_pid" ] || wait "$sandbox_pid" 2>/dev/null || :
 	[ -z "${cosmos_pid:-}" ] || kill "$cosmos_pid" 2>/dev/null || :
@@ -225,4 +226,32 @@ cosmos_start() {
 	done
 	COSMOS=http://127.0.0.1:$_port
 	COSMOS_KEY='C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=='
+}
+
+# smtp_server [ARGS]: a real SMTP server (aiosmtpd, tests/smtpd.py, under
+# Debian's python3, which has the module) on a loopback port it picks itself;
+# sets SMTP_PORT and MAILDIR (one .eml and one .json per accepted message).
+smtp_server() {
+	MAILDIR=$T/maildir
+	/usr/bin/python3 "$top/tests/smtpd.py" --dir "$MAILDIR" --port-file "$T/smtp.port" "$@" \
+		2>>"$T/smtp.err" &
+	smtp_pid=$!
+	i=0
+	while [ ! -s "$T/smtp.port" ]; do
+		i=$((i + 1))
+		if [ $i -gt 200 ] || ! kill -0 "$smtp_pid" 2>/dev/null; then
+			echo "Bail out! the SMTP server did not start"
+			cat "$T/smtp.err" >&2
+			exit 1
+		fi
+		sleep 0.05
+	done
+	SMTP_PORT=$(cat "$T/smtp.port")
+}
+
+smtp_server_stop() {
+	kill "$smtp_pid" 2>/dev/null || :
+	wait "$smtp_pid" 2>/dev/null || :
+	smtp_pid=
+	rm -f "$T/smtp.port"
 }

@@ -1,0 +1,122 @@
+#!/bin/sh
+# pipeline.sh end to end: the sandbox's Retail Server and Key Vault, SQLite,
+# and a real SMTP server. Sent once, never twice; one run at a time; saved
+# stages that replay; each stage's failure named; metrics that parse.
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+sandbox_start
+sandbox_env
+smtp_server
+export CARTWATCH_NOW=2026-11-24T12:00:00Z
+mkdir "$T/conf"
+cfg=$T/conf/appsettings.json
+sandbox_config "$T/base.json"
+jq --argjson p "$SMTP_PORT" '.Cartwatch.Notify = {Provider: "smtp", Smtp: {
+	Url: "smtp://127.0.0.1:\($p)", From: "Contoso Shop <shop@contoso.example>",
+	MaxAttempts: 2, BackoffMs: 10, MaxBackoffMs: 20}}' "$T/base.json" >"$cfg"
+run_pipeline() { run "$top/pipeline.sh" "$@"; }
+mails() { find "$MAILDIR" -name '*.eml' 2>/dev/null | wc -l | tr -d ' '; }
+# The registered customers' carts of the window that have an email (golden).
+jq -r 'select(.customerId != "") | .email' "$top/tests/golden/enrich.ndjson" | sort >"$T/want-rcpts"
+
+run_pipeline -c "$cfg" --save "$T/run1" --report "$T/report1.json" --metrics "$T/m.prom"
+is "$rc" 0 "the first run exits 0"
+is "$(mails)" "$(wc -l <"$T/want-rcpts" | tr -d ' ')" "it sends one email per expected notification"
+cat "$MAILDIR"/*.json | jq -r '.rcpt_tos[]' | sort >"$T/got-rcpts"
+same "$T/got-rcpts" "$T/want-rcpts" "to exactly the expected recipients"
+has "$T/stderr" "fetched 16, passed 16, enriched 14, sent 14, failed 0, skipped 0 in" "the summary line says so"
+is "$(jq -c '.runs[0] | [.fetched, .passed, .enriched, .sent, .failed, .skipped, .status]' "$T/report1.json")" \
+	"[16,16,14,14,0,0,0]" "--report holds the same figures"
+
+run_pipeline -c "$cfg" --save "$T/run2" --metrics "$T/m.prom"
+is "$rc" 0 "the second run exits 0"
+is "$(mails)" 14 "and sends nothing more"
+has "$T/stderr" "passed 0, enriched 0, sent 0" "its summary says nothing passed"
+
+# --save: every stage's output, valid NDJSON, and a stage replays by hand.
+for f in 1-fetch 2-dedupe 3-enrich 4-notify; do
+	if [ -s "$T/run1/$f.ndjson" ] && jq -e . "$T/run1/$f.ndjson" >/dev/null 2>&1; then
+		ok "$f.ndjson is valid NDJSON"; else not_ok "$f.ndjson is valid NDJSON"; fi
+done
+run cart-enrich -c "$cfg" <"$T/run1/2-dedupe.ndjson"
+same "$T/stdout" "$T/run1/3-enrich.ndjson" "cart-enrich on the saved 2-dedupe.ndjson reproduces 3-enrich.ndjson"
+run cart-fetch -c "$cfg"
+same "$T/stdout" "$T/run1/1-fetch.ndjson" "cart-fetch again reproduces 1-fetch.ndjson"
+is "$(jq -r .status "$T/run1/4-notify.ndjson" | sort -u)" sent "4-notify.ndjson holds the results"
+
+# One run at a time: while another holds the lock, a run is refused.
+lock=$(cart-dedupe -c "$cfg" where).lock
+flock -n "$lock" sleep 3 &
+holder=$!
+sleep 0.5
+CARTWATCH_NOW=2026-11-24T13:00:00Z run_pipeline -c "$cfg"
+is "$rc" 2 "a concurrent run is refused with exit 2"
+has "$T/stderr" "another run holds" "saying why"
+wait $holder
+is "$(mails)" 14 "and sends nothing"
+
+# Metrics: the Prometheus text format, written whole.
+run python3 - "$T/m.prom" <<'PY'
+import re, sys
+name = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+value = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|NaN|[-+]Inf)"
+label = name + r'="(?:[^"\\\n]|\\[\\"n])*"'
+sample = re.compile(rf"^({name})(?:\{{{label}(?:,{label})*\}})? {value}(?: -?[0-9]+)?$")
+types, n = {}, 0
+for line in open(sys.argv[1]):
+    line = line.rstrip("\n")
+    if m := re.match(rf"^# HELP ({name}) .+$", line):
+        continue
+    if m := re.match(rf"^# TYPE ({name}) (counter|gauge|histogram|summary|untyped)$", line):
+        types[m.group(1)] = m.group(2)
+        continue
+    m = sample.match(line)
+    if not m or m.group(1) not in types:
+        sys.exit(f"bad line: {line!r}")
+    n += 1
+print(n)
+PY
+is "$rc" 0 "the metrics file parses as Prometheus text"
+has "$T/m.prom" '^cartwatch_notifications_sent\{config="[^"]*"\} 0$' "with the last run's figures"
+has "$T/m.prom" '^cartwatch_last_success_timestamp_seconds\{config="[^"]*"\} [1-9][0-9]{9}$' \
+	"and the last success time"
+lacks "$T/m.prom" 's3cr3t' "and no secret"
+
+# A failure in each stage: the exit status and the summary name it.
+fails_in() {  # STAGE DESC: the last run exited 1 and blamed STAGE
+	is "$rc" 1 "$2: exit 1"
+	has "$T/stderr" "$1 exited 1" "$2: the stage is named"
+	is "$(jq -r '.runs[0].failedStage' "$T/report.json")" "$1" "$2: --report names it"
+}
+sandbox_fault '{"match":{"path":"Carts/Search"},"action":"status","status":503,"count":-1}'
+run_pipeline -c "$cfg" --report "$T/report.json"
+fails_in cart-fetch "Retail Server down for cart-fetch"
+sandbox_clear
+jq '.Cartwatch.StateStore = {Kind: "cosmos"} | .AzureCosmosOptions = {EndPointUri: "http://127.0.0.1:9",
+	PrimaryKey: "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="}' \
+	"$cfg" >"$T/conf/nostore.json"
+run_pipeline -c "$T/conf/nostore.json" --report "$T/report.json"
+fails_in cart-dedupe "the state store down"
+sandbox_fault '{"match":{"path":"Products/Search"},"action":"status","status":503,"count":-1}'
+CARTWATCH_NOW=2026-11-24T13:00:00Z run_pipeline -c "$cfg" --report "$T/report.json"
+fails_in cart-enrich "Retail Server down for cart-enrich"
+sandbox_clear
+smtp_server_stop
+CARTWATCH_NOW=2026-11-24T14:00:00Z run_pipeline -c "$cfg" --report "$T/report.json"
+fails_in cart-notify "the SMTP server down"
+is "$(jq -r '.runs[0].failed' "$T/report.json")" "$(jq -r '.runs[0].enriched' "$T/report.json")" \
+	"every notification of that run failed"
+printf '#!/bin/sh\necho "not a result"\n' >"$T/badnotify"
+chmod +x "$T/badnotify"
+CARTWATCH_NOW=2026-11-24T15:00:00Z run_pipeline -c "$cfg" --report "$T/report.json" --notify "$T/badnotify"
+fails_in "cart-dedupe --commit" "a notify stage that writes garbage"
+
+# Setup errors: exit 2.
+run_pipeline -c "$T/conf/missing.json"
+is "$rc" 2 "a missing config exits 2"
+run_pipeline --from 2026-11-24T00:00:00Z
+is "$rc" 2 "--from without --to exits 2"
+
+no_secrets_printed
+done_testing
