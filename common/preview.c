@@ -48,9 +48,12 @@ cw_preview_opts_free(struct cw_preview_opts *o)
 static int
 make_dir(const char *dir, cw_err *e)
 {
-	char *p = cw_strdup(dir), *s;
+	char *p, *s;
 	int r = 0;
 
+	if (*dir == '\0')
+		return cw_seterr(e, "no preview directory");
+	p = cw_strdup(dir);
 	for (s = p + 1; ; s++) {
 		if (*s != '/' && *s != '\0')
 			continue;

@@ -95,10 +95,13 @@ md_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	why[0] = '\0';
 	if (cw_http_do(m->h, &req, &resp, &he) != 0)
 		snprintf(why, sizeof(why), "%s", he.msg);
-	else if (resp.status != 200 ||
-	    !json_is_array(reply = json_loadb(resp.body, resp.body_len, 0, NULL)))
-		snprintf(why, sizeof(why), "Mandrill: %s", cw_http_describe(&resp, desc,
-		    sizeof(desc)));
+	else {
+		/* (json_is_array is a macro: its argument must not be a call) */
+		reply = resp.status == 200 ? json_loadb(resp.body, resp.body_len, 0, NULL) : NULL;
+		if (!json_is_array(reply))
+			snprintf(why, sizeof(why), "Mandrill: %s", cw_http_describe(&resp, desc,
+			    sizeof(desc)));
+	}
 	for (i = 0; i < n; i++) {
 		/* One answer per recipient, in the order sent. */
 		const json_t *a = json_array_get(reply, i);

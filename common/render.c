@@ -838,7 +838,10 @@ in_dir(const char *dir, const char *file)
 	char *p = cw_asprintf("%s/%s", dir, file), *real;
 
 	if (access(p, R_OK) != 0) {
+		int err = errno;
+
 		free(p);
+		errno = err;  /* for the caller's message */
 		return NULL;
 	}
 	/* A tidy path for messages, without the "bin/.." of the lookup. */

@@ -16,39 +16,16 @@ if ! "$PY" -c 'import aiosmtpd' 2>/dev/null; then
 	exit 1
 fi
 
-smtpd_pids=
-smtpd_n=0
-smtpd_cleanup() {
-	for pid in $smtpd_pids; do kill "$pid" 2>/dev/null || :; done
-	cleanup
-}
-trap smtpd_cleanup EXIT
-
-# smtpd_start [ARGS]: starts tests/smtpd.py on a port of its choosing, with a
-# fresh mail directory; sets PORT, MAIL and smtpd_pid.
+# smtpd_start [ARGS]: lib.sh's smtp_server with an empty mail directory; sets
+# PORT and MAIL. smtpd_stop stops it.
 smtpd_start() {
-	smtpd_n=$((smtpd_n + 1))
-	MAIL=$T/mail$smtpd_n
-	"$PY" "$top/tests/smtpd.py" --dir "$MAIL" --port-file "$T/smtpd$smtpd_n.port" "$@" \
-		2>>"$T/smtpd.err" &
-	smtpd_pid=$!
-	smtpd_pids="$smtpd_pids $smtpd_pid"
-	i=0
-	while [ ! -s "$T/smtpd$smtpd_n.port" ]; do
-		i=$((i + 1))
-		if [ $i -gt 200 ] || ! kill -0 "$smtpd_pid" 2>/dev/null; then
-			echo "Bail out! the SMTP server did not start"
-			cat "$T/smtpd.err" >&2
-			exit 1
-		fi
-		sleep 0.05
-	done
-	PORT=$(cat "$T/smtpd$smtpd_n.port")
+	rm -rf "$T/maildir"
+	smtp_server "$@"
+	PORT=$SMTP_PORT
+	MAIL=$MAILDIR
 }
-
 smtpd_stop() {
-	kill "$smtpd_pid" 2>/dev/null || :
-	wait "$smtpd_pid" 2>/dev/null || :
+	smtp_server_stop
 }
 
 # config URL [JQ]: $cfg for the SMTP provider at URL, fast retries; JQ edits it.
@@ -82,6 +59,9 @@ smtpd_start
 config "smtp://127.0.0.1:$PORT"
 expect_exit 0 "four notifications: exit 0" "$send" -c "$cfg" <"$T/four.ndjson"
 is "$(jq -r .status "$T/stdout" | tr '\n' ' ')" "sent sent sent sent " "each one sent"
+is "$(jq -r .reply "$T/stdout" | tr '\n' ',')" \
+	"250 2.0.0 OK: queued as 1,250 2.0.0 OK: queued as 2,250 2.0.0 OK: queued as 3,250 2.0.0 OK: queued as 4," \
+	"the server's answer to each message, with its queue id"
 is "$(arrived)" 4 "four messages arrived, one per notification"
 is "$(got '.mail_from' | sort -u)" shop@contoso.example "envelope sender: the From address"
 is "$(got '.crlf and .max_line <= 998' | sort -u)" true "CRLF line ends only, no line over 998"
@@ -186,9 +166,20 @@ is "$(grep -c '^slow@example.com 451' "$MAIL/rcpt.log")" 3 "the server saw three
 smtpd_stop
 
 # --- the server down: transient after the retries --------------------------
-# The port of a server that has just stopped: nothing listens there.
+# A port bound but not listening: refused, and no other test can take it.
+"$PY" -c 'import socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+time.sleep(120)' >"$T/closed.port" &
+holder=$!
+i=0
+until [ -s "$T/closed.port" ] || [ $((i += 1)) -gt 200 ]; do sleep 0.05; done
+PORT=$(cat "$T/closed.port")
 config "smtp://127.0.0.1:$PORT"
 expect_exit 1 "server down: exit 1" "$send" -c "$cfg" <"$T/slow.ndjson"
+kill "$holder"
+wait "$holder" 2>/dev/null || :
 is "$(jq -r '[.status, .code, .attempts] | join(" ")' "$T/stdout")" "transient 0 3" \
 	"transient after 3 attempts"
 has "$T/stdout" "smtp://127.0.0.1:$PORT: .*(Couldn't connect|Connection refused).*\\(after 3 attempts\\)" \

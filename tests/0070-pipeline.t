@@ -107,7 +107,7 @@ CARTWATCH_NOW=2026-11-24T14:00:00Z run_pipeline -c "$cfg" --report "$T/report.js
 fails_in cart-notify "the SMTP server down"
 is "$(jq -r '.runs[0].failed' "$T/report.json")" "$(jq -r '.runs[0].enriched' "$T/report.json")" \
 	"every notification of that run failed"
-printf '#!/bin/sh\necho "not a result"\n' >"$T/badnotify"
+printf '#!/bin/sh\ncat >/dev/null\necho "not a result"\n' >"$T/badnotify"
 chmod +x "$T/badnotify"
 CARTWATCH_NOW=2026-11-24T15:00:00Z run_pipeline -c "$cfg" --report "$T/report.json" --notify "$T/badnotify"
 fails_in "cart-dedupe --commit" "a notify stage that writes garbage"

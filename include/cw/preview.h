@@ -10,7 +10,8 @@ struct cw_config;
 struct cw_render;
 
 struct cw_preview_opts {
-	const char *dir;   /* where the files go; made if missing */
+	const char *dir;   /* where the files go; made if missing. A caller may
+	                    * point it at a string of its own (--preview-dir) */
 	const char *from;  /* the From of the .eml */
 	char *own;         /* what the options own (dir made absolute) */
 };

@@ -77,7 +77,9 @@ struct cw_smtp_result {
 	long code;          /* the server's last reply code, 0 if none */
 	int attempts;       /* tries made */
 	char reply[256];    /* the server's last reply line, control characters
-	                     * dropped; "" if none */
+	                     * dropped; "" if none. When sent: its answer to the
+	                     * message, often with its queue id ("250 2.0.0 Ok:
+	                     * queued as 4XyZ") */
 };
 
 /*

@@ -21,9 +21,9 @@
 /*
  * What cart-notify does for the smtp and preview providers, with one result
  * line per record: {"notificationId", "status": "sent" | "rejected" |
- * "transient" | "fatal" | "previewed" | "failed", "code", "attempts", "error",
- * "path"}. The SMTP password comes from $CW_TEST_SMTP_PASSWORD, for tests
- * only: cart-notify reads it from the vault.
+ * "transient" | "fatal" | "previewed" | "failed", "code", "attempts",
+ * "reply", "error", "path"}. The SMTP password comes from
+ * $CW_TEST_SMTP_PASSWORD, for tests only: cart-notify reads it from the vault.
  */
 
 static const char *const names[] = {"sent", "rejected", "transient", "fatal"};
@@ -77,6 +77,7 @@ one(const struct cw_rec *rec, void *p)
 	json_object_set_new(out, "status", json_string(names[res.status]));
 	json_object_set_new(out, "code", json_integer(res.code));
 	json_object_set_new(out, "attempts", json_integer(res.attempts));
+	json_object_set_new(out, "reply", json_string(res.reply));
 	if (res.status != CW_SMTP_SENT) {
 		json_object_set_new(out, "error", json_string(e.msg));
 		cw_rec_warn(rec, "%s", e.msg);

@@ -1,4 +1,4 @@
-/* test_mime: the message's headers, RFC 2047 words, quoted-printable, structure, and refused injection. */
+/* test_mime: headers, RFC 2047 words, quoted-printable, the structure, refused injection. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* test_render: the template language, its escaping and refusals, and the shipped templates' output. */
+/* test_render: the template language, its escaping and refusals, the shipped templates' output. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -325,7 +325,8 @@ test_urls(void **state)
 	assert_null(strstr(m.html, "\"javascript:"));
 	assert_null(strstr(m.html, "data:image"));
 	assert_non_null(strstr(m.html, ">javascript:alert(document.cookie)</a>"));
-	assert_non_null(strstr(m.html, "<a href=\"about:invalid\" target=\"_blank\" style=\"display:inline-block"));
+	assert_non_null(strstr(m.html, "<a href=\"about:invalid\" target=\"_blank\" "
+	    "style=\"display:inline-block"));
 	assert_non_null(strstr(m.html, "<source srcset=\"about:invalid\" media=\"(max-width:768px)\">"));
 	/* as text the URL is harmless, and shown as it is */
 	assert_non_null(strstr(m.text, "javascript:alert(document.cookie)"));
@@ -351,8 +352,12 @@ test_urls(void **state)
 	assert_string_equal(out, "<a href=\"https://shop.example.com/c/a&amp;b javascript:x\">");
 	free(out);
 	/* with only text before it that fixes no scheme, it is checked */
+	capture_begin(&cap);
 	out = render_str("<a href='x{{u}}'>", CW_TMPL_HTML, "{\"u\": \"javascript:x\"}");
+	err = capture_end(&cap);
 	assert_string_equal(out, "<a href='xabout:invalid'>");
+	assert_non_null(strstr(err, "t:1: {{u}}: a URL with an unsafe scheme"));
+	free(err);
 	free(out);
 }
 
