@@ -4,8 +4,8 @@
 . "$(dirname "$0")/lib.sh"
 
 cd "$top"
-for f in pipeline.sh .ci/run scripts/* tests/lib.sh tests/*.t; do
-	head -n 1 "$f" | grep -q '^#!.*sh' || [ "$f" = tests/lib.sh ] || continue
+for f in pipeline.sh .ci/run scripts/* examples/*.sh tests/lib.sh tests/*.t tests/dedupe-cases.sh; do
+	head -n 1 "$f" | grep -q "^#!.*sh" || [ "$f" = tests/lib.sh ] || [ "$f" = tests/dedupe-cases.sh ] || continue
 	expect_exit 0 "shellcheck $f" shellcheck -x -S warning "$f"
 done
 
