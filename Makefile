@@ -42,7 +42,7 @@ UNIT_BIN := $(UNIT_SRC:%.c=$(O)/%)
 DRIVER_SRC := $(sort $(wildcard tests/drivers/*.c))
 DRIVER_BIN := $(DRIVER_SRC:%.c=$(O)/%)
 BINS := $(TOOLS:%=$(O)/%)
-MAN1 := $(TOOLS:%=man/%.1)
+MAN1 := $(TOOLS:%=man/%.1) man/cartwatch-run.1
 MAN7 := man/cartwatch.7
 
 all: $(BINS)
