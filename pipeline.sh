@@ -57,10 +57,11 @@ count_status() { jq -r --arg s "$1" 'select(.status == $s) | 1' "$2" 2>/dev/null
 
 # progress DIR: a line on a terminal that updates as records flow.
 progress() {
-	while sleep 0.5; do
+	while :; do
 		printf '\r%s: fetched %s, passed %s, enriched %s, notified %s ' "$prog" \
 			"$(lines "$1/1-fetch.ndjson")" "$(lines "$1/2-dedupe.ndjson")" \
 			"$(lines "$1/3-enrich.ndjson")" "$(lines "$1/4-notify.ndjson")" >&2
+		sleep 0.5
 	done
 }
 

@@ -130,6 +130,23 @@ is "$(jq -r '.error // ""' "$T/stdout" | sed -n 2,5p | tr '\n' '|')" \
 	"each failure names its problem"
 has "$T/stderr" "<stdin>:2: no email address" "and it is reported with its line"
 
+# The requests-per-minute ceiling spaces requests out.
+reset
+jq '.Cartwatch.Notify.RequestsPerMinute = 120' "$cfg" >"$T/slow.json"
+many 1500 | jq -c '.orderDetails |= [.[0] | .productImage = null]' >"$T/1500s.ndjson"
+expect_exit 0 "1,500 records at 120 requests a minute" cart-notify -c "$T/slow.json" <"$T/1500s.ndjson"
+is "$(log emarsys | jq -s 'length == 2 and .[1].ts - .[0].ts >= 0.45')" true \
+	"the second request waited its half second"
+
+# The preview: a file per record, a skipped result each, nothing sent.
+reset
+expect_exit 0 "--dry-run" cart-notify -c "$cfg" --preview-dir "$T/preview" <"$in"
+is "$(find "$T/preview" -name '*.html' | wc -l | tr -d ' ')" 17 "writes one HTML file per record"
+is "$(jq -r .status "$T/stdout" | sort -u)" skipped "each result is skipped"
+is "$(jq -r .provider "$T/stdout" | sort -u)" preview "by the preview"
+is "$(curl -sf "$SANDBOX/_sandbox/log" | wc -l | tr -d ' ')" 0 "and nothing went over the network"
+has "$T/preview/$(head -n 1 "$in" | jq -r .notificationId).html" "Olivia" "the first email greets its customer"
+
 # --- SendGrid
 reset
 jq --arg s "$SANDBOX" '.Cartwatch.Notify = {Provider: "sendgrid", SendGrid: {BaseUrl: ($s + "/sendgrid"),

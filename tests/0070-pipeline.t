@@ -56,6 +56,24 @@ has "$T/stderr" "another run holds" "saying why"
 wait $holder
 is "$(mails)" 14 "and sends nothing"
 
+# Several channels in one call, one after another.
+jq '.RetailServerClientOptions.OperatingUnitNumber = "256" | .Cartwatch.StateStore.Path = "state/256.db"' \
+	"$cfg" >"$T/conf/eu.json"
+CARTWATCH_NOW=2026-11-24T12:00:00Z run_pipeline -c "$cfg" -c "$T/conf/eu.json" --save "$T/two" \
+	--report "$T/two.json"
+is "$rc" 0 "two configs in one call"
+is "$(jq -r '.runs[] | .config' "$T/two.json" | xargs -n1 basename | tr '\n' ' ')" \
+	"appsettings.json eu.json " "a run each, in order"
+is "$(jq -c '[.runs[].sent]' "$T/two.json")" "[0,2]" "the second channel's carts are sent"
+is "$(ls "$T/two" | tr '\n' ' ')" "1-appsettings 2-eu " "--save keeps each run apart"
+lacks "$T/stderr" "$(printf '\r')" "no progress line when stderr is not a terminal"
+if command -v script >/dev/null; then
+	CARTWATCH_NOW=2026-11-24T12:00:00Z script -qec "$top/pipeline.sh -c $cfg" /dev/null \
+		>"$T/tty.out" 2>&1 || :
+	has "$T/tty.out" "$(printf '\r')pipeline.sh: fetched [0-9]+, passed [0-9]+, enriched [0-9]+, notified [0-9]+ " \
+		"a progress line on a terminal"
+fi
+
 # Metrics: the Prometheus text format, written whole.
 run python3 - "$T/m.prom" <<'PY'
 import re, sys
