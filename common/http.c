@@ -124,8 +124,8 @@ cw_http_header(const struct cw_http_resp *resp, const char *name)
 	return NULL;
 }
 
-static int
-loopback(const char *host)
+int
+cw_host_is_loopback(const char *host)
 {
 	unsigned char a[16];
 	char h[64];
@@ -158,7 +158,7 @@ check_url(CURLU *u, const char *url, char **key, cw_err *e)
 	}
 	/* IMDS speaks only plain http, on a link-local address no router forwards. */
 	if (strcmp(scheme, "https") != 0 && !(strcmp(scheme, "http") == 0 &&
-	    (loopback(host) || strcmp(host, "169.254.169.254") == 0))) {
+	    (cw_host_is_loopback(host) || strcmp(host, "169.254.169.254") == 0))) {
 		if (strcmp(scheme, "http") == 0)
 			cw_seterr(e, "%.200s: plain http is allowed only to loopback; use https", host);
 		else

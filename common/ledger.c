@@ -246,11 +246,14 @@ before_switch(struct cw_ledger *l, const json_t *cart, const struct timespec *mo
 		return c < 0;
 	/* At the watermark itself the sample had done the ids it listed. */
 	ids = cw_json_istr(doc, "cartIds");
-	for (const char *p = ids; p != NULL && *p != '\0'; p += strcspn(p, ",") + (p[strcspn(p, ",")] != '\0')) {
+	for (const char *p = ids; p != NULL && *p != '\0'; ) {
 		size_t n = strcspn(p, ",");
 
 		if (n == strlen(id) && strncmp(p, id, n) == 0)
 			return 1;
+		p += n;
+		if (*p == ',')
+			p++;
 	}
 	return 0;
 }

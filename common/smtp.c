@@ -14,6 +14,7 @@
 
 #include "cw/config.h"
 #include "cw/mime.h"
+#include "cw/http.h"
 #include "cw/smtp.h"
 #include "cw/util.h"
 
@@ -58,23 +59,6 @@ cw_smtp_opts_free(struct cw_smtp_opts *o)
 	o->own = NULL;
 }
 
-static int
-loopback(const char *host)
-{
-	unsigned char a[16];
-	char h[64];
-	size_t n = strlen(host);
-
-	if (strcasecmp(host, "localhost") == 0)
-		return 1;
-	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof(h)) {
-		memcpy(h, host + 1, n - 2);
-		h[n - 2] = '\0';
-		return inet_pton(AF_INET6, h, a) == 1 && memcmp(a, &in6addr_loopback, 16) == 0;
-	}
-	return inet_pton(AF_INET, host, a) == 1 && a[0] == 127;
-}
-
 /* Checks o's URL and TLS mode; *where (caller frees) is scheme://host:port,
  * *ssl the curl mode. */
 static int
@@ -110,10 +94,10 @@ check_url(const struct cw_smtp_opts *o, char **where, int *ssl, cw_err *e)
 		goto out;
 	}
 	if (tls == CW_SMTP_TLS_AUTO)
-		tls = loopback(host) ? CW_SMTP_TLS_NONE : CW_SMTP_TLS_REQUIRED;
+		tls = cw_host_is_loopback(host) ? CW_SMTP_TLS_NONE : CW_SMTP_TLS_REQUIRED;
 	if (strcmp(scheme, "smtps") == 0)
 		tls = CW_SMTP_TLS_REQUIRED;
-	if (tls != CW_SMTP_TLS_REQUIRED && !loopback(host)) {
+	if (tls != CW_SMTP_TLS_REQUIRED && !cw_host_is_loopback(host)) {
 		cw_seterr(e, "%s: SMTP without TLS is allowed only to loopback; use smtps:// "
 		    "or TLS \"required\"", host);
 		goto out;

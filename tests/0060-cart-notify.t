@@ -130,13 +130,17 @@ is "$(jq -r '.error // ""' "$T/stdout" | sed -n 2,5p | tr '\n' '|')" \
 	"each failure names its problem"
 has "$T/stderr" "<stdin>:2: no email address" "and it is reported with its line"
 
-# The requests-per-minute ceiling spaces requests out.
+# The requests-per-minute ceiling spaces requests out: two tiny requests (two
+# steps, two events), so the gap is the ceiling's and not the bodies'.
 reset
-jq '.Cartwatch.Notify.RequestsPerMinute = 120' "$cfg" >"$T/slow.json"
-many 1500 | jq -c '.orderDetails |= [.[0] | .productImage = null]' >"$T/1500s.ndjson"
-expect_exit 0 "1,500 records at 120 requests a minute" cart-notify -c "$T/slow.json" <"$T/1500s.ndjson"
-is "$(log emarsys | jq -s 'length == 2 and .[1].ts - .[0].ts >= 0.45')" true \
-	"the second request waited its half second"
+jq '.Cartwatch.Notify.RequestsPerMinute = 60 | .Cartwatch.Reminders = [{AfterMinutes: 10,
+	ExternalEventId: "4242"}, {AfterMinutes: 60, ExternalEventId: "4243"}]' "$cfg" >"$T/slow.json"
+{ sed -n 1p "$in"; sed -n 2p "$in" | jq -c '.step = 2'; } >"$T/two-steps.ndjson"
+expect_exit 0 "two steps at 60 requests a minute" cart-notify -c "$T/slow.json" <"$T/two-steps.ndjson"
+is "$(log emarsys | jq -r .path | tr '\n' ' ')" \
+	"/emarsys/api/v2/event/4242/trigger /emarsys/api/v2/event/4243/trigger " "each step to its own event"
+is "$(log emarsys | jq -s 'length == 2 and .[1].ts - .[0].ts >= 0.9')" true \
+	"the second request waited its second"
 
 # The preview: a file per record, a skipped result each, nothing sent.
 reset

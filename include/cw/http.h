@@ -79,6 +79,10 @@ void cw_http_resp_free(struct cw_http_resp *resp);
 /* Value of the response header name (any case); borrowed from resp, NULL if absent. */
 const char *cw_http_header(const struct cw_http_resp *resp, const char *name);
 
+/* 1 if host (as CURLU gives it: IPv6 in brackets) is 127.0.0.0/8, ::1 or
+ * localhost: the only hosts plain text may go to. */
+int cw_host_is_loopback(const char *host);
+
 /* 0 if url may be used: https, or http to 127.0.0.0/8, ::1, localhost, or the
  * IMDS address 169.254.169.254 (which has no https). */
 int cw_http_url_allowed(const char *url, cw_err *e);
