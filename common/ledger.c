@@ -141,15 +141,14 @@ suppression_id(const char *on, const char *value)
 	return cw_asprintf("suppress:%s:%s", on, h);
 }
 
-/* 1 if value has opted out, 0 if not, -1 on error. */
-static int
-suppressed(struct cw_ledger *l, const char *on, const char *value, cw_err *e)
+int
+cw_suppressed(struct cw_docstore *s, const char *on, const char *value, cw_err *e)
 {
 	char *id = suppression_id(on, value), *etag;
 	json_t *doc;
 	int r;
 
-	r = l->s->read(l->s, SUPPRESSION_PK, id, &doc, &etag, e);
+	r = s->read(s, SUPPRESSION_PK, id, &doc, &etag, e);
 	if (r == 1) {
 		json_decref(doc);
 		free(etag);
@@ -382,9 +381,9 @@ cw_ledger_claim(struct cw_ledger *l, const json_t *cart, const struct timespec *
 	int r;
 
 	if (customer != NULL && *customer != '\0' &&
-	    (r = suppressed(l, "customer", customer, e)) != 0)
+	    (r = cw_suppressed(l->s, "customer", customer, e)) != 0)
 		return r < 0 ? -1 : CW_SUPPRESSED;
-	if (email != NULL && (r = suppressed(l, "email", email, e)) != 0)
+	if (email != NULL && (r = cw_suppressed(l->s, "email", email, e)) != 0)
 		return r < 0 ? -1 : CW_SUPPRESSED;
 	if ((r = before_switch(l, cart, modified, e)) != 0)
 		return r < 0 ? -1 : CW_BEFORE_SWITCH;

@@ -151,6 +151,26 @@ is "$(jq -r .provider "$T/stdout" | sort -u)" preview "by the preview"
 is "$(curl -sf "$SANDBOX/_sandbox/log" | wc -l | tr -d ' ')" 0 "and nothing went over the network"
 has "$T/preview/$(head -n 1 "$in" | jq -r .notificationId).html" "Olivia" "the first email greets its customer"
 
+# Opt-outs the state store holds apply here too: a registered customer's
+# email is known only after cart-enrich, too late for cart-dedupe.
+reset
+mkdir -p "$T/optout"
+jq '.RetailServerClientOptions.OperatingUnitNumber = 128 |
+	.Cartwatch.StateStore.Path = "state/optout.db"' "$cfg" >"$T/optout/c.json"
+cart-dedupe -c "$T/optout/c.json" suppress --email "$(sed -n 2p "$in" | jq -r .email | tr a-z A-Z)"
+cart-dedupe -c "$T/optout/c.json" suppress --customer "$(sed -n 3p "$in" | jq -r .customerId)"
+expect_exit 0 "opted-out people" cart-notify -c "$T/optout/c.json" <"$in"
+is "$(jq -r '"\(.status) \(.error // "")"' "$T/stdout" | sed -n 1,4p | tr '\n' '|')" \
+	"sent |skipped opted out|skipped opted out|sent |" "are skipped, by email (any case) and by customer"
+is "$(delivered emarsys | wc -l | tr -d ' ')" 15 "and not sent"
+jq '.Cartwatch.Notify.CheckOptOuts = false' "$T/optout/c.json" >"$T/optout/off.json"
+reset
+expect_exit 0 "with CheckOptOuts false" cart-notify -c "$T/optout/off.json" <"$in"
+is "$(delivered emarsys | wc -l | tr -d ' ')" 17 "everyone is sent"
+jq '.Cartwatch.StateStore.Path = "state/none.db"' "$T/optout/c.json" >"$T/optout/none.json"
+expect_exit 0 "a store that does not exist yet" cart-notify -c "$T/optout/none.json" <"$in"
+if [ -e "$T/optout/state/none.db" ]; then not_ok "is not made by cart-notify"; else ok "is not made by cart-notify"; fi
+
 # --- SendGrid
 reset
 jq --arg s "$SANDBOX" '.Cartwatch.Notify = {Provider: "sendgrid", SendGrid: {BaseUrl: ($s + "/sendgrid"),

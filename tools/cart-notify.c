@@ -5,11 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "cw/config.h"
+#include "cw/docstore.h"
 #include "cw/http.h"
+#include "cw/json.h"
+#include "cw/ledger.h"
 #include "cw/keyvault.h"
 #include "cw/ndjson.h"
 #include "cw/provider.h"
@@ -24,6 +28,7 @@ struct line {
 
 struct notify {
 	struct cw_provider *p;
+	struct cw_docstore *store;  /* for opt-outs; NULL when there is none yet */
 	struct line *q;
 	size_t n, cap, sendable;
 	int stopped;       /* the provider cannot go on: fail the rest */
@@ -95,12 +100,37 @@ push(struct notify *nt, json_t *rec, json_t *result)
 		nt->sendable++;
 }
 
+/*
+ * 1 if the person opted out. cart-dedupe already drops carts whose customer
+ * or receipt email opted out, but a registered customer's email is known only
+ * once cart-enrich looked it up: this is where an email opt-out catches it.
+ */
+static int
+opted_out(struct notify *nt, const json_t *rec)
+{
+	const char *email = cw_json_istr(rec, "email"), *cust = cw_json_istr(rec, "customerId");
+	int r = 0;
+	cw_err e;
+
+	if (nt->store == NULL)
+		return 0;
+	if ((r = cw_suppressed(nt->store, "email", email, &e)) == 0 && cust != NULL &&
+	    *cust != '\0')
+		r = cw_suppressed(nt->store, "customer", cust, &e);
+	if (r < 0) {
+		warnx("%s", e.msg);
+		nt->stopped = 1;
+	}
+	return r;
+}
+
 /* Per line: refuse what cannot be sent with a failed result, queue the rest. */
 static int
 notify(const struct cw_rec *rec, void *ctx)
 {
 	struct notify *nt = ctx;
 	char why[300];
+	int r;
 
 	if (rec->json == NULL) {
 		/* One result per input line, always: even for a broken one. */
@@ -113,6 +143,14 @@ notify(const struct cw_rec *rec, void *ctx)
 		cw_rec_warn(rec, "%s", why);
 		push(nt, json_incref(rec->json),
 		    cw_result(rec->json, "failed", nt->p->name, NULL, why));
+		return CW_REC_OK;
+	}
+	if ((r = opted_out(nt, rec->json)) != 0) {
+		if (r < 0)
+			return CW_REC_STOP;
+		/* Skipped, not failed: --commit makes it final for this key. */
+		push(nt, json_incref(rec->json),
+		    cw_result(rec->json, "skipped", nt->p->name, NULL, "opted out"));
 		return CW_REC_OK;
 	}
 	push(nt, json_incref(rec->json), NULL);
@@ -133,12 +171,13 @@ main(int argc, char *argv[])
 		{NULL, 0, NULL, 0}
 	};
 	struct notify nt = {0};
+	struct cw_docstore_cfg sc;
 	struct cw_http_opts ho;
 	struct cw_vault *vault = NULL;
 	struct cw_http *http = NULL;
 	struct cw_config *cfg;
 	const char *cfgpath = NULL, *name = NULL, *dir = NULL;
-	int ch, code, dry = 0;
+	int ch, code, dry = 0, checks;
 	char *url = NULL;
 	cw_err e;
 
@@ -168,6 +207,8 @@ main(int argc, char *argv[])
 		url = cw_vault_url_config(cfg);
 	cw_http_opts_default(&ho);
 	cw_http_opts_config(&ho, cfg);
+	cw_docstore_config(&sc, cfg);
+	checks = cw_config_bool(cfg, "Cartwatch.Notify.CheckOptOuts", 1);
 	if (nt.p == NULL || cw_config_errors(cfg) != 0) {
 		code = CW_EXIT_USAGE;
 		goto out;
@@ -176,6 +217,14 @@ main(int argc, char *argv[])
 	http = cw_http_new(&ho);
 	if (url != NULL && (vault = cw_vault_open(url, http, &code, &e)) == NULL) {
 		warnx("%s", e.msg);
+		goto out;
+	}
+	/* A SQLite store that does not exist yet holds no opt-out: do not
+	 * make one as a side effect of sending. */
+	if (checks && (strcmp(sc.kind, "cosmos") == 0 || access(sc.path, F_OK) == 0) &&
+	    (nt.store = cw_docstore_open(&sc, http, &e)) == NULL) {
+		warnx("%s", e.msg);
+		code = CW_EXIT_FAIL;
 		goto out;
 	}
 	if (nt.p->open(nt.p, http, vault, &e) != 0) {
@@ -195,6 +244,9 @@ out:
 	free(nt.q);
 	if (nt.p != NULL)
 		nt.p->close(nt.p);
+	if (nt.store != NULL)
+		nt.store->close(nt.store);
+	cw_docstore_cfg_free(&sc);
 	cw_vault_close(vault);
 	cw_http_free(http);
 	free(url);

@@ -71,6 +71,11 @@ int cw_ledger_run_status(struct cw_ledger *l, long long channel, const char *las
 int cw_ledger_suppress(struct cw_ledger *l, const char *on, const char *value, int add,
     const struct timespec *now, cw_err *e);
 
+/* 1 if the customer id or email (on is "customer" or "email") has opted out,
+ * 0 if not, -1 with e. Needs no ledger: cart-notify asks it too, for the
+ * registered customers whose email only enrichment revealed. */
+int cw_suppressed(struct cw_docstore *s, const char *on, const char *value, cw_err *e);
+
 /* Erases every entry about the person; keeps (or makes) only an opt-out if
  * keep_suppression. *removed counts documents erased. */
 int cw_ledger_forget(struct cw_ledger *l, const char *on, const char *value,
