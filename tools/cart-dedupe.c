@@ -26,6 +26,7 @@ struct dedupe {
 	/* --commit: what the run-status document will say, per channel */
 	json_t *last;        /* channel -> {"t": iso, "ids": [...]} */
 	int failures;        /* failed results or bad lines: no run status then */
+	const char *oun;
 };
 
 static void
@@ -34,7 +35,7 @@ usage(FILE *f, int code)
 	fprintf(f, "usage: %s [-c FILE] [--commit | --dry-run]\n"
 	    "       %s [-c FILE] suppress|unsuppress [--email ADDR | --customer ID]\n"
 	    "       %s [-c FILE] forget --email ADDR | --customer ID [--keep-suppression]\n"
-	    "       %s [-c FILE] prune | status [--json] | where\n",
+	    "       %s [-c FILE] prune | status [--json] | where | import\n",
 	    program_invocation_short_name, program_invocation_short_name,
 	    program_invocation_short_name, program_invocation_short_name);
 	exit(code);
@@ -181,6 +182,44 @@ bulk_line(const struct cw_rec *rec, void *ctx)
 	return CW_REC_OK;
 }
 
+/*
+ * import, per line: the .NET sample's run-status document, as exported from
+ * its Cosmos DB container, made the store's own so that the first filter run
+ * honours its watermark on any store.
+ */
+static int
+import_line(const struct cw_rec *rec, void *ctx)
+{
+	struct dedupe *d = ctx;
+	const char *id = cw_json_istr(rec->json, "id"), *oun = cw_json_istr(rec->json, "oun");
+	const char *last = cw_json_istr(rec->json, "lastSuceessfulCompletionDateTime");
+	const char *ids = cw_json_istr(rec->json, "lastProcessedCartIds"), *colon;
+	struct timespec t;
+	char *end;
+	long long channel;
+	cw_err e;
+
+	colon = id != NULL ? strrchr(id, ':') : NULL;
+	channel = colon != NULL ? strtoll(colon + 1, &end, 10) : 0;
+	if (colon == NULL || *end != '\0' || channel <= 0 || oun == NULL ||
+	    strlen(oun) != (size_t)(colon - id) || strncmp(id, oun, strlen(oun)) != 0 ||
+	    last == NULL || cw_iso8601_parse(last, &t) != 0) {
+		cw_rec_warn(rec, "not the sample's run-status document: needs \"id\": "
+		    "\"<OUN>:<channel>\", \"oun\" and \"lastSuceessfulCompletionDateTime\"");
+		return CW_REC_BAD;
+	}
+	if (strcmp(oun, d->oun) != 0) {
+		cw_rec_warn(rec, "operating unit %s is not this configuration's (%s)", oun, d->oun);
+		return CW_REC_BAD;
+	}
+	if (cw_ledger_run_status(d->l, channel, last, ids ? ids : "", &e) != 0) {
+		warnx("%s", e.msg);
+		d->store_failed = 1;
+		return CW_REC_STOP;
+	}
+	return CW_REC_OK;
+}
+
 static void
 print_status(const json_t *st)
 {
@@ -262,7 +301,7 @@ main(int argc, char *argv[])
 	    (strcmp(cmd, "forget") == 0 && email == NULL && customer == NULL) ||
 	    (!person && strcmp(cmd, "filter") != 0 && strcmp(cmd, "commit") != 0 &&
 	    strcmp(cmd, "prune") != 0 && strcmp(cmd, "status") != 0 &&
-	    strcmp(cmd, "where") != 0))
+	    strcmp(cmd, "where") != 0 && strcmp(cmd, "import") != 0))
 		usage(stderr, CW_EXIT_USAGE);
 
 	cfg = cw_tool_config(cfgpath, 0);
@@ -299,8 +338,11 @@ main(int argc, char *argv[])
 		cw_ledger_dry_run(d.l);
 	d.last = json_object();
 
+	d.oun = lo.oun;
 	if (strcmp(cmd, "filter") == 0) {
 		code = cw_ndjson_loop(stdin, "<stdin>", filter, &d, NULL);
+	} else if (strcmp(cmd, "import") == 0) {
+		code = cw_ndjson_loop(stdin, "<stdin>", import_line, &d, NULL);
 	} else if (strcmp(cmd, "commit") == 0) {
 		code = cw_ndjson_loop(stdin, "<stdin>", commit, &d, NULL);
 		if (!d.failures && !d.store_failed && code == CW_EXIT_OK)
