@@ -6,6 +6,7 @@
 #include "cw/crypto.h"
 #include "cw/docstore.h"
 #include "cw/http.h"
+#include "cw/keyvault.h"
 
 void
 cw_docstore_config(struct cw_docstore_cfg *o, struct cw_config *c)
@@ -21,7 +22,11 @@ cw_docstore_config(struct cw_docstore_cfg *o, struct cw_config *c)
 		/* The sample's section and defaults. */
 		o->endpoint = cw_config_str(c, "AzureCosmosOptions.EndPointUri",
 		    "https://localhost:8081");
-		o->key = cw_config_need_str(c, "AzureCosmosOptions.PrimaryKey");
+		/* The sample keeps the key in the file; ours may name a vault
+		 * secret instead, so that the file holds no secret at all. */
+		o->key_secret = cw_config_str(c, "Cartwatch.StateStore.PrimaryKeySecretName", NULL);
+		o->key = o->key_secret != NULL ? cw_config_str(c, "AzureCosmosOptions.PrimaryKey", "") :
+		    cw_config_need_str(c, "AzureCosmosOptions.PrimaryKey");
 		o->database = cw_config_str(c, "AzureCosmosOptions.DatabaseId",
 		    "AbandonedCartSampleDB");
 		o->container = cw_config_str(c, "AzureCosmosOptions.ContainerId", "RunStatus");
@@ -51,9 +56,31 @@ cw_docstore_cfg_free(struct cw_docstore_cfg *o)
 }
 
 struct cw_docstore *
-cw_docstore_open(const struct cw_docstore_cfg *o, struct cw_http *h, cw_err *e)
+cw_docstore_open(const struct cw_docstore_cfg *o, struct cw_http *h, struct cw_vault *v,
+    cw_err *e)
 {
-	if (strcmp(o->kind, "cosmos") == 0)
-		return cw_cosmos_open(h, o->endpoint, o->key, o->database, o->container, e);
-	return cw_sqlite_open(o->path, e);
+	struct cw_docstore *s;
+	char *key = NULL;
+
+	if (strcmp(o->kind, "cosmos") != 0)
+		return cw_sqlite_open(o->path, e);
+	if (o->key_secret != NULL && *o->key == '\0') {
+		if (v == NULL) {
+			cw_seterr(e, "Cartwatch.StateStore.PrimaryKeySecretName needs "
+			    "KeyVaultOptions.KeyVaultUrl");
+			return NULL;
+		}
+		if (cw_vault_get(v, o->key_secret, &key, e) != 0)
+			return NULL;
+	}
+	s = cw_cosmos_open(h, o->endpoint, key != NULL ? key : o->key, o->database,
+	    o->container, e);
+	cw_secret_free(key);
+	return s;
+}
+
+int
+cw_docstore_needs_vault(const struct cw_docstore_cfg *o)
+{
+	return strcmp(o->kind, "cosmos") == 0 && o->key_secret != NULL && *o->key == '\0';
 }

@@ -83,9 +83,11 @@ cw_vault_open(const char *url, struct cw_http *h, int *exit_code, cw_err *e)
 {
 	struct cw_vault *v;
 	size_t n;
+	int code;
 
-	*exit_code = CW_EXIT_USAGE;
+	/* *exit_code is the caller's to keep on success: set it only on failure. */
 	if (url == NULL || *url == '\0') {
+		*exit_code = CW_EXIT_USAGE;
 		cw_seterr(e, "no vault URL");
 		return NULL;
 	}
@@ -96,7 +98,8 @@ cw_vault_open(const char *url, struct cw_http *h, int *exit_code, cw_err *e)
 		const char *p = strncmp(url, "file://", 7) == 0 ? url + 7 : url + 5;
 
 		v->path = cw_strdup(p);
-		if ((v->secrets = load_file(v->path, exit_code, e)) == NULL) {
+		if ((v->secrets = load_file(v->path, &code, e)) == NULL) {
+			*exit_code = code;
 			cw_vault_close(v);
 			return NULL;
 		}
@@ -107,6 +110,7 @@ cw_vault_open(const char *url, struct cw_http *h, int *exit_code, cw_err *e)
 
 		memcpy(why, e->msg, sizeof(why));
 		cw_seterr(e, "Key Vault URL: %s", why);
+		*exit_code = CW_EXIT_USAGE;
 		cw_vault_close(v);
 		return NULL;
 	}

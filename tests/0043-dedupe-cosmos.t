@@ -31,6 +31,20 @@ store=cosmos:$COSMOS/AbandonedCartSampleDB/RunStatus
 if grep -Fq "$COSMOS_KEY" "$T/all.err"; then not_ok "the Cosmos key is never printed"; else
 	ok "the Cosmos key is never printed"; fi
 
+# The key from a vault instead of the file: the file then holds no secret.
+(umask 077 && jq -n --arg k "$COSMOS_KEY" '{CosmosKey: $k}' >"$T/vault.json")
+jq --arg v "file:$T/vault.json" 'del(.AzureCosmosOptions.PrimaryKey) |
+	.Cartwatch.StateStore.PrimaryKeySecretName = "CosmosKey" | .KeyVaultOptions.KeyVaultUrl = $v' \
+	"$cfg" >"$T/fromvault.json"
+expect_exit 0 "the Cosmos DB key from the vault" cart-dedupe -c "$T/fromvault.json" status --json
+is "$(jq -r .store "$T/stdout")" "$(cart-dedupe -c "$cfg" status --json | jq -r .store)" "opens the same store"
+jq 'del(.KeyVaultOptions)' "$T/fromvault.json" >"$T/novault.json"
+expect_exit 2 "a key secret without a vault" cart-dedupe -c "$T/novault.json" status
+has "$T/stderr" "KeyVaultOptions.KeyVaultUrl: missing" "names the missing vault"
+jq '.Cartwatch.StateStore.PrimaryKeySecretName = "NoSuchKey"' "$T/fromvault.json" >"$T/nokeysecret.json"
+expect_exit 1 "a key secret the vault lacks" cart-dedupe -c "$T/nokeysecret.json" status
+has "$T/stderr" "secret 'NoSuchKey' not found" "names the secret"
+
 # Configuration and service errors.
 jq '.AzureCosmosOptions.PrimaryKey = "not base64!"' "$cfg" >"$T/badkey.json"
 expect_exit 2 "a key that is not base64" cart-dedupe -c "$T/badkey.json" status

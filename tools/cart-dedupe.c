@@ -14,6 +14,7 @@
 #include "cw/docstore.h"
 #include "cw/http.h"
 #include "cw/json.h"
+#include "cw/keyvault.h"
 #include "cw/ledger.h"
 #include "cw/ndjson.h"
 #include "cw/tool.h"
@@ -265,7 +266,9 @@ main(int argc, char *argv[])
 	struct cw_ledger_opts lo;
 	struct cw_http_opts ho;
 	struct cw_docstore *store = NULL;
+	struct cw_vault *vault = NULL;
 	struct cw_http *http = NULL;
+	char *url = NULL;
 	struct cw_config *cfg;
 	const char *cfgpath = NULL, *email = NULL, *customer = NULL, *cmd = "filter";
 	int ch, code = CW_EXIT_OK, keep = 0, json = 0, docommit = 0, dry = 0;
@@ -307,6 +310,9 @@ main(int argc, char *argv[])
 	cfg = cw_tool_config(cfgpath, 0);
 	cw_docstore_config(&sc, cfg);
 	cw_ledger_config(&lo, cfg);
+	/* The vault only when the store's key lives there. */
+	if (cw_docstore_needs_vault(&sc))
+		url = cw_vault_url_config(cfg);
 	cw_http_opts_default(&ho);
 	cw_http_opts_config(&ho, cfg);
 	if (cw_now(&d.now, &e) != 0) {
@@ -328,7 +334,11 @@ main(int argc, char *argv[])
 	}
 	cw_output_init();
 	http = cw_http_new(&ho);
-	if ((store = cw_docstore_open(&sc, http, &e)) == NULL) {
+	if (url != NULL && (vault = cw_vault_open(url, http, &code, &e)) == NULL) {
+		warnx("%s", e.msg);
+		goto out;
+	}
+	if ((store = cw_docstore_open(&sc, http, vault, &e)) == NULL) {
 		warnx("%s", e.msg);
 		code = CW_EXIT_FAIL;
 		goto out;
@@ -394,6 +404,8 @@ main(int argc, char *argv[])
 	store->close(store);
 	cw_output_finish();
 out:
+	cw_vault_close(vault);
+	free(url);
 	cw_http_free(http);
 	cw_ledger_opts_free(&lo);
 	cw_docstore_cfg_free(&sc);

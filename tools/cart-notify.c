@@ -202,12 +202,13 @@ main(int argc, char *argv[])
 		name = cw_config_str(cfg, "Cartwatch.Notify.Provider", "emarsys");
 	nt.p = strcmp(name, "preview") == 0 ? cw_preview_config(cfg, dir) :
 	    cw_provider_config(name, cfg);
-	/* Only the preview needs no secret, so no vault. */
-	if (nt.p != NULL && strcmp(nt.p->name, "preview") != 0)
+	cw_docstore_config(&sc, cfg);
+	/* Only the preview needs no secret, so no vault, unless the store's
+	 * key lives there. */
+	if ((nt.p != NULL && strcmp(nt.p->name, "preview") != 0) || cw_docstore_needs_vault(&sc))
 		url = cw_vault_url_config(cfg);
 	cw_http_opts_default(&ho);
 	cw_http_opts_config(&ho, cfg);
-	cw_docstore_config(&sc, cfg);
 	checks = cw_config_bool(cfg, "Cartwatch.Notify.CheckOptOuts", 1);
 	if (nt.p == NULL || cw_config_errors(cfg) != 0) {
 		code = CW_EXIT_USAGE;
@@ -222,7 +223,7 @@ main(int argc, char *argv[])
 	/* A SQLite store that does not exist yet holds no opt-out: do not
 	 * make one as a side effect of sending. */
 	if (checks && (strcmp(sc.kind, "cosmos") == 0 || access(sc.path, F_OK) == 0) &&
-	    (nt.store = cw_docstore_open(&sc, http, &e)) == NULL) {
+	    (nt.store = cw_docstore_open(&sc, http, vault, &e)) == NULL) {
 		warnx("%s", e.msg);
 		code = CW_EXIT_FAIL;
 		goto out;

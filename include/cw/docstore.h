@@ -63,7 +63,8 @@ struct cw_docstore_cfg {
 	const char *kind;       /* "sqlite" or "cosmos" */
 	char *path;             /* sqlite: absolute path; owned */
 	const char *endpoint;   /* cosmos: EndPointUri */
-	const char *key;        /* cosmos: PrimaryKey (base64) */
+	const char *key;        /* cosmos: PrimaryKey (base64), "" if from the vault */
+	const char *key_secret; /* cosmos: Cartwatch.StateStore.PrimaryKeySecretName */
 	const char *database;   /* cosmos: DatabaseId */
 	const char *container;  /* cosmos: ContainerId */
 };
@@ -71,10 +72,17 @@ struct cw_docstore_cfg {
 void cw_docstore_config(struct cw_docstore_cfg *o, struct cw_config *c);
 void cw_docstore_cfg_free(struct cw_docstore_cfg *o);
 
-/* h is borrowed (unused for SQLite) and must outlive the store. NULL with e
- * set on failure. */
+struct cw_vault;
+
+/* h and v are borrowed (unused for SQLite) and h must outlive the store; v is
+ * asked only for the Cosmos DB key when the configuration names a secret for
+ * it (cw_docstore_needs_vault), and may be NULL otherwise. NULL with e set on
+ * failure. */
 struct cw_docstore *cw_docstore_open(const struct cw_docstore_cfg *o, struct cw_http *h,
-    cw_err *e);
+    struct cw_vault *v, cw_err *e);
+
+/* 1 when opening the store will read its key from the vault. */
+int cw_docstore_needs_vault(const struct cw_docstore_cfg *o);
 
 /* The backends, for cw_docstore_open and for tests. */
 struct cw_docstore *cw_sqlite_open(const char *path, cw_err *e);

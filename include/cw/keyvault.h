@@ -13,8 +13,8 @@ struct cw_vault;  /* opaque */
  * a JSON object of name -> value that group and others must not be able to
  * read. Returns NULL with e set when the URL or file cannot be used; *exit_code
  * is then CW_EXIT_USAGE (a bad URL, a readable secrets file, a file that is not
- * a JSON object) or CW_EXIT_FAIL (an unreadable file). h is borrowed and must
- * outlive the vault.
+ * a JSON object) or CW_EXIT_FAIL (an unreadable file); on success *exit_code
+ * is left alone. h is borrowed and must outlive the vault.
  */
 struct cw_vault *cw_vault_open(const char *url, struct cw_http *h, int *exit_code,
     cw_err *e);
