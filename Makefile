@@ -76,6 +76,10 @@ check-run: all unit
 		prove --exec '' -j2 $(if $(V),-v) $(UNIT_BIN) $(sort $(wildcard tests/*.t))
 
 # Like check: a fresh machine gets what it lacks before the build.
+# Throughput and memory per stage on the sandbox: medians, for the README.
+bench: all
+	scripts/bench
+
 demo:
 	scripts/install-deps
 	$(MAKE) all
@@ -99,6 +103,6 @@ uninstall:
 clean:
 	rm -rf build build-san
 
-.PHONY: all unit check check-run demo install uninstall clean
+.PHONY: all unit check check-run bench demo install uninstall clean
 .SECONDARY:
 -include $(LIB_OBJ:.o=.d) $(BINS:%=$(O)/tools/%.d)
