@@ -5,8 +5,10 @@ set -u -o pipefail
 
 prog=${0##*/}
 usage() {
+	# --help answers on stdout; a usage error on stderr.
+	if [ "${1:-2}" -eq 0 ]; then exec 3>&1; else exec 3>&2; fi
 	echo "usage: $prog [-c FILE]... [--save DIR] [--dry-run] [--from ISO --to ISO]" \
-		"[--report FILE] [--metrics FILE] [--notify COMMAND]" >&2
+		"[--report FILE] [--metrics FILE] [--notify COMMAND]" >&3
 	exit "${1:-2}"
 }
 die() { echo "$prog: $*" >&2; exit 2; }

@@ -131,6 +131,12 @@ CARTWATCH_NOW=2026-11-24T15:00:00Z run_pipeline -c "$cfg" --report "$T/report.js
 fails_in "cart-dedupe --commit" "a notify stage that writes garbage"
 
 # Setup errors: exit 2.
+run_pipeline --help
+is "$rc" 0 "--help exits 0"
+has "$T/stdout" "^usage: pipeline.sh \\[-c FILE\\]\\.\\.\\. \\[--save DIR\\] \\[--dry-run\\]" "and prints the synopsis on stdout"
+run_pipeline --bogus
+is "$rc" 2 "an unknown option exits 2"
+has "$T/stderr" "^usage: pipeline.sh" "with the synopsis on stderr"
 run_pipeline -c "$T/conf/missing.json"
 is "$rc" 2 "a missing config exits 2"
 run_pipeline --from 2026-11-24T00:00:00Z
