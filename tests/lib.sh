@@ -36,11 +36,17 @@ not_ok() {
 	tests_run=$((tests_run + 1))
 	tests_failed=$((tests_failed + 1))
 	echo "not ok $tests_run - $*"
+	# The sandbox's secrets, to keep them out of what a failure shows.
+	[ -f "$T/secrets.list" ] || python3 "$top/tests/sandbox/sandbox.py" --list-secrets \
+		--data "$top/tests/sandbox/default.json" >"$T/secrets.list" 2>/dev/null || :
 	for f in "$T/stdout" "$T/stderr"; do
 		[ -s "$f" ] || continue
 		echo "# ${f##*/}:"
 		# awk ends every line, so TAP's next line is never glued on.
-		tail -n 15 "$f" | awk '{ print "#   " $0 }'
+		tail -n 15 "$f" | awk -v list="$T/secrets.list" '
+		    BEGIN { while ((getline s < list) > 0) if (s != "") secret[s] = 1 }
+		    { for (s in secret) if (index($0, s)) { $0 = "(a line holding a secret, not shown)"; break }
+		      print "#   " $0 }'
 	done
 }
 
