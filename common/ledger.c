@@ -313,8 +313,12 @@ claim_live(const json_t *doc, const struct timespec *now)
 	    json_integer_value(json_object_get(doc, "leaseUntil")) > now->tv_sec;
 }
 
-/* Tries to claim key for step: CW_PASS, CW_DONE (finished: look at the next
- * step), CW_BUSY, or -1. */
+/* A step given up ends its series: a customer we could not reach with the
+ * first reminder is not sent the second. Internal to claim_step's answers. */
+#define GAVE_UP (CW_NOT_DUE + 1)
+
+/* Tries to claim key for step: CW_PASS, CW_DONE (sent or skipped: look at
+ * the next step), GAVE_UP, CW_BUSY, or -1. */
 static int
 claim_step(struct cw_ledger *l, const char *key, const json_t *cart,
     const struct timespec *modified, int step, const struct timespec *now, cw_err *e)
@@ -332,8 +336,8 @@ claim_step(struct cw_ledger *l, const char *key, const json_t *cart,
 				verdict = r == 0 ? CW_PASS : -1;
 				break;
 			}
-			verdict = is_state(cur, "sent") || is_state(cur, "skipped") ||
-			    is_state(cur, "gaveup") ? CW_DONE : claim_live(cur, now) ?
+			verdict = is_state(cur, "sent") || is_state(cur, "skipped") ? CW_DONE :
+			    is_state(cur, "gaveup") ? GAVE_UP : claim_live(cur, now) ?
 			    CW_BUSY : CW_PASS;
 			json_decref(cur);
 			free(etag);
@@ -349,8 +353,10 @@ claim_step(struct cw_ledger *l, const char *key, const json_t *cart,
 			verdict = -1;
 			break;
 		}
-		if (is_state(cur, "sent") || is_state(cur, "skipped") || is_state(cur, "gaveup"))
+		if (is_state(cur, "sent") || is_state(cur, "skipped"))
 			verdict = CW_DONE;
+		else if (is_state(cur, "gaveup"))
+			verdict = GAVE_UP;
 		else if (claim_live(cur, now) && strcmp(str_or(cur, "claimedBy"), l->run) == 0)
 			verdict = CW_PASS;  /* our own create, retried after its reply was lost */
 		else if (claim_live(cur, now))
@@ -394,7 +400,9 @@ cw_ledger_claim(struct cw_ledger *l, const json_t *cart, const struct timespec *
 		if (age < after)
 			return CW_NOT_DUE;
 		cw_notification_id(id, modified, (int)k, key);
-		if ((r = claim_step(l, key, cart, modified, (int)k, now, e)) != CW_DONE) {
+		if ((r = claim_step(l, key, cart, modified, (int)k, now, e)) == GAVE_UP)
+			return CW_DONE;
+		if (r != CW_DONE) {
 			*step = (int)k;
 			return r;
 		}

@@ -40,6 +40,40 @@ has "$T/stderr" "<stdin>:3: not the sample's run-status document" "a malformed o
 expect_exit 0 "the first run after the import" cart-dedupe -c "$T/switch/c.json" <"$T/switch/carts.ndjson"
 is "$(jq -r .Id "$T/stdout" | tr '\n' ' ')" "im-2 im-3 " "honours the imported watermark"
 
+# A reminder series: step 2 an hour after the cart, once step 1 was sent.
+mkdir "$T/series"
+cat >"$T/series/c.json" <<JSON
+{"RetailServerClientOptions": {"OperatingUnitNumber": 128},
+ "Cartwatch": {"StateStore": {"MaxAttempts": 1},
+   "Reminders": [{"AfterMinutes": 10, "ExternalEventId": "4242"},
+                 {"AfterMinutes": 60, "ExternalEventId": "4243"}]}}
+JSON
+scfg=$T/series/c.json
+carts 2 700 2026-11-24T10:00:00Z >"$T/series/carts.ndjson"
+CARTWATCH_NOW=2026-11-24T10:05:00Z expect_exit 0 "series: before the first delay" \
+	cart-dedupe -c "$scfg" <"$T/series/carts.ndjson"
+is "$(lines "$T/stdout")" 0 "nothing is due"
+CARTWATCH_NOW=2026-11-24T10:30:00Z expect_exit 0 "series: after 30 minutes" \
+	cart-dedupe -c "$scfg" <"$T/series/carts.ndjson"
+is "$(jq -r .step "$T/stdout" | tr '\n' ' ')" "1 1 " "step 1 of both"
+{ sed -n 1p "$T/stdout" | results sent; sed -n 2p "$T/stdout" | results failed; } >"$T/series/r1.ndjson"
+CARTWATCH_NOW=2026-11-24T10:30:00Z cart-dedupe -c "$scfg" --commit <"$T/series/r1.ndjson" 2>/dev/null
+CARTWATCH_NOW=2026-11-24T10:45:00Z expect_exit 0 "series: at 45 minutes" \
+	cart-dedupe -c "$scfg" <"$T/series/carts.ndjson"
+is "$(lines "$T/stdout")" 0 "step 2 is not due yet, and a given-up step 1 is not retried"
+CARTWATCH_NOW=2026-11-24T11:05:00Z expect_exit 0 "series: after an hour" \
+	cart-dedupe -c "$scfg" <"$T/series/carts.ndjson"
+is "$(jq -r '"\(.Id) \(.step)"' "$T/stdout" | tr '\n' ' ')" "cart-700 2 " \
+	"step 2 of the cart whose step 1 was sent; none after a given-up step"
+old=$(sed -n 1p "$T/series/r1.ndjson" | jq -r .notificationId)
+if [ "$(jq -r .notificationId "$T/stdout")" != "$old" ]; then ok "step 2 has its own key"; else
+	not_ok "step 2 has its own key"; fi
+results sent <"$T/stdout" >"$T/series/r2.ndjson"
+CARTWATCH_NOW=2026-11-24T11:05:00Z cart-dedupe -c "$scfg" --commit <"$T/series/r2.ndjson"
+CARTWATCH_NOW=2026-11-24T12:00:00Z expect_exit 0 "series: later still" \
+	cart-dedupe -c "$scfg" <"$T/series/carts.ndjson"
+is "$(lines "$T/stdout")" 0 "the series is over"
+
 is "$(stat -c %a "$T/conf/state")" 700 "the state directory is made 0700, beside the config"
 is "$(stat -c %a "$T/conf/state/test.db")" 600 "the database is made 0600"
 printf '{"RetailServerClientOptions":{"OperatingUnitNumber":128},"Cartwatch":{"StateStore":{"Kind":"redis"}}}' >"$T/bad.json"
