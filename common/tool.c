@@ -29,3 +29,17 @@ cw_tool_config(const char *path, int optional)
 		errx(CW_EXIT_USAGE, "%s", e.msg);
 	return c;
 }
+
+long long
+cw_opt_int(const char *opt, const char *arg, long long min, long long max)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || v < min || v > max)
+		errx(CW_EXIT_USAGE, "%s: expected a whole number from %lld to %lld, not \"%s\"",
+		    opt, min, max, arg);
+	return v;
+}

@@ -170,7 +170,7 @@ main(int argc, char *argv[])
 	const char *cfgpath = NULL, *batcharg = NULL;
 	long long batch, cache;
 	int ch, code;
-	char *url, *end;
+	char *url;
 	cw_err e;
 
 	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
@@ -193,15 +193,8 @@ main(int argc, char *argv[])
 	cache = cw_config_int(cfg, "Cartwatch.Enrich.ProductCacheSize", 10000, 0, 10000000);
 	cw_http_opts_default(&ho);
 	cw_http_opts_config(&ho, cfg);
-	if (batcharg != NULL) {
-		errno = 0;
-		batch = strtoll(batcharg, &end, 10);
-		if (errno != 0 || *end != '\0' || batch < 1 || batch > 1000) {
-			warnx("--batch-size: expected a whole number from 1 to 1000, not \"%s\"",
-			    batcharg);
-			usage(stderr, CW_EXIT_USAGE);
-		}
-	}
+	if (batcharg != NULL)
+		batch = cw_opt_int("--batch-size", batcharg, 1, 1000);
 	if (cw_config_errors(cfg) != 0) {
 		code = CW_EXIT_USAGE;
 		goto out_cfg;

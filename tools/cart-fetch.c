@@ -158,7 +158,7 @@ main(int argc, char *argv[])
 	const char *cfgpath = NULL, *from = NULL, *to = NULL, *pagearg = NULL;
 	long long include, exclude, page;
 	int ch, code;
-	char *url, *end;
+	char *url;
 	cw_err e;
 
 	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
@@ -193,15 +193,8 @@ main(int argc, char *argv[])
 	page = cw_config_int(cfg, "Cartwatch.RetailServer.PageSize", 100, 1, 1000);
 	cw_http_opts_default(&ho);
 	cw_http_opts_config(&ho, cfg);
-	if (pagearg != NULL) {
-		errno = 0;
-		page = strtoll(pagearg, &end, 10);
-		if (errno != 0 || *end != '\0' || page < 1 || page > 1000) {
-			warnx("--page-size: expected a whole number from 1 to 1000, not \"%s\"",
-			    pagearg);
-			usage(stderr, CW_EXIT_USAGE);
-		}
-	}
+	if (pagearg != NULL)
+		page = cw_opt_int("--page-size", pagearg, 1, 1000);
 	if (cw_now(&now, &e) != 0) {
 		warnx("%s", e.msg);
 		code = CW_EXIT_USAGE;

@@ -16,4 +16,8 @@ void cw_print_version(void);
  */
 struct cw_config *cw_tool_config(const char *path, int optional);
 
+/* A whole-number option's argument within [min, max]; anything else exits
+ * CW_EXIT_USAGE with "TOOL: OPT: expected a whole number from MIN to MAX". */
+long long cw_opt_int(const char *opt, const char *arg, long long min, long long max);
+
 #endif
