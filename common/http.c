@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "cw/backoff.h"
 #include "cw/clock.h"
 #include "cw/config.h"
 #include "cw/http.h"
@@ -32,7 +33,7 @@ struct cw_http {
 	struct cw_http_opts o;
 	struct conn *conns;
 	size_t nconns;
-	unsigned short seed[3];
+	struct cw_backoff backoff;
 };
 
 static int curl_users;
@@ -69,7 +70,6 @@ struct cw_http *
 cw_http_new(const struct cw_http_opts *o)
 {
 	struct cw_http *h = cw_calloc(1, sizeof(*h));
-	uint64_t s;
 
 	if (curl_users++ == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		errx(CW_EXIT_FAIL, "cannot initialise libcurl");
@@ -77,11 +77,7 @@ cw_http_new(const struct cw_http_opts *o)
 		h->o = *o;
 	else
 		cw_http_opts_default(&h->o);
-	/* Jitter needs no secrecy, only independence between processes. */
-	s = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 16) ^ (uint64_t)(uintptr_t)h;
-	h->seed[0] = (unsigned short)s;
-	h->seed[1] = (unsigned short)(s >> 16);
-	h->seed[2] = (unsigned short)(s >> 32);
+	cw_backoff_init(&h->backoff, h->o.backoff_ms, h->o.backoff_max_ms);
 	return h;
 }
 
@@ -352,29 +348,6 @@ cw_http_retry_after_ms(const struct cw_http_resp *resp, time_t now)
 	return -1;
 }
 
-/* Backoff before try attempt+1: exponential from backoff_ms, capped, with
- * "equal jitter" so that retrying processes spread out but never retry at once. */
-static long
-backoff(struct cw_http *h, int attempt)
-{
-	double d = (double)h->o.backoff_ms;
-
-	for (int i = 1; i < attempt && d < (double)h->o.backoff_max_ms; i++)
-		d *= 2;
-	if (d > (double)h->o.backoff_max_ms)
-		d = (double)h->o.backoff_max_ms;
-	return (long)(d / 2 + erand48(h->seed) * d / 2);
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
 static void
 setup(CURL *c, struct cw_http *h, const struct cw_http_req *req,
     struct curl_slist *hdrs, struct sink *s)
@@ -484,8 +457,8 @@ cw_http_do(struct cw_http *h, const struct cw_http_req *req,
 			break;
 		}
 		if (wait < 0)
-			wait = backoff(h, attempt);
-		sleep_ms(wait);
+			wait = cw_backoff_ms(&h->backoff, attempt);
+		cw_sleep_ms(wait);
 	}
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);

@@ -14,6 +14,7 @@
 
 #include "cw/config.h"
 #include "cw/mime.h"
+#include "cw/backoff.h"
 #include "cw/http.h"
 #include "cw/smtp.h"
 #include "cw/util.h"
@@ -28,8 +29,8 @@ struct cw_smtp {
 	char *ca_file;
 	int ssl;           /* CURLUSESSL_* */
 	int max_attempts;
-	long connect_timeout_ms, timeout_ms, backoff_ms, backoff_max_ms;
-	unsigned short seed[3];
+	long connect_timeout_ms, timeout_ms;
+	struct cw_backoff backoff;
 	/* What the server last said, and to which command: from the debug callback. */
 	char verb[12];
 	char reply[256];
@@ -198,7 +199,6 @@ cw_smtp_new(const struct cw_smtp_opts *o, const char *password, cw_err *e)
 {
 	struct cw_smtp *s;
 	char *where, *from;
-	uint64_t seed;
 	int ssl;
 
 	if (check_url(o, &where, &ssl, e) != 0)
@@ -225,13 +225,7 @@ cw_smtp_new(const struct cw_smtp_opts *o, const char *password, cw_err *e)
 	s->max_attempts = o->max_attempts > 0 ? o->max_attempts : 1;
 	s->connect_timeout_ms = o->connect_timeout_ms;
 	s->timeout_ms = o->timeout_ms;
-	s->backoff_ms = o->backoff_ms;
-	s->backoff_max_ms = o->backoff_max_ms;
-	/* Jitter needs no secrecy, only independence between processes. */
-	seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 16) ^ (uint64_t)(uintptr_t)s;
-	s->seed[0] = (unsigned short)seed;
-	s->seed[1] = (unsigned short)(seed >> 16);
-	s->seed[2] = (unsigned short)(seed >> 32);
+	cw_backoff_init(&s->backoff, o->backoff_ms, o->backoff_max_ms);
 	return s;
 }
 
@@ -305,27 +299,6 @@ on_read(char *buf, size_t size, size_t nitems, void *data)
 	u->p += n;
 	u->left -= n;
 	return n;
-}
-
-static long
-backoff(struct cw_smtp *s, int attempt)
-{
-	double d = (double)s->backoff_ms;
-
-	for (int i = 1; i < attempt && d < (double)s->backoff_max_ms; i++)
-		d *= 2;
-	if (d > (double)s->backoff_max_ms)
-		d = (double)s->backoff_max_ms;
-	return (long)(d / 2 + erand48(s->seed) * d / 2);
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
 }
 
 /* Failures that another try cannot mend. */
@@ -408,7 +381,7 @@ cw_smtp_send(struct cw_smtp *s, const char *rcpt, const char *msg, size_t n,
 		struct upload up = {msg, n};
 
 		if (attempt > 1)
-			sleep_ms(backoff(s, attempt - 1));
+			cw_sleep_ms(cw_backoff_ms(&s->backoff, attempt - 1));
 		s->verb[0] = s->reply[0] = cerr[0] = '\0';
 		s->quit = 0;
 		setup(s, to, &up, n, cerr);
