@@ -39,15 +39,17 @@ not_ok() {
 	# The sandbox's secrets, to keep them out of what a failure shows.
 	[ -f "$T/secrets.list" ] || python3 "$top/tests/sandbox/sandbox.py" --list-secrets \
 		--data "$top/tests/sandbox/default.json" >"$T/secrets.list" 2>/dev/null || :
+	# Diagnostics go to stderr, as TAP's diag does: prove shows them even
+	# when it is not verbose, so a CI log says why a check failed.
 	for f in "$T/stdout" "$T/stderr"; do
 		[ -s "$f" ] || continue
-		echo "# ${f##*/}:"
+		echo "# $*: ${f##*/}:"
 		# awk ends every line, so TAP's next line is never glued on.
 		tail -n 15 "$f" | awk -v list="$T/secrets.list" '
 		    BEGIN { while ((getline s < list) > 0) if (s != "") secret[s] = 1 }
 		    { for (s in secret) if (index($0, s)) { $0 = "(a line holding a secret, not shown)"; break }
 		      print "#   " $0 }'
-	done
+	done >&2
 }
 
 # run CMD...: runs a command, keeping its stdout in $T/stdout, its stderr in
@@ -81,7 +83,7 @@ expect_fail() {
 is() {
 	if [ "$1" = "$2" ]; then ok "$3"; else
 		not_ok "$3"
-		printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
+		printf '#   got:  %s\n#   want: %s\n' "$1" "$2" >&2
 	fi
 }
 
