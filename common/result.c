@@ -35,6 +35,15 @@ cw_result(const json_t *rec, const char *status, const char *provider,
 	return r;
 }
 
+json_t *
+cw_result_uncertain(const json_t *rec, const char *provider, const char *error)
+{
+	json_t *r = cw_result(rec, "failed", provider, NULL, error);
+
+	json_object_set_new(r, "uncertain", json_true());
+	return r;
+}
+
 static int
 plausible_email(const char *s)
 {

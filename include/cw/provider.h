@@ -57,6 +57,15 @@ json_t *cw_result(const json_t *rec, const char *status, const char *provider,
     const char *message_id, const char *error);
 
 /*
+ * The result of a send whose outcome is unknown: the request may have reached
+ * the provider (the body was sent, then the connection dropped or the answer
+ * came too late). A failed result that also carries "uncertain": true; the
+ * ledger does not send it again by itself (Cartwatch.StateStore.ResendUncertain
+ * chooses otherwise). New reference.
+ */
+json_t *cw_result_uncertain(const json_t *rec, const char *provider, const char *error);
+
+/*
  * Checks a notification record before any provider sees it: notificationId,
  * cartId and a plausible email address (one @, a dotted domain, no spaces or
  * control characters, at most 254 bytes), orderDetails an array. 0, or -1
