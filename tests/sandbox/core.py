@@ -209,6 +209,15 @@ class FaultRule:
             raise ValueError("seconds must be a non-negative number")
         self.seconds = seconds
         self.extra = spec.get("extra", 100)   # truncate: bytes promised but not sent
+        # hang, drop: "before" (default) the service sees the request, or
+        # "process": the service handles it (a send is delivered), then the
+        # answer is lost -- the fault a blind retry turns into a duplicate.
+        after = spec.get("after", "before")
+        if after not in ("before", "process"):
+            raise ValueError('after must be "before" or "process"')
+        if after == "process" and action not in ("hang", "drop"):
+            raise ValueError('after "process" applies to hang and drop only')
+        self.after = after
 
     def matches(self, req):
         if self.method and self.method.upper() != req.method:
@@ -649,6 +658,13 @@ class SandboxHandler(http.server.BaseHTTPRequestHandler):
                 length = len(resp.body)
             sb.record(req, resp.status, action)
             self._send(resp, length=length, body=part, close=True)
+            self._abort()
+        elif action in ("hang", "drop") and rule.after == "process":
+            if route is not None:
+                route.handler(req)
+            sb.record(req, None, action + "-after-process")
+            if action == "hang":
+                sb.stopping.wait(rule.seconds)
             self._abort()
         elif action == "hang":
             sb.record(req, None, action)
