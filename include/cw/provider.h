@@ -67,9 +67,9 @@ json_t *cw_result_uncertain(const json_t *rec, const char *provider, const char 
 
 /*
  * Checks a notification record before any provider sees it: notificationId,
- * cartId and a plausible email address (one @, a dotted domain, no spaces or
- * control characters, at most 254 bytes), orderDetails an array. 0, or -1
- * with the problem in why.
+ * cartId, an email address that cw_email_valid() accepts (email.h), orderDetails
+ * an array. 0, or -1 with the problem in why, which names what is wrong with
+ * the address but not the address.
  */
 int cw_notification_check(const json_t *rec, char *why, size_t n);
 
