@@ -95,6 +95,35 @@ is "$(log | wc -l | tr -d ' ')" 1 "is not split: one request"
 is "$(jq -r .status "$T/stdout" | sort | uniq -c | tr -s ' ')" " 1000 failed" "every record failed"
 has "$T/stderr" "The from email does not contain a valid address" "with SendGrid's reason"
 
+# --- Webhook with BatchSize above 1: a 422 (the receiver refuses a record's
+# content, processed nothing) is split; a 400 (cannot read the request) is not.
+wh() { curl -sf "$SANDBOX/_sandbox/webhook/received"; }
+jq --arg s "$SANDBOX" '.Cartwatch.Notify = {Provider: "webhook",
+	Webhook: {Url: ($s + "/webhook/carts"), BatchSize: 10}}' "$T/base.json" >"$T/wh.json"
+many 10 >"$T/ten.ndjson"
+reset
+curl -sf -X DELETE "$SANDBOX/_sandbox/webhook/received" >/dev/null
+sandbox_fault '{"match":{"path":"^/webhook/"},"action":"status","status":422,"count":1}'
+expect_exit 0 "webhook: a 422 for a batch of 10" cart-notify -c "$T/wh.json" <"$T/ten.ndjson"
+is "$(jq -r .status "$T/stdout" | sort | uniq -c | tr -s ' ')" " 10 sent" "every record sent"
+is "$(curl -sf "$SANDBOX/_sandbox/log?service=webhook" | jq -r .status | tr '\n' ' ')" "422 200 200 " \
+	"in two halves after the refusal"
+is "$(wh | jq -r '.body[].notificationId' | sort | uniq -c | awk '$1 != 1' | wc -l | tr -d ' ')" 0 \
+	"each received once"
+reset
+curl -sf -X DELETE "$SANDBOX/_sandbox/webhook/received" >/dev/null
+sandbox_fault '{"match":{"path":"^/webhook/"},"action":"status","status":422,"count":-1}'
+many 4 >"$T/four.ndjson"
+expect_exit 0 "webhook: a receiver that refuses every record (422)" cart-notify -c "$T/wh.json" <"$T/four.ndjson"
+is "$(curl -sf "$SANDBOX/_sandbox/log?service=webhook" | wc -l | tr -d ' ')" 7 "4 records: 2n-1 = 7 requests"
+is "$(jq -r .error "$T/stdout" | sort | uniq -c | tr -s ' ')" " 4 webhook: HTTP 422 Injected fault: HTTP 422" \
+	"each fails alone with the receiver's answer"
+reset
+sandbox_fault '{"match":{"path":"^/webhook/"},"action":"status","status":400,"count":-1}'
+expect_exit 1 "webhook: a 400 for a batch of 10" cart-notify -c "$T/wh.json" <"$T/ten.ndjson"
+is "$(curl -sf "$SANDBOX/_sandbox/log?service=webhook" | wc -l | tr -d ' ')" 1 "is not split"
+is "$(jq -r .status "$T/stdout" | sort -u)" failed "the batch failed"
+
 # --- A guest cart whose ReceiptEmail is not an address: cart-enrich passes it
 # on as it is; cart-notify fails that record alone, before any request.
 reset
