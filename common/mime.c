@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "cw/crypto.h"
+#include "cw/email.h"
 #include "cw/mime.h"
 #include "cw/render.h"
 #include "cw/util.h"
@@ -27,45 +28,15 @@ has_crlf(const char *s)
 	return s != NULL && strpbrk(s, "\r\n") != NULL;
 }
 
-static int
-local_char(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~.", c));
-}
-
 int
 cw_mail_addr_check(const char *addr, cw_err *e)
 {
-	const char *at = strrchr(addr, '@'), *p;
-	size_t n = strlen(addr);
+	char why[160];
 
-	for (p = addr; *p != '\0'; p++)
-		if (is_ctl((unsigned char)*p))
-			return cw_seterr(e, "an email address may not contain control "
-			    "characters (CR, LF, ...)");
-	if (n == 0 || n > 254 || at == NULL || at == addr || at[1] == '\0')
-		return cw_seterr(e, "\"%.80s\" is not an email address (local@domain)", addr);
-	if (at - addr > 64 || addr[0] == '.' || at[-1] == '.' ||
-	    memmem(addr, (size_t)(at - addr), "..", 2) != NULL)
-		return cw_seterr(e, "\"%.80s\": bad local part", addr);
-	for (p = addr; p < at; p++)
-		if (!local_char((unsigned char)*p))
-			return cw_seterr(e, "\"%.80s\": the local part may hold only letters, "
-			    "digits and !#$%%&'*+-/=?^_`{|}~.", addr);
-	p = at + 1;
-	if (*p == '[') {
-		/* An address literal: [192.0.2.1] or [IPv6:...] */
-		if (addr[n - 1] != ']' || strspn(p + 1, "0123456789abcdefABCDEFIPv6:.") !=
-		    (size_t)(addr + n - 1 - (p + 1)))
-			return cw_seterr(e, "\"%.80s\": bad domain literal", addr);
-		return 0;
-	}
-	if (*p == '.' || *p == '-' || addr[n - 1] == '.' || strstr(p, "..") != NULL ||
-	    strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") !=
-	    strlen(p))
-		return cw_seterr(e, "\"%.80s\": bad domain (ASCII letters, digits, - and . "
-		    "only)", addr);
+	/* The sender's rule: a record's recipient passed the stricter one
+	 * (cw_notification_check) before any message is built. */
+	if (cw_email_check(addr, CW_EMAIL_SENDER, why, sizeof(why)) != 0)
+		return cw_seterr(e, "not an email address: %s", why);
 	return 0;
 }
 

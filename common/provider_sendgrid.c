@@ -41,6 +41,66 @@ sg_close(struct cw_provider *p)
 	free(s);
 }
 
+/* A server's text, cut short and without control characters, for a result. */
+static void
+clean(char *dst, size_t n, const char *s)
+{
+	size_t i = 0;
+
+	for (; s != NULL && *s != '\0' && i + 1 < n; s++)
+		if ((unsigned char)*s >= 0x20 && *s != 0x7f)
+			dst[i++] = *s;
+	dst[i] = '\0';
+}
+
+/*
+ * 1 if a 400 refuses the request for the personalizations' content alone
+ * (DESIGN.md 8.2): every error names no field or one under
+ * "personalizations". Each personalizations.N named gets its failed result
+ * in res[N]; the driver splits the rest. A 400 naming from, template_id or
+ * anything else is the configuration's: 0, and the batch fails as a whole.
+ */
+static int
+refused_for_content(const struct cw_http_resp *resp, json_t *const *recs, size_t n,
+    json_t **res)
+{
+	json_t *j = cw_json_parse(resp->body, resp->body_len), *errs, *it;
+	char msg[200], field[80], why[320];
+	const char *f;
+	size_t k;
+	int ok = 0;
+
+	for (k = 0; k < n; k++)
+		res[k] = NULL;
+	errs = cw_json_iget(j, "errors");
+	if (!json_is_array(errs) || json_array_size(errs) == 0)
+		goto out;
+	json_array_foreach(errs, k, it)
+		if ((f = cw_json_istr(it, "field")) != NULL &&
+		    strncmp(f, "personalizations", 16) != 0)
+			goto out;
+	ok = 1;
+	json_array_foreach(errs, k, it) {
+		char *end;
+		unsigned long i;
+
+		if ((f = cw_json_istr(it, "field")) == NULL ||
+		    strncmp(f, "personalizations.", 17) != 0)
+			continue;
+		i = strtoul(f + 17, &end, 10);
+		if (end == f + 17 || (*end != '.' && *end != '\0') || i >= n || res[i] != NULL)
+			continue;
+		clean(msg, sizeof(msg), cw_json_istr(it, "message"));
+		clean(field, sizeof(field), *end == '.' ? end + 1 : "");
+		snprintf(why, sizeof(why), "SendGrid: HTTP 400: %s%s%s%s", msg,
+		    *field ? " (" : "", field, *field ? ")" : "");
+		res[i] = cw_result(recs[i], "failed", "sendgrid", NULL, why);
+	}
+out:
+	json_decref(j);
+	return ok;
+}
+
 static int
 sg_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_err *e)
 {
@@ -50,7 +110,7 @@ sg_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	json_t *body, *pers = json_array();
 	const char *headers[4], *msgid = NULL;
 	char *auth, *url, *json, why[600], desc[300];
-	int ok = 0;
+	int ok = 0, refused = 0;
 	cw_err he;
 	size_t i;
 
@@ -80,21 +140,23 @@ sg_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	cw_pace_wait(&s->pace);
 	if (cw_http_do(s->h, &req, &resp, &he) != 0)
 		snprintf(why, sizeof(why), "%s", he.msg);
-	else if (resp.status != 202 && resp.status != 200)
+	else if (resp.status != 202 && resp.status != 200) {
 		snprintf(why, sizeof(why), "SendGrid: %s", cw_http_describe(&resp, desc,
 		    sizeof(desc)));
-	else {
+		refused = resp.status == 400 && n > 0 &&
+		    refused_for_content(&resp, recs, n, res);
+	} else {
 		ok = 1;  /* 202: accepted for delivery */
 		msgid = cw_http_header(&resp, "X-Message-Id");
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n && !refused; i++)
 		res[i] = ok ? cw_result(recs[i], "sent", "sendgrid", msgid, NULL) :
 		    cw_result(recs[i], "failed", "sendgrid", NULL, why);
 	cw_http_resp_free(&resp);
 	cw_secret_free(auth);
 	free(url);
 	free(json);
-	return ok ? 0 : (cw_seterr(e, "%s", why), 1);
+	return ok ? 0 : (cw_seterr(e, "%s", why), refused ? 2 : 1);
 }
 
 struct cw_provider *

@@ -47,7 +47,7 @@ wh_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	const char *headers[4];
 	char *json, *sig, mac[65], why[600], desc[300];
 	cw_err he;
-	int ok = 0;
+	int ok = 0, refused = 0;
 
 	for (size_t i = 0; n > 1 && i < n; i++)
 		json_array_append(body, recs[i]);
@@ -68,18 +68,22 @@ wh_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	req.body_len = strlen(json);
 	if (cw_http_do(w->h, &req, &resp, &he) != 0)
 		snprintf(why, sizeof(why), "%s", he.msg);
-	else if (resp.status < 200 || resp.status > 299)
+	else if (resp.status < 200 || resp.status > 299) {
 		snprintf(why, sizeof(why), "webhook: %s", cw_http_describe(&resp, desc,
 		    sizeof(desc)));
-	else
+		/* 422: the receiver processed none of it and refuses a record's
+		 * content; split until that record is alone. A 400 (cannot read
+		 * the request) would be the same for every half: not split. */
+		refused = resp.status == 422;
+	} else
 		ok = 1;
 	for (size_t i = 0; i < n; i++)
-		res[i] = ok ? cw_result(recs[i], "sent", "webhook", NULL, NULL) :
+		res[i] = ok ? cw_result(recs[i], "sent", "webhook", NULL, NULL) : refused ? NULL :
 		    cw_result(recs[i], "failed", "webhook", NULL, why);
 	cw_http_resp_free(&resp);
 	free(sig);
 	free(json);
-	return ok ? 0 : (cw_seterr(e, "%s", why), 1);
+	return ok ? 0 : (cw_seterr(e, "%s", why), refused ? 2 : 1);
 }
 
 struct cw_provider *

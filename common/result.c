@@ -1,8 +1,8 @@
 /* result.c: result records, the check every notification passes, the data object providers share. */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cw/email.h"
 #include "cw/json.h"
 #include "cw/provider.h"
 
@@ -44,27 +44,12 @@ cw_result_uncertain(const json_t *rec, const char *provider, const char *error)
 	return r;
 }
 
-static int
-plausible_email(const char *s)
-{
-	const char *at = strchr(s, '@'), *dot;
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 254 || at == NULL || at == s || strchr(at + 1, '@') != NULL)
-		return 0;
-	for (const char *p = s; *p != '\0'; p++)
-		if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p) ||
-		    *p == '<' || *p == '>' || *p == ',' || *p == '"')
-			return 0;
-	dot = strrchr(at + 1, '.');
-	return dot != NULL && dot > at + 1 && dot[1] != '\0';
-}
-
 int
 cw_notification_check(const json_t *rec, char *why, size_t n)
 {
 	const char *id = cw_json_istr(rec, "notificationId");
 	const char *email = cw_json_istr(rec, "email");
+	char bad[160];
 
 	if (id == NULL || *id == '\0') {
 		snprintf(why, n, "not a notification: no notificationId");
@@ -78,8 +63,10 @@ cw_notification_check(const json_t *rec, char *why, size_t n)
 		snprintf(why, n, "no email address");
 		return -1;
 	}
-	if (!plausible_email(email)) {
-		snprintf(why, n, "not an email address: \"%.100s\"", email);
+	/* The result carries the address already: the error says only what is
+	 * wrong with it, and a diagnostic never prints the address raw. */
+	if (cw_email_check(email, CW_EMAIL_RECIPIENT, bad, sizeof(bad)) != 0) {
+		snprintf(why, n, "not an email address: %s", bad);
 		return -1;
 	}
 	if (!json_is_array(cw_json_iget(rec, "orderDetails"))) {

@@ -126,7 +126,7 @@ is "$(wc -l <"$T/stdout" | tr -d ' ')" 6 "six lines in, six results out"
 is "$(jq -r .status "$T/stdout" | tr '\n' ' ')" "sent failed failed failed failed sent " \
 	"the good ones sent, each bad one failed, in order"
 is "$(jq -r '.error // ""' "$T/stdout" | sed -n 2,5p | tr '\n' '|')" \
-	'no email address|not an email address: "not an address"|<stdin>:4: not a JSON object|not a notification: no notificationId|' \
+	'no email address|not an email address: no "@"|<stdin>:4: not a JSON object|not a notification: no notificationId|' \
 	"each failure names its problem"
 has "$T/stderr" "<stdin>:2: no email address" "and it is reported with its line"
 

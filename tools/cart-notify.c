@@ -60,7 +60,7 @@ flush(struct notify *nt)
 			recs[k++] = nt->q[i].rec;
 		}
 	if (k > 0 && !nt->stopped) {
-		int r = nt->p->send(nt->p, recs, k, res, &e);
+		int r = cw_provider_send(nt->p, recs, k, res, &e);
 
 		if (r != 0)
 			warnx("%s", e.msg);

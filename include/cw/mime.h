@@ -17,8 +17,8 @@ struct cw_email;
  */
 int cw_mail_parse(const char *mailbox, char **name, char **addr, cw_err *e);
 
-/* 0 if addr is a plain ASCII addr-spec (local@domain, no blanks, no < > or
- * control characters, at most 254 bytes), else -1 with e. */
+/* 0 if addr is a mailbox by cw_email_check()'s sender rule (email.h), else
+ * -1 with e. */
 int cw_mail_addr_check(const char *addr, cw_err *e);
 
 /*

@@ -27,12 +27,33 @@ struct cw_provider {
 	 * record got its own outcome (per-record refusals included); 1 when a
 	 * whole request failed (the service down after retries, refused
 	 * credentials: e says why, the stream goes on); -1 when the provider
-	 * cannot go on at all (e says why). res is filled in every case.
+	 * cannot go on at all (e says why). res is filled in every case but 2.
+	 *
+	 * 2: the service refused the whole batch for its content (SendGrid's
+	 * 400 naming personalizations.N): nothing was delivered. res[i] holds
+	 * a failed result for each record the provider knows to be at fault
+	 * and NULL for every other; e says why. Only the records' content may
+	 * cause a 2, never the configuration or the service's health, which
+	 * are the same for every batch. Callers use cw_provider_send(), which
+	 * sends the NULL ones again.
 	 */
 	int (*send)(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res,
 	    cw_err *e);
 	void (*close)(struct cw_provider *p);
 };
+
+/*
+ * p->send() of recs[0..n), res as there, but a batch the service refuses
+ * whole (2) is split until each bad record is alone: the records the
+ * provider blamed fail, the rest go again as one batch, and a refusal that
+ * blames no record is sent again in halves, down to a batch of one, which
+ * then fails with e's reason. So a bad record fails alone and costs about
+ * 2·log2(n) more requests (one, when the provider names it); a good record
+ * is never failed for another's sake. Returns 0, 1 or -1 as send() does,
+ * never 2; res is always filled.
+ */
+int cw_provider_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res,
+    cw_err *e);
 
 /* The provider called name ("emarsys", "sendgrid", "mandrill", "smtp",
  * "webhook", "preview"), configured from c; NULL (reported in c) for an
@@ -67,9 +88,9 @@ json_t *cw_result_uncertain(const json_t *rec, const char *provider, const char 
 
 /*
  * Checks a notification record before any provider sees it: notificationId,
- * cartId and a plausible email address (one @, a dotted domain, no spaces or
- * control characters, at most 254 bytes), orderDetails an array. 0, or -1
- * with the problem in why.
+ * cartId, an email address that cw_email_valid() accepts (email.h), orderDetails
+ * an array. 0, or -1 with the problem in why, which names what is wrong with
+ * the address but not the address.
  */
 int cw_notification_check(const json_t *rec, char *why, size_t n);
 
