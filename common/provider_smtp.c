@@ -67,6 +67,14 @@ sm_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 		    &me) == CW_SMTP_SENT) {
 			snprintf(mid, sizeof(mid), "%s", id);
 			res[i] = cw_result(recs[i], "sent", "smtp", mid, NULL);
+		} else if (sr.status == CW_SMTP_UNCERTAIN) {
+			/* The server may have it: the ledger must not send it
+			 * again by itself (DESIGN.md 8.1). */
+			res[i] = cw_result_uncertain(recs[i], "smtp", me.msg);
+			if (rc == 0) {
+				cw_seterr(e, "%s", me.msg);
+				rc = 1;
+			}
 		} else {
 			res[i] = cw_result(recs[i], "failed", "smtp", NULL, me.msg);
 			if (sr.status == CW_SMTP_TRANSIENT && rc == 0) {

@@ -65,7 +65,8 @@ cw_smtp_opts_free(struct cw_smtp_opts *o)
 static int
 check_url(const struct cw_smtp_opts *o, char **where, int *ssl, cw_err *e)
 {
-	char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL;
+	char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *pw = NULL;
+	char *shown;
 	int r = -1, tls = o->tls;
 	CURLU *u;
 
@@ -77,17 +78,22 @@ check_url(const struct cw_smtp_opts *o, char **where, int *ssl, cw_err *e)
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-		cw_seterr(e, "not a URL: \"%.200s\"", o->url);
+		shown = cw_url_redact(o->url);
+		cw_seterr(e, "not a URL: \"%.200s\"", shown);
+		free(shown);
 		goto out;
 	}
-	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
+	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) == CURLUE_OK) {
 		/* Never echo it: it may hold a password. */
 		cw_seterr(e, "%s://%s: no user or password in the URL: use "
 		    "Cartwatch.Notify.Smtp.User and the vault", scheme, host);
 		goto out;
 	}
 	if (strcmp(scheme, "smtp") != 0 && strcmp(scheme, "smtps") != 0) {
-		cw_seterr(e, "%.200s: the scheme must be smtp or smtps", o->url);
+		shown = cw_url_redact(o->url);
+		cw_seterr(e, "%.200s: the scheme must be smtp or smtps", shown);
+		free(shown);
 		goto out;
 	}
 	if (tls < CW_SMTP_TLS_AUTO || tls > CW_SMTP_TLS_NONE) {
@@ -114,6 +120,7 @@ out:
 	curl_free(host);
 	curl_free(port);
 	curl_free(user);
+	curl_free(pw);
 	curl_url_cleanup(u);
 	return r;
 }
@@ -324,6 +331,37 @@ fatal_curl(CURLcode rc)
 	}
 }
 
+/*
+ * The one retry decision for SMTP, after a try that ended with rc, the
+ * server's last reply code and sent bytes of the n-byte message on the wire.
+ * DESIGN.md 8.1: an SMTP send is not idempotent, so a message is tried again
+ * only when it provably had no effect. A server can take a message only
+ * once it has the final "." after the whole body, and libcurl sends that
+ * only after every byte of it: while fewer than n bytes went out
+ * (CURLINFO_SIZE_UPLOAD_T counts the bytes on the wire, dot-stuffing
+ * included, so a whole body counts at least n) nothing was taken, whatever
+ * broke. After that only the server's reply settles it: 250 sent, 5xx
+ * refused, 4xx refused for now (RFC 5321 4.2.5: the server has not taken
+ * responsibility for it). A lost connection, a timeout or a reply that does
+ * not parse leave it uncertain, and it is not sent again.
+ */
+static int
+verdict(const struct cw_smtp *s, CURLcode rc, long code, curl_off_t sent, size_t n)
+{
+	if (rc == CURLE_OK)
+		return CW_SMTP_SENT;
+	if (code >= 500 && code <= 599)
+		/* This message's fault only if the server had got as far as
+		 * its recipient or its content. */
+		return strcmp(s->verb, "RCPT") == 0 || strcmp(s->verb, "DATA") == 0 ?
+		    CW_SMTP_REJECTED : CW_SMTP_FATAL;
+	if (code >= 400 && code <= 499)
+		return CW_SMTP_TRANSIENT;
+	if (sent < 0 || sent >= (curl_off_t)n)
+		return CW_SMTP_UNCERTAIN;
+	return fatal_curl(rc) ? CW_SMTP_FATAL : CW_SMTP_TRANSIENT;
+}
+
 static void
 setup(struct cw_smtp *s, struct curl_slist *rcpt, struct upload *up, size_t n,
     char *cerr)
@@ -342,6 +380,15 @@ setup(struct cw_smtp *s, struct curl_slist *rcpt, struct upload *up, size_t n,
 		curl_easy_setopt(c, CURLOPT_USERNAME, s->user);
 		curl_easy_setopt(c, CURLOPT_PASSWORD, s->password);
 	}
+	/* libcurl takes a proxy from the environment (ALL_PROXY, smtp_proxy)
+	 * for SMTP too: plain smtp:// would show it the envelope, and the
+	 * password when AUTH comes without STARTTLS. smtps:// is TLS from the
+	 * first byte: it may go through the environment's proxy, tunnelled,
+	 * never turned into HTTP requests. */
+	if (strncmp(s->where, "smtps:", 6) == 0)
+		curl_easy_setopt(c, CURLOPT_HTTPPROXYTUNNEL, 1L);
+	else
+		curl_easy_setopt(c, CURLOPT_PROXY, "");
 	curl_easy_setopt(c, CURLOPT_MAIL_FROM, s->from);
 	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
 	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
@@ -363,7 +410,7 @@ cw_smtp_send(struct cw_smtp *s, const char *rcpt, const char *msg, size_t n,
     struct cw_smtp_result *res, cw_err *e)
 {
 	struct curl_slist *to;
-	char cerr[CURL_ERROR_SIZE], tail[48], *who;
+	char cerr[CURL_ERROR_SIZE], tail[64], *who;
 	const char *why;
 	CURLcode rc = CURLE_OK;
 	int attempt;
@@ -379,6 +426,7 @@ cw_smtp_send(struct cw_smtp *s, const char *rcpt, const char *msg, size_t n,
 		errx(CW_EXIT_FAIL, "out of memory");
 	for (attempt = 1; attempt <= s->max_attempts; attempt++) {
 		struct upload up = {msg, n};
+		curl_off_t sent = -1;
 
 		if (attempt > 1)
 			cw_sleep_ms(cw_backoff_ms(&s->backoff, attempt - 1));
@@ -389,23 +437,11 @@ cw_smtp_send(struct cw_smtp *s, const char *rcpt, const char *msg, size_t n,
 		res->attempts = attempt;
 		res->code = 0;
 		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &res->code);
+		curl_easy_getinfo(s->curl, CURLINFO_SIZE_UPLOAD_T, &sent);
 		snprintf(res->reply, sizeof(res->reply), "%s", s->reply);
-		if (rc == CURLE_OK) {
-			res->status = CW_SMTP_SENT;
+		res->status = verdict(s, rc, res->code, sent, n);
+		if (res->status != CW_SMTP_TRANSIENT)
 			break;
-		}
-		if (res->code >= 500 && res->code <= 599) {
-			/* Refused for good: this message's fault only if the server
-			 * had got as far as its recipient or its content. */
-			res->status = strcmp(s->verb, "RCPT") == 0 ||
-			    strcmp(s->verb, "DATA") == 0 ? CW_SMTP_REJECTED : CW_SMTP_FATAL;
-			break;
-		}
-		if (fatal_curl(rc)) {
-			res->status = CW_SMTP_FATAL;
-			break;
-		}
-		res->status = CW_SMTP_TRANSIENT;
 	}
 	curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, NULL);
 	curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, NULL);
@@ -417,6 +453,8 @@ cw_smtp_send(struct cw_smtp *s, const char *rcpt, const char *msg, size_t n,
 
 	if (res->status == CW_SMTP_REJECTED)
 		snprintf(tail, sizeof(tail), "permanent, not retried");
+	else if (res->status == CW_SMTP_UNCERTAIN)
+		snprintf(tail, sizeof(tail), "after the message: uncertain, not retried");
 	else if (res->status == CW_SMTP_FATAL)
 		snprintf(tail, sizeof(tail), "not retried");
 	else

@@ -28,6 +28,25 @@ smtpd_stop() {
 	smtp_server_stop
 }
 
+# closed_port: a loopback port bound but not listening, in CLOSED: refused,
+# and no other test can take it. closed_port_stop lets it go.
+closed_port() {
+	rm -f "$T/closed.port"
+	"$PY" -c 'import socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+time.sleep(120)' >"$T/closed.port" &
+	holder=$!
+	i=0
+	until [ -s "$T/closed.port" ] || [ $((i += 1)) -gt 200 ]; do sleep 0.05; done
+	CLOSED=$(cat "$T/closed.port")
+}
+closed_port_stop() {
+	kill "$holder"
+	wait "$holder" 2>/dev/null || :
+}
+
 # config URL [JQ]: $cfg for the SMTP provider at URL, fast retries; JQ edits it.
 cfg=$T/appsettings.json
 config() {
@@ -166,20 +185,11 @@ is "$(grep -c '^slow@example.com 451' "$MAIL/rcpt.log")" 3 "the server saw three
 smtpd_stop
 
 # --- the server down: transient after the retries --------------------------
-# A port bound but not listening: refused, and no other test can take it.
-"$PY" -c 'import socket, time
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1], flush=True)
-time.sleep(120)' >"$T/closed.port" &
-holder=$!
-i=0
-until [ -s "$T/closed.port" ] || [ $((i += 1)) -gt 200 ]; do sleep 0.05; done
-PORT=$(cat "$T/closed.port")
+closed_port
+PORT=$CLOSED
 config "smtp://127.0.0.1:$PORT"
 expect_exit 1 "server down: exit 1" "$send" -c "$cfg" <"$T/slow.ndjson"
-kill "$holder"
-wait "$holder" 2>/dev/null || :
+closed_port_stop
 is "$(jq -r '[.status, .code, .attempts] | join(" ")' "$T/stdout")" "transient 0 3" \
 	"transient after 3 attempts"
 has "$T/stdout" "smtp://127.0.0.1:$PORT: .*(Couldn't connect|Connection refused).*\\(after 3 attempts\\)" \
@@ -247,6 +257,14 @@ is "$(jq -r .status "$T/stdout")" fatal "fatal"
 config "smtps://127.0.0.1:$PORT" ".Cartwatch.Notify.Smtp.CaFile = \"$T/cert.pem\""
 expect_exit 0 "smtps trusting that certificate: sent" "$send" -c "$cfg" <"$T/one.ndjson"
 is "$(arrived)" 1 "the message arrived"
+# smtps:// honours the environment's proxy (TLS is end to end), plain
+# smtp:// never does (tests/0052-smtp-faults.t): a proxy that refuses stops it.
+closed_port
+ALL_PROXY=socks5://127.0.0.1:$CLOSED run "$send" -c "$cfg" <"$T/one.ndjson"
+is "$rc.$(jq -r .status "$T/stdout")" "1.transient" "smtps with ALL_PROXY: through the proxy, which refuses"
+has "$T/stdout" "to 127\.0\.0\.1 port $CLOSED" "the proxy's port, not the server's"
+closed_port_stop
+is "$(arrived)" 1 "nothing more arrived"
 smtpd_stop
 
 # --- refused before any connection: exit 2 ---------------------------------
@@ -259,6 +277,19 @@ expect_exit 2 "STARTTLS only if offered, to a host that is not loopback: exit 2"
 config "smtp://shop-mailer:hunter2-url-secret@127.0.0.1:25"
 expect_exit 2 "a password in the URL: exit 2" "$send" -c "$cfg" <"$T/one.ndjson"
 lacks "$T/stderr" "hunter2" "and the password is not shown"
+# Nor when the URL does not parse (port 99999): the message shows it redacted.
+config "smtp://shop-mailer:hunter2-url-secret@127.0.0.1:99999"
+expect_exit 2 "a bad URL with a password: exit 2" "$send" -c "$cfg" <"$T/one.ndjson"
+has "$T/stderr" 'not a URL: "smtp://shop-mailer:\*\*\*@127\.0\.0\.1:99999"' "the URL is shown as user:***@"
+lacks "$T/stderr" "hunter2" "without the password"
+config "smtp://hunter2-url-token@127.0.0.1:99999"
+expect_exit 2 "a bad URL with a user name only: exit 2" "$send" -c "$cfg" <"$T/one.ndjson"
+has "$T/stderr" 'not a URL: "smtp://\*\*\*@127\.0\.0\.1:99999"' "the user name may be a token: ***@"
+lacks "$T/stderr" "hunter2" "not shown"
+config "smtp://:hunter2-url-secret@127.0.0.1:25"
+expect_exit 2 "a password without a user name in the URL: exit 2" "$send" -c "$cfg" <"$T/one.ndjson"
+has "$T/stderr" "no user or password in the URL" "refused like any userinfo"
+lacks "$T/stderr" "hunter2" "and not shown"
 config "http://127.0.0.1:25"
 expect_exit 2 "an http URL: exit 2" "$send" -c "$cfg" <"$T/one.ndjson"
 has "$T/stderr" "the scheme must be smtp or smtps" "and why"

@@ -263,3 +263,44 @@ smtp_server_stop() {
 	smtp_pid=
 	rm -f "$T/smtp.port"
 }
+
+# smtp_fault_start: the fault-injecting SMTP front (tests/smtpfault.py) before
+# the server smtp_server started; sets SMTP_FRONT_PORT. Its log, one JSON line
+# per connection, fault and message, is $T/smtpfault.log. smtp_fault RULE adds
+# a fault rule (JSON, see tests/smtpfault.py), smtp_fault_clear drops them all,
+# smtp_fault_stop stops the front (done on exit too).
+smtp_fault_start() {
+	SMTP_FAULTS=$T/smtp.faults
+	echo '[]' >"$SMTP_FAULTS"
+	rm -f "$T/smtpfault.port"
+	python3 "$top/tests/smtpfault.py" --upstream "$SMTP_PORT" --faults "$SMTP_FAULTS" \
+		--port-file "$T/smtpfault.port" --log "$T/smtpfault.log" 2>>"$T/smtpfault.err" &
+	smtp_fault_pid=$!
+	trap 'smtp_fault_stop; cleanup' EXIT
+	i=0
+	while [ ! -s "$T/smtpfault.port" ]; do
+		i=$((i + 1))
+		if [ $i -gt 200 ] || ! kill -0 "$smtp_fault_pid" 2>/dev/null; then
+			echo "Bail out! the SMTP fault front did not start"
+			cat "$T/smtpfault.err" >&2
+			exit 1
+		fi
+		sleep 0.05
+	done
+	SMTP_FRONT_PORT=$(cat "$T/smtpfault.port")
+}
+
+# Rules are replaced by rename: the front never reads half a file.
+smtp_fault() {
+	jq -c --argjson r "$1" '. + [$r]' "$SMTP_FAULTS" >"$SMTP_FAULTS.tmp"
+	mv "$SMTP_FAULTS.tmp" "$SMTP_FAULTS"
+}
+smtp_fault_clear() {
+	echo '[]' >"$SMTP_FAULTS.tmp"
+	mv "$SMTP_FAULTS.tmp" "$SMTP_FAULTS"
+}
+smtp_fault_stop() {
+	[ -z "${smtp_fault_pid:-}" ] || kill "$smtp_fault_pid" 2>/dev/null || :
+	[ -z "${smtp_fault_pid:-}" ] || wait "$smtp_fault_pid" 2>/dev/null || :
+	smtp_fault_pid=
+}

@@ -59,17 +59,33 @@ struct cw_smtp *cw_smtp_new(const struct cw_smtp_opts *o, const char *password,
     cw_err *e);
 void cw_smtp_free(struct cw_smtp *s);
 
+/*
+ * What became of a message. An SMTP send is not idempotent (DESIGN.md 8.1):
+ * every message is sent as http.h's CW_RETRY_UNSENT requests are, tried
+ * again only when it provably did not take effect; UNCERTAIN is what
+ * cw_http_resp's "uncertain" is there.
+ */
 enum cw_smtp_status {
 	CW_SMTP_SENT,       /* the server took the message (250 after DATA) */
 	CW_SMTP_REJECTED,   /* refused for good, for this message: a 5xx reply to
-	                     * RCPT TO or to the message, or a bad recipient address.
-	                     * Not retried: the notification failed. */
-	CW_SMTP_TRANSIENT,  /* 4xx replies, no connection, timeouts, still so after
-	                     * max_attempts: the server's trouble, not the record's */
-	CW_SMTP_FATAL       /* refused for good, but not because of this message:
+	                     * RCPT TO, DATA or the end of the message, or a bad
+	                     * recipient address. Not retried: the notification failed. */
+	CW_SMTP_TRANSIENT,  /* provably not taken, still so after max_attempts: no
+	                     * connection, a 4xx reply (421 greeting, MAIL FROM, RCPT
+	                     * TO, DATA, or the end of the message: RFC 5321 says the
+	                     * server has not taken it), or a connection lost or timed
+	                     * out before the final "." of the message went out. The
+	                     * server's trouble, not the record's: sending it again later
+	                     * cannot deliver it twice */
+	CW_SMTP_FATAL,      /* refused for good, but not because of this message:
 	                     * authentication, certificate verification, STARTTLS
 	                     * missing, the sender refused (5xx to MAIL FROM or
 	                     * before). Not retried; every other message would fail too. */
+	CW_SMTP_UNCERTAIN   /* the whole message and its final "." went out, then no
+	                     * reply settled it: the connection dropped, the reply
+	                     * never came within timeout_ms, or it did not parse. The
+	                     * server may have taken it: not retried, so that no one
+	                     * gets it twice (the result says "uncertain": true) */
 };
 
 struct cw_smtp_result {
@@ -84,12 +100,18 @@ struct cw_smtp_result {
 
 /*
  * Sends msg (a whole RFC 5322 message with CRLF line endings, n bytes) from
- * the configured sender to rcpt (an addr-spec). Returns res->status; unless it
- * is CW_SMTP_SENT, e says why, e.g. "smtp://mail.example.com:587: RCPT TO:
- * 550 5.1.1 <x@example.com>: no such user (permanent)". Messages carry no
- * password and no message content. A message may reach the server twice when
- * the connection drops after the message was sent but before the reply; its
- * Message-ID is the same both times.
+ * the configured sender to rcpt (an addr-spec), trying again (up to
+ * max_attempts) only while the status is CW_SMTP_TRANSIENT. Returns
+ * res->status; unless it is CW_SMTP_SENT, e says why, e.g.
+ * "smtp://mail.example.com:587: RCPT: 550 5.1.1 <x@example.com>: no such user
+ * (permanent, not retried)". Messages carry no password and no message
+ * content. A message reaches the server at most once per call.
+ *
+ * Plain smtp:// never goes through a proxy, whatever the environment says
+ * (ALL_PROXY, smtp_proxy): the envelope, and the AUTH exchange before
+ * STARTTLS, would pass through it. smtps:// honours the environment's proxy
+ * (smtps_proxy, all_proxy/ALL_PROXY, NO_PROXY), SOCKS or an HTTP proxy
+ * through CONNECT: TLS is end to end, the proxy sees the host and port only.
  */
 int cw_smtp_send(struct cw_smtp *s, const char *rcpt, const char *msg, size_t n,
     struct cw_smtp_result *res, cw_err *e);

@@ -21,12 +21,12 @@
 /*
  * What cart-notify does for the smtp and preview providers, with one result
  * line per record: {"notificationId", "status": "sent" | "rejected" |
- * "transient" | "fatal" | "previewed" | "failed", "code", "attempts",
- * "reply", "error", "path"}. The SMTP password comes from
+ * "transient" | "fatal" | "uncertain" | "previewed" | "failed", "code",
+ * "attempts", "reply", "error", "path"}. The SMTP password comes from
  * $CW_TEST_SMTP_PASSWORD, for tests only: cart-notify reads it from the vault.
  */
 
-static const char *const names[] = {"sent", "rejected", "transient", "fatal"};
+static const char *const names[] = {"sent", "rejected", "transient", "fatal", "uncertain"};
 
 struct ctx {
 	struct cw_render *r;
