@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "cw/config.h"
+#include "cw/tool.h"
 #include "cw/util.h"
 
 #define MAXSIZE (64L * 1024 * 1024)  /* no config is this big; /dev/zero is */
@@ -441,7 +442,7 @@ vbad(struct cw_config *c, const char *key, const char *fmt, va_list ap)
 	char msg[512];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	warnx("%s: %s: %s", *c->path != '\0' ? c->path : NOFILE, key, msg);
+	cw_warnx("%s: %s: %s", *c->path != '\0' ? c->path : NOFILE, key, msg);
 	c->errors++;
 }
 

@@ -1,5 +1,4 @@
 /* ndjson.c: the record driver and checked output shared by every stage. */
-#include <err.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -8,6 +7,7 @@
 #include <string.h>
 
 #include "cw/ndjson.h"
+#include "cw/tool.h"
 #include "cw/util.h"
 
 static int
@@ -22,13 +22,15 @@ blank(const char *s, size_t n)
 void
 cw_rec_warn(const struct cw_rec *rec, const char *fmt, ...)
 {
-	char msg[1024];
+	struct cw_buf msg = CW_BUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	cw_buf_vaddf(&msg, fmt, ap);
 	va_end(ap);
-	warnx("%s:%lu: %s", rec->src, rec->line, msg);
+	cw_buf_add(&msg, "", 0);
+	cw_warnx("%s:%lu: %s", rec->src, rec->line, msg.data);
+	cw_buf_free(&msg);
 }
 
 static int
@@ -82,7 +84,7 @@ loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx, struct cw_loop_stats *s
 		}
 	}
 	if (ferror(in)) {
-		warn("%s: read error", src);
+		cw_warn("%s: read error", src);
 		status = CW_EXIT_FAIL;
 	}
 	free(line);
@@ -118,7 +120,8 @@ static void
 write_failed(void)
 {
 	/* EPIPE and ENOSPC end the tool: nobody can read what we would write. */
-	err(CW_EXIT_FAIL, "write error");
+	cw_warn("write error");
+	exit(CW_EXIT_FAIL);
 }
 
 void

@@ -44,7 +44,8 @@ int cw_ndjson_loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
 int cw_ndjson_loop_all(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
     struct cw_loop_stats *stats);
 
-/* Reports a problem with one record as "TOOL: SRC:LINE: message". */
+/* Reports a problem with one record as "TOOL: SRC:LINE: message", escaped
+ * as cw_warnx() escapes it: record data cannot forge a line. */
 void cw_rec_warn(const struct cw_rec *rec, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

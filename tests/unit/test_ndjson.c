@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 
 #include "capture.h"
 #include "cw/ndjson.h"
+#include "cw/tool.h"
 #include "cw/util.h"
 
 struct seen {
@@ -209,6 +211,137 @@ test_write_errors_are_fatal(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* Names the record's Id in a warning, as the stages name a cart. */
+static int
+name_cart(const struct cw_rec *rec, void *ctx)
+{
+	(void)ctx;
+	cw_rec_warn(rec, "cart %s: bad", json_string_value(json_object_get(rec->json, "Id")));
+	return CW_REC_BAD;
+}
+
+/* How many bytes of s a terminal would act on: C0 but the line ends, DEL, C1. */
+static int
+controls(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int n = 0;
+
+	for (; *p != '\0'; p++)
+		if ((*p < 0x20 && *p != '\n') || *p == 0x7F ||
+		    (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F))
+			n++;
+	return n;
+}
+
+static int
+count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s != '\0'; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static void
+test_record_data_cannot_forge_a_line(void **state)
+{
+	/* A newline to forge a line, ESC and C1 CSI to drive the terminal, a bidi
+	 * override to reorder it; letters of other scripts and \ stay as they are. */
+	static const char in[] =
+	    "{\"Id\":\"x\\ntest_ndjson: forged\"}\n"
+	    "{\"Id\":\"\\u001b[2J\\r\\t\\u007f\"}\n"
+	    "{\"Id\":\"\\u009b31m\\u0085\\u202eevil\\u2028\"}\n"
+	    "{\"Id\":\"Zo\u00eb \\\\n \u65e5\"}\n"
+	    "{\"Id\":\"\x1b]0;raw\"}\n";
+	struct capture cap;
+	FILE *f = input(in, sizeof(in) - 1);
+	char *err;
+
+	(void)state;
+	capture_begin(&cap);
+	assert_int_equal(cw_ndjson_loop(f, "<stdin>", name_cart, NULL, NULL), CW_EXIT_FAIL);
+	err = capture_end(&cap);
+	assert_int_equal(count_lines(err), 5);
+	assert_int_equal(controls(err), 0);
+	assert_null(strstr(err, "\ntest_ndjson: forged"));
+	assert_non_null(strstr(err, "test_ndjson: <stdin>:1: cart x\\ntest_ndjson: forged: bad\n"));
+	assert_non_null(strstr(err, "test_ndjson: <stdin>:2: cart \\x1b[2J\\r\\t\\x7f: bad\n"));
+	assert_non_null(strstr(err, "test_ndjson: <stdin>:3: cart \\u009b31m\\u0085\\u202eevil\\u2028: bad\n"));
+	assert_non_null(strstr(err, "test_ndjson: <stdin>:4: cart Zo\u00eb \\n \u65e5: bad\n"));
+	/* not JSON (a raw control byte in a string): Jansson quotes the line */
+	assert_non_null(strstr(err, "test_ndjson: <stdin>:5: not JSON: "));
+	free(err);
+	fclose(f);
+}
+
+static char *
+escaped(const char *s, size_t n)
+{
+	struct cw_buf b = CW_BUF_INIT;
+
+	cw_escape(&b, s, n);
+	return cw_buf_detach(&b);
+}
+
+static void
+test_escape(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t n;
+		const char *out;
+	} cases[] = {
+		{ "plain text: 100%", 16, "plain text: 100%" },
+		{ "a\0b", 3, "a\\x00b" },
+		{ "\x01\x1f\x7f", 3, "\\x01\\x1f\\x7f" },
+		{ "not UTF-8: \xff\xfe", 13, "not UTF-8: \\xff\\xfe" },
+		{ "overlong LF \xc0\x8a", 14, "overlong LF \\xc0\\x8a" },
+		{ "surrogate \xed\xa0\x80", 13, "surrogate \\xed\\xa0\\x80" },
+		{ "cut \xe2\x82", 6, "cut \\xe2\\x82" },
+		{ "past U+10FFFF \xf4\x90\x80\x80", 18, "past U+10FFFF \\xf4\\x90\\x80\\x80" },
+		{ "\xc2\x9b\xc2\xa0", 4, "\\u009b\xc2\xa0" },  /* CSI escaped, NBSP kept */
+		{ "\xe2\x80\x8f\xe2\x81\xa6\xd8\x9c", 8, "\\u200f\\u2066\\u061c" },
+		{ "\xf0\x9f\x9b\x92 \xe2\x82\xac", 8, "\xf0\x9f\x9b\x92 \xe2\x82\xac" },
+		{ "C:\\x1b", 6, "C:\\x1b" },  /* a backslash stays: escaping twice is a no-op */
+	};
+	char *once, *twice;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		once = escaped(cases[i].in, cases[i].n);
+		assert_string_equal(once, cases[i].out);
+		twice = escaped(once, strlen(once));
+		assert_string_equal(twice, once);
+		free(once);
+		free(twice);
+	}
+}
+
+static void
+test_messages_are_one_line(void **state)
+{
+	struct capture cap;
+	char *err, big[5000];
+
+	(void)state;
+	memset(big, 'y', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	big[100] = '\n';
+	capture_begin(&cap);
+	cw_warnx("server said: %s", big);
+	errno = ENOENT;
+	cw_warn("%s", "a\nb");
+	err = capture_end(&cap);
+	assert_int_equal(count_lines(err), 2);
+	assert_true(strncmp(err, "test_ndjson: server said: yyy", 29) == 0);
+	assert_non_null(strstr(err, "yyy\\nyyy"));
+	assert_non_null(strstr(err, "y...\ntest_ndjson: a\\nb: No such file or directory\n"));
+	assert_true(strlen(err) < 2200);  /* cut, not 5 KB */
+	free(err);
+}
+
 int
 main(void)
 {
@@ -219,6 +352,9 @@ main(void)
 		cmocka_unit_test(test_line_past_one_mib),
 		cmocka_unit_test(test_reals_keep_their_decimals),
 		cmocka_unit_test(test_write_errors_are_fatal),
+		cmocka_unit_test(test_record_data_cannot_forge_a_line),
+		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_messages_are_one_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,82 @@
+#!/bin/sh
+# Hygiene (issue 9): record data cannot forge or garble a diagnostic (finding 7).
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+sandbox_start
+sandbox_env
+export CARTWATCH_NOW=2026-11-24T12:00:00Z CARTWATCH_TEMPLATES=$top/templates
+cfg=$T/appsettings.json
+sandbox_config "$cfg" '.Cartwatch.StateStore = {Kind: "sqlite", Path: "state/test.db", MaxAttempts: 1}'
+esc=$(printf '\033')
+
+# clean FILE LINES WHAT: FILE has LINES lines, every one the tool's own, and not
+# one byte a terminal would act on: no control character but the line ends, no
+# DEL, no C1 (C locale: every byte past 0x7f counts, and none is expected here).
+clean() {
+	is "$(wc -l <"$1" | tr -d ' ')" "$2" "$3: $2 lines on stderr"
+	is "$(tr -d '\n' <"$1" | tr -d '[:print:]' | wc -c | tr -d ' ')" 0 "$3: no control byte"
+	is "$(grep -c "$esc" "$1" || :)" 0 "$3: no ESC"
+	lacks "$1" '^cart-[a-z]+: forged' "$3: no forged line"
+	is "$(grep -vc "^$4: " "$1" || :)" 0 "$3: every line is $4's"
+}
+
+# A newline to forge a line; ESC, C1 CSI (U+009B) and a bidi override to drive
+# or reorder the terminal.
+cart() {
+	jq -cn --arg id "$1" --arg cust "${2:-C1}" --arg t "${3:-2026-11-24T10:00:00Z}" '
+	    {Id: $id, CustomerId: $cust, ModifiedDateTime: $t, CartTypeValue: 1,
+	     ReceiptEmail: "c@example.com", channelId: 68719478279, currency: "USD",
+	     CartLines: [{LineId: "l1", ProductId: 68719478279, Quantity: 1, Price: 9.5}]}'
+}
+forged1='x
+cart-dedupe: forged'
+forged2="${esc}[2J$(printf '\302\233')31m$(printf '\342\200\256')evil"
+{
+	cart "$forged1" C1 nope          # a bad time: named in a warning
+	cart "$forged2" C1 nope
+	cart "y
+cart-dedupe: forged" 'C1
+cart-enrich: forged'
+	cart "$forged2-ok" "${esc}]0;title"
+} >"$T/carts.ndjson"
+
+expect_exit 1 "cart-dedupe: two bad carts" cart-dedupe -c "$cfg" <"$T/carts.ndjson"
+clean "$T/stderr" 2 "cart-dedupe" cart-dedupe
+has "$T/stderr" '^cart-dedupe: <stdin>:1: cart x\\ncart-dedupe: forged: ModifiedDateTime' \
+	"cart-dedupe: the newline shows escaped"
+has "$T/stderr" '^cart-dedupe: <stdin>:2: cart \\x1b\[2J\\u009b31m\\u202eevil: ' \
+	"cart-dedupe: ESC, C1 and the bidi override escaped too"
+cp "$T/stdout" "$T/passed.ndjson"
+is "$(wc -l <"$T/passed.ndjson" | tr -d ' ')" 2 "cart-dedupe: the two good carts pass"
+
+expect_exit 1 "cart-enrich: two bad carts, two unknown customers" cart-enrich -c "$cfg" <"$T/carts.ndjson"
+clean "$T/stderr" 4 "cart-enrich" cart-enrich
+has "$T/stderr" '^cart-enrich: <stdin>:3: cart y\\ncart-dedupe: forged: customer C1\\ncart-enrich: forged not found' \
+	"cart-enrich: the cart and the customer, escaped"
+
+# Results that failed for good (MaxAttempts 1): --commit names the cart, and
+# the provider's error, which is data from outside too.
+jq -c --arg e "HTTP 500${esc}[2J
+cart-dedupe: forged" '{notificationId, cartId: .Id, customerId: .CustomerId,
+    modifiedDateTime: .ModifiedDateTime, step, email: .ReceiptEmail, status: "failed",
+    provider: "test", error: $e}' "$T/passed.ndjson" >"$T/results.ndjson"
+jq -cn --arg id "$forged1" '{notificationId: $id, status: "sent", modifiedDateTime: "nope"}' \
+	>>"$T/results.ndjson"
+expect_exit 1 "cart-dedupe --commit: two given up, one bad result" \
+	cart-dedupe -c "$cfg" --commit <"$T/results.ndjson"
+clean "$T/stderr" 3 "cart-dedupe --commit" cart-dedupe
+has "$T/stderr" '^cart-dedupe: <stdin>:1: giving up on notification [0-9a-f]{40} \(cart y\\ncart-dedupe: forged\): .*last error: HTTP 500\\x1b\[2J\\ncart-dedupe: forged$' \
+	"cart-dedupe --commit: the cart and the error, escaped"
+
+{
+	jq -cn --arg id "$forged1" '{notificationId: $id, email: "c@example.com"}'
+	jq -cn --arg e "${esc}[2J@example.com" '{notificationId: "n2", cartId: "c2", email: $e}'
+} >"$T/notes.ndjson"
+expect_exit 0 "cart-notify: two bad notifications" \
+	cart-notify -c "$cfg" --provider preview --preview-dir "$T/preview" <"$T/notes.ndjson"
+clean "$T/stderr" 2 "cart-notify" cart-notify
+is "$(jq -r .status "$T/stdout" | sort -u)" failed "cart-notify: both failed"
+
+no_secrets_printed
+done_testing
