@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cw/json.h"
 #include "cw/ndjson.h"
 #include "cw/tool.h"
 #include "cw/util.h"
@@ -33,6 +34,27 @@ cw_rec_warn(const struct cw_rec *rec, const char *fmt, ...)
 	cw_buf_free(&msg);
 }
 
+/*
+ * Why a parsed line is not a record, or NULL. Every stage looks keys up
+ * ignoring case, as Retail Server does, so {"email":A,"EMAIL":B} would be A to
+ * one reader and B to another: the envelope to one address, To: to the other.
+ */
+static char *
+refused(const json_t *obj)
+{
+	const char *a, *b;
+	char *where, *why;
+
+	if (!json_is_object(obj))
+		return cw_strdup("not a JSON object");
+	if (!cw_json_case_twins(obj, &a, &b, &where))
+		return NULL;
+	why = cw_asprintf("keys \"%.100s\" and \"%.100s\" differ only in case%s%.200s%s",
+	    a, b, *where != '\0' ? " (in " : "", where, *where != '\0' ? ")" : "");
+	free(where);
+	return why;
+}
+
 static int
 loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx, struct cw_loop_stats *stats,
     int all)
@@ -44,9 +66,10 @@ loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx, struct cw_loop_stats *s
 	int status = CW_EXIT_OK;
 
 	while ((n = getline(&line, &cap, in)) != -1) {
-		struct cw_rec rec = {NULL, ++st.lines, src};
+		struct cw_rec rec = {NULL, ++st.lines, src, NULL};
 		json_error_t jerr;
 		size_t len = (size_t)n;
+		char *why = NULL;
 		int r;
 
 		if (len > 0 && line[len - 1] == '\n')
@@ -56,20 +79,26 @@ loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx, struct cw_loop_stats *s
 		if (blank(line, len))
 			continue;
 		rec.json = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-		if (rec.json == NULL || !json_is_object(rec.json)) {
-			if (rec.json == NULL)
-				cw_rec_warn(&rec, "not JSON: %s (column %d)",
-				    jerr.text, jerr.column);
-			else
-				cw_rec_warn(&rec, "not a JSON object");
+		if (rec.json == NULL)
+			why = cw_asprintf("not JSON: %s (column %d)", jerr.text, jerr.column);
+		else
+			why = refused(rec.json);
+		if (why != NULL) {
+			cw_rec_warn(&rec, "%s", why);
 			json_decref(rec.json);
 			st.bad++;
 			status = CW_EXIT_FAIL;
+			r = CW_REC_OK;
 			if (all) {
+				/* Jansson quotes the text it stopped at: a piece of a
+				 * record, which should not travel on in a result. */
+				rec.why = rec.json == NULL ? "not a JSON object" : why;
 				rec.json = NULL;
-				if (fn(&rec, ctx) == CW_REC_STOP)
-					break;
+				r = fn(&rec, ctx);
 			}
+			free(why);
+			if (r == CW_REC_STOP)
+				break;
 			continue;
 		}
 		st.records++;

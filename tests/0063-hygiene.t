@@ -1,5 +1,6 @@
 #!/bin/sh
-# Hygiene (issue 9): record data cannot forge or garble a diagnostic (finding 7).
+# Hygiene (issue 9): record data cannot forge or garble a diagnostic (finding
+# 7); keys that differ only in case make a bad line (finding 8).
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -77,6 +78,50 @@ expect_exit 0 "cart-notify: two bad notifications" \
 	cart-notify -c "$cfg" --provider preview --preview-dir "$T/preview" <"$T/notes.ndjson"
 clean "$T/stderr" 2 "cart-notify" cart-notify
 is "$(jq -r .status "$T/stdout" | sort -u)" failed "cart-notify: both failed"
+
+# --- Keys that differ only in case: every stage looks keys up ignoring case,
+# so {"email": A, "EMAIL": B} could be A to one reader and B to another.
+twin='differ only in case'
+{
+	cart good-1
+	cart twin-1 | jq -c '.RECEIPTEMAIL = "other@example.com"'
+	cart twin-2 | jq -c '.CartLines[0].productid = 1'
+	cart good-2 C2
+} >"$T/twin-carts.ndjson"
+expect_exit 1 "cart-dedupe: two carts with twin keys" cart-dedupe -c "$cfg" <"$T/twin-carts.ndjson"
+is "$(jq -r .Id "$T/stdout" | tr '\n' ' ')" "good-1 good-2 " "cart-dedupe: the rest of the stream flows"
+has "$T/stderr" "^cart-dedupe: <stdin>:2: keys \"ReceiptEmail\" and \"RECEIPTEMAIL\" $twin\$" \
+	"cart-dedupe: names the two keys and the line"
+has "$T/stderr" "^cart-dedupe: <stdin>:3: keys \"ProductId\" and \"productid\" $twin \\(in CartLines\\[0\\]\\)\$" \
+	"cart-dedupe: nested objects too"
+is "$(wc -l <"$T/stderr" | tr -d ' ')" 2 "cart-dedupe: nothing else is said"
+expect_exit 1 "cart-enrich: the same" cart-enrich -c "$cfg" <"$T/twin-carts.ndjson"
+is "$(count "$T/stderr" "$twin")" 2 "cart-enrich: two bad lines"
+
+one=$(jq -c 'select(.cartId == "repeat-late")' "$top/tests/golden/enrich.ndjson")
+{
+	echo "$one" | jq -c '.notificationId = "n-1" | .EMAIL = "mallory@example.com"'
+	echo "$one" | jq -c '.notificationId = "n-2"'
+	echo "$one" | jq -c '.notificationId = "n-3" | .NotificationId = "n-4"'
+	echo "$one" | jq -c '.notificationId = "n-5" | .orderDetails[1].ProductName = "Free"'
+} >"$T/twin-notes.ndjson"
+jq --arg s "$SANDBOX" '.Cartwatch.Notify = {Provider: "webhook", Webhook: {Url: ($s + "/webhook/carts")}}' \
+	"$cfg" >"$T/wh.json"
+sandbox_clear
+expect_exit 1 "cart-notify: three notifications with twin keys" cart-notify -c "$T/wh.json" <"$T/twin-notes.ndjson"
+is "$(curl -sf "$SANDBOX/_sandbox/log?service=webhook" | jq -r '.json | .. | .notificationId? // empty' | tr '\n' ' ')" \
+	"n-2 " "cart-notify: only the good one is sent"
+is "$(jq -r '"\(.notificationId) \(.status)"' "$T/stdout" | tr '\n' ' ')" "null failed n-2 sent null failed null failed " \
+	"cart-notify: one result per line, the bad ones failed"
+is "$(jq -r 'select(.status == "failed") | .error' "$T/stdout" | grep -c "^<stdin>:[0-9]: keys .* $twin")" 3 \
+	"cart-notify: each says why"
+has "$T/stderr" "^cart-notify: <stdin>:4: keys \"productName\" and \"ProductName\" $twin \\(in orderDetails\\[1\\]\\)\$" \
+	"cart-notify: in a nested object too"
+
+sed -n 1,2p "$T/passed.ndjson" | jq -c '{notificationId, cartId: .Id, modifiedDateTime: .ModifiedDateTime,
+    step, status: "sent", Status: "failed", provider: "test"}' >"$T/twin-results.ndjson"
+expect_exit 1 "--commit: a result with twin keys" cart-dedupe -c "$cfg" --commit <"$T/twin-results.ndjson"
+is "$(count "$T/stderr" "keys \"status\" and \"Status\" $twin")" 2 "--commit: a bad line each"
 
 no_secrets_printed
 done_testing

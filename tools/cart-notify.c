@@ -134,7 +134,7 @@ notify(const struct cw_rec *rec, void *ctx)
 
 	if (rec->json == NULL) {
 		/* One result per input line, always: even for a broken one. */
-		snprintf(why, sizeof(why), "%s:%lu: not a JSON object", rec->src, rec->line);
+		snprintf(why, sizeof(why), "%s:%lu: %s", rec->src, rec->line, rec->why);
 		push(nt, NULL, json_pack("{s:n,s:s,s:s,s:s}", "notificationId", "status",
 		    "failed", "provider", nt->p->name, "error", why));
 		return CW_REC_OK;
