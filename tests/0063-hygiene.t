@@ -1,6 +1,7 @@
 #!/bin/sh
 # Hygiene (issue 9): record data cannot forge or garble a diagnostic (finding
-# 7); keys that differ only in case make a bad line (finding 8).
+# 7); keys that differ only in case make a bad line (finding 8); previews,
+# which hold names, addresses and carts, are 0600 in 0700 directories (11).
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -122,6 +123,51 @@ sed -n 1,2p "$T/passed.ndjson" | jq -c '{notificationId, cartId: .Id, modifiedDa
     step, status: "sent", Status: "failed", provider: "test"}' >"$T/twin-results.ndjson"
 expect_exit 1 "--commit: a result with twin keys" cart-dedupe -c "$cfg" --commit <"$T/twin-results.ndjson"
 is "$(count "$T/stderr" "keys \"status\" and \"Status\" $twin")" 2 "--commit: a bad line each"
+
+# --- Previews are private, whatever the umask.
+umask 022
+echo "$one" >"$T/one.ndjson"
+id=$(jq -r .notificationId "$T/one.ndjson")
+expect_exit 0 "a preview in a directory that is not there yet" \
+	cart-notify -c "$cfg" --preview-dir "$T/pv/a/b" <"$T/one.ndjson"
+is "$(stat -c %a "$T/pv" "$T/pv/a" "$T/pv/a/b" | tr '\n' ' ')" "700 700 700 " \
+	"every directory it makes is 0700"
+is "$(cd "$T/pv/a/b" && stat -c '%n %a' ./* | tr '\n' ' ')" \
+	"./$id.eml 600 ./$id.html 600 ./$id.txt 600 " "every file is 0600"
+
+# One an older cartwatch made (0755, files 0644) is made private; a link
+# where a file goes is replaced, not written through.
+mkdir -m 755 "$T/old"
+echo old >"$T/old/$id.txt"
+chmod 644 "$T/old/$id.txt"
+ln -s "$T/victim" "$T/old/$id.html"
+expect_exit 0 "a preview in a directory others can read" \
+	cart-notify -c "$cfg" --preview-dir "$T/old" <"$T/one.ndjson"
+is "$(stat -c %a "$T/old")" 700 "the directory is made 0700"
+is "$(stat -c %a "$T/old"/* | sort -u)" 600 "each file is 0600, the older one too"
+if [ ! -e "$T/victim" ] && [ -f "$T/old/$id.html" ] && [ ! -L "$T/old/$id.html" ]; then
+	ok "a link in the way is replaced, its target untouched"; else
+	not_ok "a link in the way is replaced, its target untouched"; fi
+
+# One of another user is refused: we could not keep others out of it.
+if [ "$(id -u)" -eq 0 ]; then
+	mkdir -m 755 "$T/theirs"
+	chown nobody "$T/theirs"
+	theirs=$T/theirs
+else
+	theirs=/tmp  # root's, and writable: only its owner may chmod it
+fi
+if [ "$(stat -c %u "$theirs")" != "$(id -u)" ]; then
+	mode=$(stat -c %a "$theirs")
+	expect_exit 0 "a preview in another user's directory" \
+		cart-notify -c "$cfg" --preview-dir "$theirs" <"$T/one.ndjson"
+	is "$(jq -r .status "$T/stdout")" failed "fails"
+	has "$T/stdout" "belongs to another user" "saying why"
+	is "$(stat -c %a "$theirs")" "$mode" "and leaves the directory as it was"
+	lacks "$T/stdout" '"path"' "writing nothing"
+else
+	not_ok "no directory of another user to try"
+fi
 
 no_secrets_printed
 done_testing
