@@ -3,6 +3,12 @@
 # cart-dedupe --commit per config file, locked, summarised, exit status per stage.
 set -u -o pipefail
 
+# What the stages write holds names, addresses and carts: the saved stages,
+# the work directory, previews, the lock. Only the report (counts) follows
+# the user's umask.
+user_umask=$(umask)
+umask 077
+
 prog=${0##*/}
 usage() {
 	# --help answers on stdout; a usage error on stderr.
@@ -73,6 +79,11 @@ run_one() {
 	local -a fetch_args=() notify_args=() dedupe_args=() rcs
 	[ -r "$cfg" ] || { echo "$prog: $cfg: cannot read the config file" >&2; return 2; }
 	mkdir -p "$dir" || return 2
+	# A --save directory that others may read (an older run's, or the
+	# user's own) is made private, and older stage files go, not kept at
+	# their old mode: tee keeps the mode of a file it truncates.
+	chmod go= "$dir" || return 2
+	rm -f "$dir"/[1-4]-*.ndjson "$dir/summary.json"
 	store=$(cart-dedupe -c "$cfg" where) || return 2
 	# One run at a time per config and store: the lock sits beside the state
 	# (a SQLite file), or beside the config (a Cosmos DB container).
@@ -205,8 +216,8 @@ for i in "${!configs[@]}"; do
 done
 
 if [ -n "$report" ] && [ ${#summaries[@]} -gt 0 ]; then
-	jq -s --argjson status "$status" '{status: $status, runs: .}' "${summaries[@]}" >"$report.tmp" &&
-		mv "$report.tmp" "$report" || status=1
+	(umask "$user_umask" && jq -s --argjson status "$status" '{status: $status, runs: .}' \
+		"${summaries[@]}" >"$report.tmp") && mv "$report.tmp" "$report" || status=1
 fi
 if [ -n "$metrics" ] && [ ${#summaries[@]} -gt 0 ]; then
 	write_metrics "$metrics" "${summaries[@]}" || { echo "$prog: $metrics: cannot write" >&2; status=1; }

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "cw/config.h"
+#include "cw/tool.h"
 #include "cw/util.h"
 
 #define MAXSIZE (64L * 1024 * 1024)  /* no config is this big; /dev/zero is */
@@ -233,6 +234,110 @@ basedir(const char *path)
 	return d;
 }
 
+/* A value's dotted path, as .NET's "A:B" keys name it, and its place in the file. */
+struct leaf {
+	char *path;
+	size_t at;
+};
+
+struct leaves {
+	struct leaf *v;
+	size_t n, cap;
+};
+
+/* Every value that is neither an object nor an array, with its path. */
+static void
+collect(const json_t *v, struct cw_buf *path, struct leaves *l)
+{
+	size_t len = path->len, i;
+	const char *k;
+	json_t *m;
+
+	if (json_is_object(v) || json_is_array(v)) {
+		if (json_is_object(v)) {
+			json_object_foreach((json_t *)v, k, m) {
+				cw_buf_addf(path, "%s%s", len > 0 ? "." : "", k);
+				collect(m, path, l);
+				path->len = len;
+			}
+		} else {
+			json_array_foreach(v, i, m) {
+				cw_buf_addf(path, "%s%zu", len > 0 ? "." : "", i);
+				collect(m, path, l);
+				path->len = len;
+			}
+		}
+		return;
+	}
+	if (l->n == l->cap) {
+		l->cap = l->cap == 0 ? 64 : 2 * l->cap;
+		l->v = cw_realloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n].path = cw_strndup(path->data, path->len);
+	l->v[l->n].at = l->n;
+	l->n++;
+}
+
+/* strcmp(3) with ASCII letters folded, as the lookups fold them. */
+static int
+icmp(const char *a, const char *b)
+{
+	unsigned char x, y;
+
+	for (;; a++, b++) {
+		x = (unsigned char)*a;
+		y = (unsigned char)*b;
+		if (x >= 'A' && x <= 'Z')
+			x += 'a' - 'A';
+		if (y >= 'A' && y <= 'Z')
+			y += 'a' - 'A';
+		if (x != y || x == '\0')
+			return (int)x - (int)y;
+	}
+}
+
+static int
+leafcmp(const void *x, const void *y)
+{
+	const struct leaf *a = x, *b = y;
+	int c = icmp(a->path, b->path);
+
+	return c != 0 ? c : (a->at > b->at) - (a->at < b->at);
+}
+
+/*
+ * .NET reads the file into one dictionary of "A:B" keys that ignores case, and
+ * throws (FormatException, "A duplicate key ... was found") when two values
+ * land on one key: {"Provider":"smtp","provider":"sendgrid"}, or the same key
+ * in two sections that differ only in case. Which one it means is no one's
+ * guess, so such a file is refused here too. Sections that differ only in case
+ * but hold different keys merge, as in .NET.
+ */
+static int
+twin_values(const char *file, const json_t *root, cw_err *e)
+{
+	struct leaves l = {NULL, 0, 0};
+	struct cw_buf path = CW_BUF_INIT;
+	size_t i, twin = 0;
+
+	cw_buf_add(&path, "", 0);
+	collect(root, &path, &l);
+	cw_buf_free(&path);
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), leafcmp);
+	for (i = 1; i < l.n; i++)
+		if (icmp(l.v[i - 1].path, l.v[i].path) == 0 &&
+		    (twin == 0 || l.v[i].at < l.v[twin].at))
+			twin = i;
+	if (twin != 0)
+		cw_seterr(e, "%s: keys \"%s\" and \"%s\" differ only in case; .NET "
+		    "refuses such a file", file, l.v[twin - 1].path, l.v[twin].path);
+	for (i = 0; i < l.n; i++)
+		free(l.v[i].path);
+	free(l.v);
+	return twin != 0 ? -1 : 0;
+}
+
 static struct cw_config *
 newconfig(const char *path, json_t *root)
 {
@@ -276,7 +381,20 @@ cw_config_load(const char *path, cw_err *e)
 		goto fail;
 	}
 	untrail(txt.data, txt.len);
-	root = json_loadb(txt.data, txt.len, JSON_DECODE_ANY, &jerr);
+	root = json_loadb(txt.data, txt.len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL && json_error_code(&jerr) == json_error_duplicate_key) {
+		/*
+		 * .NET keeps both members of {"A":{"x":1},"A":{"y":2}} and refuses
+		 * a repeated value; Jansson would keep the second only. Refused,
+		 * rather than read differently. A key is a name, never a secret:
+		 * Jansson's "near '"KEY"'" may be shown.
+		 */
+		p = strstr(jerr.text, " near '");
+		tlen = p != NULL ? (int)strlen(p + 7) - 1 : 0;
+		cw_seterr(e, "%s:%d:%d: the key %.*s is written twice in one object",
+		    path, jerr.line, jerr.column, tlen > 0 ? tlen : 0, p != NULL ? p + 7 : "");
+		goto fail;
+	}
 	if (root == NULL) {
 		/*
 		 * Jansson quotes the token it stopped at; a broken string
@@ -302,6 +420,8 @@ cw_config_load(const char *path, cw_err *e)
 		    "not %s", path, line, col, kind(root));
 		goto fail;
 	}
+	if (twin_values(path, root, e) != 0)
+		goto fail;
 	cw_buf_free(&raw);
 	cw_buf_free(&txt);
 	return newconfig(path, root);
@@ -441,7 +561,7 @@ vbad(struct cw_config *c, const char *key, const char *fmt, va_list ap)
 	char msg[512];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	warnx("%s: %s: %s", *c->path != '\0' ? c->path : NOFILE, key, msg);
+	cw_warnx("%s: %s: %s", *c->path != '\0' ? c->path : NOFILE, key, msg);
 	c->errors++;
 }
 

@@ -1,5 +1,4 @@
 /* ndjson.c: the record driver and checked output shared by every stage. */
-#include <err.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -7,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cw/json.h"
 #include "cw/ndjson.h"
+#include "cw/tool.h"
 #include "cw/util.h"
 
 static int
@@ -22,13 +23,36 @@ blank(const char *s, size_t n)
 void
 cw_rec_warn(const struct cw_rec *rec, const char *fmt, ...)
 {
-	char msg[1024];
+	struct cw_buf msg = CW_BUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	cw_buf_vaddf(&msg, fmt, ap);
 	va_end(ap);
-	warnx("%s:%lu: %s", rec->src, rec->line, msg);
+	cw_buf_add(&msg, "", 0);
+	cw_warnx("%s:%lu: %s", rec->src, rec->line, msg.data);
+	cw_buf_free(&msg);
+}
+
+/*
+ * Why a parsed line is not a record, or NULL. Every stage looks keys up
+ * ignoring case, as Retail Server does, so {"email":A,"EMAIL":B} would be A to
+ * one reader and B to another: the envelope to one address, To: to the other.
+ */
+static char *
+refused(const json_t *obj)
+{
+	const char *a, *b;
+	char *where, *why;
+
+	if (!json_is_object(obj))
+		return cw_strdup("not a JSON object");
+	if (!cw_json_case_twins(obj, &a, &b, &where))
+		return NULL;
+	why = cw_asprintf("keys \"%.100s\" and \"%.100s\" differ only in case%s%.200s%s",
+	    a, b, *where != '\0' ? " (in " : "", where, *where != '\0' ? ")" : "");
+	free(where);
+	return why;
 }
 
 static int
@@ -42,9 +66,10 @@ loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx, struct cw_loop_stats *s
 	int status = CW_EXIT_OK;
 
 	while ((n = getline(&line, &cap, in)) != -1) {
-		struct cw_rec rec = {NULL, ++st.lines, src};
+		struct cw_rec rec = {NULL, ++st.lines, src, NULL};
 		json_error_t jerr;
 		size_t len = (size_t)n;
+		char *why = NULL;
 		int r;
 
 		if (len > 0 && line[len - 1] == '\n')
@@ -54,20 +79,26 @@ loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx, struct cw_loop_stats *s
 		if (blank(line, len))
 			continue;
 		rec.json = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-		if (rec.json == NULL || !json_is_object(rec.json)) {
-			if (rec.json == NULL)
-				cw_rec_warn(&rec, "not JSON: %s (column %d)",
-				    jerr.text, jerr.column);
-			else
-				cw_rec_warn(&rec, "not a JSON object");
+		if (rec.json == NULL)
+			why = cw_asprintf("not JSON: %s (column %d)", jerr.text, jerr.column);
+		else
+			why = refused(rec.json);
+		if (why != NULL) {
+			cw_rec_warn(&rec, "%s", why);
 			json_decref(rec.json);
 			st.bad++;
 			status = CW_EXIT_FAIL;
+			r = CW_REC_OK;
 			if (all) {
+				/* Jansson quotes the text it stopped at: a piece of a
+				 * record, which should not travel on in a result. */
+				rec.why = rec.json == NULL ? "not a JSON object" : why;
 				rec.json = NULL;
-				if (fn(&rec, ctx) == CW_REC_STOP)
-					break;
+				r = fn(&rec, ctx);
 			}
+			free(why);
+			if (r == CW_REC_STOP)
+				break;
 			continue;
 		}
 		st.records++;
@@ -82,7 +113,7 @@ loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx, struct cw_loop_stats *s
 		}
 	}
 	if (ferror(in)) {
-		warn("%s: read error", src);
+		cw_warn("%s: read error", src);
 		status = CW_EXIT_FAIL;
 	}
 	free(line);
@@ -118,7 +149,8 @@ static void
 write_failed(void)
 {
 	/* EPIPE and ENOSPC end the tool: nobody can read what we would write. */
-	err(CW_EXIT_FAIL, "write error");
+	cw_warn("write error");
+	exit(CW_EXIT_FAIL);
 }
 
 void

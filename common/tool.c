@@ -1,14 +1,17 @@
-/* tool.c: the parts of main() every tool shares: --version, loading the config. */
-#include <err.h>
+/* tool.c: the parts of main() every tool shares: --version, config, messages. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cw/config.h"
 #include "cw/tool.h"
 #include "cw/util.h"
 #include "cw/version.h"
+
+#define MSGMAX 2048  /* bytes of a message before escaping */
 
 void
 cw_print_version(void)
@@ -26,7 +29,7 @@ cw_tool_config(const char *path, int optional)
 	if (optional && path == NULL && access(file, F_OK) == -1 && errno == ENOENT)
 		return cw_config_empty();
 	if ((c = cw_config_load(file, &e)) == NULL)
-		errx(CW_EXIT_USAGE, "%s", e.msg);
+		cw_errx(CW_EXIT_USAGE, "%s", e.msg);
 	return c;
 }
 
@@ -39,7 +42,171 @@ cw_opt_int(const char *opt, const char *arg, long long min, long long max)
 	errno = 0;
 	v = strtoll(arg, &end, 10);
 	if (errno != 0 || end == arg || *end != '\0' || v < min || v > max)
-		errx(CW_EXIT_USAGE, "%s: expected a whole number from %lld to %lld, not \"%s\"",
+		cw_errx(CW_EXIT_USAGE, "%s: expected a whole number from %lld to %lld, not \"%s\"",
 		    opt, min, max, arg);
 	return v;
+}
+
+/*
+ * The code point of the UTF-8 sequence at s (at most n bytes) and its length,
+ * or 0 when it is not well-formed UTF-8 (overlong, a surrogate, past U+10FFFF,
+ * cut short): RFC 3629's table, not the lax decoders that let \xC0\x8A be a LF.
+ */
+static size_t
+utf8(const unsigned char *s, size_t n, unsigned long *cp)
+{
+	size_t len, i;
+	unsigned long c, min;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+		len = 2, c = s[0] & 0x1F, min = 0x80;
+	} else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+		len = 3, c = s[0] & 0x0F, min = 0x800;
+	} else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+		len = 4, c = s[0] & 0x07, min = 0x10000;
+	} else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3F);
+	}
+	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+/* Characters that are not controls but move or cut text on a screen. */
+static int
+reorders(unsigned long c)
+{
+	return c == 0x061C || c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E) ||
+	    (c >= 0x2066 && c <= 0x2069) || c == 0x2028 || c == 0x2029;
+}
+
+void
+cw_escape(struct cw_buf *b, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run = 0, len;
+	unsigned long c;
+
+	/* Runs of plain text are copied whole; only what needs escaping is cut. */
+	while (i + run < n) {
+		const unsigned char *q = p + i + run;
+
+		if (*q >= 0x20 && *q < 0x7F) {
+			run++;
+			continue;
+		}
+		if (*q >= 0x80 && (len = utf8(q, n - i - run, &c)) != 0 &&
+		    c > 0x9F && !reorders(c)) {
+			run += len;
+			continue;
+		}
+		cw_buf_add(b, p + i, run);
+		i += run;
+		run = 0;
+		if (*q == '\n')
+			cw_buf_adds(b, "\\n");
+		else if (*q == '\r')
+			cw_buf_adds(b, "\\r");
+		else if (*q == '\t')
+			cw_buf_adds(b, "\\t");
+		else if (*q < 0x80 || (len = utf8(q, n - i, &c)) == 0) {
+			cw_buf_addf(b, "\\x%02x", *q);
+			i++;
+			continue;
+		} else {
+			cw_buf_addf(b, "\\u%04lx", c);
+			i += len;
+			continue;
+		}
+		i++;
+	}
+	cw_buf_add(b, p + i, run);
+}
+
+/* "TOOL: MESSAGE[: strerror]\n", escaped, in one write. */
+static void
+say(int with_errno, const char *fmt, va_list ap)
+{
+	struct cw_buf out = CW_BUF_INIT;
+	char msg[MSGMAX];
+	int saved = errno, n;
+	size_t len, off;
+	ssize_t w;
+
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	len = n < 0 ? 0 : (size_t)n;
+	if (len >= sizeof(msg)) {
+		/* cut on a character boundary, so the cut adds no \x escapes */
+		len = sizeof(msg) - 4;
+		while (len > 0 && ((unsigned char)msg[len] & 0xC0) == 0x80)
+			len--;
+		memcpy(msg + len, "...", 4);
+		len += 3;
+	}
+	cw_buf_adds(&out, program_invocation_short_name);
+	cw_buf_adds(&out, ": ");
+	cw_escape(&out, msg, len);
+	if (with_errno) {
+		cw_buf_adds(&out, ": ");
+		cw_buf_adds(&out, strerror(saved));
+	}
+	cw_buf_add(&out, "\n", 1);
+	/* After whatever stdio still holds for stderr (a usage text), not before. */
+	fflush(stderr);
+	for (off = 0; off < out.len; off += (size_t)w)
+		if ((w = write(STDERR_FILENO, out.data + off, out.len - off)) == -1) {
+			if (errno != EINTR)
+				break;
+			w = 0;
+		}
+	cw_buf_free(&out);
+	errno = saved;
+}
+
+void
+cw_vwarnx(const char *fmt, va_list ap)
+{
+	say(0, fmt, ap);
+}
+
+void
+cw_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(0, fmt, ap);
+	va_end(ap);
+}
+
+void
+cw_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(1, fmt, ap);
+	va_end(ap);
+}
+
+void
+cw_errx(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(0, fmt, ap);
+	va_end(ap);
+	exit(code);
 }

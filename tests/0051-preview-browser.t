@@ -30,7 +30,7 @@ is "$(jq -r '[.status, .path] | join(" ")' "$T/stdout")" "previewed $dir/$id.htm
 	"previewed, at DIR/ID.html"
 is "$(cd "$dir" && find . -type f | sort | tr '\n' ' ')" "./$id.eml ./$id.html ./$id.txt " \
 	"ID.html, ID.txt and ID.eml in a directory made for them, nothing else"
-is "$(stat -c %a "$dir/$id.html" "$dir/$id.txt" "$dir/$id.eml" | sort -u)" 644 "mode 0644"
+is "$(stat -c %a "$dir/$id.html" "$dir/$id.txt" "$dir/$id.eml" | sort -u)" 600 "mode 0600: they hold personal data"
 jq -j 'select(.cartId == "repeat-late") | .returnToCartUrl' "$golden" >"$T/url"
 has "$dir/$id.html" "^<!DOCTYPE html>" "the HTML is a whole document"
 has "$dir/$id.html" "<a href=\"$(cat "$T/url")\"" "with the return link"

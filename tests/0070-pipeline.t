@@ -20,8 +20,14 @@ mails() { find "$MAILDIR" -name '*.eml' 2>/dev/null | wc -l | tr -d ' '; }
 # The registered customers' carts of the window that have an email (golden).
 jq -r 'select(.customerId != "") | .email' "$top/tests/golden/enrich.ndjson" | sort >"$T/want-rcpts"
 
+# A umask that lets others read: what holds personal data is private anyway.
+umask 022
 run_pipeline -c "$cfg" --save "$T/run1" --report "$T/report1.json" --metrics "$T/m.prom"
 is "$rc" 0 "the first run exits 0"
+is "$(stat -c %a "$T/run1")" 700 "--save makes its directory 0700, whatever the umask"
+is "$(stat -c %a "$T/run1"/* | sort -u)" 600 "and every file in it 0600"
+is "$(stat -c %a "$T/report1.json" "$T/m.prom" | tr '\n' ' ')" "644 644 " \
+	"--report and --metrics (counts only) stay readable"
 is "$(mails)" "$(wc -l <"$T/want-rcpts" | tr -d ' ')" "it sends one email per expected notification"
 cat "$MAILDIR"/*.json | jq -r '.rcpt_tos[]' | sort >"$T/got-rcpts"
 same "$T/got-rcpts" "$T/want-rcpts" "to exactly the expected recipients"
@@ -29,8 +35,14 @@ has "$T/stderr" "fetched 16, passed 16, enriched 14, sent 14, failed 0, skipped 
 is "$(jq -c '.runs[0] | [.fetched, .passed, .enriched, .sent, .failed, .skipped, .status]' "$T/report1.json")" \
 	"[16,16,14,14,0,0,0]" "--report holds the same figures"
 
+# A --save directory that others can read already, with an older run's file.
+mkdir -m 755 "$T/run2"
+echo '{}' >"$T/run2/1-fetch.ndjson"
+chmod 644 "$T/run2/1-fetch.ndjson"
 run_pipeline -c "$cfg" --save "$T/run2" --metrics "$T/m.prom"
 is "$rc" 0 "the second run exits 0"
+is "$(stat -c %a "$T/run2" "$T/run2"/* | sort -u | tr '\n' ' ')" "600 700 " \
+	"an existing --save directory is made 0700, an older file replaced 0600"
 is "$(mails)" 14 "and sends nothing more"
 has "$T/stderr" "passed 0, enriched 0, sent 0" "its summary says nothing passed"
 

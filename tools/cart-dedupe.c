@@ -57,7 +57,7 @@ filter(const struct cw_rec *rec, void *ctx)
 		return CW_REC_BAD;
 	}
 	if ((v = cw_ledger_claim(d->l, rec->json, &modified, &d->now, key, &step, &e)) < 0) {
-		warnx("%s", e.msg);
+		cw_warnx("%s", e.msg);
 		d->store_failed = 1;
 		return CW_REC_STOP;
 	}
@@ -113,7 +113,7 @@ commit(const struct cw_rec *rec, void *ctx)
 			d->failures = 1;
 			return CW_REC_BAD;
 		}
-		warnx("%s", e.msg);
+		cw_warnx("%s", e.msg);
 		d->store_failed = 1;
 		return CW_REC_STOP;
 	}
@@ -147,7 +147,7 @@ write_run_status(struct dedupe *d)
 		    json_string_value(json_object_get(slot, "t")), ids.data ? ids.data : "", &e);
 		cw_buf_free(&ids);
 		if (r != 0) {
-			warnx("%s", e.msg);
+			cw_warnx("%s", e.msg);
 			return CW_EXIT_FAIL;
 		}
 	}
@@ -176,7 +176,7 @@ bulk_line(const struct cw_rec *rec, void *ctx)
 	}
 	if (cw_ledger_suppress(b->d->l, email ? "email" : "customer", email ? email : cust,
 	    b->add, &b->d->now, &e) != 0) {
-		warnx("%s", e.msg);
+		cw_warnx("%s", e.msg);
 		b->d->store_failed = 1;
 		return CW_REC_STOP;
 	}
@@ -214,7 +214,7 @@ import_line(const struct cw_rec *rec, void *ctx)
 		return CW_REC_BAD;
 	}
 	if (cw_ledger_run_status(d->l, channel, last, ids ? ids : "", &e) != 0) {
-		warnx("%s", e.msg);
+		cw_warnx("%s", e.msg);
 		d->store_failed = 1;
 		return CW_REC_STOP;
 	}
@@ -316,7 +316,7 @@ main(int argc, char *argv[])
 	cw_http_opts_default(&ho);
 	cw_http_opts_config(&ho, cfg);
 	if (cw_now(&d.now, &e) != 0) {
-		warnx("%s", e.msg);
+		cw_warnx("%s", e.msg);
 		code = CW_EXIT_USAGE;
 	}
 	if (code != CW_EXIT_OK || cw_config_errors(cfg) != 0) {
@@ -335,11 +335,11 @@ main(int argc, char *argv[])
 	cw_output_init();
 	http = cw_http_new(&ho);
 	if (url != NULL && (vault = cw_vault_open(url, http, &code, &e)) == NULL) {
-		warnx("%s", e.msg);
+		cw_warnx("%s", e.msg);
 		goto out;
 	}
 	if ((store = cw_docstore_open(&sc, http, vault, &e)) == NULL) {
-		warnx("%s", e.msg);
+		cw_warnx("%s", e.msg);
 		code = CW_EXIT_FAIL;
 		goto out;
 	}
@@ -367,7 +367,7 @@ main(int argc, char *argv[])
 			r = cw_ledger_suppress(d.l, on, who, strcmp(cmd, "suppress") == 0,
 			    &d.now, &e);
 		if (r != 0) {
-			warnx("%s", e.msg);
+			cw_warnx("%s", e.msg);
 			code = CW_EXIT_FAIL;
 		} else if (strcmp(cmd, "forget") == 0)
 			fprintf(stderr, "%s: forgot %lu record%s\n", program_invocation_short_name,
@@ -378,7 +378,7 @@ main(int argc, char *argv[])
 		code = cw_ndjson_loop(stdin, "<stdin>", bulk_line, &b, NULL);
 	} else if (strcmp(cmd, "prune") == 0) {
 		if (cw_ledger_prune(d.l, &d.now, &removed, &e) != 0) {
-			warnx("%s", e.msg);
+			cw_warnx("%s", e.msg);
 			code = CW_EXIT_FAIL;
 		} else
 			fprintf(stderr, "%s: pruned %lu record%s\n", program_invocation_short_name,
@@ -387,7 +387,7 @@ main(int argc, char *argv[])
 		json_t *st;
 
 		if (cw_ledger_status(d.l, &d.now, &st, &e) != 0) {
-			warnx("%s", e.msg);
+			cw_warnx("%s", e.msg);
 			code = CW_EXIT_FAIL;
 		} else {
 			if (json)

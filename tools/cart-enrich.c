@@ -95,7 +95,7 @@ flush(struct enrich *en)
 	if (channel(en, &chan, &currency, &e) != 0 ||
 	    cw_lookup_customers(en->lookup, accounts, &customers, &e) != 0 ||
 	    cw_lookup_products(en->lookup, chan, ids, &e) != 0) {
-		warnx("%s", e.msg);
+		cw_warnx("%s", e.msg);
 		rc = CW_REC_STOP;
 		goto out;
 	}
@@ -205,11 +205,11 @@ main(int argc, char *argv[])
 	cw_output_init();
 	http = cw_http_new(&ho);
 	if ((vault = cw_vault_open(url, http, &code, &e)) == NULL) {
-		warnx("%s", e.msg);
+		cw_warnx("%s", e.msg);
 		goto out;
 	}
 	if ((en.rs = cw_retail_open(&ro, http, vault, &e)) == NULL) {
-		warnx("%s", e.msg);
+		cw_warnx("%s", e.msg);
 		code = CW_EXIT_FAIL;
 		goto out;
 	}

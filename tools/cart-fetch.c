@@ -129,7 +129,7 @@ static void
 parse_time(const char *opt, const char *s, struct timespec *t)
 {
 	if (cw_iso8601_parse(s, t) != 0) {
-		warnx("%s: not an ISO 8601 time: \"%s\"", opt, s);
+		cw_warnx("%s: not an ISO 8601 time: \"%s\"", opt, s);
 		usage(stderr, CW_EXIT_USAGE);
 	}
 }
@@ -196,7 +196,7 @@ main(int argc, char *argv[])
 	if (pagearg != NULL)
 		page = cw_opt_int("--page-size", pagearg, 1, 1000);
 	if (cw_now(&now, &e) != 0) {
-		warnx("%s", e.msg);
+		cw_warnx("%s", e.msg);
 		code = CW_EXIT_USAGE;
 		goto out_cfg;
 	}
@@ -213,7 +213,7 @@ main(int argc, char *argv[])
 	if (to != NULL)
 		parse_time("--to", to, &w.to);
 	if (cw_time_cmp(&w.from, &w.to) > 0) {
-		warnx("the window is empty: its start is after its end");
+		cw_warnx("the window is empty: its start is after its end");
 		code = CW_EXIT_USAGE;
 		goto out_cfg;
 	}
@@ -223,12 +223,12 @@ main(int argc, char *argv[])
 	cw_output_init();
 	http = cw_http_new(&ho);
 	if ((vault = cw_vault_open(url, http, &code, &e)) == NULL) {
-		warnx("%s", e.msg);
+		cw_warnx("%s", e.msg);
 		goto out;
 	}
 	if ((rs = cw_retail_open(&ro, http, vault, &e)) == NULL ||
 	    cw_retail_channel(rs, &f.channel, &f.currency, &e) != 0) {
-		warnx("%s", e.msg);
+		cw_warnx("%s", e.msg);
 		code = CW_EXIT_FAIL;
 		goto out;
 	}
@@ -236,7 +236,7 @@ main(int argc, char *argv[])
 	if (cw_cart_search(rs, &w, keep, &f, &e) != 0) {
 		/* Nothing held back is written: a partial window could pick the
 		 * wrong cart of a customer. */
-		warnx("%s", e.msg);
+		cw_warnx("%s", e.msg);
 		code = CW_EXIT_FAIL;
 	} else {
 		emit_held(&f);

@@ -63,7 +63,7 @@ flush(struct notify *nt)
 		int r = cw_provider_send(nt->p, recs, k, res, &e);
 
 		if (r != 0)
-			warnx("%s", e.msg);
+			cw_warnx("%s", e.msg);
 		if (r > 0)
 			nt->failed = 1;  /* those records failed; the stream goes on */
 		if (r < 0) {
@@ -118,7 +118,7 @@ opted_out(struct notify *nt, const json_t *rec)
 	    *cust != '\0')
 		r = cw_suppressed(nt->store, "customer", cust, &e);
 	if (r < 0) {
-		warnx("%s", e.msg);
+		cw_warnx("%s", e.msg);
 		nt->stopped = 1;
 	}
 	return r;
@@ -134,7 +134,7 @@ notify(const struct cw_rec *rec, void *ctx)
 
 	if (rec->json == NULL) {
 		/* One result per input line, always: even for a broken one. */
-		snprintf(why, sizeof(why), "%s:%lu: not a JSON object", rec->src, rec->line);
+		snprintf(why, sizeof(why), "%s:%lu: %s", rec->src, rec->line, rec->why);
 		push(nt, NULL, json_pack("{s:n,s:s,s:s,s:s}", "notificationId", "status",
 		    "failed", "provider", nt->p->name, "error", why));
 		return CW_REC_OK;
@@ -217,19 +217,19 @@ main(int argc, char *argv[])
 	cw_output_init();
 	http = cw_http_new(&ho);
 	if (url != NULL && (vault = cw_vault_open(url, http, &code, &e)) == NULL) {
-		warnx("%s", e.msg);
+		cw_warnx("%s", e.msg);
 		goto out;
 	}
 	/* A SQLite store that does not exist yet holds no opt-out: do not
 	 * make one as a side effect of sending. */
 	if (checks && (strcmp(sc.kind, "cosmos") == 0 || access(sc.path, F_OK) == 0) &&
 	    (nt.store = cw_docstore_open(&sc, http, vault, &e)) == NULL) {
-		warnx("%s", e.msg);
+		cw_warnx("%s", e.msg);
 		code = CW_EXIT_FAIL;
 		goto out;
 	}
 	if (nt.p->open(nt.p, http, vault, &e) != 0) {
-		warnx("%s", e.msg);
+		cw_warnx("%s", e.msg);
 		code = CW_EXIT_FAIL;
 		goto out;
 	}

@@ -76,7 +76,7 @@ main(int argc, char *argv[])
 	cw_output_init();
 	http = cw_http_new(&ho);
 	if ((vault = cw_vault_open(url, http, &code, &e)) == NULL) {
-		warnx("%s", e.msg);
+		cw_warnx("%s", e.msg);
 		free(url);
 		cw_http_free(http);
 		cw_config_free(cfg);
@@ -87,7 +87,7 @@ main(int argc, char *argv[])
 	values = cw_calloc((size_t)argc, sizeof(*values));
 	for (int i = 0; i < argc; i++)
 		if (cw_vault_get(vault, argv[i], &values[i], &e) != 0) {
-			warnx("%s", e.msg);
+			cw_warnx("%s", e.msg);
 			status = CW_EXIT_FAIL;
 		}
 	for (int i = 0; i < argc; i++) {

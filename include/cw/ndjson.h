@@ -11,6 +11,9 @@ struct cw_rec {
 	json_t *json;          /* always a JSON object */
 	unsigned long line;    /* 1-based line number in src */
 	const char *src;       /* "<stdin>" or a file name */
+	const char *why;       /* json NULL (cw_ndjson_loop_all): why the line
+	                        * was refused ("not a JSON object", or a reason
+	                        * about the record's keys); else NULL */
 };
 
 /* What a per-record function returns. */
@@ -30,21 +33,25 @@ struct cw_loop_stats {
 
 /*
  * Reads NDJSON from in until EOF: lines of any length, a trailing CR dropped,
- * blank lines skipped. A line that is not a JSON object is reported as
- * "TOOL: SRC:LINE: reason", counted, and skipped. Calls fn for each record.
+ * blank lines skipped. A line that is not a record is reported as
+ * "TOOL: SRC:LINE: reason", counted, and skipped: one that is not a JSON
+ * object, or has an object (at any depth) with a key twice or two keys that
+ * differ only in case ("email" and "EMAIL") and hold different values, since
+ * every stage looks keys up ignoring case. Calls fn for each record.
  * Returns CW_EXIT_OK when every record was handled, CW_EXIT_FAIL when some
  * line was bad, fn said BAD or STOP, or reading failed. stats may be NULL.
  */
 int cw_ndjson_loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
     struct cw_loop_stats *stats);
 
-/* Like cw_ndjson_loop, but also calls fn for a line that is not a JSON
- * object, after reporting it, with rec->json NULL: for stages that answer
+/* Like cw_ndjson_loop, but also calls fn for a line that is not a record,
+ * after reporting it, with rec->json NULL and rec->why: for stages that answer
  * every input line with an output line. */
 int cw_ndjson_loop_all(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
     struct cw_loop_stats *stats);
 
-/* Reports a problem with one record as "TOOL: SRC:LINE: message". */
+/* Reports a problem with one record as "TOOL: SRC:LINE: message", escaped
+ * as cw_warnx() escapes it: record data cannot forge a line. */
 void cw_rec_warn(const struct cw_rec *rec, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -1,8 +1,12 @@
-/* tool.h: what every tool's main() does the same way: version, config. */
+/* tool.h: what every tool's main() does the same way: version, config, messages. */
 #ifndef CW_TOOL_H
 #define CW_TOOL_H
 
+#include <stdarg.h>
+#include <stddef.h>
+
 struct cw_config;
+struct cw_buf;
 
 /* Prints "TOOL (cartwatch) VERSION" on stdout, for --version. */
 void cw_print_version(void);
@@ -19,5 +23,34 @@ struct cw_config *cw_tool_config(const char *path, int optional);
 /* A whole-number option's argument within [min, max]; anything else exits
  * CW_EXIT_USAGE with "TOOL: OPT: expected a whole number from MIN to MAX". */
 long long cw_opt_int(const char *opt, const char *arg, long long min, long long max);
+
+/*
+ * The one way a tool prints a diagnostic: "TOOL: MESSAGE\n" on stderr, in one
+ * write(2), so that lines of the stages sharing a terminal do not mix. Messages
+ * quote record data (a cart Id, an address, a server's answer), so the whole
+ * message is escaped as cw_escape() does: nothing in it can end the line, start
+ * a forged "TOOL: ..." line or drive the terminal. A message is cut at about
+ * 2 KiB (before escaping), with "..." at the end.
+ *   cw_warnx  the message
+ *   cw_warn   the message, ": ", and strerror(errno)
+ *   cw_errx   cw_warnx, then exit(code)
+ */
+void cw_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cw_vwarnx(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+void cw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void cw_errx(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Appends s[0..n) to b with what could forge or garble a line of a terminal or
+ * a log written out visibly: CR, LF and TAB as \r, \n, \t; other C0 controls
+ * and DEL as \xHH; bytes that are not UTF-8 as \xHH; the C1 controls (U+0080 to
+ * U+009F) and the characters that reorder or break text (bidi controls U+061C,
+ * U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069; U+2028, U+2029) as \uHHHH.
+ * Everything else, other letters of any script included, is kept. A backslash
+ * is kept as it is: escaping twice changes nothing, and a reader who wants the
+ * exact bytes has them in the record itself.
+ */
+void cw_escape(struct cw_buf *b, const char *s, size_t n);
 
 #endif

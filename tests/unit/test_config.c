@@ -424,25 +424,42 @@ test_case_insensitive(void **state)
 	unload(c, path);
 }
 
+/*
+ * .NET's flat "A:B" keys ignore case and must be unique: a file in which two
+ * values land on one key is a FormatException there, and refused here rather
+ * than read as one of them. Sections that differ in case merge.
+ */
 static void
-test_last_wins(void **state)
+test_twins_refused(void **state)
 {
 	struct cw_config *c;
 	char *path;
 
 	(void)state;
-	c = load("{\"S\": {\"K\": 1, \"k\": 2}, \"s\": {\"x\": 3}, "
-	    "\"T\": {\"y\": 4}, \"t\": {\"y\": 5}}", &path);
-	assert_int_equal(cw_config_int(c, "s.k", 0, 0, 9), 2);
-	/* sections that differ in case merge, as .NET's flat keys do */
+	c = load("{\"S\": {\"K\": 1}, \"s\": {\"x\": 3}, "
+	    "\"T\": {\"y\": 4}, \"t\": {\"z\": [5]}}", &path);
+	assert_int_equal(cw_config_int(c, "s.k", 0, 0, 9), 1);
 	assert_int_equal(cw_config_int(c, "S.x", 0, 0, 9), 3);
-	assert_int_equal(cw_config_int(c, "t.Y", 0, 0, 9), 5);
+	assert_int_equal(cw_config_int(c, "t.Y", 0, 0, 9), 4);
+	assert_int_equal(cw_config_int(c, "T.z.0", 0, 0, 9), 5);
 	assert_int_equal(cw_config_errors(c), 0);
 	unload(c, path);
-	/* the other order */
-	c = load("{\"a\": \"one\", \"A\": \"two\"}", &path);
-	assert_string_equal(cw_config_str(c, "a", NULL), "two");
-	unload(c, path);
+
+	BAD("{\"a\": \"one\", \"A\": \"two\"}",
+	    "F: keys \"a\" and \"A\" differ only in case; .NET refuses such a file");
+	BAD("{\"S\": {\"K\": 1, \"x\": 0}, \"s\": {\"k\": 2}}",
+	    "F: keys \"S.K\" and \"s.k\" differ only in case; .NET refuses such a file");
+	BAD("{\"L\": [1, {\"m\": 2}], \"l\": [3]}",
+	    "F: keys \"L.0\" and \"l.0\" differ only in case; .NET refuses such a file");
+	/* the first twin in the file is named, whatever the alphabet says */
+	BAD("{\"z\": 1, \"b\": 1, \"Z\": 2, \"B\": 2}",
+	    "F: keys \"z\" and \"Z\" differ only in case; .NET refuses such a file");
+	/* a key written twice: .NET refuses a value, merges a section; Jansson
+	 * would keep the second only, so both are refused */
+	BAD("{\"P\": \"smtp\",\n \"P\": \"sendgrid\"}",
+	    "F:2:4: the key \"P\" is written twice in one object");
+	BAD("{\"S\": {\"x\": 1}, \"S\": {\"y\": 2}}",
+	    "F:1:19: the key \"S\" is written twice in one object");
 }
 
 static void
@@ -635,13 +652,13 @@ test_bool(void **state)
 	char *path, *want;
 
 	(void)state;
-	c = load("{\"t\": true, \"f\": false, \"T\": \"TRUE\", \"F\": \" False \","
+	c = load("{\"t\": true, \"f\": false, \"ts\": \"TRUE\", \"fs\": \" False \","
 	    " \"e\": \"\", \"y\": \"yes\", \"one\": 1, \"s1\": \"1\", "
 	    "\"tr\": \"truex\", \"o\": {}}", &path);
 	assert_int_equal(cw_config_bool(c, "t", 0), 1);
 	assert_int_equal(cw_config_bool(c, "f", 1), 0);
-	assert_int_equal(cw_config_bool(c, "T", 0), 1);
-	assert_int_equal(cw_config_bool(c, "F", 1), 0);
+	assert_int_equal(cw_config_bool(c, "TS", 0), 1);
+	assert_int_equal(cw_config_bool(c, "FS", 1), 0);
 	assert_int_equal(cw_config_bool(c, "e", 1), 1);
 	assert_int_equal(cw_config_bool(c, "absent", 1), 1);
 	assert_int_equal(cw_config_bool(c, "absent", 0), 0);
@@ -1016,7 +1033,7 @@ main(void)
 		cmocka_unit_test(test_root_not_object),
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_case_insensitive),
-		cmocka_unit_test(test_last_wins),
+		cmocka_unit_test(test_twins_refused),
 		cmocka_unit_test(test_aliases),
 		cmocka_unit_test(test_int),
 		cmocka_unit_test(test_long_value_shown_short),

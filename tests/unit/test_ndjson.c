@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,7 +15,9 @@
 #include <cmocka.h>
 
 #include "capture.h"
+#include "cw/json.h"
 #include "cw/ndjson.h"
+#include "cw/tool.h"
 #include "cw/util.h"
 
 struct seen {
@@ -209,6 +212,274 @@ test_write_errors_are_fatal(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* Names the record's Id in a warning, as the stages name a cart. */
+static int
+name_cart(const struct cw_rec *rec, void *ctx)
+{
+	(void)ctx;
+	cw_rec_warn(rec, "cart %s: bad", json_string_value(json_object_get(rec->json, "Id")));
+	return CW_REC_BAD;
+}
+
+/* How many bytes of s a terminal would act on: C0 but the line ends, DEL, C1. */
+static int
+controls(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int n = 0;
+
+	for (; *p != '\0'; p++)
+		if ((*p < 0x20 && *p != '\n') || *p == 0x7F ||
+		    (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F))
+			n++;
+	return n;
+}
+
+static int
+count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s != '\0'; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static void
+test_record_data_cannot_forge_a_line(void **state)
+{
+	/* A newline to forge a line, ESC and C1 CSI to drive the terminal, a bidi
+	 * override to reorder it; letters of other scripts and \ stay as they are. */
+	static const char in[] =
+	    "{\"Id\":\"x\\ntest_ndjson: forged\"}\n"
+	    "{\"Id\":\"\\u001b[2J\\r\\t\\u007f\"}\n"
+	    "{\"Id\":\"\\u009b31m\\u0085\\u202eevil\\u2028\"}\n"
+	    "{\"Id\":\"Zo\u00eb \\\\n \u65e5\"}\n"
+	    "{\"Id\":\"\x1b]0;raw\"}\n";
+	struct capture cap;
+	FILE *f = input(in, sizeof(in) - 1);
+	char *err;
+
+	(void)state;
+	capture_begin(&cap);
+	assert_int_equal(cw_ndjson_loop(f, "<stdin>", name_cart, NULL, NULL), CW_EXIT_FAIL);
+	err = capture_end(&cap);
+	assert_int_equal(count_lines(err), 5);
+	assert_int_equal(controls(err), 0);
+	assert_null(strstr(err, "\ntest_ndjson: forged"));
+	assert_non_null(strstr(err, "test_ndjson: <stdin>:1: cart x\\ntest_ndjson: forged: bad\n"));
+	assert_non_null(strstr(err, "test_ndjson: <stdin>:2: cart \\x1b[2J\\r\\t\\x7f: bad\n"));
+	assert_non_null(strstr(err, "test_ndjson: <stdin>:3: cart \\u009b31m\\u0085\\u202eevil\\u2028: bad\n"));
+	assert_non_null(strstr(err, "test_ndjson: <stdin>:4: cart Zo\u00eb \\n \u65e5: bad\n"));
+	/* not JSON (a raw control byte in a string): Jansson quotes the line */
+	assert_non_null(strstr(err, "test_ndjson: <stdin>:5: not JSON: "));
+	free(err);
+	fclose(f);
+}
+
+static char *
+escaped(const char *s, size_t n)
+{
+	struct cw_buf b = CW_BUF_INIT;
+
+	cw_escape(&b, s, n);
+	return cw_buf_detach(&b);
+}
+
+static void
+test_escape(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t n;
+		const char *out;
+	} cases[] = {
+		{ "plain text: 100%", 16, "plain text: 100%" },
+		{ "a\0b", 3, "a\\x00b" },
+		{ "\x01\x1f\x7f", 3, "\\x01\\x1f\\x7f" },
+		{ "not UTF-8: \xff\xfe", 13, "not UTF-8: \\xff\\xfe" },
+		{ "overlong LF \xc0\x8a", 14, "overlong LF \\xc0\\x8a" },
+		{ "surrogate \xed\xa0\x80", 13, "surrogate \\xed\\xa0\\x80" },
+		{ "cut \xe2\x82", 6, "cut \\xe2\\x82" },
+		{ "past U+10FFFF \xf4\x90\x80\x80", 18, "past U+10FFFF \\xf4\\x90\\x80\\x80" },
+		{ "\xc2\x9b\xc2\xa0", 4, "\\u009b\xc2\xa0" },  /* CSI escaped, NBSP kept */
+		{ "\xe2\x80\x8f\xe2\x81\xa6\xd8\x9c", 8, "\\u200f\\u2066\\u061c" },
+		{ "\xf0\x9f\x9b\x92 \xe2\x82\xac", 8, "\xf0\x9f\x9b\x92 \xe2\x82\xac" },
+		{ "C:\\x1b", 6, "C:\\x1b" },  /* a backslash stays: escaping twice is a no-op */
+	};
+	char *once, *twice;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		once = escaped(cases[i].in, cases[i].n);
+		assert_string_equal(once, cases[i].out);
+		twice = escaped(once, strlen(once));
+		assert_string_equal(twice, once);
+		free(once);
+		free(twice);
+	}
+}
+
+static void
+test_messages_are_one_line(void **state)
+{
+	struct capture cap;
+	char *err, big[5000];
+
+	(void)state;
+	memset(big, 'y', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	big[100] = '\n';
+	capture_begin(&cap);
+	cw_warnx("server said: %s", big);
+	errno = ENOENT;
+	cw_warn("%s", "a\nb");
+	err = capture_end(&cap);
+	assert_int_equal(count_lines(err), 2);
+	assert_true(strncmp(err, "test_ndjson: server said: yyy", 29) == 0);
+	assert_non_null(strstr(err, "yyy\\nyyy"));
+	assert_non_null(strstr(err, "y...\ntest_ndjson: a\\nb: No such file or directory\n"));
+	assert_true(strlen(err) < 2200);  /* cut, not 5 KB */
+	free(err);
+}
+
+/* A JSON object of n keys k0..k(n-1), then the extra members. */
+static char *
+many_keys(int n, const char *extra)
+{
+	struct cw_buf b = CW_BUF_INIT;
+
+	cw_buf_adds(&b, "{");
+	for (int i = 0; i < n; i++)
+		cw_buf_addf(&b, "%s\"k%d\":%d", i > 0 ? "," : "", i, i);
+	cw_buf_addf(&b, "%s}", extra);
+	return cw_buf_detach(&b);
+}
+
+static void
+test_case_twins_are_bad_lines(void **state)
+{
+	char *big_ok = many_keys(300, ",\"Ab\":1,\"aC\":2,\"K_\":3");
+	char *big_bad = many_keys(300, ",\"x\":{\"a\":1},\"K150\":1");
+	struct cw_buf in = CW_BUF_INIT;
+	struct cw_loop_stats st;
+	struct capture cap;
+	struct seen s = {0};
+	FILE *f;
+	char *err;
+
+	(void)state;
+	cw_buf_adds(&in, "{\"email\":\"a@example.com\",\"EMAIL\":\"b@example.com\"}\n"
+	    "{\"NotificationId\":\"n1\",\"notificationId\":\"n2\"}\n"
+	    "{\"a\":1,\"b\":{\"c\":2}}\n"
+	    "{\"Id\":\"c\",\"CartLines\":[{\"ProductId\":1,\"productid\":2}]}\n"
+	    "{\"x\":{\"y\":[1,[{\"K\":1,\"k\":2}]]}}\n"
+	    "{\"a\":1,\"a\":2}\n"
+	    /* twins of equal value mislead no one: Retail Server's ChannelId
+	     * beside cart-fetch's channelId */
+	    "{\"ChannelId\":7,\"channelId\":7,\"o\":{\"k\":[1]},\"O\":{\"k\":[1]}}\n"
+	    "{\"ChannelId\":7,\"channelId\":8}\n");
+	cw_buf_addf(&in, "%s\n%s\n", big_ok, big_bad);
+	f = input(in.data, in.len);
+	capture_begin(&cap);
+	assert_int_equal(cw_ndjson_loop(f, "<stdin>", collect, &s, &st), CW_EXIT_FAIL);
+	err = capture_end(&cap);
+	/* only the good records reach the stage; the rest of the stream flows */
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.lines[0], 3);
+	assert_int_equal(s.lines[1], 7);
+	assert_int_equal(s.lines[2], 9);
+	assert_int_equal(st.bad, 7);
+	assert_non_null(strstr(err, "test_ndjson: <stdin>:1: keys \"email\" and \"EMAIL\" "
+	    "differ only in case\n"));
+	assert_non_null(strstr(err, "test_ndjson: <stdin>:2: keys \"NotificationId\" and "
+	    "\"notificationId\" differ only in case\n"));
+	assert_non_null(strstr(err, "test_ndjson: <stdin>:4: keys \"ProductId\" and "
+	    "\"productid\" differ only in case (in CartLines[0])\n"));
+	assert_non_null(strstr(err, "test_ndjson: <stdin>:5: keys \"K\" and \"k\" differ only "
+	    "in case (in x.y[1][0])\n"));
+	assert_non_null(strstr(err, "test_ndjson: <stdin>:6: not JSON: duplicate object key"));
+	assert_non_null(strstr(err, "test_ndjson: <stdin>:8: keys \"ChannelId\" and \"channelId\" "
+	    "differ only in case\n"));
+	assert_non_null(strstr(err, "test_ndjson: <stdin>:10: keys \"k150\" and \"K150\" differ "
+	    "only in case\n"));
+	assert_int_equal(count_lines(err), 7);
+	free(err);
+	fclose(f);
+	cw_buf_free(&in);
+	free(big_ok);
+	free(big_bad);
+}
+
+struct refusals {
+	int calls;
+	char why[256];
+};
+
+static int
+note_refusal(const struct cw_rec *rec, void *ctx)
+{
+	struct refusals *r = ctx;
+
+	r->calls++;
+	if (rec->json == NULL)
+		snprintf(r->why, sizeof(r->why), "%s", rec->why);
+	return CW_REC_OK;
+}
+
+static void
+test_loop_all_says_why(void **state)
+{
+	static const char in[] = "{\"email\":\"a@example.com\",\"Email\":\"b@example.com\"}\n";
+	struct refusals r = {0, ""};
+	struct capture cap;
+	FILE *f = input(in, sizeof(in) - 1);
+
+	(void)state;
+	capture_begin(&cap);
+	assert_int_equal(cw_ndjson_loop_all(f, "<stdin>", note_refusal, &r, NULL), CW_EXIT_FAIL);
+	free(capture_end(&cap));
+	assert_int_equal(r.calls, 1);
+	assert_string_equal(r.why, "keys \"email\" and \"Email\" differ only in case");
+	fclose(f);
+}
+
+/* Small objects compare every pair, big ones sort: the same pair either way. */
+static void
+test_case_twins_first_pair(void **state)
+{
+	static const char *const docs[] = {
+		"{\"b\":1,\"A\":2,\"B\":3,\"a\":4}",
+		"{\"p0\":0,\"p1\":0,\"p2\":0,\"p3\":0,\"p4\":0,\"p5\":0,\"p6\":0,\"p7\":0,"
+		    "\"p8\":0,\"b\":1,\"A\":2,\"B\":3,\"a\":4}",
+		"{\"c\":1,\"C\":1,\"b\":1,\"B\":3}",
+		"{\"p0\":0,\"p1\":0,\"p2\":0,\"p3\":0,\"p4\":0,\"p5\":0,\"p6\":0,\"p7\":0,"
+		    "\"P0\":0,\"b\":1,\"c\":1,\"C\":1,\"B\":3}",
+	};
+	const char *a, *b;
+	char *where;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(docs) / sizeof(*docs); i++) {
+		json_t *j = json_loads(docs[i], 0, NULL);
+
+		assert_int_equal(cw_json_case_twins(j, &a, &b, &where), 1);
+		assert_string_equal(a, "b");
+		assert_string_equal(b, "B");
+		assert_string_equal(where, "");
+		free(where);
+		json_decref(j);
+	}
+	/* negative: keys alike but for more than ASCII case are not twins */
+	{
+		json_t *j = json_loads("{\"a_b\":1,\"A-B\":2,\"\\u00e9\":3,\"\\u00c9\":4,\"ab\":5}",
+		    0, NULL);
+
+		assert_int_equal(cw_json_case_twins(j, &a, &b, NULL), 0);
+		json_decref(j);
+	}
+}
+
 int
 main(void)
 {
@@ -219,6 +490,12 @@ main(void)
 		cmocka_unit_test(test_line_past_one_mib),
 		cmocka_unit_test(test_reals_keep_their_decimals),
 		cmocka_unit_test(test_write_errors_are_fatal),
+		cmocka_unit_test(test_record_data_cannot_forge_a_line),
+		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_messages_are_one_line),
+		cmocka_unit_test(test_case_twins_are_bad_lines),
+		cmocka_unit_test(test_loop_all_says_why),
+		cmocka_unit_test(test_case_twins_first_pair),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
