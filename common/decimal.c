@@ -37,7 +37,7 @@ from_double(double d, char buf[CW_DECIMAL_MAX])
 	/* %.15g decides the significant digits; %f then writes them without an
 	 * exponent, with as many decimals as they reach. */
 	snprintf(tmp, sizeof(tmp), "%.14e", d);
-	digits = 14 - atoi(strchr(tmp, 'e') + 1);
+	digits = 14 - (int)strtol(strchr(tmp, 'e') + 1, NULL, 10);
 	if (digits < 0)
 		digits = 0;
 	if (digits > 40)
@@ -71,7 +71,8 @@ cw_decimal_text(const json_t *v, char buf[CW_DECIMAL_MAX])
 	s = json_string_value(v);
 	if (*s == '-' || *s == '+')
 		s++;
-	if (!isdigit((unsigned char)*s))
+	/* strtod reads hexadecimal too, but "0x1A" is no price. */
+	if (!isdigit((unsigned char)*s) || strpbrk(s, "xX") != NULL)
 		return -1;
 	d = strtod(json_string_value(v), &end);
 	if (*end != '\0' || !isfinite(d))

@@ -168,7 +168,8 @@ write_in_child(int fd)
 		FILE *out = fdopen(fd, "w");
 		json_t *j = json_pack("{s:s}", "k", "v");
 
-		freopen("/dev/null", "w", stderr);
+		if (freopen("/dev/null", "w", stderr) == NULL)
+			_exit(98);
 		cw_output_init();
 		for (int i = 0; i < 100000; i++)
 			cw_ndjson_write(out, j);

@@ -53,6 +53,8 @@ test_decimals(void **state)
 	assert_string_equal(dec(json_string("abc")), "(error)");
 	assert_string_equal(dec(json_string("")), "(error)");
 	assert_string_equal(dec(json_string("1.5x")), "(error)");
+	assert_string_equal(dec(json_string("0x1A")), "(error)");
+	assert_string_equal(dec(json_string("-0X0")), "(error)");
 	assert_string_equal(dec(json_true()), "(error)");
 	assert_string_equal(dec(json_null()), "(error)");
 }
