@@ -85,19 +85,25 @@ cw_mail_parse(const char *mailbox, char **name, char **addr, cw_err *e)
 }
 
 /* Printable ASCII without "=?" (which a reader would take for an encoded-word)
- * and without a run too long to fold. */
+ * and without a run too long to fold. folded() breaks only before blanks and
+ * carries them to the new line, so the run that must fit is blanks and the
+ * word after them together, not the word alone. */
 static int
 plain(const char *s)
 {
 	size_t run = 0;
+	int in_word = 0;
 
 	for (; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
+		int blank = c == ' ' || c == '\t';
 
 		if ((c < 0x20 && c != '\t') || c > 0x7e || (c == '=' && s[1] == '?'))
 			return 0;
-		run = c == ' ' || c == '\t' ? 0 : run + 1;
-		if (run > LONG_WORD)
+		if (blank && in_word)
+			run = 0;  /* a fold may go here */
+		in_word = !blank;
+		if (++run > LONG_WORD)
 			return 0;
 	}
 	return 1;

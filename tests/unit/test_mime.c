@@ -209,6 +209,22 @@ test_headers(void **state)
 	lines_ok(h, strlen(h), 78);
 	assert_non_null(strstr(h, "\r\n "));
 	free(h);
+	/* a long run of blanks moves to the folded line with the word after it:
+	 * together they must still fit in 998 octets (found by the fuzzer) */
+	{
+		char blanks[1003];
+
+		memset(blanks, ' ', sizeof(blanks) - 1);
+		blanks[0] = 'a';
+		blanks[sizeof(blanks) - 2] = 'b';
+		blanks[sizeof(blanks) - 1] = '\0';
+		h = header("Subject", blanks);
+		lines_ok(h, strlen(h), 998);
+		d = words_decode(h);
+		assert_string_equal(d, blanks);
+		free(d);
+		free(h);
+	}
 }
 
 static void
