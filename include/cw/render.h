@@ -64,6 +64,10 @@ struct cw_tmpl *cw_tmpl_load(const char *path, enum cw_tmpl_kind kind, cw_err *e
  * the result. t is not const: it remembers which tags it has warned about. */
 char *cw_tmpl_render(struct cw_tmpl *t, const json_t *data);
 
+/* With quiet set, cw_tmpl_render() warns about nothing (unknown names,
+ * unsafe URLs): for callers such as fuzzers that render many records. */
+void cw_tmpl_quiet(struct cw_tmpl *t, int quiet);
+
 void cw_tmpl_free(struct cw_tmpl *t);
 
 /* url made safe for an HTML URL attribute (before HTML escaping): see above.
