@@ -115,6 +115,7 @@ struct html {
 	int url;           /* U_*: A_URL and A_URLS only */
 	char scheme[24];   /* U_SCHEME, U_OTHER: the scheme; U_DATA: the media type */
 	char ref[40];      /* a character reference being read in a URL */
+	int in_select;     /* a <select> is open: kept across tags (enter()) */
 	int cond;          /* "[if" matched so far at a comment's start (3: all of
 	                    * it, Outlook's conditional comment; -1: not it) */
 };
@@ -160,6 +161,11 @@ static const char *const active_tags[] = {
 
 /* Foreign content, parsed by other rules (CDATA sections, no raw text). */
 static const char *const foreign_tags[] = { "svg", "math", NULL };
+
+/* Start tags that end an open <select>. */
+static const char *const select_closers[] = {
+	"input", "keygen", "textarea", NULL
+};
 
 static const char *const rcdata_tags[] = { "title", "textarea", NULL };
 
@@ -258,12 +264,16 @@ add(char *buf, size_t cap, int c)
 	}
 }
 
-/* Enters st with nothing of before kept: the state after a tag or comment. */
+/* Enters st with nothing of before kept but what the tree builder holds:
+ * the state after a tag or comment. */
 static void
 enter(struct html *h, int st)
 {
+	int in_select = h->in_select;
+
 	memset(h, 0, sizeof(*h));
 	h->st = st;
+	h->in_select = in_select;
 }
 
 /* Enters st keeping only the tag's name, which ends the element's text. */
@@ -362,7 +372,8 @@ same_ctx(const struct html *a, const struct html *b)
 	    a->aclass == b->aclass && a->url == b->url &&
 	    strcmp(a->tag, b->tag) == 0 && strcmp(a->attr, b->attr) == 0 &&
 	    strcmp(a->tmp, b->tmp) == 0 && strcmp(a->scheme, b->scheme) == 0 &&
-	    strcmp(a->ref, b->ref) == 0 && a->cond == b->cond;
+	    strcmp(a->ref, b->ref) == 0 && a->cond == b->cond &&
+	    a->in_select == b->in_select;
 }
 
 /* RCDATA, RAWTEXT, PLAINTEXT, script data and data, and the end tag that
@@ -774,6 +785,41 @@ value_end(struct parser *ps, const char *pos)
 	return 0;
 }
 
+/* A tag's name is read: refuse the elements whose content the checker
+ * cannot follow, and keep track of <select>. */
+static int
+tag_named(struct parser *ps, const char *pos)
+{
+	struct html *h = &ps->h;
+
+	if (h->end) {
+		if (strcmp(h->tag, "select") == 0)
+			h->in_select = 0;
+		return 0;
+	}
+	if (in(foreign_tags, h->tag))
+		return perr(ps, pos, "<%s> is not supported: SVG and MathML are read by "
+		    "other rules", h->tag);
+	if (strcmp(h->tag, "noscript") == 0)
+		return perr(ps, pos, "<noscript> is not supported: it is read two ways, "
+		    "with and without script");
+	if (strcmp(h->tag, "frameset") == 0)
+		return perr(ps, pos, "<frameset> is not supported: in it, parsers ignore "
+		    "the tags that start raw text");
+	if (h->in_select) {
+		/* these close the <select>; "select" too */
+		if (in(select_closers, h->tag))
+			h->in_select = 0;
+		else if (in(rcdata_tags, h->tag) || in(rawtext_tags, h->tag) ||
+		    strcmp(h->tag, "plaintext") == 0)
+			return perr(ps, pos, "<%s> inside <select>: some parsers ignore it "
+			    "and read what follows as HTML, others as text", h->tag);
+	}
+	if (strcmp(h->tag, "select") == 0)
+		h->in_select = !h->in_select;
+	return 0;
+}
+
 static int
 step_tag(struct parser *ps, int c, const char *pos)
 {
@@ -805,12 +851,8 @@ step_tag(struct parser *ps, int c, const char *pos)
 		return 0;
 	case H_TAG_NAME:
 		if (is_space(c) || c == '/' || c == '>') {
-			if (!h->end && in(foreign_tags, h->tag))
-				return perr(ps, pos, "<%s> is not supported: SVG and MathML are "
-				    "read by other rules", h->tag);
-			if (!h->end && strcmp(h->tag, "noscript") == 0)
-				return perr(ps, pos, "<noscript> is not supported: it is read "
-				    "two ways, with and without script");
+			if (tag_named(ps, pos) != 0)
+				return -1;
 			if (c == '>')
 				emit(h);
 			else

@@ -902,6 +902,13 @@ test_active_content(void **state)
 		{ "<math><mi>{{x}}</mi></math>", "<math>" },
 		{ "<noscript><p title=\"</noscript><img src=x onerror={{x}}>\"></noscript>",
 		    "<noscript>" },
+		/* in a <select>, parsers before 2025 ignore <title>, <style>...: no
+		 * raw text starts, and what follows is markup */
+		{ "<select><style><a onclick=\"</style>{{x}}\">", "<style> inside <select>" },
+		{ "<select><title><a onclick=\"</title>{{x}}\">", "<title> inside <select>" },
+		{ "<select><option><xmp><a onclick=\"</xmp>{{x}}\">", "<xmp> inside <select>" },
+		{ "<frameset><style><a onclick=\"</style>{{x}}\">", "<frameset>" },
+		{ "{{#x}}<select>{{/x}}", "does not end where it starts" },
 		{ "{{{x}}}", "{{{}}: values are always escaped" },
 		{ "<p>{{& x}}</p>", "{{&}}: values are always escaped" },
 		{ "<p title=\"{{{x}}}\">", "always escaped" },
@@ -909,6 +916,10 @@ test_active_content(void **state)
 
 	(void)state;
 	REFUSE_ALL(bad);
+	/* a closed <select>, or one that <textarea> closes, is no matter */
+	expect_html("<select><option>a</select><title>{{x}}</title><select><textarea>{{x}}"
+	    "</textarea>", "{\"x\": \"<\"}", "<select><option>a</select><title>&lt;</title>"
+	    "<select><textarea>&lt;</textarea>");
 }
 
 /* Every HTML template shipped in templates/ and examples/ passes the checker. */
