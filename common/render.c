@@ -334,7 +334,7 @@ ctx_name(const struct html *h, char *buf, size_t cap)
 {
 	switch (h->st) {
 	case H_DATA:
-		return "text";
+		return h->in_select ? "text inside <select>" : "text";
 	case H_PLAINTEXT:
 		return "<plaintext>";
 	case H_TAG_OPEN:
