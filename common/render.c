@@ -627,15 +627,17 @@ url_char(struct parser *ps, int c, const char *pos)
 {
 	struct html *h = &ps->h;
 
-	if (c == '\t' || c == '\n' || c == '\r')
-		return 0;  /* dropped anywhere: "java\tscript:" is javascript: */
+	/* A list is split before its URLs are parsed: a tab or newline there
+	 * starts the next URL, it is not dropped. */
 	if (h->aclass == A_URLS && (is_space(c) || c == ',')) {
 		if (h->url == U_DATA && data_end(ps, pos) != 0)
 			return -1;
-		h->url = U_START;  /* the next URL of the list */
+		h->url = U_START;
 		h->scheme[0] = '\0';
 		return 0;
 	}
+	if (c == '\t' || c == '\n' || c == '\r')
+		return 0;  /* dropped anywhere else: "java\tscript:" is javascript: */
 	switch (h->url) {
 	case U_START:
 		if (c <= 0x20)

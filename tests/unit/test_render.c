@@ -837,6 +837,9 @@ test_url_rules(void **state)
 		{ "<img src=\"data:image/png;base64,{{x}}\">", "a value in a data: URL" },
 		{ "<a href=\"sms:{{x}}\">", "a value in a sms: URL" },
 		{ "<a href=\"data:{{x}}\">", "data:" },
+		/* in a list a tab or newline is a separator: a new URL starts */
+		{ "<img srcset=\"/a.png,?\tx&colon;{{x}}\">", "a value in a x: URL" },
+		{ "<a ping=\"/p\njavascript:{{x}}\">", "a javascript: URL" },
 	};
 	char *out;
 
