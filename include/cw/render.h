@@ -26,14 +26,31 @@
  *
  * Output is always escaped; there is no raw form: {{{x}}}, {{&x}}, partials
  * ({{>x}}) and delimiter changes ({{=x}}) are syntax errors.
- *   HTML: every value has & < > " ' ` escaped. The template is read as HTML:
- *     a value may stand in text, in a comment, or inside a quoted attribute
- *     value; anywhere else (tag or attribute names, unquoted values, <script>
- *     or <style>, on* and style attributes) the template is refused. A value
- *     that starts a URL attribute (href, src, srcset, action, background,
- *     poster, cite, ...) must be http, https, mailto, tel, cid or relative;
- *     other schemes (javascript:, data:, vbscript:, ...) become "about:invalid"
- *     with a warning; blanks are trimmed and inner ones percent-encoded.
+ *   HTML: the template is read as the WHATWG HTML tokenizer reads the page, and
+ *     refused at load time ("NAME:LINE: why") unless every value lands where
+ *     escaping keeps it data:
+ *     - in text, <title> or <textarea>: & < > " ' ` escaped;
+ *     - in a comment, after a blank (not in an Outlook <!--[if ...]>): the
+ *       same, and - ! too, so that no value ends the comment;
+ *     - in a quoted attribute value, but not in on*, style or srcdoc, nor in
+ *       any attribute of script, iframe, frame, frameset, embed, object,
+ *       applet, param, base, link, meta, portal;
+ *     - in a URL attribute (href, src, srcset, action, formaction, poster,
+ *       background, ping, cite, xlink:href, ...): either as the whole start
+ *       of the URL, then the only value there, rendered through cw_url_safe()
+ *       (http, https, mailto, tel, cid or relative, else "about:invalid" with
+ *       a warning), or after a scheme (http:, https:, mailto:, tel:, cid:) or
+ *       a "/", "?" or "#" written in the template, any number of them. In
+ *       srcset and ping each blank-separated URL counts on its own, and
+ *       blanks in a value are percent-encoded.
+ *     Never in tag or attribute names, unquoted values, <script>, <style> or
+ *     other raw text. Refused as well: javascript: and vbscript: URLs and
+ *     data: URLs other than PNG, GIF, JPEG or WebP pictures written in the
+ *     template (read after character references, tabs and newlines);
+ *     the comment ends <!-->, <!---> and --!>; <svg>, <math>, <noscript>,
+ *     <frameset>, and raw-text elements inside <select>; a section tag in
+ *     a name, or a section that does not end in the very HTML state it
+ *     started in (it may be rendered 0, 1 or many times).
  *   TEXT: values as they are.
  *   LINE (the subject): values with control characters (CR, LF, tab...) turned
  *     into spaces; the template itself must be one line.
@@ -51,8 +68,11 @@ enum cw_tmpl_kind {
 
 struct cw_tmpl;  /* opaque: a compiled template */
 
-/* Compiles n bytes of src (UTF-8). name is for messages ("cart.html").
- * NULL with e ("NAME:LINE: reason") on a syntax error. Free with cw_tmpl_free(). */
+/* Compiles n bytes of src (UTF-8), which need not be NUL-terminated; the
+ * caller keeps src. name is for messages ("cart.html"). NULL with e
+ * ("NAME:LINE: reason") on a syntax error or, for CW_TMPL_HTML, a refusal
+ * above. Free with cw_tmpl_free(). With cw_tmpl_render() this is the whole
+ * engine: a fuzz harness needs nothing else. */
 struct cw_tmpl *cw_tmpl_parse(const char *src, size_t n, enum cw_tmpl_kind kind,
     const char *name, cw_err *e);
 
@@ -63,6 +83,10 @@ struct cw_tmpl *cw_tmpl_load(const char *path, enum cw_tmpl_kind kind, cw_err *e
 /* Renders t with data as the outermost scope. Never fails; the caller frees
  * the result. t is not const: it remembers which tags it has warned about. */
 char *cw_tmpl_render(struct cw_tmpl *t, const json_t *data);
+
+/* With quiet set, cw_tmpl_render() warns about nothing (unknown names,
+ * unsafe URLs): for callers such as fuzzers that render many records. */
+void cw_tmpl_quiet(struct cw_tmpl *t, int quiet);
 
 void cw_tmpl_free(struct cw_tmpl *t);
 

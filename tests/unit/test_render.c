@@ -1,4 +1,5 @@
 /* test_render: the template language, its escaping and refusals, the shipped templates' output. */
+#include <glob.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -351,11 +352,11 @@ test_urls(void **state)
 	    "{\"id\": \"a&b javascript:x\"}");
 	assert_string_equal(out, "<a href=\"https://shop.example.com/c/a&amp;b javascript:x\">");
 	free(out);
-	/* with only text before it that fixes no scheme, it is checked */
+	/* a value that starts the URL is checked, and the warning names it */
 	capture_begin(&cap);
-	out = render_str("<a href='x{{u}}'>", CW_TMPL_HTML, "{\"u\": \"javascript:x\"}");
+	out = render_str("<a href=' {{u}}'>", CW_TMPL_HTML, "{\"u\": \"javascript:x\"}");
 	err = capture_end(&cap);
-	assert_string_equal(out, "<a href='xabout:invalid'>");
+	assert_string_equal(out, "<a href=' about:invalid'>");
 	assert_non_null(strstr(err, "t:1: {{u}}: a URL with an unsafe scheme"));
 	free(err);
 	free(out);
@@ -367,7 +368,7 @@ test_html_contexts(void **state)
 	(void)state;
 	/* accepted */
 	expect("<!-- {{x}} --><p>{{x}}</p>", CW_TMPL_HTML, "{\"x\": \"-->\"}",
-	    "<!-- --&gt; --><p>--&gt;</p>");
+	    "<!-- &#45;&#45;&gt; --><p>--&gt;</p>");
 	expect("<script>var a = \"</p>\";</script><p>{{x}}</p>", CW_TMPL_HTML,
 	    "{\"x\": \"1\"}", "<script>var a = \"</p>\";</script><p>1</p>");
 	expect("<img alt='{{x}}' src=\"{{u}}\">", CW_TMPL_HTML,
@@ -624,6 +625,357 @@ test_files(void **state)
 	json_decref(rec);
 }
 
+/* A template the checker must refuse, and a part of the reason it gives. */
+struct refusal {
+	const char *src;
+	const char *why;
+};
+
+/* Every case of the table is tried and every miss reported before the test
+ * fails, so that a run against an older checker lists all it lets through. */
+static void
+refuse_all(const struct refusal *r, size_t n)
+{
+	int missed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct cw_tmpl *t;
+		cw_err e;
+
+		e.msg[0] = '\0';
+		t = cw_tmpl_parse(r[i].src, strlen(r[i].src), CW_TMPL_HTML, "t.html", &e);
+		if (t != NULL) {
+			print_message("accepted: %s\n", r[i].src);
+			cw_tmpl_free(t);
+			missed++;
+		} else if (strstr(e.msg, r[i].why) == NULL) {
+			print_message("%s\n  refused with \"%s\"\n  which lacks \"%s\"\n",
+			    r[i].src, e.msg, r[i].why);
+			missed++;
+		}
+	}
+	assert_int_equal(missed, 0);
+}
+
+#define REFUSE_ALL(table) refuse_all(table, sizeof(table) / sizeof(table[0]))
+
+/* Renders an HTML template that must be accepted; caller frees. Quiet: the
+ * unsafe-URL warnings are checked elsewhere. */
+static char *
+render_html(const char *src, const char *data)
+{
+	json_t *d = json_loads(data, 0, NULL);
+	struct cw_tmpl *t;
+	char *out;
+	cw_err e;
+
+	assert_non_null(d);
+	if ((t = cw_tmpl_parse(src, strlen(src), CW_TMPL_HTML, "t.html", &e)) == NULL)
+		fail_msg("refused: %s: %s", src, e.msg);
+	cw_tmpl_quiet(t, 1);
+	out = cw_tmpl_render(t, d);
+	cw_tmpl_free(t);
+	json_decref(d);
+	return out;
+}
+
+static void
+expect_html(const char *src, const char *data, const char *want)
+{
+	char *got = render_html(src, data);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/* <script>, <style>, <title>... end only at "</" + their own name + a blank,
+ * "/" or ">", as the HTML tokenizer says; everything else stays inside. */
+static void
+test_raw_text_ends(void **state)
+{
+	static const struct refusal bad[] = {
+		{ "<script>a</scriptx>{{x}}</script>", "t.html:1: a value may not stand "
+		    "inside <script>" },
+		{ "<script>a</script1>{{x}}</script>", "inside <script>" },
+		{ "<style>p{}</style2><p>{{x}}</p></style>", "inside <style>" },
+		/* <!-- <script> in a script: its </script> does not end it */
+		{ "<script><!--<script></script>{{x}}</script>-->", "inside <script>" },
+		{ "<script><!--<SCRIPT\t></script>{{x}}</script>-->", "inside <script>" },
+		/* RCDATA: no tags inside <title> or <textarea>, so no attribute either */
+		{ "<title><a title=\"</title><img src=x onerror={{x}}>\"></a></title>",
+		    "\"onerror\"" },
+		{ "<textarea><p title=\"</textarea><b onclick={{x}}>\"></textarea>",
+		    "\"onclick\"" },
+		/* RAWTEXT beyond <style> */
+		{ "<xmp>{{x}}</xmp>", "inside <xmp>" },
+		{ "<iframe>{{x}}</iframe>", "inside <iframe>" },
+		{ "<noembed>{{x}}</noembed>", "inside <noembed>" },
+		{ "<noframes>{{x}}</noframes>", "inside <noframes>" },
+	};
+
+	(void)state;
+	REFUSE_ALL(bad);
+	/* real end tags: a blank, "/" or ">" after the name, in any case */
+	expect_html("<script>a</script\t>{{x}}", "{\"x\": \"<\"}", "<script>a</script\t>&lt;");
+	expect_html("<script>a</script/>{{x}}", "{\"x\": \"1\"}", "<script>a</script/>1");
+	expect_html("<script>a</SCRIPT x=\">\">{{x}}", "{\"x\": \"1\"}",
+	    "<script>a</SCRIPT x=\">\">1");
+	expect_html("<style>p{}</style\n>{{x}}", "{\"x\": \"1\"}", "<style>p{}</style\n>1");
+	/* double escaped: the <script> inside <!-- is ended by the first
+	 * </script>, the element by the second */
+	expect_html("<script><!--<script >x</script ></script>{{x}}-->", "{\"x\": \"1\"}",
+	    "<script><!--<script >x</script ></script>1-->");
+	/* an escaped script (<!-- without <script>) ends at its </script> */
+	expect_html("<script><!-- a </script>{{x}}", "{\"x\": \"1\"}",
+	    "<script><!-- a </script>1");
+	/* <title> and <textarea> hold text, and a value is escaped there */
+	expect_html("<title>{{x}}</title><textarea>{{x}}</textarea>",
+	    "{\"x\": \"</title><script>\"}",
+	    "<title>&lt;/title&gt;&lt;script&gt;</title><textarea>&lt;/title&gt;&lt;script&gt;"
+	    "</textarea>");
+	/* after <plaintext> everything is text */
+	expect_html("<plaintext><a href={{x}}>", "{\"x\": \"<b>\"}",
+	    "<plaintext><a href=&lt;b&gt;>");
+}
+
+/* Comments end as the HTML tokenizer says; the ends that are parse errors,
+ * where parsers have disagreed, are refused. */
+static void
+test_comments(void **state)
+{
+	static const struct refusal bad[] = {
+		{ "<p>\n<!--><img src=x alt={{x}}>-->", "t.html:2: \"<!-->\"" },
+		{ "<!---><a href={{x}}>-->", "\"<!--->\"" },
+		{ "<!-- a --!><p title={{x}}> -->", "\"--!>\"" },
+		/* a value that could end the comment with the text after it */
+		{ "<!-- -{{x}}> -->", "a value in a comment" },
+		{ "<!--{{x}}-> -->", "a value in a comment" },
+		{ "<!-- <{{x}} -->", "a value in a comment" },
+		/* Outlook reads a conditional comment as HTML */
+		{ "<!--[if mso]><v:roundrect href=\"{{u}}\"></v:roundrect><![endif]-->",
+		    "conditional comment" },
+		/* a section that would leave the comment in another state */
+		{ "<!-- {{#a}}-->{{/a}} -->", "does not end where it starts" },
+	};
+
+	(void)state;
+	REFUSE_ALL(bad);
+	/* nothing in a value can end a comment: "-" and "!" are escaped too */
+	expect_html("<!-- {{x}} --><p>{{x}}</p>", "{\"x\": \"--!> -->\"}",
+	    "<!-- &#45;&#45;&#33;&gt; &#45;&#45;&gt; --><p>--!&gt; --&gt;</p>");
+	/* <!DOCTYPE>, <?...> and <!...> end at the first ">" */
+	expect_html("<!DOCTYPE html><? x ><![CDATA[ x >{{x}}", "{\"x\": \"1\"}",
+	    "<!DOCTYPE html><? x ><![CDATA[ x >1");
+	/* Outlook's "downlevel-revealed" form is a whole comment: HTML follows */
+	expect_html("<!--[if !mso]><!--><p>{{x}}</p><!--<![endif]-->", "{\"x\": \"1\"}",
+	    "<!--[if !mso]><!--><p>1</p><!--<![endif]-->");
+}
+
+/* A section is rendered 0, 1 or many times: it must end in the very HTML
+ * context it started in, and may not split a name. */
+static void
+test_section_contexts(void **state)
+{
+	static const struct refusal bad[] = {
+		{ "<a hr{{#x}}ef{{/x}}=\"{{u}}\">", "{{#x}}: a section tag may not stand in "
+		    "an attribute name" },
+		{ "<scr{{#x}}ipt{{/x}}>", "{{#x}}: a section tag may not stand in a tag name" },
+		{ "<{{#x}}x{{/x}}script>{{v}}</xscript>", "may not stand in a tag name" },
+		{ "<a {{#x}}x{{/x}}onclick=\"{{v}}\">", "{{/x}}: a section tag may not stand "
+		    "in an attribute name" },
+		{ "<a\n{{^x}}x{{/x}}onclick=\"{{v}}\">", "t.html:2: {{/x}}: a section tag" },
+		{ "</scr{{#x}}ipt{{/x}}>", "a tag name" },
+		{ "<a href=\"x\"{{#x}}>{{/x}}", "does not end where it starts" },
+		/* x false: <p title="data-x="VALUE">: the value becomes attribute names */
+		{ "<p title=\"{{#x}}\" {{/x}}data-x=\"{{y}}\">", "does not end where it starts" },
+		{ "{{#x}}<script>{{/x}}alert(1)</script>", "does not end where it starts" },
+		{ "{{#x}}<!-- {{/x}} -->", "does not end where it starts" },
+		{ "<a href=\"java{{#x}}script{{/x}}:{{u}}\">", "does not end where it starts" },
+		{ "<a href=\"{{#x}}https:{{/x}}{{u}}\">", "does not end where it starts" },
+		{ "<a href=\"{{#l}}{{u}}{{/l}}\">", "does not end where it starts" },
+		{ "<a {{#x}}checked {{/x}}href=\"{{u}}\">", "an attribute" },
+	};
+
+	(void)state;
+	REFUSE_ALL(bad);
+	/* whole attributes, parts of values, of comments and of scripts are fine */
+	expect_html("<a {{#t}}target=\"_blank\" {{/t}}href=\"https://x.example/{{#q}}?q={{q}}"
+	    "{{/q}}\" class=\"{{#on}}on{{/on}}\">{{#l}}<b>{{.}}</b>{{/l}}</a>"
+	    "<!-- {{#l}}{{.}} {{/l}}--><script>{{#t}}go();{{/t}}</script>",
+	    "{\"t\": true, \"q\": \"a b\", \"on\": false, \"l\": [\"-\", 2]}",
+	    "<a target=\"_blank\" href=\"https://x.example/?q=a b\" class=\"\"><b>-</b><b>2</b>"
+	    "</a><!-- &#45; 2 --><script>go();</script>");
+}
+
+/* URL attributes: one value that starts the URL, checked when rendered, or
+ * any number after a scheme or path written in the template. */
+static void
+test_url_rules(void **state)
+{
+	static const struct refusal bad[] = {
+		{ "<a href=\"{{a}}{{b}}\">", "a second value in the \"href\" URL" },
+		{ "<a href=\"{{a}}x{{b}}\">", "a second value" },
+		{ "<img src='{{a}} {{b}}'>", "a second value" },
+		{ "<a href=\"{{a}}:alert(1)\">", "after a value that starts" },
+		{ "<a href=\"{{a}}&#58;alert(1)\">", "after a value that starts" },
+		{ "<a href=\"x{{u}}\">", "must start it or follow" },
+		{ "<a href=\"java{{u}}\">", "must start it or follow" },
+		{ "<a href=\"&{{u}}\">", "right after \"&\"" },
+		{ "<a href=\"&#{{u}}\">", "right after \"&\"" },
+		/* schemes that run or carry code, however they are written */
+		{ "<a href=\"javascript:alert(1)\">", "a javascript: URL in the \"href\"" },
+		{ "<a href=\"JaVaScRiPt:{{x}}\">", "javascript:" },
+		{ "<a href=\"jav&#x61;script:{{x}}\">", "javascript:" },
+		{ "<a href=\"jav&#97script:{{x}}\">", "javascript:" },
+		{ "<a href=\"java&#9;script&colon;x\">", "javascript:" },
+		{ "<a href=\" &#x20;\x01java\n\tscript:{{x}}\">", "javascript:" },
+		{ "<a href=\"java&Tab;script:x\">", "javascript:" },
+		{ "<form action=\"vbscript:x\">", "a vbscript: URL in the \"action\"" },
+		{ "<a href=javascript:alert(1)>", "javascript:" },
+		{ "<iframe src=\"data:text/html,<script>alert(1)</script>\">", "data:" },
+		{ "<img src=\"data:image/svg+xml,<svg onload=alert(1)>\">", "data:" },
+		{ "<img src=\"data:image/png;base64,{{x}}\">", "a value in a data: URL" },
+		{ "<a href=\"sms:{{x}}\">", "a value in a sms: URL" },
+		{ "<a href=\"data:{{x}}\">", "data:" },
+		/* in a list a tab or newline is a separator: a new URL starts */
+		{ "<img srcset=\"/a.png,?\tx&colon;{{x}}\">", "a value in a x: URL" },
+		{ "<a ping=\"/p\njavascript:{{x}}\">", "a javascript: URL" },
+	};
+	char *out;
+
+	(void)state;
+	REFUSE_ALL(bad);
+	/* after a fixed scheme or path, values are parts of the URL */
+	expect_html("<a href=\"https://shop.example/{{a}}/{{b}}?c={{c}}#{{d}}\">"
+	    "<a href=\"mailto:{{a}}\"><a href=\"/c/{{a}}\"><a href=\"?q={{a}}{{b}}\">"
+	    "<a href=\"https&#58;//x/{{a}}\">",
+	    "{\"a\": \"javascript:x\", \"b\": \"&\", \"c\": \"1\", \"d\": \"\\\"\"}",
+	    "<a href=\"https://shop.example/javascript:x/&amp;?c=1#&quot;\">"
+	    "<a href=\"mailto:javascript:x\"><a href=\"/c/javascript:x\">"
+	    "<a href=\"?q=javascript:x&amp;\"><a href=\"https&#58;//x/javascript:x\">");
+	/* literal URLs of any safe kind, and inline images */
+	expect_html("<a href=\"sms:+1555\"><img src=\"data:image/png;base64,iVBO\">"
+	    "<a href=\"#top\"><a href=\"https://x/?a=1&amp;b=2\">{{x}}",
+	    "{\"x\": 1}", "<a href=\"sms:+1555\"><img src=\"data:image/png;base64,iVBO\">"
+	    "<a href=\"#top\"><a href=\"https://x/?a=1&amp;b=2\">1");
+	/* a value that starts the URL is neutralised when it renders unsafe, in
+	 * every URL attribute; text after it is fine once it has a "/", "?" or "#" */
+	out = render_html("<a href=\"{{u}}/x\"><button formaction=\"{{u}}\"><form "
+	    "action='{{u}}'><video poster=\"{{u}}\"><td background=\"{{u}}\"><a ping=\"{{u}}\">"
+	    "<q cite=\"{{u}}\"><a xlink:href=\"{{u}}\"><img srcset=\"{{ok}} 1x, {{u}} 2x\">"
+	    "<img lowsrc=\"{{u}}\"><input src=\"{{u}}\">",
+	    "{\"u\": \"\\tJava\\u0001Script:alert(1)\", \"ok\": \"https://i.example/a.png\"}");
+	assert_null(strstr(out, "alert"));
+	assert_non_null(strstr(out, "srcset=\"https://i.example/a.png 1x, about:invalid 2x\""));
+	free(out);
+	expect_html("<a href=\"{{u}}\">", "{\"u\": \"&#106;avascript:alert(1)\"}",
+	    "<a href=\"&amp;#106;avascript:alert(1)\">");
+	expect_html("<a href=\"{{u}}\">", "{\"u\": \"\\u000bjavascript:alert(1)\"}",
+	    "<a href=\"about:invalid\">");
+	expect_html("<a href=\"{{u}}\">", "{\"u\": \"data:text/html,x\"}",
+	    "<a href=\"about:invalid\">");
+}
+
+/* Attributes and elements whose content is HTML, script or a resource to run,
+ * and markup the checker does not model. */
+static void
+test_active_content(void **state)
+{
+	static const struct refusal bad[] = {
+		{ "<iframe srcdoc=\"{{x}}\"></iframe>", "a value may not stand in a \"srcdoc\"" },
+		{ "<div srcdoc='{{x}}'>", "\"srcdoc\"" },
+		{ "<iframe srcdoc=\"<p>{{#x}}hi{{/x}}</p>\">", "{{#x}}: no tag may stand in a "
+		    "\"srcdoc\"" },
+		{ "<iframe srcdoc=&lt;p&gt;{{x}}>", "\"srcdoc\"" },
+		{ "<a onclick='{{x}}'>", "\"onclick\" attribute (script or style)" },
+		{ "<a ONMOUSEOVER=\"{{x}}\">", "\"onmouseover\"" },
+		{ "<a href=\"#\" onfocus={{x}}>", "\"onfocus\"" },
+		{ "<p STYLE='{{x}}'>", "\"style\" attribute" },
+		{ "<script src=\"{{u}}\"></script>", "an attribute of <script>" },
+		{ "<meta http-equiv=\"refresh\" content=\"0;url={{u}}\">", "<meta>" },
+		{ "<link rel=\"stylesheet\" href=\"{{u}}\">", "<link>" },
+		{ "<base href=\"{{u}}\">", "<base>" },
+		{ "<object data=\"{{u}}\"></object>", "<object>" },
+		{ "<embed src=\"{{u}}\">", "<embed>" },
+		{ "<iframe src=\"{{u}}\"></iframe>", "<iframe>" },
+		{ "<frame src=\"{{u}}\">", "<frame>" },
+		{ "<svg><![CDATA[></svg><a title=\"]]><img src=x onerror={{x}}>\">", "t.html:1: "
+		    "<svg> is not supported" },
+		{ "<p>\n<SVG/><a xlink:href=\"{{u}}\">", "t.html:2: <svg>" },
+		{ "<math><mi>{{x}}</mi></math>", "<math>" },
+		{ "<noscript><p title=\"</noscript><img src=x onerror={{x}}>\"></noscript>",
+		    "<noscript>" },
+		/* in a <select>, parsers before 2025 ignore <title>, <style>...: no
+		 * raw text starts, and what follows is markup */
+		{ "<select><style><a onclick=\"</style>{{x}}\">", "<style> inside <select>" },
+		{ "<select><title><a onclick=\"</title>{{x}}\">", "<title> inside <select>" },
+		{ "<select><option><xmp><a onclick=\"</xmp>{{x}}\">", "<xmp> inside <select>" },
+		{ "<frameset><style><a onclick=\"</style>{{x}}\">", "<frameset>" },
+		{ "{{#x}}<select>{{/x}}", "does not end where it starts" },
+		{ "{{{x}}}", "{{{}}: values are always escaped" },
+		{ "<p>{{& x}}</p>", "{{&}}: values are always escaped" },
+		{ "<p title=\"{{{x}}}\">", "always escaped" },
+	};
+
+	(void)state;
+	REFUSE_ALL(bad);
+	/* a closed <select>, or one that <textarea> closes, is no matter */
+	expect_html("<select><option>a</select><title>{{x}}</title><select><textarea>{{x}}"
+	    "</textarea>", "{\"x\": \"<\"}", "<select><option>a</select><title>&lt;</title>"
+	    "<select><textarea>&lt;</textarea>");
+}
+
+/* Every HTML template shipped in templates/ and examples/ passes the checker. */
+static void
+test_shipped_load(void **state)
+{
+	static const char *const dirs[] = { "templates", "examples" };
+	int n = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		char *dir = src_file(dirs[i]), *pat = cw_asprintf("%s/*.html", dir);
+		glob_t g;
+
+		if (glob(pat, 0, NULL, &g) == 0) {
+			for (size_t j = 0; j < g.gl_pathc; j++) {
+				struct cw_tmpl *t;
+				cw_err e;
+
+				if ((t = cw_tmpl_load(g.gl_pathv[j], CW_TMPL_HTML, &e)) == NULL)
+					fail_msg("%s", e.msg);
+				cw_tmpl_free(t);
+				n++;
+			}
+			globfree(&g);
+		}
+		free(pat);
+		free(dir);
+	}
+	assert_true(n >= 1);
+}
+
+/* A refused custom template names its file and line through the loaders. */
+static void
+test_refusal_names_file(void **state)
+{
+	char *dir = tmpdir(), *p = cw_asprintf("%s/evil.html", dir);
+	char *q = src_file("templates/cart.txt"), *want;
+	cw_err e;
+
+	(void)state;
+	write_file(p, "<p>\n<p>\n<script>x</scriptx>\n{{firstName}}\n</script>\n");
+	assert_null(cw_render_new(p, q, CW_SUBJECT_DEFAULT, &e));
+	want = cw_asprintf("%s:4: a value may not stand inside <script>", p);
+	assert_string_equal(e.msg, want);
+	free(want);
+	unlink(p);
+	rmdir(dir);
+	free(p);
+	free(q);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -638,6 +990,13 @@ main(void)
 		cmocka_unit_test(test_unknown_warns_once),
 		cmocka_unit_test(test_default_image),
 		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_raw_text_ends),
+		cmocka_unit_test(test_comments),
+		cmocka_unit_test(test_section_contexts),
+		cmocka_unit_test(test_url_rules),
+		cmocka_unit_test(test_active_content),
+		cmocka_unit_test(test_shipped_load),
+		cmocka_unit_test(test_refusal_names_file),
 	};
 
 	return cmocka_run_group_tests_name("render", tests, NULL, NULL);
