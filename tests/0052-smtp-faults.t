@@ -127,7 +127,7 @@ r=$target
 fault greeting-421-slow '{"stage":"greeting","code":421,"delay_ms":300,"times":1}' \
 	0 "sent sent sent" "1 1 1"
 fault greeting-421 '{"stage":"greeting","code":421}' 1 "failed failed failed" "0 0 0"
-fault greeting-554 '{"stage":"greeting","code":554}' 1 "failed" "0 0 0"
+fault greeting-554 '{"stage":"greeting","code":554}' 1 "failed failed failed" "0 0 0"
 fault greeting-drop '{"stage":"greeting","action":"drop","times":1}' 0 "sent sent sent" "1 1 1"
 fault greeting-hang '{"stage":"greeting","action":"hang","times":1}' 0 "sent sent sent" "1 1 1"
 fault greeting-truncated '{"stage":"greeting","action":"truncate","times":1}' \
@@ -137,7 +137,7 @@ fault greeting-malformed '{"stage":"greeting","action":"malformed","times":1}' \
 fault ehlo-421 '{"stage":"ehlo","code":421,"times":1}' 0 "sent sent sent" "1 1 1"
 fault mail-451-once '{"stage":"mail","code":451,"times":1}' 0 "sent sent sent" "1 1 1"
 fault mail-451 '{"stage":"mail","code":451}' 1 "failed failed failed" "0 0 0"
-fault mail-550 '{"stage":"mail","code":550}' 1 "failed" "0 0 0"
+fault mail-550 '{"stage":"mail","code":550}' 1 "failed failed failed" "0 0 0"
 fault rcpt-451 "{\"stage\":\"rcpt\",\"code\":451,\"rcpt\":\"$r\"}" 1 "failed sent sent" "0 1 1"
 fault rcpt-550 "{\"stage\":\"rcpt\",\"code\":550,\"rcpt\":\"$r\"}" 0 "failed sent sent" "0 1 1"
 fault rcpt-drop "{\"stage\":\"rcpt\",\"action\":\"drop\",\"rcpt\":\"$r\"}" \

@@ -83,7 +83,7 @@ flush(struct notify *nt)
 	free(recs);
 	free(res);
 	free(at);
-	return nt->stopped ? CW_REC_STOP : CW_REC_OK;
+	return CW_REC_OK;
 }
 
 static void
@@ -119,6 +119,7 @@ opted_out(struct notify *nt, const json_t *rec)
 		r = cw_suppressed(nt->store, "customer", cust, &e);
 	if (r < 0) {
 		cw_warnx("%s", e.msg);
+		snprintf(nt->why, sizeof(nt->why), "%s", e.msg);
 		nt->stopped = 1;
 	}
 	return r;
@@ -145,9 +146,15 @@ notify(const struct cw_rec *rec, void *ctx)
 		    cw_result(rec->json, "failed", nt->p->name, NULL, why));
 		return CW_REC_OK;
 	}
-	if ((r = opted_out(nt, rec->json)) != 0) {
-		if (r < 0)
-			return CW_REC_STOP;
+	/* Once the provider or the opt-out store cannot go on, every further
+	 * line still gets its result -- failed, so --commit releases its claim
+	 * now instead of leaving it to the lease -- and nothing more is sent. */
+	if (nt->stopped || (r = opted_out(nt, rec->json)) < 0) {
+		push(nt, json_incref(rec->json),
+		    cw_result(rec->json, "failed", nt->p->name, NULL, nt->why));
+		return CW_REC_OK;
+	}
+	if (r > 0) {
 		/* Skipped, not failed: --commit makes it final for this key. */
 		push(nt, json_incref(rec->json),
 		    cw_result(rec->json, "skipped", nt->p->name, NULL, "opted out"));
@@ -234,7 +241,8 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	code = cw_ndjson_loop_all(stdin, "<stdin>", notify, &nt, NULL);
-	if (flush(&nt) != CW_REC_OK || nt.stopped || nt.failed)
+	flush(&nt);
+	if (nt.stopped || nt.failed)
 		code = CW_EXIT_FAIL;
 	cw_output_finish();
 out:
