@@ -5,11 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "cw/docstore.h"
+
+/* How long a process waits for another's lock before it gives up. */
+#define BUSY_MS 30000
 
 struct sq {
 	struct cw_docstore ops;
@@ -244,11 +248,55 @@ prepare_file(const char *path, cw_err *e)
 	return 0;
 }
 
+static long long
+ms_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/*
+ * Turning a file to WAL (a new store) reads its header, then writes it, in
+ * one statement: SQLite cannot wait for that upgrade (two upgraders would
+ * deadlock), so while another process sets the file up it answers "database
+ * is locked" at once instead of waiting. Retry as busy_timeout would have
+ * waited. The schema is then made under the write lock taken up front
+ * (BEGIN IMMEDIATE), which does wait: no transaction here reads, then asks
+ * for the lock.
+ */
+static int
+setup(struct sq *s, cw_err *e)
+{
+	long long until = ms_now() + BUSY_MS;
+	char *err = NULL;
+	int rc;
+
+	while ((rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, &err)) ==
+	    SQLITE_BUSY && ms_now() < until) {
+		sqlite3_free(err);
+		err = NULL;
+		sqlite3_sleep(10 + (int)(ms_now() % 40));
+	}
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_exec(s->db, "PRAGMA synchronous=FULL", NULL, NULL, &err);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &err);
+		if (rc == SQLITE_OK &&
+		    (rc = sqlite3_exec(s->db, schema, NULL, NULL, &err)) == SQLITE_OK)
+			rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, &err);
+	}
+	if (rc != SQLITE_OK)
+		cw_seterr(e, "state store %s: %s", s->path, err ? err : sqlite3_errstr(rc));
+	sqlite3_free(err);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
 struct cw_docstore *
 cw_sqlite_open(const char *path, cw_err *e)
 {
 	struct sq *s;
-	char *err = NULL;
 
 	if (prepare_file(path, e) != 0)
 		return NULL;
@@ -272,12 +320,8 @@ cw_sqlite_open(const char *path, cw_err *e)
 	 * than fail; WAL lets readers run beside a writer; FULL makes each
 	 * statement durable when it returns, so a crash loses at most the line
 	 * in flight. */
-	sqlite3_busy_timeout(s->db, 30000);
-	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
-	    NULL, NULL, &err) != SQLITE_OK ||
-	    sqlite3_exec(s->db, schema, NULL, NULL, &err) != SQLITE_OK) {
-		cw_seterr(e, "state store %s: %s", path, err ? err : "cannot set up");
-		sqlite3_free(err);
+	sqlite3_busy_timeout(s->db, BUSY_MS);
+	if (setup(s, e) != 0) {
 		sq_close(&s->ops);
 		return NULL;
 	}

@@ -186,8 +186,8 @@ pa=$!
 cart-dedupe -c "$cfg" <"$T/fb" >"$T/b.ndjson" 2>"$T/b.err" &
 pb=$!
 tee "$T/fa" <"$T/thousand.ndjson" >"$T/fb"
-wait $pa; ra=$?
-wait $pb; rb=$?
+ra=0; wait $pa || ra=$?
+rb=0; wait $pb || rb=$?
 cat "$T/a.err" "$T/b.err" >>"$T/all.err"
 is "$ra $rb" "0 0" "both concurrent filters exit 0"
 is "$(cat "$T/a.ndjson" "$T/b.ndjson" | wc -l | tr -d ' ')" 1000 "together they pass 1000 carts"

@@ -8,6 +8,8 @@ file, or through Cosmos DB's REST API with its own master-key signature.
     storectl.py STORE get PK ID        prints the document (system fields dropped)
     storectl.py STORE put PK JSON      upserts the document (JSON has its id)
     storectl.py STORE count            prints the number of documents
+    storectl.py STORE hold SECONDS     SQLite: holds the write lock that long,
+                                       printing "held" once it has it
 
 STORE is sqlite:PATH or cosmos:ENDPOINT/DATABASE/CONTAINER; the Cosmos key is
 read from $COSMOS_KEY.
@@ -20,6 +22,7 @@ import json
 import os
 import sqlite3
 import sys
+import time
 import urllib.parse
 import urllib.request
 
@@ -48,6 +51,15 @@ def main(argv):
     store, op, args = argv[1], argv[2], argv[3:]
     kind, _, where = store.partition(":")
     if kind == "sqlite":
+        if op == "hold":
+            # What another process setting up the file holds: the write
+            # lock, in the file's first (rollback) journal mode.
+            db = sqlite3.connect(where, timeout=30, isolation_level=None)
+            db.execute("BEGIN IMMEDIATE")
+            print("held", flush=True)
+            time.sleep(float(args[0]))
+            db.execute("ROLLBACK")
+            return 0
         db = sqlite3.connect(where, timeout=30)
         if op == "get":
             row = db.execute("SELECT body FROM docs WHERE pk = ? AND id = ?", args).fetchone()
