@@ -79,6 +79,28 @@ sq_create(struct cw_docstore *ds, const char *pk, const char *id, const json_t *
 	return r < 0 ? -1 : r == 1;
 }
 
+/*
+ * Parses the body and etag of a row (columns 0 and 1 of st) into *doc (owned)
+ * and returns NULL, or says why the row is corrupt (*doc NULL). SQLite keeps
+ * whatever a column is given: a hand edit can leave text in etag, which no
+ * replace would then match, and the key would look busy forever.
+ */
+static const char *
+corrupt(sqlite3_stmt *st, json_t **doc)
+{
+	const char *body = (const char *)sqlite3_column_text(st, 0);
+
+	*doc = NULL;
+	if (sqlite3_column_type(st, 1) != SQLITE_INTEGER)
+		return "its etag is not a number";
+	if (body == NULL || (*doc = json_loads(body, 0, NULL)) == NULL || !json_is_object(*doc)) {
+		json_decref(*doc);
+		*doc = NULL;
+		return "its body is not a JSON object";
+	}
+	return NULL;
+}
+
 static int
 sq_read(struct cw_docstore *ds, const char *pk, const char *id, json_t **doc,
     char **etag, cw_err *e)
@@ -95,14 +117,16 @@ sq_read(struct cw_docstore *ds, const char *pk, const char *id, json_t **doc,
 	sqlite3_bind_text(st, 1, pk, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*doc = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-		*etag = cw_asprintf("%lld", (long long)sqlite3_column_int64(st, 1));
-		if (*doc == NULL) {
-			free(*etag);
-			*etag = NULL;
-			cw_seterr(e, "state store %s: document %s is not JSON", s->path, id);
-		} else
+		const char *why = corrupt(st, doc);
+
+		if (why != NULL) {
+			cw_seterr(e, "state store %s: document %s/%s is corrupt: %s", s->path,
+			    pk, id, why);
+			r = CW_DOC_CORRUPT;
+		} else {
+			*etag = cw_asprintf("%lld", (long long)sqlite3_column_int64(st, 1));
 			r = 1;
+		}
 	} else if (rc == SQLITE_DONE)
 		r = 0;
 	else
@@ -159,12 +183,16 @@ sq_query(struct cw_docstore *ds, const char *field, const char *value,
 	char *path = NULL;
 	int rc, r = 0;
 
-	/* The rows are read into memory first: the callback may write. */
+	/* The rows are read into memory first: the callback may write. A
+	 * corrupt row matches any field, so that it is reported, not skipped. */
 	if (field == NULL)
-		rc = sqlite3_prepare_v2(s->db, "SELECT body, etag FROM docs", -1, &st, NULL);
+		rc = sqlite3_prepare_v2(s->db, "SELECT body, etag, pk, id FROM docs", -1, &st,
+		    NULL);
 	else {
-		rc = sqlite3_prepare_v2(s->db, "SELECT body, etag FROM docs "
-		    "WHERE json_extract(body, ?) = ?", -1, &st, NULL);
+		rc = sqlite3_prepare_v2(s->db, "SELECT body, etag, pk, id FROM docs WHERE "
+		    "CASE WHEN NOT json_valid(body) THEN 1 "
+		    "WHEN json_type(body) <> 'object' OR typeof(etag) <> 'integer' THEN 1 "
+		    "ELSE json_extract(body, ?) = ? END", -1, &st, NULL);
 		path = cw_asprintf("$.\"%s\"", field);
 	}
 	if (rc != SQLITE_OK) {
@@ -175,27 +203,34 @@ sq_query(struct cw_docstore *ds, const char *field, const char *value,
 		sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
 	}
-	json_t *rows = json_array();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(rows, json_pack("[s,I]",
-		    (const char *)sqlite3_column_text(st, 0),
-		    (json_int_t)sqlite3_column_int64(st, 1)));
-	if (rc != SQLITE_DONE)
+	json_t *docs = json_array(), *etags = json_array();
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *doc;
+		const char *why = corrupt(st, &doc);
+
+		if (why != NULL) {
+			r = cw_seterr(e, "state store %s: document %s/%s is corrupt: %s", s->path,
+			    (const char *)sqlite3_column_text(st, 2),
+			    (const char *)sqlite3_column_text(st, 3), why);
+			break;
+		}
+		json_array_append_new(docs, doc);
+		json_array_append_new(etags, json_integer(sqlite3_column_int64(st, 1)));
+	}
+	if (r == 0 && rc != SQLITE_DONE)
 		r = fail(s, e, "query");
 	sqlite3_finalize(st);
 	free(path);
-	for (size_t i = 0; r == 0 && i < json_array_size(rows); i++) {
-		json_t *row = json_array_get(rows, i);
-		json_t *doc = json_loads(json_string_value(json_array_get(row, 0)), 0, NULL);
+	for (size_t i = 0; r == 0 && i < json_array_size(docs); i++) {
 		char etag[32];
 
 		snprintf(etag, sizeof(etag), "%" JSON_INTEGER_FORMAT,
-		    json_integer_value(json_array_get(row, 1)));
-		if (doc != NULL && fn(doc, etag, ctx) != 0)
+		    json_integer_value(json_array_get(etags, i)));
+		if (fn(json_array_get(docs, i), etag, ctx) != 0)
 			r = -1;
-		json_decref(doc);
 	}
-	json_decref(rows);
+	json_decref(docs);
+	json_decref(etags);
 	return r;
 }
 
@@ -212,6 +247,7 @@ sq_close(struct cw_docstore *ds)
 
 	if (s == NULL)
 		return;
+	explicit_bzero(&s->ops.hk, sizeof(s->ops.hk));
 	sqlite3_close(s->db);
 	free(s->path);
 	free(s);

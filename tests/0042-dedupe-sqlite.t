@@ -107,6 +107,31 @@ for round in 1 2 3 4; do
 		1000 "new store, round $round: each of the 1000 keys passes exactly once"
 done
 
+# Rows SQLite keeps whatever they hold: a text etag (no replace would match
+# it: busy for ever) or a body that is not an object (it looked free).
+carts 3 900 >"$T/rows.ndjson"
+expect_exit 0 "three carts claimed" cart-dedupe -c "$cfg" <"$T/rows.ndjson"
+e0=$(sed -n 1p "$T/stdout" | jq -r .notificationId)
+e1=$(sed -n 2p "$T/stdout" | jq -r .notificationId)
+storectl sql "UPDATE docs SET etag = 'x7' WHERE id = '$e0'"
+storectl sql "UPDATE docs SET body = '[\"claimed\"]' WHERE id = '$e1'"
+CARTWATCH_NOW=$later expect_exit 1 "a run over corrupt rows" cart-dedupe -c "$cfg" <"$T/rows.ndjson"
+has "$T/stderr" "<stdin>:1: state store .*: document 128/$e0 is corrupt: its etag is not a number; not claimed" \
+	"a text etag: the key named"
+has "$T/stderr" "<stdin>:2: state store .*: document 128/$e1 is corrupt: its body is not a JSON object; not claimed" \
+	"a body not an object: the key named"
+is "$(jq -r .Id "$T/stdout")" cart-902 "the rest of the stream flows"
+expect_exit 1 "status over a corrupt row" cart-dedupe -c "$cfg" status
+has "$T/stderr" "document 128/($e0|$e1) is corrupt" "names it, rather than skip it"
+expect_exit 1 "forget over a corrupt row" cart-dedupe -c "$cfg" forget --email c900@example.com
+has "$T/stderr" "document 128/($e0|$e1) is corrupt" "names it too"
+expect_exit 0 "resend removes one" cart-dedupe -c "$cfg" resend "$e0"
+has "$T/stderr" "notification $e0 \\(corrupt\\) is owed again" "whatever it holds"
+expect_exit 0 "and the other" cart-dedupe -c "$cfg" resend "$e1"
+expect_exit 0 "status again" cart-dedupe -c "$cfg" status
+CARTWATCH_NOW=$later expect_exit 0 "the next run" cart-dedupe -c "$cfg" <"$T/rows.ndjson"
+is "$(jq -r .Id "$T/stdout" | tr '\n' ' ')" "cart-900 cart-901 " "passes their carts again"
+
 is "$(stat -c %a "$T/conf/state")" 700 "the state directory is made 0700, beside the config"
 is "$(stat -c %a "$T/conf/state/test.db")" 600 "the database is made 0600"
 printf '{"RetailServerClientOptions":{"OperatingUnitNumber":128},"Cartwatch":{"StateStore":{"Kind":"redis"}}}' >"$T/bad.json"
