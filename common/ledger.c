@@ -50,6 +50,7 @@ cw_ledger_config(struct cw_ledger_opts *o, struct cw_config *c)
 	o->lease_s = 60 * (long)cw_config_int(c, "Cartwatch.StateStore.LeaseMinutes", 30, 1,
 	    7 * 24 * 60);
 	o->max_attempts = (int)cw_config_int(c, "Cartwatch.StateStore.MaxAttempts", 3, 1, 100);
+	o->resend_uncertain = cw_config_bool(c, "Cartwatch.StateStore.ResendUncertain", 0);
 	o->retention_s = 86400L * (long)cw_config_int(c, "Cartwatch.StateStore.RetentionDays",
 	    90, 1, 3650);
 	exclude = cw_config_int(c,
@@ -118,10 +119,25 @@ cw_ledger_free(struct cw_ledger *l)
 	free(l);
 }
 
-/* Personal data goes into the store only hashed: an email as the SHA-1 of its
- * lowercase form, enough to match and to erase, not to read. */
+/*
+ * Personal data goes into the store only hashed: an email (lowercased) or a
+ * customer id as HMAC-SHA256, under a random 32-byte key of the store's own,
+ * of its SHA-1 hex. Enough to match and to erase, not to read, and a list of
+ * candidate addresses run through SHA-1 finds nobody. The SHA-1 step is what
+ * earlier versions stored: their rows are rewritten under the key without the
+ * address (migrate below).
+ *
+ * The key is a document of its own, made create-if-absent so that racing
+ * instances agree, read once per open store (the docstore keeps it for us),
+ * and never printed.
+ */
+#define KIND_HASHKEY "cartwatch.hashkey"
+#define HASHKEY_ID "cartwatch:hashkey"
+
+enum { HK_UNREAD, HK_NONE, HK_KEYED, HK_MIGRATED };  /* docstore hk.state */
+
 static void
-hash(const char *value, int fold, char out[41])
+legacy_hash(const char *value, int fold, char out[41])
 {
 	char *v = cw_strdup(value);
 
@@ -132,28 +148,244 @@ hash(const char *value, int fold, char out[41])
 	free(v);
 }
 
-static char *
-suppression_id(const char *on, const char *value)
+/* The keyed hash of a legacy one; "" without a key (nothing is written then). */
+static void
+rekey(const struct cw_docstore *s, const char *legacy, char out[65])
+{
+	*out = '\0';
+	if (s->hk.state >= HK_KEYED)
+		cw_hmac_sha256_hex(s->hk.key, sizeof(s->hk.key), legacy, strlen(legacy), out);
+}
+
+static void
+hash(const struct cw_docstore *s, const char *value, int fold, char out[65])
 {
 	char h[41];
 
-	hash(value, strcmp(on, "email") == 0, h);
+	legacy_hash(value, fold, h);
+	rekey(s, h, out);
+}
+
+static int
+is_hex(const char *h, size_t n)
+{
+	return h != NULL && strlen(h) == n && strspn(h, "0123456789abcdef") == n;
+}
+
+/* "suppress:<on>:<legacy SHA-1>": the suppression id of earlier versions? */
+static int
+legacy_suppression(const char *id)
+{
+	const char *c = id != NULL && strncmp(id, "suppress:", 9) == 0 ?
+	    strchr(id + 9, ':') : NULL;
+
+	return c != NULL && is_hex(c + 1, 40);
+}
+
+/*
+ * Rewrites what earlier versions hashed with SHA-1 alone under the key:
+ * emailHash of ledger entries (compare-and-swap, as commits do), and the ids
+ * of opt-outs (the new one is made before the old one goes, so that a reader
+ * looking at the old id first, then the new, always finds one). Safe to run
+ * in several instances at once.
+ */
+struct collect {
+	json_t *docs;
+	const char *kind;
+};
+
+static int collect(const json_t *doc, const char *etag, void *ctx);
+
+static int
+migrate(struct cw_docstore *s, cw_err *e)
+{
+	struct collect c = {json_array(), NULL};
+	const json_t *d;
+	size_t i;
+	int r;
+
+	if ((r = s->query(s, NULL, NULL, collect, &c, e)) != 0)
+		goto out;
+	json_array_foreach(c.docs, i, d) {
+		const char *kind = cw_json_istr(d, "kind"), *id = cw_json_istr(d, "id");
+		const char *pk = cw_json_istr(d, "oun");
+		char h[65];
+
+		if (kind == NULL || id == NULL || pk == NULL)
+			continue;
+		if (strcmp(kind, KIND_SUPPRESSION) == 0 && legacy_suppression(id)) {
+			const char *old = strrchr(id, ':') + 1;
+			char *nid;
+			json_t *nd = json_deep_copy(d);
+
+			rekey(s, old, h);
+			nid = cw_asprintf("%.*s%s", (int)(old - id), id, h);
+			json_object_set_new(nd, "id", json_string(nid));
+			if ((r = s->create(s, pk, nid, nd, e)) >= 0)
+				r = s->remove(s, pk, id, e);
+			json_decref(nd);
+			free(nid);
+		} else if (strcmp(kind, KIND_REMINDER) == 0 &&
+		    is_hex(cw_json_istr(d, "emailHash"), 40)) {
+			for (int round = 0; round < CAS_ROUNDS; round++) {
+				json_t *cur;
+				char *etag;
+
+				if ((r = s->read(s, pk, id, &cur, &etag, e)) <= 0)
+					break;  /* gone: nothing to rewrite */
+				if (is_hex(cw_json_istr(cur, "emailHash"), 40)) {
+					rekey(s, cw_json_istr(cur, "emailHash"), h);
+					json_object_set_new(cur, "emailHash", json_string(h));
+					r = s->replace(s, pk, id, cur, etag, e);
+				}
+				json_decref(cur);
+				free(etag);
+				if (r != 0)
+					break;
+			}
+		}
+		if (r < 0)
+			goto out;
+		r = 0;
+	}
+out:
+	json_decref(c.docs);
+	return r < 0 ? -1 : 0;
+}
+
+/*
+ * Makes s->hk current: HK_NONE (no key yet), HK_KEYED (rows of earlier
+ * versions may remain) or HK_MIGRATED, which is kept for good. With make,
+ * a missing key is created and the store migrated, so HK_MIGRATED follows.
+ * 0, or -1 with e.
+ */
+static int
+hashkey(struct cw_docstore *s, int make, const struct timespec *now, cw_err *e)
+{
+	json_t *doc = NULL;
+	char *etag = NULL, iso[CW_ISO8601_MAX];
+	const char *hex;
+	int r = 0;
+
+	for (int round = 0; s->hk.state != HK_MIGRATED && round < CAS_ROUNDS; round++) {
+		if ((r = s->read(s, SUPPRESSION_PK, HASHKEY_ID, &doc, &etag, e)) < 0)
+			break;
+		if (r == 0) {
+			char k[65];
+
+			s->hk.state = HK_NONE;
+			if (!make)
+				break;
+			if (cw_random_hex(k, 32) != 0) {
+				r = cw_seterr(e, "state store %s: no random numbers for its "
+				    "hashing key", s->describe(s));
+				break;
+			}
+			doc = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "id", HASHKEY_ID, "oun",
+			    SUPPRESSION_PK, "kind", KIND_HASHKEY, "key", k, "created",
+			    cw_iso8601_format(now, iso), "migrated", 0);
+			explicit_bzero(k, sizeof(k));
+			r = s->create(s, SUPPRESSION_PK, HASHKEY_ID, doc, e);
+			json_decref(doc);
+			doc = NULL;
+			if (r < 0)
+				break;
+			continue;  /* ours or a racer's: read what won */
+		}
+		hex = cw_json_istr(doc, "key");
+		if (!is_hex(hex, 64)) {
+			r = cw_seterr(e, "state store %s: document %s/%s is corrupt: no "
+			    "hashing key", s->describe(s), SUPPRESSION_PK, HASHKEY_ID);
+			break;
+		}
+		for (size_t i = 0; i < sizeof(s->hk.key); i++) {
+			unsigned int b;
+
+			sscanf(hex + 2 * i, "%2x", &b);
+			s->hk.key[i] = (unsigned char)b;
+		}
+		s->hk.state = json_is_true(json_object_get(doc, "migrated")) ? HK_MIGRATED :
+		    HK_KEYED;
+		if (s->hk.state == HK_KEYED && make) {
+			if ((r = migrate(s, e)) != 0)
+				break;
+			json_object_set_new(doc, "migrated", json_true());
+			if ((r = s->replace(s, SUPPRESSION_PK, HASHKEY_ID, doc, etag, e)) < 0)
+				break;
+			/* 0: another instance marked it first; read again. */
+		}
+		if (!make)
+			break;
+		json_decref(doc);
+		free(etag);
+		doc = NULL;
+		etag = NULL;
+	}
+	json_decref(doc);
+	free(etag);
+	if (r < 0) {
+		s->hk.state = HK_UNREAD;
+		return -1;
+	}
+	return 0;
+}
+
+/* Every write of the ledger goes through here first (cheap once done). */
+static int
+ready(struct cw_ledger *l, const struct timespec *now, cw_err *e)
+{
+	if (l->s->hk.state == HK_MIGRATED)
+		return 0;
+	return hashkey(l->s, !l->dry, now, e);
+}
+
+static char *
+suppression_id(const struct cw_docstore *s, const char *on, const char *value)
+{
+	char h[65];
+
+	hash(s, value, strcmp(on, "email") == 0, h);
 	return cw_asprintf("suppress:%s:%s", on, h);
+}
+
+static int
+exists(struct cw_docstore *s, const char *id, cw_err *e)
+{
+	json_t *doc;
+	char *etag;
+	int r = s->read(s, SUPPRESSION_PK, id, &doc, &etag, e);
+
+	if (r == 1) {
+		json_decref(doc);
+		free(etag);
+	}
+	return r == CW_DOC_CORRUPT ? CW_LEDGER_CORRUPT : r;
 }
 
 int
 cw_suppressed(struct cw_docstore *s, const char *on, const char *value, cw_err *e)
 {
-	char *id = suppression_id(on, value), *etag;
-	json_t *doc;
-	int r;
+	struct timespec now = {0, 0};
+	char *id;
+	int r = 0;
 
-	r = s->read(s, SUPPRESSION_PK, id, &doc, &etag, e);
-	if (r == 1) {
-		json_decref(doc);
-		free(etag);
+	if (s->hk.state != HK_MIGRATED && hashkey(s, 0, &now, e) != 0)
+		return -1;
+	/* Until the store is migrated, its opt-out may still be under the old
+	 * id; the old one first, as migrate() makes the new before it drops it. */
+	if (s->hk.state != HK_MIGRATED) {
+		char h[41];
+
+		legacy_hash(value, strcmp(on, "email") == 0, h);
+		id = cw_asprintf("suppress:%s:%s", on, h);
+		r = exists(s, id, e);
+		free(id);
 	}
-	free(id);
+	if (r == 0 && s->hk.state >= HK_KEYED) {
+		id = suppression_id(s, on, value);
+		r = exists(s, id, e);
+		free(id);
+	}
 	return r;
 }
 
@@ -263,10 +495,10 @@ entry(struct cw_ledger *l, const char *key, const json_t *rec, const struct time
 {
 	const char *email = record_email(rec);
 	const char *cart = cw_json_istr(rec, "cartId");
-	char iso[CW_ISO8601_MAX], up[CW_ISO8601_MAX], h[41] = "";
+	char iso[CW_ISO8601_MAX], up[CW_ISO8601_MAX], h[65] = "";
 
 	if (email != NULL)
-		hash(email, 1, h);
+		hash(l->s, email, 1, h);
 	if (cart == NULL)
 		cart = cw_json_istr(rec, "Id");
 	return json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s,s:s,s:i,s:s,s:i,s:I,s:s,s:s,s:I}",
@@ -313,12 +545,55 @@ claim_live(const json_t *doc, const struct timespec *now)
 	    json_integer_value(json_object_get(doc, "leaseUntil")) > now->tv_sec;
 }
 
+/* The states of an entry; "uncertain": a send whose outcome is unknown. */
+static const char *const states[] = {
+	"claimed", "sent", "failed", "gaveup", "skipped", "uncertain"
+};
+
+/*
+ * 0 if doc is a ledger entry we could have written; else CW_LEDGER_CORRUPT
+ * with e naming the key. Guessing would make the key look busy for ever, or
+ * free when it is not.
+ */
+static int
+check_entry(const char *key, const json_t *doc, cw_err *e)
+{
+	const char *st = cw_json_istr(doc, "state"), *why = NULL;
+	const json_t *n = json_object_get(doc, "attempts");
+	size_t i;
+
+	for (i = 0; st != NULL && i < sizeof(states) / sizeof(*states); i++)
+		if (strcmp(st, states[i]) == 0)
+			break;
+	if (!json_is_object(doc))
+		why = "not a JSON object";
+	else if (st == NULL || i == sizeof(states) / sizeof(*states))
+		why = "its state is not one of ours";
+	else if (!json_is_integer(n) || json_integer_value(n) < 0)
+		why = "attempts is not a whole number";
+	else if (!json_is_integer(json_object_get(doc, "leaseUntil")))
+		why = "leaseUntil is not a whole number";
+	if (why == NULL)
+		return 0;
+	cw_seterr(e, "ledger entry %s is corrupt: %s; left alone (cart-dedupe resend %s "
+	    "removes it)", key, why, key);
+	return CW_LEDGER_CORRUPT;
+}
+
+/* Final: no run sends the key again by itself. */
+static int
+is_final(const json_t *doc)
+{
+	return is_state(doc, "sent") || is_state(doc, "skipped") || is_state(doc, "uncertain");
+}
+
 /* A step given up ends its series: a customer we could not reach with the
  * first reminder is not sent the second. Internal to claim_step's answers. */
 #define GAVE_UP (CW_NOT_DUE + 1)
 
-/* Tries to claim key for step: CW_PASS, CW_DONE (sent or skipped: look at
- * the next step), GAVE_UP, CW_BUSY, or -1. */
+/* Tries to claim key for step: CW_PASS, CW_DONE (sent, skipped or
+ * uncertain: look at the next step), GAVE_UP, CW_BUSY, CW_LEDGER_CORRUPT or
+ * -1. */
 static int
 claim_step(struct cw_ledger *l, const char *key, const json_t *cart,
     const struct timespec *modified, int step, const struct timespec *now, cw_err *e)
@@ -333,12 +608,13 @@ claim_step(struct cw_ledger *l, const char *key, const json_t *cart,
 		if (l->dry) {
 			/* Absent means it would be ours; the rest as below. */
 			if ((r = l->s->read(l->s, l->o->oun, key, &cur, &etag, e)) <= 0) {
-				verdict = r == 0 ? CW_PASS : -1;
+				verdict = r == 0 ? CW_PASS : r == CW_DOC_CORRUPT ?
+				    CW_LEDGER_CORRUPT : -1;
 				break;
 			}
-			verdict = is_state(cur, "sent") || is_state(cur, "skipped") ? CW_DONE :
-			    is_state(cur, "gaveup") ? GAVE_UP : claim_live(cur, now) ?
-			    CW_BUSY : CW_PASS;
+			verdict = check_entry(key, cur, e) != 0 ? CW_LEDGER_CORRUPT :
+			    is_final(cur) ? CW_DONE : is_state(cur, "gaveup") ? GAVE_UP :
+			    claim_live(cur, now) ? CW_BUSY : CW_PASS;
 			json_decref(cur);
 			free(etag);
 			break;
@@ -350,10 +626,12 @@ claim_step(struct cw_ledger *l, const char *key, const json_t *cart,
 		if ((r = l->s->read(l->s, l->o->oun, key, &cur, &etag, e)) == 0)
 			continue;  /* deleted since: try creating again */
 		if (r < 0) {
-			verdict = -1;
+			verdict = r == CW_DOC_CORRUPT ? CW_LEDGER_CORRUPT : -1;
 			break;
 		}
-		if (is_state(cur, "sent") || is_state(cur, "skipped"))
+		if (check_entry(key, cur, e) != 0)
+			verdict = CW_LEDGER_CORRUPT;
+		else if (is_final(cur))
 			verdict = CW_DONE;
 		else if (is_state(cur, "gaveup"))
 			verdict = GAVE_UP;
@@ -386,11 +664,13 @@ cw_ledger_claim(struct cw_ledger *l, const json_t *cart, const struct timespec *
 	size_t n = json_array_size(l->o->steps);
 	int r;
 
+	if (ready(l, now, e) != 0)
+		return -1;
 	if (customer != NULL && *customer != '\0' &&
 	    (r = cw_suppressed(l->s, "customer", customer, e)) != 0)
-		return r < 0 ? -1 : CW_SUPPRESSED;
+		return r < 0 ? r : CW_SUPPRESSED;
 	if (email != NULL && (r = cw_suppressed(l->s, "email", email, e)) != 0)
-		return r < 0 ? -1 : CW_SUPPRESSED;
+		return r < 0 ? r : CW_SUPPRESSED;
 	if ((r = before_switch(l, cart, modified, e)) != 0)
 		return r < 0 ? -1 : CW_BEFORE_SWITCH;
 	for (size_t k = 1; k <= n; k++) {
@@ -418,6 +698,8 @@ cw_ledger_commit(struct cw_ledger *l, const json_t *result, const struct timespe
 	const char *status = cw_json_istr(result, "status");
 	const char *mod = cw_json_istr(result, "modifiedDateTime");
 	const json_t *stepv = cw_json_iget(result, "step");
+	const json_t *unsure = cw_json_iget(result, "uncertain");
+	const char *provider = cw_json_istr(result, "provider");
 	struct timespec m = {0, 0};
 	json_t *doc, *cur;
 	char *etag;
@@ -434,11 +716,33 @@ cw_ledger_commit(struct cw_ledger *l, const json_t *result, const struct timespe
 		*bad = 1;
 		return cw_seterr(e, "result %s: modifiedDateTime is not an ISO 8601 time", key);
 	}
+	if (unsure != NULL && !json_is_boolean(unsure)) {
+		*bad = 1;
+		return cw_seterr(e, "result %s: uncertain is not true or false", key);
+	}
+	if (json_is_true(unsure) && strcmp(status, "failed") != 0) {
+		*bad = 1;
+		return cw_seterr(e, "result %s: only a failed send can be uncertain", key);
+	}
+	/* A preview sends nothing: it must not use a key up (it would stay
+	 * skipped, and the real provider would never send it). */
+	if (l->dry || (provider != NULL && strcmp(provider, "preview") == 0))
+		return 0;
+	if (ready(l, now, e) != 0)
+		return -1;
 	for (int round = 0; round < CAS_ROUNDS; round++) {
 		int found = l->s->read(l->s, l->o->oun, key, &cur, &etag, e);
 
+		if (found == CW_DOC_CORRUPT)
+			*bad = 1;
 		if (found < 0)
 			return -1;
+		if (found == 1 && check_entry(key, cur, e) != 0) {
+			*bad = 1;
+			json_decref(cur);
+			free(etag);
+			return -1;
+		}
 		if (found == 0) {
 			/* A send nobody claimed (a stage run by hand): record it. */
 			cur = entry(l, key, result, &m, json_is_integer(stepv) ?
@@ -446,11 +750,16 @@ cw_ledger_commit(struct cw_ledger *l, const json_t *result, const struct timespe
 			etag = NULL;
 		}
 		doc = json_deep_copy(cur);
-		if (is_state(cur, "sent") && strcmp(status, "sent") != 0) {
-			r = 0;  /* sent is final: a late failure of a duplicate changes nothing */
+		if ((is_state(cur, "sent") || is_state(cur, "uncertain")) &&
+		    strcmp(status, "sent") != 0) {
+			r = 0;  /* final: a late failure of a duplicate changes nothing */
 			goto next;
 		}
-		if (strcmp(status, "failed") == 0) {
+		if (json_is_true(unsure) && !l->o->resend_uncertain) {
+			/* It may have reached the customer: not sent again by
+			 * itself, nor counted as an attempt. */
+			json_object_set_new(doc, "state", json_string("uncertain"));
+		} else if (strcmp(status, "failed") == 0) {
 			json_int_t n = json_integer_value(json_object_get(cur, "attempts")) + 1;
 
 			json_object_set_new(doc, "attempts", json_integer(n));
@@ -484,11 +793,17 @@ int
 cw_ledger_run_status(struct cw_ledger *l, long long channel, const char *last,
     const char *cart_ids, cw_err *e)
 {
-	char *id = cw_asprintf("%s:%lld", l->o->oun, channel);
+	char *id;
+	json_t *doc;
+	int r;
+
+	if (l->dry)
+		return 0;
+	id = cw_asprintf("%s:%lld", l->o->oun, channel);
 	/* The sample's document, its misspelling included. */
-	json_t *doc = json_pack("{s:s,s:s,s:s,s:s}", "id", id, "oun", l->o->oun,
+	doc = json_pack("{s:s,s:s,s:s,s:s}", "id", id, "oun", l->o->oun,
 	    "lastSuceessfulCompletionDateTime", last, "lastProcessedCartIds", cart_ids);
-	int r = l->s->upsert(l->s, l->o->oun, id, doc, e);
+	r = l->s->upsert(l->s, l->o->oun, id, doc, e);
 
 	json_decref(doc);
 	free(id);
@@ -499,10 +814,15 @@ int
 cw_ledger_suppress(struct cw_ledger *l, const char *on, const char *value, int add,
     const struct timespec *now, cw_err *e)
 {
-	char *id = suppression_id(on, value), iso[CW_ISO8601_MAX];
+	char *id, iso[CW_ISO8601_MAX];
 	json_t *doc;
 	int r;
 
+	if (l->dry)
+		return 0;
+	if (ready(l, now, e) != 0)
+		return -1;
+	id = suppression_id(l->s, on, value);
 	if (!add) {
 		r = l->s->remove(l->s, SUPPRESSION_PK, id, e);
 	} else {
@@ -514,11 +834,6 @@ cw_ledger_suppress(struct cw_ledger *l, const char *on, const char *value, int a
 	free(id);
 	return r < 0 ? -1 : 0;
 }
-
-struct collect {
-	json_t *docs;
-	const char *kind;
-};
 
 static int
 collect(const json_t *doc, const char *etag, void *ctx)
@@ -553,12 +868,16 @@ cw_ledger_forget(struct cw_ledger *l, const char *on, const char *value,
     int keep_suppression, const struct timespec *now, unsigned long *removed, cw_err *e)
 {
 	struct collect c = {json_array(), KIND_REMINDER};
-	char h[41], *sid;
+	char h[65], *sid;
 	int r;
 
 	*removed = 0;
+	if (ready(l, now, e) != 0) {
+		json_decref(c.docs);
+		return -1;
+	}
 	if (strcmp(on, "email") == 0) {
-		hash(value, 1, h);
+		hash(l->s, value, 1, h);
 		r = l->s->query(l->s, "emailHash", h, collect, &c, e);
 	} else
 		r = l->s->query(l->s, "customerId", value, collect, &c, e);
@@ -569,12 +888,40 @@ cw_ledger_forget(struct cw_ledger *l, const char *on, const char *value,
 		return -1;
 	if (keep_suppression)
 		return cw_ledger_suppress(l, on, value, 1, now, e);
-	sid = suppression_id(on, value);
+	sid = suppression_id(l->s, on, value);
 	r = l->s->remove(l->s, SUPPRESSION_PK, sid, e);
 	free(sid);
 	if (r > 0)
 		(*removed)++;
 	return r < 0 ? -1 : 0;
+}
+
+int
+cw_ledger_resend(struct cw_ledger *l, const char *key, const struct timespec *now,
+    const char **was, cw_err *e)
+{
+	json_t *cur = NULL;
+	char *etag = NULL;
+	int r = l->s->read(l->s, l->o->oun, key, &cur, &etag, e);
+
+	*was = "?";
+	if (r == 1 && check_entry(key, cur, e) == 0) {
+		for (size_t i = 0; i < sizeof(states) / sizeof(*states); i++)
+			if (is_state(cur, states[i]))
+				*was = states[i];
+		if (claim_live(cur, now))
+			r = cw_seterr(e, "notification %s is being sent: a run holds it until "
+			    "its lease runs out", key);
+	} else if (r == 1 || r == CW_DOC_CORRUPT) {
+		*was = "corrupt";
+		r = 1;
+	}
+	json_decref(cur);
+	free(etag);
+	if (r != 1)
+		return r < 0 ? -1 : 0;
+	/* Removed rather than marked: the next claim starts it afresh. */
+	return l->s->remove(l->s, l->o->oun, key, e) < 0 ? -1 : 1;
 }
 
 int
@@ -603,8 +950,8 @@ int
 cw_ledger_status(struct cw_ledger *l, const struct timespec *now, json_t **out, cw_err *e)
 {
 	struct collect c = {json_array(), NULL};
-	json_t *counts = json_pack("{s:i,s:i,s:i,s:i,s:i}", "claimed", 0, "sent", 0,
-	    "failed", 0, "gaveup", 0, "skipped", 0);
+	json_t *counts = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "claimed", 0, "sent", 0,
+	    "failed", 0, "gaveup", 0, "skipped", 0, "uncertain", 0);
 	json_t *runs = json_array(), *d, *oldest = NULL;
 	json_int_t live = 0, expired = 0, supp = 0;
 	size_t i;

@@ -553,6 +553,7 @@ cosmos_close(struct cw_docstore *s)
 
 	if (c == NULL)
 		return;
+	explicit_bzero(&c->ops.hk, sizeof(c->ops.hk));
 	cw_secret_free(c->key);
 	free(c->base);
 	free(c->coll);

@@ -5,11 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "cw/docstore.h"
+
+/* How long a process waits for another's lock before it gives up. */
+#define BUSY_MS 30000
 
 struct sq {
 	struct cw_docstore ops;
@@ -75,6 +79,28 @@ sq_create(struct cw_docstore *ds, const char *pk, const char *id, const json_t *
 	return r < 0 ? -1 : r == 1;
 }
 
+/*
+ * Parses the body and etag of a row (columns 0 and 1 of st) into *doc (owned)
+ * and returns NULL, or says why the row is corrupt (*doc NULL). SQLite keeps
+ * whatever a column is given: a hand edit can leave text in etag, which no
+ * replace would then match, and the key would look busy forever.
+ */
+static const char *
+corrupt(sqlite3_stmt *st, json_t **doc)
+{
+	const char *body = (const char *)sqlite3_column_text(st, 0);
+
+	*doc = NULL;
+	if (sqlite3_column_type(st, 1) != SQLITE_INTEGER)
+		return "its etag is not a number";
+	if (body == NULL || (*doc = json_loads(body, 0, NULL)) == NULL || !json_is_object(*doc)) {
+		json_decref(*doc);
+		*doc = NULL;
+		return "its body is not a JSON object";
+	}
+	return NULL;
+}
+
 static int
 sq_read(struct cw_docstore *ds, const char *pk, const char *id, json_t **doc,
     char **etag, cw_err *e)
@@ -91,14 +117,16 @@ sq_read(struct cw_docstore *ds, const char *pk, const char *id, json_t **doc,
 	sqlite3_bind_text(st, 1, pk, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*doc = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-		*etag = cw_asprintf("%lld", (long long)sqlite3_column_int64(st, 1));
-		if (*doc == NULL) {
-			free(*etag);
-			*etag = NULL;
-			cw_seterr(e, "state store %s: document %s is not JSON", s->path, id);
-		} else
+		const char *why = corrupt(st, doc);
+
+		if (why != NULL) {
+			cw_seterr(e, "state store %s: document %s/%s is corrupt: %s", s->path,
+			    pk, id, why);
+			r = CW_DOC_CORRUPT;
+		} else {
+			*etag = cw_asprintf("%lld", (long long)sqlite3_column_int64(st, 1));
 			r = 1;
+		}
 	} else if (rc == SQLITE_DONE)
 		r = 0;
 	else
@@ -155,12 +183,16 @@ sq_query(struct cw_docstore *ds, const char *field, const char *value,
 	char *path = NULL;
 	int rc, r = 0;
 
-	/* The rows are read into memory first: the callback may write. */
+	/* The rows are read into memory first: the callback may write. A
+	 * corrupt row matches any field, so that it is reported, not skipped. */
 	if (field == NULL)
-		rc = sqlite3_prepare_v2(s->db, "SELECT body, etag FROM docs", -1, &st, NULL);
+		rc = sqlite3_prepare_v2(s->db, "SELECT body, etag, pk, id FROM docs", -1, &st,
+		    NULL);
 	else {
-		rc = sqlite3_prepare_v2(s->db, "SELECT body, etag FROM docs "
-		    "WHERE json_extract(body, ?) = ?", -1, &st, NULL);
+		rc = sqlite3_prepare_v2(s->db, "SELECT body, etag, pk, id FROM docs WHERE "
+		    "CASE WHEN NOT json_valid(body) THEN 1 "
+		    "WHEN json_type(body) <> 'object' OR typeof(etag) <> 'integer' THEN 1 "
+		    "ELSE json_extract(body, ?) = ? END", -1, &st, NULL);
 		path = cw_asprintf("$.\"%s\"", field);
 	}
 	if (rc != SQLITE_OK) {
@@ -171,27 +203,34 @@ sq_query(struct cw_docstore *ds, const char *field, const char *value,
 		sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
 	}
-	json_t *rows = json_array();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(rows, json_pack("[s,I]",
-		    (const char *)sqlite3_column_text(st, 0),
-		    (json_int_t)sqlite3_column_int64(st, 1)));
-	if (rc != SQLITE_DONE)
+	json_t *docs = json_array(), *etags = json_array();
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *doc;
+		const char *why = corrupt(st, &doc);
+
+		if (why != NULL) {
+			r = cw_seterr(e, "state store %s: document %s/%s is corrupt: %s", s->path,
+			    (const char *)sqlite3_column_text(st, 2),
+			    (const char *)sqlite3_column_text(st, 3), why);
+			break;
+		}
+		json_array_append_new(docs, doc);
+		json_array_append_new(etags, json_integer(sqlite3_column_int64(st, 1)));
+	}
+	if (r == 0 && rc != SQLITE_DONE)
 		r = fail(s, e, "query");
 	sqlite3_finalize(st);
 	free(path);
-	for (size_t i = 0; r == 0 && i < json_array_size(rows); i++) {
-		json_t *row = json_array_get(rows, i);
-		json_t *doc = json_loads(json_string_value(json_array_get(row, 0)), 0, NULL);
+	for (size_t i = 0; r == 0 && i < json_array_size(docs); i++) {
 		char etag[32];
 
 		snprintf(etag, sizeof(etag), "%" JSON_INTEGER_FORMAT,
-		    json_integer_value(json_array_get(row, 1)));
-		if (doc != NULL && fn(doc, etag, ctx) != 0)
+		    json_integer_value(json_array_get(etags, i)));
+		if (fn(json_array_get(docs, i), etag, ctx) != 0)
 			r = -1;
-		json_decref(doc);
 	}
-	json_decref(rows);
+	json_decref(docs);
+	json_decref(etags);
 	return r;
 }
 
@@ -208,6 +247,7 @@ sq_close(struct cw_docstore *ds)
 
 	if (s == NULL)
 		return;
+	explicit_bzero(&s->ops.hk, sizeof(s->ops.hk));
 	sqlite3_close(s->db);
 	free(s->path);
 	free(s);
@@ -244,11 +284,55 @@ prepare_file(const char *path, cw_err *e)
 	return 0;
 }
 
+static long long
+ms_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/*
+ * Turning a file to WAL (a new store) reads its header, then writes it, in
+ * one statement: SQLite cannot wait for that upgrade (two upgraders would
+ * deadlock), so while another process sets the file up it answers "database
+ * is locked" at once instead of waiting. Retry as busy_timeout would have
+ * waited. The schema is then made under the write lock taken up front
+ * (BEGIN IMMEDIATE), which does wait: no transaction here reads, then asks
+ * for the lock.
+ */
+static int
+setup(struct sq *s, cw_err *e)
+{
+	long long until = ms_now() + BUSY_MS;
+	char *err = NULL;
+	int rc;
+
+	while ((rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, &err)) ==
+	    SQLITE_BUSY && ms_now() < until) {
+		sqlite3_free(err);
+		err = NULL;
+		sqlite3_sleep(10 + (int)(ms_now() % 40));
+	}
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_exec(s->db, "PRAGMA synchronous=FULL", NULL, NULL, &err);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &err);
+		if (rc == SQLITE_OK &&
+		    (rc = sqlite3_exec(s->db, schema, NULL, NULL, &err)) == SQLITE_OK)
+			rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, &err);
+	}
+	if (rc != SQLITE_OK)
+		cw_seterr(e, "state store %s: %s", s->path, err ? err : sqlite3_errstr(rc));
+	sqlite3_free(err);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
 struct cw_docstore *
 cw_sqlite_open(const char *path, cw_err *e)
 {
 	struct sq *s;
-	char *err = NULL;
 
 	if (prepare_file(path, e) != 0)
 		return NULL;
@@ -272,12 +356,8 @@ cw_sqlite_open(const char *path, cw_err *e)
 	 * than fail; WAL lets readers run beside a writer; FULL makes each
 	 * statement durable when it returns, so a crash loses at most the line
 	 * in flight. */
-	sqlite3_busy_timeout(s->db, 30000);
-	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
-	    NULL, NULL, &err) != SQLITE_OK ||
-	    sqlite3_exec(s->db, schema, NULL, NULL, &err) != SQLITE_OK) {
-		cw_seterr(e, "state store %s: %s", path, err ? err : "cannot set up");
-		sqlite3_free(err);
+	sqlite3_busy_timeout(s->db, BUSY_MS);
+	if (setup(s, e) != 0) {
 		sq_close(&s->ops);
 		return NULL;
 	}

@@ -186,8 +186,8 @@ pa=$!
 cart-dedupe -c "$cfg" <"$T/fb" >"$T/b.ndjson" 2>"$T/b.err" &
 pb=$!
 tee "$T/fa" <"$T/thousand.ndjson" >"$T/fb"
-wait $pa; ra=$?
-wait $pb; rb=$?
+ra=0; wait $pa || ra=$?
+rb=0; wait $pb || rb=$?
 cat "$T/a.err" "$T/b.err" >>"$T/all.err"
 is "$ra $rb" "0 0" "both concurrent filters exit 0"
 is "$(cat "$T/a.ndjson" "$T/b.ndjson" | wc -l | tr -d ' ')" 1000 "together they pass 1000 carts"
@@ -239,3 +239,140 @@ CARTWATCH_NOW=$later expect_exit 0 "the whole commit again after the kill" \
 	cart-dedupe -c "$cfg" --commit <"$T/k3res.ndjson"
 is "$(CARTWATCH_NOW=$later status_of .counts.sent)" $((base + 200)) \
 	"every result is recorded once, none twice"
+
+# Configurations derived from $cfg live beside it: the same store.
+cdir=$(dirname "$cfg")
+
+# Uncertain outcomes (a send that may have reached the customer): kept,
+# counted, not sent again by themselves; resend sends one again on purpose.
+carts 2 600 >"$T/unsure.ndjson"
+expect_exit 0 "two carts claimed" cart-dedupe -c "$cfg" <"$T/unsure.ndjson"
+results failed <"$T/stdout" | jq -c '.uncertain = true' >"$T/unsure-res.ndjson"
+ukey=$(head -n 1 "$T/unsure-res.ndjson" | jq -r .notificationId)
+uncertain0=$(status_of .counts.uncertain)
+expect_exit 0 "two uncertain results committed" cart-dedupe -c "$cfg" --commit <"$T/unsure-res.ndjson"
+has "$T/stderr" "<stdin>:1: notification $ukey \\(cart cart-600\\) may or may not have been delivered: kept as uncertain" \
+	"says so, naming the notification"
+is "$(status_of .counts.uncertain)" "$((uncertain0 + 2))" "status counts them as uncertain"
+run storectl get 128 "$ukey"
+is "$(jq -c '[.state, .attempts]' "$T/stdout")" '["uncertain",0]' "not counted as an attempt"
+CARTWATCH_NOW=$later expect_exit 0 "a run after the lease" cart-dedupe -c "$cfg" <"$T/unsure.ndjson"
+is "$(lines "$T/stdout")" 0 "does not send them again by itself"
+head -n 1 "$T/unsure-res.ndjson" | jq -c 'del(.uncertain)' >"$T/late.ndjson"
+expect_exit 0 "a late failed result for an uncertain key" cart-dedupe -c "$cfg" --commit <"$T/late.ndjson"
+run storectl get 128 "$ukey"
+is "$(jq -r .state "$T/stdout")" uncertain "changes nothing: uncertain is final"
+expect_exit 0 "resend NOTIFICATION-ID" cart-dedupe -c "$cfg" resend "$ukey"
+has "$T/stderr" "notification $ukey \\(uncertain\\) is owed again" "says what it was"
+CARTWATCH_NOW=$later expect_exit 0 "the next run" cart-dedupe -c "$cfg" <"$T/unsure.ndjson"
+is "$(jq -r .notificationId "$T/stdout")" "$ukey" "sends that one again, under its own key"
+CARTWATCH_NOW=$later expect_exit 1 "resend while a run holds the claim" cart-dedupe -c "$cfg" resend "$ukey"
+has "$T/stderr" "notification $ukey is being sent" "is refused"
+expect_exit 1 "resend of a key the ledger lacks" cart-dedupe -c "$cfg" resend 0123456789abcdef0123456789abcdef01234567
+has "$T/stderr" "no entry for notification 0123456789abcdef0123456789abcdef01234567" "says so"
+expect_exit 2 "resend without a key" cart-dedupe -c "$cfg" resend
+printf '%s\n' '{"notificationId": "x", "status": "sent", "uncertain": true}' \
+	'{"notificationId": "x", "status": "failed", "uncertain": "yes"}' >"$T/badunsure.ndjson"
+expect_exit 1 "malformed uncertain results" cart-dedupe -c "$cfg" --commit <"$T/badunsure.ndjson"
+has "$T/stderr" "<stdin>:1: result x: only a failed send can be uncertain" "uncertain with sent"
+has "$T/stderr" "<stdin>:2: result x: uncertain is not true or false" "uncertain not a boolean"
+# Cartwatch.StateStore.ResendUncertain: an ordinary failure.
+jq '.Cartwatch.StateStore.ResendUncertain = true' "$cfg" >"$cdir/resend.json"
+carts 1 610 >"$T/r610.ndjson"
+expect_exit 0 "ResendUncertain: a claim" cart-dedupe -c "$cdir/resend.json" <"$T/r610.ndjson"
+results failed <"$T/stdout" | jq -c '.uncertain = true' >"$T/r610-res.ndjson"
+expect_exit 0 "ResendUncertain: an uncertain result" cart-dedupe -c "$cdir/resend.json" --commit <"$T/r610-res.ndjson"
+lacks "$T/stderr" "kept as uncertain" "is not kept as uncertain"
+run storectl get 128 "$(jq -r .notificationId "$T/r610-res.ndjson")"
+is "$(jq -c '[.state, .attempts]' "$T/stdout")" '["failed",1]' "is released and counts an attempt"
+CARTWATCH_NOW=$later expect_exit 0 "ResendUncertain: the next run" cart-dedupe -c "$cdir/resend.json" <"$T/r610.ndjson"
+is "$(jq -r .Id "$T/stdout")" cart-610 "sends it again"
+
+# A corrupt ledger entry is an error naming its key, never busy nor free;
+# the rest of the stream flows.
+carts 3 620 >"$T/corrupt.ndjson"
+expect_exit 0 "three carts claimed" cart-dedupe -c "$cfg" <"$T/corrupt.ndjson"
+k0=$(sed -n 1p "$T/stdout" | jq -r .notificationId)
+k1=$(sed -n 2p "$T/stdout" | jq -r .notificationId)
+storectl put 128 "$(storectl get 128 "$k0" | jq -c '.state = "bogus"')"
+storectl put 128 "$(storectl get 128 "$k1" | jq -c '.attempts = "two"')"
+CARTWATCH_NOW=$later expect_exit 1 "a run over two corrupt entries" cart-dedupe -c "$cfg" <"$T/corrupt.ndjson"
+has "$T/stderr" "^cart-dedupe: <stdin>:1: ledger entry $k0 is corrupt: its state is not one of ours" \
+	"a state not ours: named"
+has "$T/stderr" "^cart-dedupe: <stdin>:2: ledger entry $k1 is corrupt: attempts is not a whole number" \
+	"attempts not a number: named"
+is "$(jq -r .Id "$T/stdout")" cart-622 "the rest of the stream flows"
+CARTWATCH_NOW=$later expect_exit 1 "a dry run over them" cart-dedupe -c "$cfg" --dry-run <"$T/corrupt.ndjson"
+has "$T/stderr" "<stdin>:1: ledger entry $k0 is corrupt" "names it too"
+sed -n 1p "$T/corrupt.ndjson" | jq -c --arg k "$k0" '{notificationId: $k, cartId: .Id, status: "sent", provider: "test"}' >"$T/corrupt-res.ndjson"
+expect_exit 1 "a result for a corrupt entry" cart-dedupe -c "$cfg" --commit <"$T/corrupt-res.ndjson"
+has "$T/stderr" "<stdin>:1: ledger entry $k0 is corrupt" "names the key"
+expect_exit 0 "resend of a corrupt entry" cart-dedupe -c "$cfg" resend "$k0"
+has "$T/stderr" "notification $k0 \\(corrupt\\) is owed again" "removes it"
+sed -n 1p "$T/corrupt.ndjson" >"$T/c620.ndjson"
+CARTWATCH_NOW=$later expect_exit 0 "the next run" cart-dedupe -c "$cfg" <"$T/c620.ndjson"
+is "$(jq -r .Id "$T/stdout")" cart-620 "passes its cart again"
+cart-dedupe -c "$cfg" resend "$k1" 2>/dev/null
+
+# Provider "preview": a dry run for the ledger, whatever the flags.
+jq '.Cartwatch.Notify.Provider = "preview"' "$cfg" >"$cdir/preview.json"
+carts 2 630 >"$T/prev.ndjson"
+expect_exit 0 "a filter run with the preview provider" cart-dedupe -c "$cdir/preview.json" <"$T/prev.ndjson"
+is "$(lines "$T/stdout")" 2 "passes the carts"
+has "$T/stderr" '^cart-dedupe: note: Cartwatch.Notify.Provider is "preview": a dry run for the ledger, nothing is claimed$' \
+	"says it claims nothing"
+jq -c '{notificationId, cartId: .Id, status: "skipped", provider: "preview", channelId, modifiedDateTime: .ModifiedDateTime}' \
+	"$T/stdout" >"$T/prev-res.ndjson"
+expect_exit 0 "its results committed" cart-dedupe -c "$cdir/preview.json" --commit <"$T/prev-res.ndjson"
+has "$T/stderr" 'nothing is recorded$' "says it records nothing"
+expect_exit 0 "preview results from a hand-run stage" cart-dedupe -c "$cfg" --commit <"$T/prev-res.ndjson"
+is "$(count "$T/stderr" 'note: results of the preview provider are not recorded')" 1 "are not recorded, said once"
+expect_exit 0 "then a run with the real provider" cart-dedupe -c "$cfg" <"$T/prev.ndjson"
+is "$(jq -r .Id "$T/stdout" | tr '\n' ' ')" "cart-630 cart-631 " "sends everything"
+
+# Personal data: emails are kept as a keyed hash, under a key of the store's own.
+run storectl keyed c630@example.com
+is "$rc" 0 "the store has one hashing key"
+run storectl list
+is "$(jq -r 'select(.cartId == "cart-630") | .emailHash' "$T/stdout")" "$(storectl keyed c630@example.com)" \
+	"emailHash is HMAC-SHA256 under it, of the SHA-1 of the address"
+hk=$(jq -r 'select(.kind == "cartwatch.hashkey") | .key' "$T/stdout")
+cart-dedupe -c "$cfg" status --json >"$T/st.json" 2>&1
+cart-dedupe -c "$cfg" status >>"$T/st.json" 2>&1
+if [ -n "$hk" ] && ! grep -Fq "$hk" "$T/st.json" "$T/all.err"; then ok "the hashing key is never printed"; else
+	not_ok "the hashing key is never printed"; fi
+
+# Rows of earlier versions, hashed with SHA-1 alone, are rewritten under the
+# key on the first run: opt-outs made before still hold, forget still erases.
+case $store in
+sqlite:*) jq '.Cartwatch.StateStore.Path = "state/legacy.db"' "$cfg" >"$cdir/legacy.json"
+	lstore=sqlite:$(dirname "${store#sqlite:}")/legacy.db ;;
+*) jq '.AzureCosmosOptions.ContainerId = "Legacy"' "$cfg" >"$cdir/legacy.json"
+	lstore=${store%/*}/Legacy ;;
+esac
+sha1() { printf %s "$1" | sha1sum | cut -d' ' -f1; }
+lctl() { python3 "$top/tests/storectl.py" "$lstore" "$@"; }
+cart-dedupe -c "$cdir/legacy.json" status >/dev/null  # makes the file (status writes no key)
+lctl put '*' "{\"id\":\"suppress:email:$(sha1 m1@example.com)\",\"oun\":\"*\",\"kind\":\"cartwatch.suppression\",\"on\":\"email\",\"since\":\"2026-01-01T00:00:00Z\"}"
+lctl put '*' "{\"id\":\"suppress:customer:$(sha1 M2)\",\"oun\":\"*\",\"kind\":\"cartwatch.suppression\",\"on\":\"customer\",\"since\":\"2026-01-01T00:00:00Z\"}"
+lctl put 128 "{\"id\":\"$(sha1 old-entry)\",\"oun\":\"128\",\"kind\":\"cartwatch.reminder\",\"cartId\":\"old\",\"customerId\":\"M3\",\"emailHash\":\"$(sha1 m3@example.com)\",\"modifiedDateTime\":\"2026-11-01T00:00:00Z\",\"step\":1,\"state\":\"sent\",\"attempts\":0,\"leaseUntil\":0,\"claimedBy\":\"\",\"updated\":\"2026-11-01T00:00:00Z\",\"updatedEpoch\":1793491200}"
+{
+	carts 1 1 | jq -c '.ReceiptEmail = "M1@Example.com"'
+	carts 1 2 | jq -c '.CustomerId = "M2"'
+	carts 1 4
+} >"$T/legacy.ndjson"
+expect_exit 0 "the first run on a store of an earlier version" cart-dedupe -c "$cdir/legacy.json" <"$T/legacy.ndjson"
+is "$(jq -r .Id "$T/stdout")" cart-4 "its email and customer opt-outs still hold"
+python3 "$top/tests/storectl.py" "$lstore" list >"$T/legacy-docs.ndjson"
+is "$(jq -r 'select(.kind == "cartwatch.reminder" or .kind == "cartwatch.suppression") |
+	(.emailHash // (.id | sub(".*:"; ""))) | select(test("^[0-9a-f]{40}$"))' "$T/legacy-docs.ndjson" | wc -l | tr -d ' ')" 0 \
+	"no SHA-1-only hash is left"
+is "$(jq -r 'select(.cartId == "old") | .emailHash' "$T/legacy-docs.ndjson")" "$(lctl keyed m3@example.com)" \
+	"the old entry's emailHash is keyed now"
+expect_exit 0 "forget --email of the old entry" cart-dedupe -c "$cdir/legacy.json" forget --email m3@example.com
+has "$T/stderr" "forgot 1 record" "erases it"
+expect_exit 0 "unsuppress --customer of an old opt-out" cart-dedupe -c "$cdir/legacy.json" unsuppress --customer M2
+expect_exit 0 "forget --email of an old opt-out" cart-dedupe -c "$cdir/legacy.json" forget --email m1@example.com
+has "$T/stderr" "forgot 1 record" "erases it"
+expect_exit 0 "the next run" cart-dedupe -c "$cdir/legacy.json" <"$T/legacy.ndjson"
+is "$(jq -r .Id "$T/stdout" | tr '\n' ' ')" "cart-1 cart-2 " "both are owed again"

@@ -8,6 +8,12 @@ file, or through Cosmos DB's REST API with its own master-key signature.
     storectl.py STORE get PK ID        prints the document (system fields dropped)
     storectl.py STORE put PK JSON      upserts the document (JSON has its id)
     storectl.py STORE count            prints the number of documents
+    storectl.py STORE list             prints every document, one JSON line each
+    storectl.py STORE keyed VALUE      prints the keyed hash cart-dedupe should
+                                       store for an email (lowercased) or id
+    storectl.py STORE sql STATEMENT    SQLite: runs it (to corrupt a row)
+    storectl.py STORE hold SECONDS     SQLite: holds the write lock that long,
+                                       printing "held" once it has it
 
 STORE is sqlite:PATH or cosmos:ENDPOINT/DATABASE/CONTAINER; the Cosmos key is
 read from $COSMOS_KEY.
@@ -20,6 +26,7 @@ import json
 import os
 import sqlite3
 import sys
+import time
 import urllib.parse
 import urllib.request
 
@@ -44,10 +51,35 @@ def cosmos_request(base, verb, rtype, link, path, body=None, headers=None):
         return e.code, None
 
 
+def keyed(doc, value):
+    """HMAC-SHA256 under the store's key of the SHA-1 hex of value."""
+    legacy = hashlib.sha1(value.encode()).hexdigest()
+    return hmac.new(bytes.fromhex(doc["key"]), legacy.encode(), hashlib.sha256).hexdigest()
+
+
 def main(argv):
     store, op, args = argv[1], argv[2], argv[3:]
+    if op == "keyed":
+        docs = [d for d in all_docs(store) if d.get("kind") == "cartwatch.hashkey"]
+        if len(docs) != 1:
+            return 1
+        print(keyed(docs[0], args[0]))
+        return 0
+    if op == "list":
+        for d in all_docs(store):
+            print(json.dumps(d, sort_keys=True))
+        return 0
     kind, _, where = store.partition(":")
     if kind == "sqlite":
+        if op == "hold":
+            # What another process setting up the file holds: the write
+            # lock, in the file's first (rollback) journal mode.
+            db = sqlite3.connect(where, timeout=30, isolation_level=None)
+            db.execute("BEGIN IMMEDIATE")
+            print("held", flush=True)
+            time.sleep(float(args[0]))
+            db.execute("ROLLBACK")
+            return 0
         db = sqlite3.connect(where, timeout=30)
         if op == "get":
             row = db.execute("SELECT body FROM docs WHERE pk = ? AND id = ?", args).fetchone()
@@ -62,6 +94,9 @@ def main(argv):
             db.commit()
         elif op == "count":
             print(db.execute("SELECT count(*) FROM docs").fetchone()[0])
+        elif op == "sql":
+            db.execute(args[0])
+            db.commit()
         return 0
     url = urllib.parse.urlsplit(where)
     base = f"{url.scheme}://{url.netloc}"
@@ -94,6 +129,26 @@ def main(argv):
                                   "x-ms-max-item-count": "10000"})
         print(len(res["Documents"]) if st == 200 else -1)
     return 0
+
+
+def all_docs(store):
+    kind, _, where = store.partition(":")
+    if kind == "sqlite":
+        db = sqlite3.connect(where, timeout=30)
+        return [json.loads(r[0]) for r in db.execute("SELECT body FROM docs")]
+    url = urllib.parse.urlsplit(where)
+    base = f"{url.scheme}://{url.netloc}"
+    dbname, coll = url.path.strip("/").split("/")
+    clink = f"dbs/{dbname}/colls/{coll}"
+    st, res = cosmos_request(base, "POST", "docs", clink, f"{clink}/docs",
+                             {"query": "SELECT * FROM c", "parameters": []},
+                             {"Content-Type": "application/query+json",
+                              "x-ms-documentdb-isquery": "True",
+                              "x-ms-documentdb-query-enablecrosspartition": "True",
+                              "x-ms-max-item-count": "10000"})
+    if st != 200:
+        return []
+    return [{k: v for k, v in d.items() if k not in SYSTEM} for d in res["Documents"]]
 
 
 if __name__ == "__main__":

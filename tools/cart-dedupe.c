@@ -28,6 +28,8 @@ struct dedupe {
 	json_t *last;        /* channel -> {"t": iso, "ids": [...]} */
 	int failures;        /* failed results or bad lines: no run status then */
 	const char *oun;
+	int resend_uncertain;
+	int preview_noted;   /* said once that preview results are not recorded */
 };
 
 static void
@@ -36,9 +38,11 @@ usage(FILE *f, int code)
 	fprintf(f, "usage: %s [-c FILE] [--commit | --dry-run]\n"
 	    "       %s [-c FILE] suppress|unsuppress [--email ADDR | --customer ID]\n"
 	    "       %s [-c FILE] forget --email ADDR | --customer ID [--keep-suppression]\n"
-	    "       %s [-c FILE] prune | status [--json] | where | import\n",
+	    "       %s [-c FILE] prune | status [--json] | where | import\n"
+	    "       %s [-c FILE] resend NOTIFICATION-ID\n",
 	    program_invocation_short_name, program_invocation_short_name,
-	    program_invocation_short_name, program_invocation_short_name);
+	    program_invocation_short_name, program_invocation_short_name,
+	    program_invocation_short_name);
 	exit(code);
 }
 
@@ -56,7 +60,12 @@ filter(const struct cw_rec *rec, void *ctx)
 		cw_rec_warn(rec, "%s; not claimed", why);
 		return CW_REC_BAD;
 	}
-	if ((v = cw_ledger_claim(d->l, rec->json, &modified, &d->now, key, &step, &e)) < 0) {
+	v = cw_ledger_claim(d->l, rec->json, &modified, &d->now, key, &step, &e);
+	if (v == CW_LEDGER_CORRUPT) {
+		cw_rec_warn(rec, "%s; not claimed", e.msg);
+		return CW_REC_BAD;
+	}
+	if (v < 0) {
 		cw_warnx("%s", e.msg);
 		d->store_failed = 1;
 		return CW_REC_STOP;
@@ -104,6 +113,7 @@ commit(const struct cw_rec *rec, void *ctx)
 {
 	struct dedupe *d = ctx;
 	const char *status = cw_json_istr(rec->json, "status");
+	const char *provider = cw_json_istr(rec->json, "provider");
 	int gave_up, bad;
 	cw_err e;
 
@@ -117,6 +127,17 @@ commit(const struct cw_rec *rec, void *ctx)
 		d->store_failed = 1;
 		return CW_REC_STOP;
 	}
+	if (provider != NULL && strcmp(provider, "preview") == 0 && !d->preview_noted) {
+		d->preview_noted = 1;
+		cw_warnx("note: results of the preview provider are not recorded: a preview "
+		    "sends nothing, so its carts stay owed");
+	}
+	if (json_is_true(cw_json_iget(rec->json, "uncertain")) && !d->resend_uncertain)
+		cw_rec_warn(rec, "notification %s (cart %s) may or may not have been "
+		    "delivered: kept as uncertain, not sent again by itself (cart-dedupe "
+		    "resend %s sends it again)", cw_json_istr(rec->json, "notificationId"),
+		    cw_json_istr(rec->json, "cartId") ? cw_json_istr(rec->json, "cartId") : "?",
+		    cw_json_istr(rec->json, "notificationId"));
 	if (gave_up)
 		cw_rec_warn(rec, "giving up on notification %s (cart %s): it failed too often; "
 		    "last error: %s", cw_json_istr(rec->json, "notificationId"),
@@ -271,6 +292,7 @@ main(int argc, char *argv[])
 	char *url = NULL;
 	struct cw_config *cfg;
 	const char *cfgpath = NULL, *email = NULL, *customer = NULL, *cmd = "filter";
+	const char *notification = NULL, *provider;
 	int ch, code = CW_EXIT_OK, keep = 0, json = 0, docommit = 0, dry = 0;
 	unsigned long removed = 0;
 	cw_err e;
@@ -291,7 +313,9 @@ main(int argc, char *argv[])
 	}
 	if (optind < argc)
 		cmd = argv[optind++];
-	if (optind != argc || (docommit && strcmp(cmd, "filter") != 0) ||
+	if (strcmp(cmd, "resend") == 0 && optind < argc)
+		notification = argv[optind++];
+	if (optind != argc || (strcmp(cmd, "resend") == 0 && notification == NULL) || (docommit && strcmp(cmd, "filter") != 0) ||
 	    (dry && (docommit || strcmp(cmd, "filter") != 0)))
 		usage(stderr, CW_EXIT_USAGE);
 	if (docommit)
@@ -304,12 +328,14 @@ main(int argc, char *argv[])
 	    (strcmp(cmd, "forget") == 0 && email == NULL && customer == NULL) ||
 	    (!person && strcmp(cmd, "filter") != 0 && strcmp(cmd, "commit") != 0 &&
 	    strcmp(cmd, "prune") != 0 && strcmp(cmd, "status") != 0 &&
-	    strcmp(cmd, "where") != 0 && strcmp(cmd, "import") != 0))
+	    strcmp(cmd, "where") != 0 && strcmp(cmd, "import") != 0 &&
+	    strcmp(cmd, "resend") != 0))
 		usage(stderr, CW_EXIT_USAGE);
 
 	cfg = cw_tool_config(cfgpath, 0);
 	cw_docstore_config(&sc, cfg);
 	cw_ledger_config(&lo, cfg);
+	provider = cw_config_str(cfg, "Cartwatch.Notify.Provider", "emarsys");
 	/* The vault only when the store's key lives there. */
 	if (cw_docstore_needs_vault(&sc))
 		url = cw_vault_url_config(cfg);
@@ -344,6 +370,16 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	d.l = cw_ledger_new(store, &lo);
+	d.resend_uncertain = lo.resend_uncertain;
+	/* A preview sends nothing: it must not use up the ledger (claims would
+	 * block, results would mark the carts done), whatever the flags say. */
+	if (!dry && (strcmp(cmd, "filter") == 0 || strcmp(cmd, "commit") == 0) &&
+	    strcmp(provider, "preview") == 0) {
+		cw_warnx("note: Cartwatch.Notify.Provider is \"preview\": a dry run for the "
+		    "ledger, %s", strcmp(cmd, "filter") == 0 ? "nothing is claimed" :
+		    "nothing is recorded");
+		dry = 1;
+	}
 	if (dry)
 		cw_ledger_dry_run(d.l);
 	d.last = json_object();
@@ -376,6 +412,20 @@ main(int argc, char *argv[])
 		struct bulk b = {&d, strcmp(cmd, "suppress") == 0};
 
 		code = cw_ndjson_loop(stdin, "<stdin>", bulk_line, &b, NULL);
+	} else if (strcmp(cmd, "resend") == 0) {
+		const char *was;
+		int r = cw_ledger_resend(d.l, notification, &d.now, &was, &e);
+
+		if (r < 0) {
+			cw_warnx("%s", e.msg);
+			code = CW_EXIT_FAIL;
+		} else if (r == 0) {
+			cw_warnx("no entry for notification %s", notification);
+			code = CW_EXIT_FAIL;
+		} else
+			fprintf(stderr, "%s: notification %s (%s) is owed again: the next run "
+			    "sends it if its cart is still in the window\n",
+			    program_invocation_short_name, notification, was);
 	} else if (strcmp(cmd, "prune") == 0) {
 		if (cw_ledger_prune(d.l, &d.now, &removed, &e) != 0) {
 			cw_warnx("%s", e.msg);

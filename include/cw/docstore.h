@@ -20,12 +20,26 @@ struct cw_http;
  * without / \ ? # % or control characters (Cosmos DB addresses them in URLs);
  * a document carries "oun": pk (the container's partition key path) and, if
  * it has "id", the id.
+ *
+ * A stored document the store cannot hand back as one (SQLite: a body that is
+ * not a JSON object, an etag that is not a number) is corrupt: read answers
+ * CW_DOC_CORRUPT with e naming it, the store itself still working, and query
+ * fails (-1) naming it rather than skip it. Such a document can be removed.
  */
+#define CW_DOC_CORRUPT (-2)
+
+/* The ledger's keyed-hash key (ledger.c), read once per open store; the
+ * backends only zero it on open and wipe it on close. */
+struct cw_docstore_hashkey {
+	int state;               /* 0 not read yet; see ledger.c */
+	unsigned char key[32];
+};
+
 struct cw_docstore {
 	/* 1 created; 0 a document with that id exists already. */
 	int (*create)(struct cw_docstore *s, const char *pk, const char *id,
 	    const json_t *doc, cw_err *e);
-	/* 1 found (*doc and *etag set); 0 absent. */
+	/* 1 found (*doc and *etag set); 0 absent; CW_DOC_CORRUPT. */
 	int (*read)(struct cw_docstore *s, const char *pk, const char *id,
 	    json_t **doc, char **etag, cw_err *e);
 	/* 1 replaced; 0 the etag no longer matches or the document is gone. */
@@ -48,6 +62,7 @@ struct cw_docstore {
 	/* Where the store is, for messages: a file name or a container URL. */
 	const char *(*describe)(const struct cw_docstore *s);
 	void (*close)(struct cw_docstore *s);
+	struct cw_docstore_hashkey hk;   /* ledger.c's */
 };
 
 /*

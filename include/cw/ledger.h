@@ -14,11 +14,13 @@ struct cw_ledger_opts {
 	const char *oun;     /* the partition of this deployment's documents */
 	long lease_s;        /* how long a claim blocks its key */
 	int max_attempts;    /* failed sends before giving up */
+	int resend_uncertain; /* an unknown outcome counts as a failure */
 	long retention_s;    /* prune: entries older than this go */
 	json_t *steps;       /* [{"after": seconds, "event": "..."}], step 1 first; owned */
 };
 
-/* Cartwatch.StateStore.{LeaseMinutes (30), MaxAttempts (3), RetentionDays (90)},
+/* Cartwatch.StateStore.{LeaseMinutes (30), MaxAttempts (3), RetentionDays (90),
+ * ResendUncertain (false)},
  * Cartwatch.Reminders (default: one step at the Exclude delay),
  * RetailServerClientOptions.OperatingUnitNumber. Problems counted in c. */
 void cw_ledger_config(struct cw_ledger_opts *o, struct cw_config *c);
@@ -31,7 +33,7 @@ struct cw_ledger *cw_ledger_new(struct cw_docstore *s, const struct cw_ledger_op
 void cw_ledger_free(struct cw_ledger *l);
 
 /* A dry run decides as a real one would but writes nothing: no claim, no
- * switch-over note. */
+ * switch-over note, no result, no hashing key. */
 void cw_ledger_dry_run(struct cw_ledger *l);
 
 /* What the filter decides for a cart. */
@@ -45,10 +47,15 @@ enum cw_verdict {
 };
 const char *cw_verdict_name(int v);
 
+/* A ledger entry (or opt-out) that is not one of ours: e names its key; the
+ * store works and the other keys can go on. */
+#define CW_LEDGER_CORRUPT (-2)
+
 /*
  * Decides whether cart (checked, modified at *modified) is owed a reminder at
  * business time *now, and if so claims its key atomically. On CW_PASS, key and
- * *step name the claim. Returns a verdict, or -1 with e when the store fails.
+ * *step name the claim. Returns a verdict, CW_LEDGER_CORRUPT with e, or -1
+ * with e when the store fails.
  */
 int cw_ledger_claim(struct cw_ledger *l, const json_t *cart,
     const struct timespec *modified, const struct timespec *now,
@@ -57,13 +64,16 @@ int cw_ledger_claim(struct cw_ledger *l, const json_t *cart,
 /*
  * Records one result record (DESIGN.md section 3): sent, failed (the claim is
  * released; after max_attempts the key is given up and *gave_up set), or
- * skipped. 0, or -1 with e (the store failed, or the record is malformed:
- * then *bad is set).
+ * skipped. A failed result marked "uncertain": true (the send may have taken
+ * effect) makes the key "uncertain", final like sent, unless resend_uncertain:
+ * then it is an ordinary failure. A result of the preview provider, or any in
+ * a dry run, is checked and not recorded. 0, or -1 with e (the store failed,
+ * or the record is malformed or its entry corrupt: then *bad is set).
  */
 int cw_ledger_commit(struct cw_ledger *l, const json_t *result,
     const struct timespec *now, int *gave_up, int *bad, cw_err *e);
 
-/* Upserts the sample's run-status document "<oun>:<channel>". */
+/* Upserts the sample's run-status document "<oun>:<channel>" (not in a dry run). */
 int cw_ledger_run_status(struct cw_ledger *l, long long channel, const char *last,
     const char *cart_ids, cw_err *e);
 
@@ -80,6 +90,16 @@ int cw_suppressed(struct cw_docstore *s, const char *on, const char *value, cw_e
  * keep_suppression. *removed counts documents erased. */
 int cw_ledger_forget(struct cw_ledger *l, const char *on, const char *value,
     int keep_suppression, const struct timespec *now, unsigned long *removed, cw_err *e);
+
+/*
+ * Removes the entry of notification key (this operating unit's), whatever
+ * its state, even a corrupt one, so that the next run passes the cart again
+ * if it is still owed; refuses (-1 with e) while a run holds a live claim on
+ * it. 1 removed (*was: its state, "corrupt" or "?" if unknown; static), 0 no
+ * such entry, -1 with e.
+ */
+int cw_ledger_resend(struct cw_ledger *l, const char *key, const struct timespec *now,
+    const char **was, cw_err *e);
 
 /* Drops entries last changed before now - retention (never live claims nor
  * opt-outs). */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "cw/docstore.h"
 #include "cw/http.h"
@@ -728,6 +729,58 @@ t_negative(struct cw_docstore *s)
 	json_decref(d);
 }
 
+/*
+ * SQLite keeps whatever a column is given: a row with a text etag or a body
+ * that is not a JSON object (a hand edit, a bug) is reported as corrupt,
+ * naming it, and can still be removed. Cosmos DB stores only JSON objects
+ * with its own etags: nothing to corrupt there.
+ */
+static void
+t_corrupt(struct cw_docstore *s)
+{
+	static const char *const rows[][3] = {
+		{"bad-etag", "{\"id\":\"bad-etag\",\"oun\":\"p\"}", "'x7'"},
+		{"bad-body", "[\"not\", \"an object\"]", "1"},
+	};
+	struct seen sn = {0};
+	sqlite3 *db;
+	json_t *doc;
+	char *etag, *sql;
+	cw_err e;
+	int r;
+
+	if (tg.cosmos)
+		return;
+	if (sqlite3_open(tg.path, &db) != SQLITE_OK) {
+		ok(0, "corrupt rows: cannot open %s", tg.path);
+		return;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	for (size_t i = 0; i < 2; i++) {
+		sql = sqlite3_mprintf("INSERT INTO docs VALUES ('p', %Q, %Q, %s)", rows[i][0],
+		    rows[i][1], rows[i][2]);
+		sqlite3_exec(db, sql, NULL, NULL, NULL);
+		sqlite3_free(sql);
+	}
+	sqlite3_close(db);
+	for (size_t i = 0; i < 2; i++) {
+		r = s->read(s, "p", rows[i][0], &doc, &etag, &e);
+		ok(r == CW_DOC_CORRUPT && doc == NULL && etag == NULL &&
+		    strstr(e.msg, rows[i][0]) != NULL && strstr(e.msg, "corrupt") != NULL,
+		    "a row with %s reads as corrupt, naming it (%d: %s)",
+		    i == 0 ? "a text etag" : "a body not an object", r, r < 0 ? e.msg : "");
+	}
+	sn.ids = json_object();
+	r = s->query(s, NULL, NULL, collect, &sn, &e);
+	ok(r == -1 && strstr(e.msg, "is corrupt") != NULL, "a query meeting one fails, naming it");
+	r = s->query(s, "oun", "p", collect, &sn, &e);
+	ok(r == -1 && strstr(e.msg, "is corrupt") != NULL, "so does a query by field");
+	json_decref(sn.ids);
+	for (size_t i = 0; i < 2; i++)
+		ok(s->remove(s, "p", rows[i][0], &e) == 1, "the corrupt row %s can be removed",
+		    rows[i][0]);
+}
+
 static void
 usage(void)
 {
@@ -781,6 +834,7 @@ main(int argc, char *argv[])
 	t_paging(s);
 	t_races(&s, &h);
 	t_negative(s);
+	t_corrupt(s);
 
 	query(s, NULL, NULL, &sn);
 	ok(sn.calls == 0, "the store is empty again (%d documents left)", sn.calls);
