@@ -538,16 +538,32 @@ is_state(const json_t *doc, const char *s)
 	return st != NULL && strcmp(st, s) == 0;
 }
 
+/* Held by a run: claimed, or claimed and handed to the provider. */
+static int
+is_claim(const json_t *doc)
+{
+	return is_state(doc, "claimed") || is_state(doc, "sending");
+}
+
 static int
 claim_live(const json_t *doc, const struct timespec *now)
 {
-	return is_state(doc, "claimed") &&
+	return is_claim(doc) &&
 	    json_integer_value(json_object_get(doc, "leaseUntil")) > now->tv_sec;
 }
 
-/* The states of an entry; "uncertain": a send whose outcome is unknown. */
+/* A claim whose run was killed after handing the record to the provider:
+ * it may have been delivered, so it is not sent again by itself. */
+static int
+interrupted_send(const struct cw_ledger *l, const json_t *doc, const struct timespec *now)
+{
+	return is_state(doc, "sending") && !claim_live(doc, now) && !l->o->resend_uncertain;
+}
+
+/* The states of an entry; "sending": claimed and handed to the provider;
+ * "uncertain": a send whose outcome is unknown. */
 static const char *const states[] = {
-	"claimed", "sent", "failed", "gaveup", "skipped", "uncertain"
+	"claimed", "sending", "sent", "failed", "gaveup", "skipped", "uncertain"
 };
 
 /*
@@ -613,7 +629,8 @@ claim_step(struct cw_ledger *l, const char *key, const json_t *cart,
 				break;
 			}
 			verdict = check_entry(key, cur, e) != 0 ? CW_LEDGER_CORRUPT :
-			    is_final(cur) ? CW_DONE : is_state(cur, "gaveup") ? GAVE_UP :
+			    is_final(cur) || interrupted_send(l, cur, now) ? CW_DONE :
+			    is_state(cur, "gaveup") ? GAVE_UP :
 			    claim_live(cur, now) ? CW_BUSY : CW_PASS;
 			json_decref(cur);
 			free(etag);
@@ -639,7 +656,18 @@ claim_step(struct cw_ledger *l, const char *key, const json_t *cart,
 			verdict = CW_PASS;  /* our own create, retried after its reply was lost */
 		else if (claim_live(cur, now))
 			verdict = CW_BUSY;
-		else {
+		else if (interrupted_send(l, cur, now)) {
+			json_t *u = json_deep_copy(cur);
+
+			json_object_set_new(u, "state", json_string("uncertain"));
+			json_object_set_new(u, "leaseUntil", json_integer(0));
+			json_object_set_new(u, "error", json_string("the run sending it was "
+			    "interrupted: the outcome is unknown"));
+			touch(u, now);
+			r = l->s->replace(l->s, l->o->oun, key, u, etag, e);
+			json_decref(u);
+			verdict = r == 1 ? CW_DONE : r == 0 ? CW_BUSY : -1;
+		} else {
 			/* A failed send, or a claim whose lease ran out (its run
 			 * was killed): take it over, keeping the attempt count. */
 			json_object_set(doc, "attempts", json_object_get(cur, "attempts"));
@@ -787,6 +815,35 @@ next:
 			return r;
 	}
 	return cw_seterr(e, "result %s: the entry kept changing under us", key);
+}
+
+int
+cw_ledger_sending(struct cw_ledger *l, const char *key, const struct timespec *now,
+    cw_err *e)
+{
+	json_t *cur, *doc;
+	char *etag;
+	int r = 0;
+
+	if (l->dry)
+		return 0;
+	for (int round = 0; round < CAS_ROUNDS; round++) {
+		if ((r = l->s->read(l->s, l->o->oun, key, &cur, &etag, e)) <= 0)
+			return r == CW_DOC_CORRUPT ? CW_LEDGER_CORRUPT : r;
+		if ((r = check_entry(key, cur, e)) == 0 && is_state(cur, "claimed")) {
+			doc = json_deep_copy(cur);
+			json_object_set_new(doc, "state", json_string("sending"));
+			touch(doc, now);
+			r = l->s->replace(l->s, l->o->oun, key, doc, etag, e);
+			json_decref(doc);
+			r = r == 1 ? 1 : r == 0 ? 2 : -1;  /* 2: lost a race, read again */
+		}
+		json_decref(cur);
+		free(etag);
+		if (r != 2)
+			return r;
+	}
+	return cw_seterr(e, "notification %s: the entry kept changing under us", key);
 }
 
 int
@@ -950,8 +1007,8 @@ int
 cw_ledger_status(struct cw_ledger *l, const struct timespec *now, json_t **out, cw_err *e)
 {
 	struct collect c = {json_array(), NULL};
-	json_t *counts = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "claimed", 0, "sent", 0,
-	    "failed", 0, "gaveup", 0, "skipped", 0, "uncertain", 0);
+	json_t *counts = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "claimed", 0,
+	    "sending", 0, "sent", 0, "failed", 0, "gaveup", 0, "skipped", 0, "uncertain", 0);
 	json_t *runs = json_array(), *d, *oldest = NULL;
 	json_int_t live = 0, expired = 0, supp = 0;
 	size_t i;
@@ -974,7 +1031,7 @@ cw_ledger_status(struct cw_ledger *l, const struct timespec *now, json_t **out, 
 			continue;
 		json_object_set_new(counts, st, json_integer(
 		    json_integer_value(json_object_get(counts, st)) + 1));
-		if (strcmp(st, "claimed") != 0)
+		if (!is_claim(d))
 			continue;
 		if (!claim_live(d, now)) {
 			expired++;

@@ -330,6 +330,46 @@ is "$(count "$T/stderr" 'note: results of the preview provider are not recorded'
 expect_exit 0 "then a run with the real provider" cart-dedupe -c "$cfg" <"$T/prev.ndjson"
 is "$(jq -r .Id "$T/stdout" | tr '\n' ' ')" "cart-630 cart-631 " "sends everything"
 
+# A run killed after cart-notify handed records to the provider and before
+# --commit: those records were marked "sending" first, so when the lease runs
+# out they are uncertain (they may have been delivered), while a claim that
+# never reached cart-notify is taken over and sent. The provider here is a
+# webhook on a loopback port that refuses: the mark is what is under test.
+printf '{"WebhookSecret": "s3"}' >"$cdir/vault.json"
+chmod 600 "$cdir/vault.json"
+jq --arg v "file:$cdir/vault.json" '.KeyVaultOptions.KeyVaultUrl = $v |
+    .Cartwatch.Notify = {Provider: "webhook", Webhook: {Url: "http://127.0.0.1:9/hook"}} |
+    .Cartwatch.Http = {MaxAttempts: 1}' "$cfg" >"$cdir/hook.json"
+carts 3 640 >"$T/kill.ndjson"
+expect_exit 0 "three carts claimed" cart-dedupe -c "$cdir/hook.json" <"$T/kill.ndjson"
+sed -n 1,2p "$T/stdout" | jq -c '{notificationId, step, cartId: .Id, customerId: .CustomerId,
+    modifiedDateTime: .ModifiedDateTime, email: .ReceiptEmail, channelId, orderDetails: []}' 	>"$T/kill-notes.ndjson"
+k640=$(head -n 1 "$T/kill-notes.ndjson" | jq -r .notificationId)
+sending0=$(status_of ".counts.sending // 0")
+expect_exit 1 "cart-notify hands two of them over (the receiver is down)" \
+	cart-notify -c "$cdir/hook.json" <"$T/kill-notes.ndjson"
+is "$(status_of .counts.sending)" "$((sending0 + 2))" "both were marked sending before the send"
+run storectl get 128 "$k640"
+is "$(jq -r .state "$T/stdout")" sending "the mark is in the store"
+# No --commit: the run was killed. After the lease:
+uncertain0=$(status_of .counts.uncertain)
+CARTWATCH_NOW=$later expect_exit 0 "the next run" cart-dedupe -c "$cdir/hook.json" <"$T/kill.ndjson"
+is "$(jq -r .Id "$T/stdout" | tr '\n' ' ')" "cart-642 " \
+	"takes over only the claim that never reached the provider"
+is "$(status_of .counts.uncertain)" "$((uncertain0 + 2))" "the two handed over are now uncertain"
+run storectl get 128 "$k640"
+is "$(jq -c '[.state, .attempts, (.error | test("interrupted"))]' "$T/stdout")" \
+	'["uncertain",0,true]' "saying the run sending it was interrupted"
+jq '.Cartwatch.StateStore.ResendUncertain = true' "$cdir/hook.json" >"$cdir/hook-resend.json"
+carts 1 650 >"$T/kill2.ndjson"
+expect_exit 0 "ResendUncertain: a claim" cart-dedupe -c "$cdir/hook-resend.json" <"$T/kill2.ndjson"
+jq -c '{notificationId, step, cartId: .Id, customerId: .CustomerId, modifiedDateTime: .ModifiedDateTime,
+    email: .ReceiptEmail, channelId, orderDetails: []}' "$T/stdout" >"$T/kill2-notes.ndjson"
+expect_exit 1 "handed over" cart-notify -c "$cdir/hook-resend.json" <"$T/kill2-notes.ndjson"
+CARTWATCH_NOW=$later expect_exit 0 "ResendUncertain: the next run" \
+	cart-dedupe -c "$cdir/hook-resend.json" <"$T/kill2.ndjson"
+is "$(jq -r .Id "$T/stdout")" cart-650 "takes an interrupted send over and sends it again"
+
 # Personal data: emails are kept as a keyed hash, under a key of the store's own.
 run storectl keyed c630@example.com
 is "$rc" 0 "the store has one hashing key"

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "cw/clock.h"
 #include "cw/config.h"
 #include "cw/docstore.h"
 #include "cw/http.h"
@@ -29,8 +30,11 @@ struct line {
 struct notify {
 	struct cw_provider *p;
 	struct cw_docstore *store;  /* for opt-outs; NULL when there is none yet */
+	struct cw_ledger *ledger;   /* marks claims "sending"; NULL with no store */
+	struct timespec now;        /* the business clock, for the marks */
 	struct line *q;
 	size_t n, cap, sendable;
+	int checks;        /* Cartwatch.Notify.CheckOptOuts */
 	int stopped;       /* the provider cannot go on: fail the rest */
 	int failed;        /* a whole request failed: exit 1 at the end */
 	char why[600];
@@ -59,6 +63,33 @@ flush(struct notify *nt)
 			at[k] = i;
 			recs[k++] = nt->q[i].rec;
 		}
+	/* Durably "sending" before the provider sees them: a run killed after
+	 * this leaves them uncertain, not owed (cw_ledger_sending). A record
+	 * whose mark cannot be written is not sent. */
+	for (j = 0; j < k && nt->ledger != NULL && !nt->stopped; j++) {
+		int r = cw_ledger_sending(nt->ledger, cw_json_istr(recs[j], "notificationId"),
+		    &nt->now, &e);
+
+		if (r == CW_LEDGER_CORRUPT) {
+			cw_warnx("%s", e.msg);
+			res[j] = cw_result(recs[j], "failed", nt->p->name, NULL, e.msg);
+		} else if (r < 0) {
+			cw_warnx("%s", e.msg);
+			snprintf(nt->why, sizeof(nt->why), "%s", e.msg);
+			nt->stopped = 1;
+		}
+	}
+	/* Those that failed their mark leave the batch. */
+	for (i = j = 0; j < k; j++) {
+		if (res[j] != NULL) {
+			nt->q[at[j]].result = res[j];
+			res[j] = NULL;
+			continue;
+		}
+		at[i] = at[j];
+		recs[i++] = recs[j];
+	}
+	k = i;
 	if (k > 0 && !nt->stopped) {
 		int r = cw_provider_send(nt->p, recs, k, res, &e);
 
@@ -112,7 +143,7 @@ opted_out(struct notify *nt, const json_t *rec)
 	int r = 0;
 	cw_err e;
 
-	if (nt->store == NULL)
+	if (nt->store == NULL || !nt->checks)
 		return 0;
 	if ((r = cw_suppressed(nt->store, "email", email, &e)) == 0 && cust != NULL &&
 	    *cust != '\0')
@@ -179,6 +210,7 @@ main(int argc, char *argv[])
 	};
 	struct notify nt = {0};
 	struct cw_docstore_cfg sc;
+	struct cw_ledger_opts lo = {0};
 	struct cw_http_opts ho;
 	struct cw_vault *vault = NULL;
 	struct cw_http *http = NULL;
@@ -210,6 +242,10 @@ main(int argc, char *argv[])
 	nt.p = strcmp(name, "preview") == 0 ? cw_preview_config(cfg, dir) :
 	    cw_provider_config(name, cfg);
 	cw_docstore_config(&sc, cfg);
+	/* Claims exist only where cart-dedupe ran, and it needs the operating
+	 * unit: a config without one (a stage run on its own) marks nothing. */
+	if (cw_config_get(cfg, "RetailServerClientOptions.OperatingUnitNumber") != NULL)
+		cw_ledger_config(&lo, cfg);
 	/* Only the preview needs no secret, so no vault, unless the store's
 	 * key lives there. */
 	if ((nt.p != NULL && strcmp(nt.p->name, "preview") != 0) || cw_docstore_needs_vault(&sc))
@@ -227,14 +263,23 @@ main(int argc, char *argv[])
 		cw_warnx("%s", e.msg);
 		goto out;
 	}
-	/* A SQLite store that does not exist yet holds no opt-out: do not
-	 * make one as a side effect of sending. */
-	if (checks && (strcmp(sc.kind, "cosmos") == 0 || access(sc.path, F_OK) == 0) &&
+	/* A SQLite store that does not exist yet holds no opt-out and no
+	 * claim: do not make one as a side effect of sending. */
+	if ((strcmp(sc.kind, "cosmos") == 0 || access(sc.path, F_OK) == 0) &&
 	    (nt.store = cw_docstore_open(&sc, http, vault, &e)) == NULL) {
 		cw_warnx("%s", e.msg);
 		code = CW_EXIT_FAIL;
 		goto out;
 	}
+	if (nt.store != NULL && lo.oun != NULL && strcmp(nt.p->name, "preview") != 0) {
+		if (cw_now(&nt.now, &e) != 0) {
+			cw_warnx("%s", e.msg);
+			code = CW_EXIT_USAGE;
+			goto out;
+		}
+		nt.ledger = cw_ledger_new(nt.store, &lo);
+	}
+	nt.checks = checks;
 	if (nt.p->open(nt.p, http, vault, &e) != 0) {
 		cw_warnx("%s", e.msg);
 		code = CW_EXIT_FAIL;
@@ -253,6 +298,8 @@ out:
 	free(nt.q);
 	if (nt.p != NULL)
 		nt.p->close(nt.p);
+	cw_ledger_free(nt.ledger);
+	cw_ledger_opts_free(&lo);
 	if (nt.store != NULL)
 		nt.store->close(nt.store);
 	cw_docstore_cfg_free(&sc);

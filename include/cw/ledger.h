@@ -73,6 +73,18 @@ int cw_ledger_claim(struct cw_ledger *l, const json_t *cart,
 int cw_ledger_commit(struct cw_ledger *l, const json_t *result,
     const struct timespec *now, int *gave_up, int *bad, cw_err *e);
 
+/*
+ * Marks the live claim of notification key "sending", durably, just before a
+ * provider is handed the record: a run killed after this point may have
+ * delivered it, so when its lease runs out the key becomes "uncertain" rather
+ * than being taken over and sent again (unless resend_uncertain). A key
+ * claimed but never marked was never handed over, and is taken over as
+ * before. 1 marked, 0 nothing to mark (no entry: a stage run by hand; or not
+ * claimed; or a dry run), CW_LEDGER_CORRUPT or -1 with e.
+ */
+int cw_ledger_sending(struct cw_ledger *l, const char *key, const struct timespec *now,
+    cw_err *e);
+
 /* Upserts the sample's run-status document "<oun>:<channel>" (not in a dry run). */
 int cw_ledger_run_status(struct cw_ledger *l, long long channel, const char *last,
     const char *cart_ids, cw_err *e);
