@@ -138,6 +138,31 @@ cw_host_is_loopback(const char *host)
 	return inet_pton(AF_INET, host, a) == 1 && a[0] == 127;
 }
 
+char *
+cw_url_redact(const char *url)
+{
+	const char *auth, *end, *at = NULL, *colon = NULL, *p;
+
+	if (url == NULL)
+		return cw_strdup("(none)");
+	/* By hand, not with CURLU: a value that failed to parse must be redacted too. */
+	auth = strstr(url, "://");
+	auth = auth != NULL ? auth + 3 : url;
+	end = auth + strcspn(auth, "/?#");
+	for (p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL)
+		return cw_strdup(url);
+	for (p = auth; p < at && colon == NULL; p++)
+		if (*p == ':')
+			colon = p;
+	/* No colon: all of it may be a token used as a user name; hide it all. */
+	if (colon == NULL)
+		return cw_asprintf("%.*s***%s", (int)(auth - url), url, at);
+	return cw_asprintf("%.*s:***%s", (int)(colon - url), url, at);
+}
+
 /* Parses url into u; sets *key to scheme://host:port (caller frees). */
 static int
 check_url(CURLU *u, const char *url, char **key, cw_err *e)
@@ -149,7 +174,10 @@ check_url(CURLU *u, const char *url, char **key, cw_err *e)
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-		cw_seterr(e, "not a URL: \"%.200s\"", url);
+		char *shown = cw_url_redact(url);
+
+		cw_seterr(e, "not a URL: \"%.200s\"", shown);
+		free(shown);
 		goto out;
 	}
 	/* IMDS speaks only plain http, on a link-local address no router forwards. */

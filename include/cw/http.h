@@ -83,6 +83,16 @@ const char *cw_http_header(const struct cw_http_resp *resp, const char *name);
  * localhost: the only hosts plain text may go to. */
 int cw_host_is_loopback(const char *host);
 
+/*
+ * url as a message may show it: a password in its userinfo becomes ***
+ * ("https://user:***@host/..."), the user name stays. Works on text that is
+ * not a URL at all (a config value that failed to parse): anything before the
+ * last '@' of the part after "scheme://" (or of the whole text, without one)
+ * and before the first '/', '?' or '#' counts as userinfo. Never NULL; the
+ * caller frees.
+ */
+char *cw_url_redact(const char *url);
+
 /* 0 if url may be used: https, or http to 127.0.0.0/8, ::1, localhost, or the
  * IMDS address 169.254.169.254 (which has no https). */
 int cw_http_url_allowed(const char *url, cw_err *e);

@@ -46,6 +46,37 @@ test_url_policy(void **state)
 	assert_non_null(strstr(e.msg, "plain http is allowed only to loopback"));
 }
 
+static void
+check_redact(const char *url, const char *want)
+{
+	char *got = cw_url_redact(url);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void
+test_url_redact(void **state)
+{
+	cw_err e;
+
+	(void)state;
+	check_redact("https://user:PW@host.example/p?q=1", "https://user:***@host.example/p?q=1");
+	check_redact("http://u:p:w@127.0.0.1:99999/kv", "http://u:***@127.0.0.1:99999/kv");
+	check_redact("https://TOKEN@host/", "https://***@host/");
+	check_redact("https://host/a@b", "https://host/a@b");
+	check_redact("https://host/", "https://host/");
+	check_redact("u:PW@host", "u:***@host");
+	check_redact("", "");
+	/* An '@' in the password itself: the last one ends the userinfo. */
+	check_redact("https://u:P@W@host/", "https://u:***@host/");
+	/* The "not a URL" message never shows the password (port out of range). */
+	assert_int_equal(cw_http_url_allowed("http://user:PW@127.0.0.1:99999/kv", &e), -1);
+	assert_non_null(strstr(e.msg, "not a URL"));
+	assert_null(strstr(e.msg, "PW"));
+	assert_non_null(strstr(e.msg, "user:***@127.0.0.1:99999"));
+}
+
 static long
 wait_for(const char *name, const char *value, time_t now)
 {
@@ -140,6 +171,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_url_policy),
+		cmocka_unit_test(test_url_redact),
 		cmocka_unit_test(test_retry_after),
 		cmocka_unit_test(test_retry_after_precedence),
 		cmocka_unit_test(test_describe),
