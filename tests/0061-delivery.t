@@ -227,7 +227,14 @@ jq --arg u "$bad/" '.Cartwatch.StateStore = {Kind: "cosmos"} |
 expect_exit 2 "a Cosmos DB URL that is not one" cart-dedupe -c "$T/cosmos-bad.json" </dev/null
 has "$T/stderr" "not a URL: \"http://user:\\*\\*\\*@127.0.0.1:99999/\"" "names it with the password hidden"
 lacks "$T/stderr" "$pw" "and never the password"
-# A URL that parses: the vault's own messages hide it too.
+# URLs that parse: Cosmos DB refuses a password it would never use (and so
+# never shows it later); the vault's own messages hide it.
+jq --arg u "http://user:$pw@127.0.0.1:9/" '.Cartwatch.StateStore = {Kind: "cosmos"} |
+	.AzureCosmosOptions = {EndPointUri: $u, PrimaryKey: "a2V5"}' "$T/base.json" >"$T/cosmos-pw.json"
+expect_exit 1 "a Cosmos DB URL with a password" cart-dedupe -c "$T/cosmos-pw.json" </dev/null
+has "$T/stderr" "Cosmos DB http://user:\\*\\*\\*@127.0.0.1:9/: remove the user name and password" \
+	"is refused, with the password hidden"
+lacks "$T/stderr" "$pw" "and never the password"
 printf '{"KeyVaultOptions": {"KeyVaultUrl": "%s"}}\n' "$(echo "$SANDBOX/kv" | sed "s|//|//user:$pw@|")" >"$T/kv-pw.json"
 expect_exit 1 "a vault URL with a password, a secret it lacks" kv-secret -c "$T/kv-pw.json" NoSuchSecret
 has "$T/stderr" "Key Vault http://user:\\*\\*\\*@127.0.0.1:[0-9]*/kv: secret 'NoSuchSecret' not found" \
