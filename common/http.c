@@ -3,6 +3,7 @@
 #include <err.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,9 +164,10 @@ cw_url_redact(const char *url)
 	return cw_asprintf("%.*s:***%s", (int)(colon - url), url, at);
 }
 
-/* Parses url into u; sets *key to scheme://host:port (caller frees). */
+/* Parses url into u; sets *key to scheme://host:port (caller frees) and
+ * *plain to 1 for http, 0 for https. */
 static int
-check_url(CURLU *u, const char *url, char **key, cw_err *e)
+check_url(CURLU *u, const char *url, char **key, int *plain, cw_err *e)
 {
 	char *scheme = NULL, *host = NULL, *port = NULL;
 	int r = -1;
@@ -191,6 +193,8 @@ check_url(CURLU *u, const char *url, char **key, cw_err *e)
 	}
 	if (key != NULL)
 		*key = cw_asprintf("%s://%s:%s", scheme, host, port);
+	if (plain != NULL)
+		*plain = strcmp(scheme, "http") == 0;
 	r = 0;
 out:
 	curl_free(scheme);
@@ -207,7 +211,7 @@ cw_http_url_allowed(const char *url, cw_err *e)
 
 	if (u == NULL)
 		errx(CW_EXIT_FAIL, "out of memory");
-	r = check_url(u, url, NULL, e);
+	r = check_url(u, url, NULL, NULL, e);
 	curl_url_cleanup(u);
 	return r;
 }
@@ -308,10 +312,37 @@ on_header(char *p, size_t size, size_t n, void *data)
 	return len;
 }
 
+/* 1 if an answer of this status may be asked again under policy k. */
 static int
-retryable_status(long st)
+retry_status(enum cw_retry k, const struct cw_http_resp *resp)
 {
-	return st == 408 || st == 429 || (st >= 500 && st <= 599);
+	long st = resp->status;
+
+	if (st != 408 && st != 429 && (st < 500 || st > 599))
+		return 0;
+	switch (k) {
+	case CW_RETRY_ANY:
+	case CW_RETRY_UNSENT_5XX:
+		return 1;
+	default:
+		/* A 503 with Retry-After says "not now" before doing anything;
+		 * a bare 5xx may come after the work was done. */
+		return st == 408 || st == 429 ||
+		    (st == 503 && cw_http_header(resp, "Retry-After") != NULL);
+	}
+}
+
+/* 1 unless the request provably did not reach the server whole: no request
+ * was written, or its body was not all sent. */
+static int
+went_out(CURL *c, const struct cw_http_req *req)
+{
+	curl_off_t up = 0;
+	long reqsize = 0;
+
+	curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &reqsize);
+	curl_easy_getinfo(c, CURLINFO_SIZE_UPLOAD_T, &up);
+	return reqsize > 0 && up >= (curl_off_t)(req->body != NULL ? req->body_len : 0);
 }
 
 static int
@@ -331,18 +362,34 @@ retryable_curl(CURLcode rc)
 	}
 }
 
+/* A whole number of at least 0, saturated at LONG_MAX: a server may name any
+ * number. -1 if v is not one. */
 static long
-parse_long(const char *s, int *ok)
+parse_count(const char *v)
 {
 	char *end;
-	long v;
+	long n;
 
+	while (*v == ' ')
+		v++;
+	if (!isdigit((unsigned char)*v))
+		return -1;
 	errno = 0;
-	v = strtol(s, &end, 10);
+	n = strtol(v, &end, 10);
 	while (*end == ' ')
 		end++;
-	*ok = (s != end && *end == '\0' && errno == 0);
-	return v;
+	if (*end != '\0')
+		return -1;
+	return errno == ERANGE ? LONG_MAX : n;
+}
+
+/* s seconds in ms, 0 for the past, saturated instead of overflowing. */
+static long
+sec_to_ms(long long s)
+{
+	if (s <= 0)
+		return 0;
+	return s > LONG_MAX / 1000 ? LONG_MAX : (long)s * 1000;
 }
 
 long
@@ -351,33 +398,28 @@ cw_http_retry_after_ms(const struct cw_http_resp *resp, time_t now)
 	const char *v;
 	time_t t;
 	long n;
-	int ok;
 
-	if ((v = cw_http_header(resp, "x-ms-retry-after-ms")) != NULL) {
-		n = parse_long(v, &ok);
-		if (ok && n >= 0)
-			return n;
-	}
+	if ((v = cw_http_header(resp, "x-ms-retry-after-ms")) != NULL &&
+	    (n = parse_count(v)) >= 0)
+		return n;
 	if ((v = cw_http_header(resp, "Retry-After")) != NULL) {
-		n = parse_long(v, &ok);
-		if (ok && n >= 0)
-			return n * 1000;
+		if ((n = parse_count(v)) >= 0)
+			return sec_to_ms(n);
 		if (cw_rfc1123_parse(v, &t) == 0)
-			return t > now ? (long)(t - now) * 1000 : 0;
+			return t > now ? sec_to_ms((long long)t - (long long)now) : 0;
 	}
-	if ((v = cw_http_header(resp, "X-RateLimit-Reset")) != NULL) {
-		n = parse_long(v, &ok);
+	if ((v = cw_http_header(resp, "X-RateLimit-Reset")) != NULL &&
+	    (n = parse_count(v)) >= 0) {
 		/* Unix seconds; a small number can only be seconds from now. */
-		if (ok && n >= 0 && n < 1000000000L)
-			return n * 1000;
-		if (ok && n >= 0)
-			return n > now ? (long)(n - now) * 1000 : 0;
+		if (n < 1000000000L)
+			return sec_to_ms(n);
+		return sec_to_ms((long long)n - (long long)now);
 	}
 	return -1;
 }
 
 static void
-setup(CURL *c, struct cw_http *h, const struct cw_http_req *req,
+setup(CURL *c, struct cw_http *h, const struct cw_http_req *req, int plain,
     struct curl_slist *hdrs, struct sink *s)
 {
 	long cto = req->connect_timeout_ms > 0 ? req->connect_timeout_ms :
@@ -397,6 +439,14 @@ setup(CURL *c, struct cw_http *h, const struct cw_http_req *req,
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
+	/* "" overrides http_proxy and ALL_PROXY: plain text to loopback carries
+	 * tokens and identity headers, which no proxy may read. */
+	if (plain)
+		curl_easy_setopt(c, CURLOPT_PROXY, "");
+	/* On a kept-alive connection that closes without an answer libcurl sends
+	 * the request again by itself: a second delivery nobody asked for. */
+	if (req->retry != CW_RETRY_ANY)
+		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 	if (strcmp(req->method, "GET") == 0 && req->body == NULL) {
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 		return;
@@ -421,6 +471,7 @@ cw_http_do(struct cw_http *h, const struct cw_http_req *req,
 	char cerr[CURL_ERROR_SIZE];
 	char *key = NULL, *where = NULL;
 	int max = req->max_attempts > 0 ? req->max_attempts : h->o.max_attempts;
+	int plain = 0;
 	CURLU *u;
 	CURL *c;
 	int r = -1;
@@ -428,7 +479,7 @@ cw_http_do(struct cw_http *h, const struct cw_http_req *req,
 	memset(resp, 0, sizeof(*resp));
 	if ((u = curl_url()) == NULL)
 		errx(CW_EXIT_FAIL, "out of memory");
-	if (check_url(u, req->url, &key, e) != 0) {
+	if (check_url(u, req->url, &key, &plain, e) != 0) {
 		/* Prefix the service without losing check_url's reason. */
 		if (e != NULL) {
 			char why[sizeof(e->msg)];
@@ -455,7 +506,7 @@ cw_http_do(struct cw_http *h, const struct cw_http_req *req,
 		CURLcode rc;
 		long wait = -1;
 
-		setup(c, h, req, hdrs, &s);
+		setup(c, h, req, plain, hdrs, &s);
 		cerr[0] = '\0';
 		curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
 		cw_buf_wipe(&s.body);
@@ -466,13 +517,29 @@ cw_http_do(struct cw_http *h, const struct cw_http_req *req,
 		rc = curl_easy_perform(c);
 		if (rc == CURLE_OK) {
 			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
-			if (!retryable_status(resp->status) || attempt >= max) {
+			if (!retry_status(req->retry, resp) || attempt >= max) {
 				r = 0;
 				break;
 			}
 			wait = cw_http_retry_after_ms(resp, time(NULL));
-			if (wait > h->o.retry_wait_max_ms)
-				wait = h->o.retry_wait_max_ms;
+			/* Waiting the cap and asking again early helps no one. */
+			if (wait > h->o.retry_wait_max_ms) {
+				cw_seterr(e, "%s asks to wait %s%ld s, more than "
+				    "Cartwatch.Http.MaxRetryWaitMs (%ld ms): %s %s: HTTP %ld",
+				    req->service, wait == LONG_MAX ? "over " : "",
+				    wait / 1000 + (wait % 1000 != 0), h->o.retry_wait_max_ms,
+				    req->method, where, resp->status);
+				break;
+			}
+		} else if (req->retry != CW_RETRY_ANY && went_out(c, req)) {
+			/* The service may have acted on it: a repeat could deliver twice. */
+			resp->uncertain = 1;
+			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+			cw_seterr(e, "%s: %s %s: outcome unknown: %s after the request was "
+			    "sent (not tried again: it may have been delivered)",
+			    req->service, req->method, where, s.too_big ? "reply too large" :
+			    cerr[0] ? cerr : curl_easy_strerror(rc));
+			break;
 		} else if (s.too_big) {
 			cw_seterr(e, "%s: %s %s: reply larger than %ld bytes",
 			    req->service, req->method, where, MAX_BODY);

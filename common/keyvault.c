@@ -21,6 +21,7 @@
 
 struct cw_vault {
 	char *url;          /* https://...; no trailing slash */
+	char *shown;        /* url for messages: its password hidden */
 	char *path;         /* file: vault */
 	json_t *secrets;    /* file: vault contents */
 	struct cw_http *h;
@@ -118,6 +119,7 @@ cw_vault_open(const char *url, struct cw_http *h, int *exit_code, cw_err *e)
 	n = strlen(v->url);
 	while (n > 0 && v->url[n - 1] == '/')
 		v->url[--n] = '\0';
+	v->shown = cw_url_redact(v->url);
 	return v;
 }
 
@@ -127,6 +129,7 @@ cw_vault_close(struct cw_vault *v)
 	if (v == NULL)
 		return;
 	free(v->url);
+	free(v->shown);
 	free(v->path);
 	/* json_decref cannot wipe; the strings die with the process soon after. */
 	json_decref(v->secrets);
@@ -201,7 +204,7 @@ http_get(struct cw_vault *v, const char *name, char **value, cw_err *e)
 
 	if (!valid_name(name))
 		return cw_seterr(e, "Key Vault %s: '%s' is not a secret name "
-		    "(1 to 127 letters, digits and dashes)", v->url, name);
+		    "(1 to 127 letters, digits and dashes)", v->shown, name);
 	if (v->cred == NULL)
 		v->cred = cw_cred_default(v->h);
 	q = cw_urlencode(name);
@@ -234,7 +237,7 @@ http_get(struct cw_vault *v, const char *name, char **value, cw_err *e)
 		j = cw_json_parse(resp.body, resp.body_len);
 		if ((val = cw_json_istr(j, "value")) == NULL)
 			cw_seterr(e, "Key Vault %s: secret '%s': the reply has no string "
-			    "value", v->url, name);
+			    "value", v->shown, name);
 		else {
 			*value = cw_strdup(val);
 			r = 0;
@@ -242,16 +245,16 @@ http_get(struct cw_vault *v, const char *name, char **value, cw_err *e)
 		json_decref(j);
 		break;
 	case 404:
-		cw_seterr(e, "Key Vault %s: secret '%s' not found (%s)", v->url, name,
+		cw_seterr(e, "Key Vault %s: secret '%s' not found (%s)", v->shown, name,
 		    cw_http_describe(&resp, why, sizeof(why)));
 		break;
 	case 401:
 	case 403:
-		cw_seterr(e, "Key Vault %s: secret '%s': access denied to %s (%s)", v->url,
+		cw_seterr(e, "Key Vault %s: secret '%s': access denied to %s (%s)", v->shown,
 		    name, cw_cred_describe(v->cred), cw_http_describe(&resp, why, sizeof(why)));
 		break;
 	default:
-		cw_seterr(e, "Key Vault %s: secret '%s': %s (after %d attempt%s)", v->url,
+		cw_seterr(e, "Key Vault %s: secret '%s': %s (after %d attempt%s)", v->shown,
 		    name, cw_http_describe(&resp, why, sizeof(why)), resp.attempts,
 		    resp.attempts == 1 ? "" : "s");
 		break;

@@ -105,8 +105,11 @@ token(struct emarsys *m, cw_err *e)
 	cw_secret_free(auth);
 	j = resp.status == 200 ? json_loadb(resp.body, resp.body_len, 0, NULL) : NULL;
 	if ((tok = cw_json_istr(j, "access_token")) == NULL) {
-		cw_seterr(e, "Emarsys OAuth2 %s: no token: %s", m->token_url,
+		char *shown = cw_url_redact(m->token_url);
+
+		cw_seterr(e, "Emarsys OAuth2 %s: no token: %s", shown,
 		    cw_http_describe(&resp, why, sizeof(why)));
+		free(shown);
 		json_decref(j);
 		cw_http_resp_free(&resp);
 		return NULL;
@@ -120,13 +123,15 @@ token(struct emarsys *m, cw_err *e)
 	return m->token;
 }
 
-/* Marks recs[idx[0..k)] with the same failure. */
+/* Marks recs[idx[0..k)] with the same failure, or an unknown outcome. */
 static void
-fail_all(json_t *const *recs, json_t **res, const size_t *idx, size_t k, const char *why)
+fail_all(json_t *const *recs, json_t **res, const size_t *idx, size_t k, const char *why,
+    int uncertain)
 {
 	for (size_t i = 0; i < k; i++) {
 		json_decref(res[idx[i]]);
-		res[idx[i]] = cw_result(recs[idx[i]], "failed", "emarsys", NULL, why);
+		res[idx[i]] = uncertain ? cw_result_uncertain(recs[idx[i]], "emarsys", why) :
+		    cw_result(recs[idx[i]], "failed", "emarsys", NULL, why);
 	}
 }
 
@@ -153,7 +158,7 @@ trigger(struct emarsys *m, const char *event, json_t *const *recs, json_t **res,
 	free(ev);
 	if (m->oauth) {
 		if ((tok = token(m, &e)) == NULL) {
-			fail_all(recs, res, idx, k, e.msg);
+			fail_all(recs, res, idx, k, e.msg, 0);
 			free(url);
 			return cw_seterr(fe, "%s", e.msg), 1;
 		}
@@ -175,20 +180,31 @@ trigger(struct emarsys *m, const char *event, json_t *const *recs, json_t **res,
 	req.headers = headers;
 	req.body = body;
 	req.body_len = strlen(body);
+	/* trigger_id makes a repeat a no-op at Emarsys, and Emarsys's 5xx are
+	 * retried on that ground; but a trigger whose answer was lost is not
+	 * repeated blindly: each repeat is one more delivery to account for. */
+	req.retry = CW_RETRY_UNSENT_5XX;
 	cw_pace_wait(&m->pace);
-	/* Retrying is safe: trigger_id makes a repeat a no-op at Emarsys. */
 	if (cw_http_do(m->h, &req, &resp, &e) != 0) {
-		fail_all(recs, res, idx, k, e.msg);
+		fail_all(recs, res, idx, k, e.msg, resp.uncertain);
 		cw_seterr(fe, "%s", e.msg);
 		goto out;
 	}
 	j = json_loadb(resp.body ? resp.body : "", resp.body_len, 0, NULL);
+	if (resp.status == 200 && !json_is_object(j)) {
+		/* Taken, perhaps; the per-contact outcomes are in the lost body. */
+		snprintf(why, sizeof(why), "Emarsys: outcome unknown: HTTP 200 with a "
+		    "reply that is not JSON");
+		fail_all(recs, res, idx, k, why, 1);
+		cw_seterr(fe, "%s", why);
+		goto out;
+	}
 	if (resp.status != 200 || json_integer_value(cw_json_iget(j, "replyCode")) != 0) {
 		char desc[300];
 
 		snprintf(why, sizeof(why), "Emarsys: %s",
 		    cw_http_describe(&resp, desc, sizeof(desc)));
-		fail_all(recs, res, idx, k, why);
+		fail_all(recs, res, idx, k, why, 0);
 		cw_seterr(fe, "%s", why);
 		goto out;
 	}
@@ -266,7 +282,7 @@ em_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 		cw_buf_adds(&body, "]}");
 		if (body.len > MAX_BODY)
 			fail_all(recs, res, idx, k, "the contact alone is larger than "
-			    "Emarsys's 1 MB request limit");
+			    "Emarsys's 1 MB request limit", 0);
 		else if (trigger(m, event, recs, res, idx, k, body.data, e) != 0)
 			rc = 1;
 		cw_buf_free(&body);

@@ -65,6 +65,7 @@ md_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	char *url, *json, why[600], desc[300];
 	cw_err he;
 	size_t i;
+	int uncertain = 0, unanswered = 0;
 
 	for (i = 0; i < n; i++) {
 		const char *email = cw_json_istr(recs[i], "email");
@@ -91,16 +92,24 @@ md_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	req.headers = headers;
 	req.body = json;
 	req.body_len = strlen(json);
+	req.retry = CW_RETRY_UNSENT;
 	cw_pace_wait(&m->pace);
 	why[0] = '\0';
-	if (cw_http_do(m->h, &req, &resp, &he) != 0)
+	if (cw_http_do(m->h, &req, &resp, &he) != 0) {
 		snprintf(why, sizeof(why), "%s", he.msg);
-	else {
+		uncertain = resp.uncertain;
+	} else {
 		/* (json_is_array is a macro: its argument must not be a call) */
 		reply = resp.status == 200 ? json_loadb(resp.body, resp.body_len, 0, NULL) : NULL;
 		if (!json_is_array(reply))
 			snprintf(why, sizeof(why), "Mandrill: %s", cw_http_describe(&resp, desc,
 			    sizeof(desc)));
+		/* A 200 says it was taken; the outcomes it should list are lost. */
+		if (resp.status == 200 && !json_is_array(reply)) {
+			uncertain = 1;
+			snprintf(why, sizeof(why), "Mandrill: outcome unknown: HTTP 200 "
+			    "with a reply that is not a list of outcomes");
+		}
 	}
 	for (i = 0; i < n; i++) {
 		/* One answer per recipient, in the order sent. */
@@ -108,7 +117,14 @@ md_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 		const char *st = cw_json_istr(a, "status"), *reason = cw_json_istr(a, "reject_reason");
 
 		if (why[0] != '\0')
-			res[i] = cw_result(recs[i], "failed", "mandrill", NULL, why);
+			res[i] = uncertain ? cw_result_uncertain(recs[i], "mandrill", why) :
+			    cw_result(recs[i], "failed", "mandrill", NULL, why);
+		else if (a == NULL) {
+			res[i] = cw_result_uncertain(recs[i], "mandrill",
+			    "Mandrill: outcome unknown: HTTP 200 without an answer for "
+			    "this recipient");
+			unanswered++;
+		}
 		else if (st != NULL && (strcmp(st, "sent") == 0 || strcmp(st, "queued") == 0 ||
 		    strcmp(st, "scheduled") == 0))
 			res[i] = cw_result(recs[i], "sent", "mandrill", cw_json_istr(a, "_id"), NULL);
@@ -124,6 +140,9 @@ md_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	explicit_bzero(json, strlen(json));  /* it holds the API key */
 	free(json);
 	free(url);
+	if (why[0] == '\0' && unanswered > 0)
+		snprintf(why, sizeof(why), "Mandrill: outcome unknown for %d of %zu recipients "
+		    "(HTTP 200 without their answers)", unanswered, n);
 	return why[0] == '\0' ? 0 : (cw_seterr(e, "%s", why), 1);
 }
 

@@ -137,6 +137,7 @@ sg_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	req.headers = headers;
 	req.body = json;
 	req.body_len = strlen(json);
+	req.retry = CW_RETRY_UNSENT_5XX;  /* SendGrid: a 5xx was not processed */
 	cw_pace_wait(&s->pace);
 	if (cw_http_do(s->h, &req, &resp, &he) != 0)
 		snprintf(why, sizeof(why), "%s", he.msg);
@@ -151,6 +152,7 @@ sg_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	}
 	for (i = 0; i < n && !refused; i++)
 		res[i] = ok ? cw_result(recs[i], "sent", "sendgrid", msgid, NULL) :
+		    resp.uncertain ? cw_result_uncertain(recs[i], "sendgrid", why) :
 		    cw_result(recs[i], "failed", "sendgrid", NULL, why);
 	cw_http_resp_free(&resp);
 	cw_secret_free(auth);

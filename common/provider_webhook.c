@@ -36,6 +36,32 @@ wh_close(struct cw_provider *p)
 	free(w);
 }
 
+/*
+ * The Idempotency-Key header: one record's notificationId; for a batch (or an
+ * id a header cannot carry), "batch-" and a digest of the ids (HMAC-SHA256,
+ * empty key, over the ids joined by newlines): the same batch sent again
+ * carries the same key, and a batch that shares its first record with
+ * another does not.
+ */
+static char *
+idempotency_key(json_t *const *recs, size_t n)
+{
+	struct cw_buf ids = CW_BUF_INIT;
+	const char *id = cw_json_istr(recs[0], "notificationId"), *p;
+	char hex[65], *k;
+
+	for (p = id; n == 1 && *p > 0x20 && *p < 0x7f; p++)
+		;
+	if (n == 1 && *p == '\0' && p - id <= 200)
+		return cw_asprintf("Idempotency-Key: %s", id);
+	for (size_t i = 0; i < n; i++)
+		cw_buf_addf(&ids, "%s%s", i > 0 ? "\n" : "", cw_json_istr(recs[i], "notificationId"));
+	cw_hmac_sha256_hex("", 0, ids.data, ids.len, hex);
+	k = cw_asprintf("Idempotency-Key: batch-%s", hex);
+	cw_buf_free(&ids);
+	return k;
+}
+
 /* One record: its JSON as the body. More: a JSON array of them. */
 static int
 wh_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_err *e)
@@ -44,8 +70,8 @@ wh_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	struct cw_http_req req = {0};
 	struct cw_http_resp resp = {0};
 	json_t *body = n == 1 ? json_incref(recs[0]) : json_array();
-	const char *headers[4];
-	char *json, *sig, mac[65], why[600], desc[300];
+	const char *headers[5];
+	char *json, *sig, *key, mac[65], why[600], desc[300];
 	cw_err he;
 	int ok = 0, refused = 0;
 
@@ -56,16 +82,19 @@ wh_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	/* The receiver checks the exact bytes it got against this. */
 	cw_hmac_sha256_hex(w->secret, strlen(w->secret), json, strlen(json), mac);
 	sig = cw_asprintf("X-Cartwatch-Signature: sha256=%s", mac);
+	key = idempotency_key(recs, n);
 	headers[0] = sig;
 	headers[1] = "Content-Type: application/json";
 	headers[2] = "User-Agent: cartwatch";
-	headers[3] = NULL;
+	headers[3] = key;
+	headers[4] = NULL;
 	req.service = "webhook";
 	req.method = "POST";
 	req.url = w->url;
 	req.headers = headers;
 	req.body = json;
 	req.body_len = strlen(json);
+	req.retry = CW_RETRY_UNSENT;
 	if (cw_http_do(w->h, &req, &resp, &he) != 0)
 		snprintf(why, sizeof(why), "%s", he.msg);
 	else if (resp.status < 200 || resp.status > 299) {
@@ -79,8 +108,10 @@ wh_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 		ok = 1;
 	for (size_t i = 0; i < n; i++)
 		res[i] = ok ? cw_result(recs[i], "sent", "webhook", NULL, NULL) : refused ? NULL :
+		    resp.uncertain ? cw_result_uncertain(recs[i], "webhook", why) :
 		    cw_result(recs[i], "failed", "webhook", NULL, why);
 	cw_http_resp_free(&resp);
+	free(key);
 	free(sig);
 	free(json);
 	return ok ? 0 : (cw_seterr(e, "%s", why), refused ? 2 : 1);

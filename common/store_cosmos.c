@@ -587,7 +587,7 @@ cw_cosmos_open(struct cw_http *h, const char *endpoint, const char *key,
 {
 	struct cosmos *c;
 	const char *bad;
-	char *tok, *qd, *qc, *dbpath, *body, *what;
+	char *tok, *qd, *qc, *dbpath, *body, *what, *shown;
 	json_t *j;
 	size_t n;
 	cw_err ue;
@@ -597,10 +597,16 @@ cw_cosmos_open(struct cw_http *h, const char *endpoint, const char *key,
 		cw_seterr(e, SERVICE ": no endpoint (AzureCosmosOptions.EndPointUri)");
 		return NULL;
 	}
-	if (cw_http_url_allowed(endpoint, &ue) != 0) {
-		cw_seterr(e, SERVICE " %.200s: %s", endpoint, ue.msg);
+	/* The key signs every request: a user or password in the URL is never
+	 * used, and refusing it keeps it out of every message below. */
+	shown = cw_url_redact(endpoint);
+	if (strcmp(shown, endpoint) != 0 || cw_http_url_allowed(endpoint, &ue) != 0) {
+		cw_seterr(e, SERVICE " %.200s: %s", shown, strcmp(shown, endpoint) != 0 ?
+		    "remove the user name and password: the key authenticates" : ue.msg);
+		free(shown);
 		return NULL;
 	}
+	free(shown);
 	/* The key never goes into a message, not even a bad one. */
 	if (key == NULL || *key == '\0' ||
 	    (tok = cw_cosmos_auth(key, "GET", "dbs", "", "x")) == NULL) {

@@ -32,6 +32,25 @@ struct cw_http;  /* opaque: one reused curl handle per scheme://host:port */
 struct cw_http *cw_http_new(const struct cw_http_opts *o);
 void cw_http_free(struct cw_http *h);
 
+/*
+ * When a request may be tried again (DESIGN.md 8.1). What a repeat of it
+ * would do decides, not what the fault was.
+ */
+enum cw_retry {
+	/* Idempotent (reads, token requests, Cosmos conditional writes): every
+	 * transient fault is retried. */
+	CW_RETRY_ANY = 0,
+	/* A send a repeat would deliver twice: retried only when it provably had
+	 * no effect: the connection never opened, the request did not go out
+	 * whole, or the answer refuses it unprocessed (408, 429, 503 with
+	 * Retry-After). */
+	CW_RETRY_UNSENT,
+	/* As CW_RETRY_UNSENT, and any 5xx is retried too: for services that
+	 * document a 5xx as "not processed" (SendGrid) or absorb a repeat
+	 * (Emarsys's trigger_id). */
+	CW_RETRY_UNSENT_5XX,
+};
+
 struct cw_http_req {
 	const char *service;        /* who we talk to, for messages: "Key Vault" */
 	const char *method;         /* "GET", "POST", "PUT", "DELETE" */
@@ -39,7 +58,8 @@ struct cw_http_req {
 	const char *const *headers; /* NULL-terminated "Name: value" list, or NULL */
 	const char *body;           /* NULL for none */
 	size_t body_len;
-	int max_attempts;           /* 0: the client's; 1: no retry (non-idempotent calls) */
+	enum cw_retry retry;        /* zero: CW_RETRY_ANY */
+	int max_attempts;           /* 0: the client's; 1: no retry at all */
 	long connect_timeout_ms;    /* 0: the client's (IMDS probes want less) */
 };
 
@@ -55,21 +75,36 @@ struct cw_http_resp {
 	struct cw_http_hdr *hdrs;   /* headers of the last attempt, owned */
 	size_t nhdrs;
 	int attempts;               /* attempts made */
+	int uncertain;              /* 1: the request went out whole and its answer
+	                             * was lost or late; it may have taken effect
+	                             * (only for a req->retry other than ANY) */
 };
 /* cw_http_resp_free() wipes the body before freeing it: replies carry tokens
  * and secrets. */
 
 /*
- * Performs req, retrying connection errors, timeouts, 408, 429 and 5xx up to
- * max_attempts, waiting what the server asks (Retry-After, X-RateLimit-Reset,
- * x-ms-retry-after-ms) or a jittered exponential backoff.
+ * Performs req, retrying what req->retry allows of connection errors,
+ * timeouts, 408, 429 and 5xx up to max_attempts, waiting what the server asks
+ * (Retry-After, X-RateLimit-Reset, x-ms-retry-after-ms) or a jittered
+ * exponential backoff. A request that is not CW_RETRY_ANY always goes out on
+ * a new connection: libcurl silently re-sends a request whose kept-alive
+ * connection closes without an answer.
  *
  * Returns 0 when an HTTP response was read: resp holds the last one, whatever
  * its status (a 503 after the retries ran out included). Returns -1 when no
  * response could be had (e says why: "SERVICE: GET URL: reason after N
- * attempts"), or when the URL is refused: plain http:// to a host that is not
- * loopback. resp must be freed with cw_http_resp_free() in both cases.
- * Messages name the URL without its query string and never a header value.
+ * attempts"); when the server asks to wait longer than retry_wait_max_ms
+ * ("SERVICE asks to wait N s, more than Cartwatch.Http.MaxRetryWaitMs"); or
+ * when the URL is refused: plain http:// to a host that is not loopback. With
+ * resp->uncertain set, -1 means the outcome is unknown: the request (not
+ * CW_RETRY_ANY) was sent whole, then the connection dropped, the answer came
+ * truncated or not within timeout_ms, and it was not tried again. resp must be
+ * freed with cw_http_resp_free() in every case. Messages name the URL without
+ * its query string or password and never a header value.
+ *
+ * Plain http:// never goes through a proxy, whatever http_proxy or ALL_PROXY
+ * say: it goes only to loopback or IMDS, and a proxy would see its headers.
+ * https may use HTTPS_PROXY/ALL_PROXY (a CONNECT tunnel), as libcurl does.
  */
 int cw_http_do(struct cw_http *h, const struct cw_http_req *req,
     struct cw_http_resp *resp, cw_err *e);

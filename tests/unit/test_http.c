@@ -1,10 +1,20 @@
-/* test_http: URL policy, server-requested waits, error descriptions. */
+/* test_http: URL policy, redaction, server-requested waits, retry classes, error descriptions. */
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -44,6 +54,356 @@ test_url_policy(void **state)
 	}
 	cw_http_url_allowed("http://example.com/", &e);
 	assert_non_null(strstr(e.msg, "plain http is allowed only to loopback"));
+}
+
+/*
+ * A loopback server in a child process that answers the requests it reads,
+ * in order, as its script says, one letter a request:
+ *   k  200 "ok", connection kept alive   c  200 "ok", then close
+ *   d  drop: read the request, close     h  hang 3 s, then close
+ *   t  200 with its body cut short       5  500
+ *   3  503 Retry-After: 0                4  429 Retry-After: 0
+ *   r  503 Retry-After: 99999999999999999
+ * It writes one byte to a pipe per request read: what the service got.
+ */
+struct server {
+	pid_t pid;
+	int port;
+	int count;   /* pipe it counts requests into */
+};
+
+static void
+reply(int fd, const char *s)
+{
+	size_t n = strlen(s);
+	ssize_t w;
+
+	while (n > 0 && (w = write(fd, s, n)) > 0) {
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Reads one request (headers and a Content-Length body); 0 at EOF. */
+static int
+read_request(int fd)
+{
+	char buf[65536], *end, *cl;
+	size_t len = 0;
+	ssize_t r;
+	long want;
+
+	for (;;) {
+		if (len == sizeof(buf) - 1 || (r = read(fd, buf + len, sizeof(buf) - 1 - len)) <= 0)
+			return 0;
+		len += (size_t)r;
+		buf[len] = '\0';
+		if ((end = strstr(buf, "\r\n\r\n")) != NULL)
+			break;
+	}
+	cl = strcasestr(buf, "\r\nContent-Length:");
+	want = cl != NULL && cl < end ? strtol(cl + 17, NULL, 10) : 0;
+	want -= (long)(len - (size_t)(end + 4 - buf));
+	while (want > 0 && (r = read(fd, buf, sizeof(buf))) > 0)
+		want -= r;
+	return 1;
+}
+
+static void
+serve(int lfd, const char *script, int count)
+{
+	struct pollfd p[8];
+	nfds_t n = 1;
+
+	p[0].fd = lfd;
+	p[0].events = POLLIN;
+	for (;;) {
+		if (poll(p, n, -1) < 0)
+			_exit(1);
+		if ((p[0].revents & POLLIN) && n < 8) {
+			p[n].fd = accept(lfd, NULL, NULL);
+			p[n].events = POLLIN;
+			p[n++].revents = 0;
+		}
+		for (nfds_t i = 1; i < n; i++) {
+			int close_it = 1;
+
+			if (!(p[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			if (read_request(p[i].fd)) {
+				reply(count, "x");
+				switch (*script != '\0' ? *script++ : '?') {
+				case 'k':
+					reply(p[i].fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+					close_it = 0;
+					break;
+				case 'c':
+					reply(p[i].fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+					    "Connection: close\r\n\r\nok");
+					break;
+				case 'h':
+					sleep(3);
+					break;
+				case 't':
+					reply(p[i].fd, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n"
+					    "Connection: close\r\n\r\n[{\"status\":");
+					break;
+				case '5':
+					reply(p[i].fd, "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n"
+					    "Connection: close\r\n\r\n");
+					break;
+				case '3':
+					reply(p[i].fd, "HTTP/1.1 503 Busy\r\nRetry-After: 0\r\n"
+					    "Content-Length: 0\r\nConnection: close\r\n\r\n");
+					break;
+				case '4':
+					reply(p[i].fd, "HTTP/1.1 429 Slow\r\nRetry-After: 0\r\n"
+					    "Content-Length: 0\r\nConnection: close\r\n\r\n");
+					break;
+				case 'r':
+					reply(p[i].fd, "HTTP/1.1 503 Busy\r\nRetry-After: "
+					    "99999999999999999\r\nContent-Length: 0\r\n"
+					    "Connection: close\r\n\r\n");
+					break;
+				case 'd':
+					break;
+				default:
+					reply(p[i].fd, "HTTP/1.1 599 Unscripted\r\nContent-Length: 0\r\n"
+					    "Connection: close\r\n\r\n");
+					break;
+				}
+			}
+			if (close_it) {
+				close(p[i].fd);
+				p[i--] = p[--n];
+			}
+		}
+	}
+}
+
+static struct server
+server_start(const char *script)
+{
+	struct sockaddr_in a = {0};
+	socklen_t alen = sizeof(a);
+	struct server sv;
+	int lfd, fds[2];
+
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true((lfd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
+	assert_int_equal(pipe(fds), 0);
+	sv.port = ntohs(a.sin_port);
+	if ((sv.pid = fork()) == 0) {
+		/* A failed assertion skips server_stop(): never outlive the test. */
+		alarm(10);
+		close(fds[0]);
+		serve(lfd, script, fds[1]);
+		_exit(0);
+	}
+	assert_true(sv.pid > 0);
+	close(lfd);
+	close(fds[1]);
+	sv.count = fds[0];
+	return sv;
+}
+
+/* Stops the server; returns how many requests it read. */
+static int
+server_stop(struct server *sv)
+{
+	char buf[64];
+	ssize_t r;
+	int n = 0;
+
+	kill(sv->pid, SIGKILL);
+	waitpid(sv->pid, NULL, 0);
+	while ((r = read(sv->count, buf, sizeof(buf))) > 0)
+		n += (int)r;
+	close(sv->count);
+	return n;
+}
+
+struct outcome {
+	int rc, status, uncertain, attempts, received;
+	char msg[sizeof(((cw_err *)0)->msg)];
+};
+
+/* Sends one POST under retry class k to a server that follows script. */
+static struct outcome
+post(const char *script, enum cw_retry k)
+{
+	struct cw_http_opts o;
+	struct cw_http_req req = {0};
+	struct cw_http_resp resp;
+	struct server sv = server_start(script);
+	struct outcome out;
+	struct cw_http *h;
+	char *url = cw_asprintf("http://127.0.0.1:%d/send", sv.port);
+	cw_err e = {{0}};
+
+	cw_http_opts_default(&o);
+	o.max_attempts = 3;
+	o.backoff_ms = 1;
+	o.backoff_max_ms = 1;
+	o.timeout_ms = 500;
+	h = cw_http_new(&o);
+	req.service = "Test";
+	req.method = "POST";
+	req.url = url;
+	req.body = "{\"to\":\"a@example.com\"}";
+	req.body_len = strlen(req.body);
+	req.retry = k;
+	out.rc = cw_http_do(h, &req, &resp, &e);
+	out.status = (int)resp.status;
+	out.uncertain = resp.uncertain;
+	out.attempts = resp.attempts;
+	memcpy(out.msg, e.msg, sizeof(out.msg));
+	cw_http_resp_free(&resp);
+	cw_http_free(h);
+	free(url);
+	out.received = server_stop(&sv);
+	return out;
+}
+
+static void
+test_retry_idempotent(void **state)
+{
+	struct outcome o;
+
+	(void)state;
+	/* The old behaviour, right for reads: a lost answer is asked again. */
+	o = post("dc", CW_RETRY_ANY);
+	assert_int_equal(o.rc, 0);
+	assert_int_equal(o.status, 200);
+	assert_int_equal(o.received, 2);
+	assert_int_equal(o.uncertain, 0);
+	o = post("5c", CW_RETRY_ANY);
+	assert_int_equal(o.status, 200);
+	assert_int_equal(o.received, 2);
+}
+
+static void
+test_retry_unsent_lost_answer(void **state)
+{
+	static const char *const lost[] = {"dc", "hc", "tc"};
+	struct outcome o;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(lost) / sizeof(*lost); i++) {
+		for (enum cw_retry k = CW_RETRY_UNSENT; k <= CW_RETRY_UNSENT_5XX; k++) {
+			o = post(lost[i], k);
+			assert_int_equal(o.rc, -1);
+			assert_int_equal(o.uncertain, 1);
+			assert_int_equal(o.received, 1);
+			assert_int_equal(o.attempts, 1);
+			assert_non_null(strstr(o.msg, "outcome unknown"));
+		}
+	}
+}
+
+static void
+test_retry_unsent_refusals(void **state)
+{
+	struct outcome o;
+
+	(void)state;
+	/* 429 and 503 with Retry-After refuse before doing anything. */
+	o = post("43c", CW_RETRY_UNSENT);
+	assert_int_equal(o.rc, 0);
+	assert_int_equal(o.status, 200);
+	assert_int_equal(o.received, 3);
+	/* A bare 500 may come after the work: answered, not repeated. */
+	o = post("5c", CW_RETRY_UNSENT);
+	assert_int_equal(o.rc, 0);
+	assert_int_equal(o.status, 500);
+	assert_int_equal(o.received, 1);
+	assert_int_equal(o.uncertain, 0);
+	/* ... unless the service documents a 5xx as not processed. */
+	o = post("5c", CW_RETRY_UNSENT_5XX);
+	assert_int_equal(o.status, 200);
+	assert_int_equal(o.received, 2);
+}
+
+static void
+test_retry_unsent_never_connected(void **state)
+{
+	struct cw_http_opts o;
+	struct cw_http_req req = {0};
+	struct cw_http_resp resp;
+	struct cw_http *h;
+	cw_err e;
+
+	(void)state;
+	cw_http_opts_default(&o);
+	o.max_attempts = 3;
+	o.backoff_ms = 1;
+	o.backoff_max_ms = 1;
+	h = cw_http_new(&o);
+	req.service = "Test";
+	req.method = "POST";
+	req.url = "http://127.0.0.1:9/send";  /* discard: nobody listens */
+	req.body = "{}";
+	req.body_len = 2;
+	req.retry = CW_RETRY_UNSENT;
+	assert_int_equal(cw_http_do(h, &req, &resp, &e), -1);
+	/* Nothing went out: trying again is safe, and was done. */
+	assert_int_equal(resp.uncertain, 0);
+	assert_int_equal(resp.attempts, 3);
+	assert_non_null(strstr(e.msg, "after 3 attempts"));
+	cw_http_resp_free(&resp);
+	cw_http_free(h);
+}
+
+static void
+test_no_resend_on_kept_alive(void **state)
+{
+	struct cw_http_opts o;
+	struct cw_http_req req = {0};
+	struct cw_http_resp resp;
+	struct server sv = server_start("kdc");
+	struct cw_http *h;
+	char *url = cw_asprintf("http://127.0.0.1:%d/x", sv.port);
+	cw_err e;
+
+	(void)state;
+	cw_http_opts_default(&o);
+	o.backoff_ms = 1;
+	o.backoff_max_ms = 1;
+	h = cw_http_new(&o);
+	req.service = "Test";
+	req.method = "GET";
+	req.url = url;
+	assert_int_equal(cw_http_do(h, &req, &resp, &e), 0);
+	cw_http_resp_free(&resp);
+	/* The send after a read must not ride the kept-alive connection: libcurl
+	 * would re-send it by itself when that closes without an answer. */
+	req.method = "POST";
+	req.body = "{}";
+	req.body_len = 2;
+	req.retry = CW_RETRY_UNSENT;
+	assert_int_equal(cw_http_do(h, &req, &resp, &e), -1);
+	assert_int_equal(resp.uncertain, 1);
+	cw_http_resp_free(&resp);
+	cw_http_free(h);
+	free(url);
+	assert_int_equal(server_stop(&sv), 2);
+}
+
+static void
+test_retry_wait_too_long(void **state)
+{
+	struct outcome o;
+
+	(void)state;
+	o = post("rc", CW_RETRY_ANY);
+	assert_int_equal(o.rc, -1);
+	assert_int_equal(o.received, 1);
+	assert_non_null(strstr(o.msg, "Test asks to wait over "));
+	assert_non_null(strstr(o.msg, "more than Cartwatch.Http.MaxRetryWaitMs (120000 ms)"));
 }
 
 static void
@@ -110,6 +470,12 @@ test_retry_after(void **state)
 	assert_int_equal(wait_for("Retry-After", "soon", now), -1);
 	assert_int_equal(wait_for("x-ms-retry-after-ms", "-5", now), -1);
 	assert_int_equal(wait_for("X-Other", "5", now), -1);
+	/* Huge numbers saturate instead of overflowing (UBSan watches). */
+	assert_true(wait_for("Retry-After", "99999999999999999", now) == LONG_MAX);
+	assert_true(wait_for("Retry-After", "999999999999999999999999", now) == LONG_MAX);
+	assert_true(wait_for("X-RateLimit-Reset", "99999999999999999", now) == LONG_MAX);
+	assert_true(wait_for("x-ms-retry-after-ms", "99999999999999999999", now) == LONG_MAX);
+	assert_true(wait_for("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT", now) > 0);
 }
 
 static void
@@ -175,6 +541,12 @@ main(void)
 		cmocka_unit_test(test_retry_after),
 		cmocka_unit_test(test_retry_after_precedence),
 		cmocka_unit_test(test_describe),
+		cmocka_unit_test(test_retry_idempotent),
+		cmocka_unit_test(test_retry_unsent_lost_answer),
+		cmocka_unit_test(test_retry_unsent_refusals),
+		cmocka_unit_test(test_retry_unsent_never_connected),
+		cmocka_unit_test(test_no_resend_on_kept_alive),
+		cmocka_unit_test(test_retry_wait_too_long),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
