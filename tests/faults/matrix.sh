@@ -161,7 +161,7 @@ matrix_row() {
 	mx_tally "$d" >"$d/tally.json"
 	dups=$(jq -c '.raw_duplicates' "$d/tally.json")
 	is "$dups" "{}" "$name: no notificationId delivered twice (raw; $(jq '.effective_duplicates | length' \
-		"$d/tally.json") after Emarsys's trigger_id)"
+		"$d/tally.json") effective, after Emarsys's trigger_id)"
 	lost=$(jq -c '.lost' "$d/tally.json")
 	is "$lost" "[]" "$name: none lost (unless uncertain; $(jq .delivered "$d/tally.json")/$(jq .expected \
 		"$d/tally.json") delivered, $(jq '.uncertain | length' "$d/tally.json") uncertain)"
@@ -207,4 +207,45 @@ matrix_rows() {
 			matrix_row "$s" "$f" "$e" "$r"
 		done <"$T/rows.$svc"
 	done
+}
+
+# matrix_smtp_start: the SMTP server (tests/smtpd.py) behind the fault front
+# of branch h/smtp, tests/smtpfault.py (its own rule language: stage, action,
+# code, ms, after, times); $mx_smtp_port is the front's.
+matrix_smtp_start() {
+	if [ ! -f "$top/tests/smtpfault.py" ]; then
+		echo "Bail out! tests/smtpfault.py (from branch h/smtp) is missing"
+		exit 1
+	fi
+	smtp_server
+	SMTPFAULT=$T/smtp.faults
+	echo '[]' >"$SMTPFAULT"
+	python3 "$top/tests/smtpfault.py" --upstream "$SMTP_PORT" --faults "$SMTPFAULT" \
+		--port-file "$T/smtpfault.port" --log "$T/smtpfault.log" 2>>"$T/smtpfault.err" &
+	smtpfault_pid=$!
+	i=0
+	while [ ! -s "$T/smtpfault.port" ]; do
+		i=$((i + 1))
+		if [ $i -gt 200 ] || ! kill -0 "$smtpfault_pid" 2>/dev/null; then
+			echo "Bail out! tests/smtpfault.py did not start"
+			cat "$T/smtpfault.err" >&2
+			exit 1
+		fi
+		sleep 0.05
+	done
+	mx_smtp_port=$(cat "$T/smtpfault.port")
+}
+
+# The rule file is replaced by rename: the front never reads half of it.
+smtpfault_fault() {
+	jq -c --argjson r "$1" '. + [$r]' "$SMTPFAULT" >"$SMTPFAULT.tmp"
+	mv "$SMTPFAULT.tmp" "$SMTPFAULT"
+}
+smtpfault_clear() {
+	echo '[]' >"$SMTPFAULT.tmp"
+	mv "$SMTPFAULT.tmp" "$SMTPFAULT"
+	: >"$T/smtpfault.log"
+}
+smtpfault_log() {
+	jq -c 'select(.event == "fault") | . + {fault: .action}' "$T/smtpfault.log"
 }
