@@ -301,4 +301,10 @@ faultproxy_clear() {
 
 # The helpers above start servers of their own: stop them too.
 faultproxy_pid= smtpfault_pid=
-trap 'for p in $faultproxy_pid $smtpfault_pid; do kill "$p" 2>/dev/null || :; wait "$p" 2>/dev/null || :; done; cleanup' EXIT
+stop_helpers() {
+	for _p in $faultproxy_pid $smtpfault_pid; do
+		kill "$_p" 2>/dev/null || :
+		wait "$_p" 2>/dev/null || :
+	done
+}
+trap 'stop_helpers; cleanup' EXIT

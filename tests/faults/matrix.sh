@@ -39,23 +39,31 @@ mx_names() {
 	esac
 }
 
-# matrix_setup [cosmos|smtp]: the sandbox; Cosmos DB behind tests/faultproxy.py
-# (then every ledger is on it); the SMTP server behind tests/smtpfault.py.
+# matrix_setup [cosmos] [smtp|smtp-plain]: the sandbox; Cosmos DB behind
+# tests/faultproxy.py (then every ledger is on it); the SMTP server, behind
+# tests/smtpfault.py (smtp) or not (smtp-plain).
 matrix_setup() {
 	sandbox_start
 	sandbox_env
 	mkdir -p "$T/conf"
 	sandbox_config "$T/base.json" '.Cartwatch.Http += {TimeoutMs: 1500, MaxRetryWaitMs: 2000}'
 	mx_smtp_port=9
-	case ${1:-} in
-	cosmos) cosmos_start; faultproxy_start "$COSMOS" cosmos ;;
-	smtp) matrix_smtp_start ;;
-	esac
+	for mx_with in "$@"; do
+		case $mx_with in
+		cosmos) cosmos_start; faultproxy_start "$COSMOS" cosmos ;;
+		smtp) matrix_smtp_start ;;
+		smtp-plain) smtp_server; mx_smtp_port=$SMTP_PORT ;;
+		esac
+	done
 }
 
 # matrix_provider PROVIDER: the provider of the rows that follow (short
 # timeouts, few attempts, fast backoff), and its baseline (below).
 matrix_provider() {
+	matrix_provider_config "$1"
+	matrix_baseline
+}
+matrix_provider_config() {
 	mx_provider=$1
 	jq --arg s "$SANDBOX" --arg p "$mx_provider" --argjson sp "$mx_smtp_port" '
 	    .EmarsysClientOptions = {ApiUrl: ($s + "/emarsys/api/v2/event/{0}/trigger"),
@@ -71,7 +79,6 @@ matrix_provider() {
 		Smtp: {Url: "smtp://127.0.0.1:\($sp)", From: "Contoso Shop <shop@contoso.example>",
 		    MaxAttempts: 3, ConnectTimeoutMs: 1000, TimeoutMs: 1500, BackoffMs: 10,
 		    MaxBackoffMs: 40}}' "$T/base.json" >"$T/conf/base.json"
-	matrix_baseline
 }
 
 # matrix_config DIR: a config of its own (a fresh ledger) in DIR, as $mx_cfg.
