@@ -44,7 +44,7 @@ digest() {
 # wsse [OFFSET [USER [SECRET [NONCE]]]]: sets $wsse to an X-WSSE header line
 # created OFFSET seconds from now (default 0), with a fresh nonce.
 wsse() {
-	_n=${4:-$(openssl rand -hex 16)}
+	_n=${4-$(openssl rand -hex 16)}
 	_c=$(date -u -d "@$(($(date +%s) + ${1:-0}))" +%Y-%m-%dT%H:%M:%SZ)
 	wsse="X-WSSE: UsernameToken Username=\"${2:-$EM_USER}\", PasswordDigest=\"$(digest "$_n" "$_c" "${3:-$EM_SECRET}")\", Nonce=\"$_n\", Created=\"$_c\""
 }
@@ -115,9 +115,44 @@ em "$T/req.json" 4242 -H "X-None: 1"
 unauthorized "X-WSSE header is missing" "emarsys: no X-WSSE"
 em "$T/req.json" 4242 -H "X-WSSE: Username=\"$EM_USER\""
 unauthorized "X-WSSE header is invalid" "emarsys: X-WSSE without UsernameToken"
-wsse 0 "$EM_USER" "$EM_SECRET" 0123456789abcdef
+wsse 0 "$EM_USER" "$EM_SECRET" ""
 em "$T/req.json" 4242 -H "$wsse"
-unauthorized "Nonce is invalid" "emarsys: a nonce of 16 hex digits"
+unauthorized "Nonce is invalid" "emarsys: an empty nonce"
+
+# The .NET sample's own header (Messaging/EmarsysEmailProvider.cs, release
+# 9.56), which real Emarsys takes: a nonce of 32 characters drawn from lowercase
+# letters and digits (not hex), Created from DateTime.UtcNow.ToString("o") (7
+# fraction digits, "Z"), and its header text running on past Created with
+# "  Content-type: application/json;charset="utf-8"", no comma between.
+# sample_wsse [CREATED]: sets $wsse to that shape (CREATED default: now, "o").
+sample_wsse() {
+	# Its alphabet; one letter past f first, so the nonce is never hex.
+	_n=k$(LC_ALL=C tr -dc '02345689abcdefghjkmnpqrstuvwxyz' </dev/urandom | head -c 31)
+	_c=${1:-$(date -u +%Y-%m-%dT%H:%M:%S.%N | cut -c1-27)Z}
+	wsse="X-WSSE: UsernameToken Username=\"$EM_USER\", PasswordDigest=\"$(digest "$_n" "$_c" "$EM_SECRET")\", Nonce=\"$_n\", Created=\"$_c\"  Content-type: application/json;charset=\"utf-8\""
+}
+sample_wsse
+em "$T/req.json" 4242 -H "$wsse"
+em_reply 200 0 "emarsys: the .NET sample's X-WSSE, as it sends it"
+em "$T/req.json" 4242 -H "$wsse"
+unauthorized "Nonce already used" "emarsys: the sample's header replayed"
+sample_wsse "$(date -u +%Y-%m-%dT%H:%M:%S).1234567+00:00"
+em "$T/req.json" 4242 -H "$wsse"
+em_reply 200 0 "emarsys: Created with 7 fraction digits and +00:00"
+sample_wsse "$(date -u +%Y-%m-%dT%H:%M:%S.1)Z"
+em "$T/req.json" 4242 -H "$wsse"
+em_reply 200 0 "emarsys: Created with one fraction digit"
+sample_wsse "$(date -u -d @$(($(date +%s) - 400)) +%Y-%m-%dT%H:%M:%S).1234567Z"
+em "$T/req.json" 4242 -H "$wsse"
+unauthorized "Time frame is invalid" "emarsys: the sample's shape, Created 400 s old"
+sample_wsse
+_d=$(digest "$_n" "$_c" not-the-secret)
+em "$T/req.json" 4242 -H "X-WSSE: UsernameToken Username=\"$EM_USER\", PasswordDigest=\"$_d\", Nonce=\"$_n\", Created=\"$_c\"  Content-type: application/json;charset=\"utf-8\""
+unauthorized "Invalid password digest" "emarsys: the sample's shape under the wrong secret"
+# The digest is over the Created text as sent: the fraction counts.
+_n=$(openssl rand -hex 16) _c=$(date -u +%Y-%m-%dT%H:%M:%S)
+em "$T/req.json" 4242 -H "X-WSSE: UsernameToken Username=\"$EM_USER\", PasswordDigest=\"$(digest "$_n" "${_c}Z" "$EM_SECRET")\", Nonce=\"$_n\", Created=\"$_c.1234567Z\""
+unauthorized "Invalid password digest" "emarsys: a digest over another Created text"
 # The digest over the hex upper-cased: base64 of different text.
 _n=$(openssl rand -hex 16) _c=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 _d=$(printf '%s%s%s' "$_n" "$_c" "$EM_SECRET" | openssl sha1 -r | cut -c1-40 | tr 'a-f' 'A-F' |

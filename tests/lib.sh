@@ -276,7 +276,6 @@ smtp_fault_start() {
 	python3 "$top/tests/smtpfault.py" --upstream "$SMTP_PORT" --faults "$SMTP_FAULTS" \
 		--port-file "$T/smtpfault.port" --log "$T/smtpfault.log" 2>>"$T/smtpfault.err" &
 	smtp_fault_pid=$!
-	trap 'smtp_fault_stop; cleanup' EXIT
 	i=0
 	while [ ! -s "$T/smtpfault.port" ]; do
 		i=$((i + 1))
@@ -304,3 +303,48 @@ smtp_fault_stop() {
 	[ -z "${smtp_fault_pid:-}" ] || wait "$smtp_fault_pid" 2>/dev/null || :
 	smtp_fault_pid=
 }
+
+# faultproxy_start UPSTREAM [SERVICE]: tests/faultproxy.py in front of a real
+# server on loopback (the sandbox's fault rules, for cosmosdb-server); sets
+# FAULTPROXY to its base URL. Stopped when the test ends.
+faultproxy_start() {
+	python3 "$top/tests/faultproxy.py" --upstream "$1" --service "${2:-cosmos}" \
+		--port-file "$T/faultproxy.port" --log "$T/faultproxy.log" 2>>"$T/faultproxy.err" &
+	faultproxy_pid=$!
+	i=0
+	while [ ! -s "$T/faultproxy.port" ]; do
+		i=$((i + 1))
+		if [ $i -gt 200 ] || ! kill -0 "$faultproxy_pid" 2>/dev/null; then
+			echo "Bail out! faultproxy did not start"
+			cat "$T/faultproxy.err" >&2
+			exit 1
+		fi
+		sleep 0.05
+	done
+	FAULTPROXY=http://127.0.0.1:$(cat "$T/faultproxy.port")
+}
+
+# faultproxy_fault JSON / faultproxy_clear: as sandbox_fault and sandbox_clear.
+faultproxy_fault() {
+	code=$(curl -s -o "$T/fault.reply" -w '%{http_code}' -X POST --data "$1" \
+	    "$FAULTPROXY/_sandbox/faults") || :
+	case $code in
+	2??) ;;
+	*)	echo "Bail out! faultproxy refused a fault rule ($code): $(cat "$T/fault.reply")"
+		exit 1 ;;
+	esac
+}
+faultproxy_clear() {
+	curl -sf -X DELETE "$FAULTPROXY/_sandbox/faults" >/dev/null
+	curl -sf -X DELETE "$FAULTPROXY/_sandbox/log" >/dev/null
+}
+
+# The helpers above start servers of their own: stop them too.
+faultproxy_pid='' smtpfault_pid=''
+stop_helpers() {
+	for _p in $faultproxy_pid $smtpfault_pid; do
+		kill "$_p" 2>/dev/null || :
+		wait "$_p" 2>/dev/null || :
+	done
+}
+trap 'smtp_fault_stop; stop_helpers; cleanup' EXIT

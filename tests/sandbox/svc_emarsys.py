@@ -12,7 +12,9 @@ Checks what Emarsys checks: the WSSE digest, base64(hex(SHA1(nonce + created +
 secret))), Created within 5 minutes of the server clock (sb.now(), which
 POST /_sandbox/clock can shift), a nonce used once; then a per-user rate limit,
 the event id, key_id, at most 1000 contacts and 1,000,000 bytes. trigger_id
-makes a repeat a no-op. Contacts in "unknown_contacts" get Emarsys's per-contact
+makes a repeat a no-op. It takes no less than Emarsys takes: the .NET sample's
+own header (a non-hex nonce, Created with 7 fraction digits, text after the last
+parameter) passes. Contacts in "unknown_contacts" get Emarsys's per-contact
 error 2008 inside an HTTP 200.
 
 Data: "emarsys": {"users": [{"user": U, "secret": S, "rate_limit_per_minute": N}],
@@ -37,8 +39,11 @@ from svc_retail import JsonFloat, encode
 API_AUDIENCE = "https://api.emarsys.net"
 OAUTH_TENANT = "emarsys"
 _WSSE_RE = re.compile(r'^\s*UsernameToken\s+(.*)$', re.S)
-_PARAM_RE = re.compile(r'\s*([A-Za-z]+)\s*=\s*"([^"]*)"\s*(?:,|$)')
-_NONCE_RE = re.compile(r'^[0-9a-fA-F]{32}$')
+_PARAM_RE = re.compile(r'\s*([A-Za-z]+)\s*=\s*"([^"]*)"')
+_COMMA_RE = re.compile(r'\s*,')
+# Emarsys's docs show 32 hex digits, but the .NET sample sends 32 characters
+# of lowercase letters and digits and Emarsys takes them: any visible text.
+_NONCE_RE = re.compile(r'^[!-~]+$')
 _CREATED_RE = re.compile(r'^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?'
                          r'(Z|[+-](\d{2}):?(\d{2}))$')
 _TRIGGER_RE = re.compile(r'^/api/(v2|v3)/event/([^/]+)/trigger$')
@@ -124,15 +129,21 @@ def register(sb):
         m = _WSSE_RE.match(raw)
         params = {}
         if m:
-            rest = m.group(1)
-            pos = 0
-            while pos < len(rest):
+            # Name="value" pairs separated by commas. The first thing after a
+            # value that is not a comma ends the list and is ignored: the
+            # sample's header runs on with '  Content-type: application/json;
+            # charset="utf-8"', and Emarsys takes it.
+            rest, pos = m.group(1), 0
+            while True:
                 pm = _PARAM_RE.match(rest, pos)
-                if not pm:
+                if not pm or pm.group(1) in params:
                     params = None
                     break
                 params[pm.group(1)] = pm.group(2)
-                pos = pm.end()
+                cm = _COMMA_RE.match(rest, pm.end())
+                if not cm:
+                    break
+                pos = cm.end()
         if not m or params is None or \
                 not {"Username", "PasswordDigest", "Nonce", "Created"} <= set(params):
             return None, "X-WSSE header is invalid"

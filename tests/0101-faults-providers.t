@@ -1,0 +1,18 @@
+#!/bin/sh
+# The fault matrix (tests/faults/matrix.rows, engine in tests/faults/matrix.sh):
+# Emarsys and SendGrid, each fault on the send.
+# Nothing lost unless its result says uncertain, nothing twice (raw
+# deliveries), the failing stage and service named, a clean run after.
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/faults/matrix.sh
+. "$top/tests/faults/matrix.sh"
+
+matrix_setup
+matrix_provider emarsys
+matrix_rows emarsys
+matrix_provider sendgrid
+matrix_rows sendgrid
+
+no_secrets_printed
+done_testing
