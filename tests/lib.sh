@@ -340,9 +340,9 @@ faultproxy_clear() {
 }
 
 # The helpers above start servers of their own: stop them too.
-faultproxy_pid='' smtpfault_pid=''
+faultproxy_pid=''
 stop_helpers() {
-	for _p in $faultproxy_pid $smtpfault_pid; do
+	for _p in $faultproxy_pid; do
 		kill "$_p" 2>/dev/null || :
 		wait "$_p" 2>/dev/null || :
 	done

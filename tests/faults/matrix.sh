@@ -104,7 +104,7 @@ matrix_reset() {
 	curl -sf -X DELETE "$SANDBOX/_sandbox/webhook/received" >/dev/null
 	[ -z "${FAULTPROXY:-}" ] || faultproxy_clear
 	[ -z "${MAILDIR:-}" ] || rm -f "$MAILDIR"/*
-	[ -z "${SMTPFAULT:-}" ] || smtpfault_clear
+	[ -z "${SMTP_FAULTS:-}" ] || smtpfault_clear
 }
 
 # matrix_pipeline NOW DIR: one pipeline.sh run in the fixed window.
@@ -216,41 +216,17 @@ matrix_rows() {
 	done
 }
 
-# matrix_smtp_start: the SMTP server (tests/smtpd.py) behind the fault front
-# of branch h/smtp, tests/smtpfault.py (its own rule language: stage, action,
-# code, ms, after, times); $mx_smtp_port is the front's.
+# matrix_smtp_start: the SMTP server (tests/smtpd.py) behind the fault front,
+# tests/smtpfault.py (its own rule language: stage, action, code, ms, after,
+# times); $mx_smtp_port is the front's.
 matrix_smtp_start() {
-	if [ ! -f "$top/tests/smtpfault.py" ]; then
-		echo "Bail out! tests/smtpfault.py (from branch h/smtp) is missing"
-		exit 1
-	fi
 	smtp_server
-	SMTPFAULT=$T/smtp.faults
-	echo '[]' >"$SMTPFAULT"
-	python3 "$top/tests/smtpfault.py" --upstream "$SMTP_PORT" --faults "$SMTPFAULT" \
-		--port-file "$T/smtpfault.port" --log "$T/smtpfault.log" 2>>"$T/smtpfault.err" &
-	smtpfault_pid=$!
-	i=0
-	while [ ! -s "$T/smtpfault.port" ]; do
-		i=$((i + 1))
-		if [ $i -gt 200 ] || ! kill -0 "$smtpfault_pid" 2>/dev/null; then
-			echo "Bail out! tests/smtpfault.py did not start"
-			cat "$T/smtpfault.err" >&2
-			exit 1
-		fi
-		sleep 0.05
-	done
-	mx_smtp_port=$(cat "$T/smtpfault.port")
+	smtp_fault_start
+	mx_smtp_port=$SMTP_FRONT_PORT
 }
-
-# The rule file is replaced by rename: the front never reads half of it.
-smtpfault_fault() {
-	jq -c --argjson r "$1" '. + [$r]' "$SMTPFAULT" >"$SMTPFAULT.tmp"
-	mv "$SMTPFAULT.tmp" "$SMTPFAULT"
-}
+smtpfault_fault() { smtp_fault "$1"; }
 smtpfault_clear() {
-	echo '[]' >"$SMTPFAULT.tmp"
-	mv "$SMTPFAULT.tmp" "$SMTPFAULT"
+	smtp_fault_clear
 	: >"$T/smtpfault.log"
 }
 smtpfault_log() {
