@@ -278,29 +278,11 @@ collect(const json_t *v, struct cw_buf *path, struct leaves *l)
 	l->n++;
 }
 
-/* strcmp(3) with ASCII letters folded, as the lookups fold them. */
-static int
-icmp(const char *a, const char *b)
-{
-	unsigned char x, y;
-
-	for (;; a++, b++) {
-		x = (unsigned char)*a;
-		y = (unsigned char)*b;
-		if (x >= 'A' && x <= 'Z')
-			x += 'a' - 'A';
-		if (y >= 'A' && y <= 'Z')
-			y += 'a' - 'A';
-		if (x != y || x == '\0')
-			return (int)x - (int)y;
-	}
-}
-
 static int
 leafcmp(const void *x, const void *y)
 {
 	const struct leaf *a = x, *b = y;
-	int c = icmp(a->path, b->path);
+	int c = cw_ascii_casecmp(a->path, b->path);
 
 	return c != 0 ? c : (a->at > b->at) - (a->at < b->at);
 }
@@ -326,7 +308,7 @@ twin_values(const char *file, const json_t *root, cw_err *e)
 	if (l.n > 1)
 		qsort(l.v, l.n, sizeof(*l.v), leafcmp);
 	for (i = 1; i < l.n; i++)
-		if (icmp(l.v[i - 1].path, l.v[i].path) == 0 &&
+		if (cw_ascii_casecmp(l.v[i - 1].path, l.v[i].path) == 0 &&
 		    (twin == 0 || l.v[i].at < l.v[twin].at))
 			twin = i;
 	if (twin != 0)
@@ -471,33 +453,6 @@ alldigits(const char *s, size_t n)
 	return n > 0;
 }
 
-/* ASCII case only, whatever the locale: keys are ASCII names. */
-static int
-ieqn(const char *a, const char *b, size_t n)
-{
-	unsigned char x, y;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		x = (unsigned char)a[i];
-		y = (unsigned char)b[i];
-		if (x >= 'A' && x <= 'Z')
-			x += 'a' - 'A';
-		if (y >= 'A' && y <= 'Z')
-			y += 'a' - 'A';
-		if (x != y)
-			return 0;
-		if (x == '\0')
-			break;
-	}
-	return 1;
-}
-
-static int
-ieq(const char *a, const char *b)
-{
-	return ieqn(a, b, (size_t)-1);
-}
 
 /*
  * One dotted path, no aliases. .NET flattens the file into "A:B" keys before
@@ -525,7 +480,7 @@ lookup(json_t *v, const char *key)
 	if (!json_is_object(v))
 		return NULL;
 	json_object_foreach(v, k, child) {
-		if (strlen(k) != n || !ieqn(k, key, n))
+		if (strlen(k) != n || cw_ascii_ncasecmp(k, key, n) != 0)
 			continue;
 		hit = dot != NULL ? lookup(child, dot + 1) : child;
 		if (hit != NULL)
@@ -545,7 +500,7 @@ cw_config_get(const struct cw_config *c, const char *key)
 		return NULL;
 	for (i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
 		a = &aliases[i];
-		if (!ieq(key, a->main) && !ieq(key, a->alt))
+		if (cw_ascii_casecmp(key, a->main) != 0 && cw_ascii_casecmp(key, a->alt) != 0)
 			continue;
 		v = lookup(c->root, a->main);
 		if (v == NULL || json_is_null(v))
@@ -785,9 +740,9 @@ cw_config_bool(struct cw_config *c, const char *key, int def)
 		s = trim(json_string_value(v), &len);
 		if (len == 0)
 			return def;
-		if (len == 4 && ieqn(s, "true", 4))
+		if (len == 4 && cw_ascii_ncasecmp(s, "true", 4) == 0)
 			return 1;
-		if (len == 5 && ieqn(s, "false", 5))
+		if (len == 5 && cw_ascii_ncasecmp(s, "false", 5) == 0)
 			return 0;
 	}
 	cw_config_bad(c, key, "expected true or false");

@@ -9,44 +9,6 @@
 
 #define FEW 8  /* up to this many keys, comparing every pair is cheapest */
 
-/* ASCII only: strcasecmp(3) follows the locale, and key matching must not. */
-static int
-ieq(const char *a, const char *b)
-{
-	unsigned char x, y;
-
-	for (;; a++, b++) {
-		x = (unsigned char)*a;
-		y = (unsigned char)*b;
-		if (x >= 'A' && x <= 'Z')
-			x += 'a' - 'A';
-		if (y >= 'A' && y <= 'Z')
-			y += 'a' - 'A';
-		if (x != y)
-			return 0;
-		if (x == '\0')
-			return 1;
-	}
-}
-
-/* strcmp(3) of the keys with ASCII letters folded to lower case. */
-static int
-icmp(const char *a, const char *b)
-{
-	unsigned char x, y;
-
-	for (;; a++, b++) {
-		x = (unsigned char)*a;
-		y = (unsigned char)*b;
-		if (x >= 'A' && x <= 'Z')
-			x += 'a' - 'A';
-		if (y >= 'A' && y <= 'Z')
-			y += 'a' - 'A';
-		if (x != y || x == '\0')
-			return (int)x - (int)y;
-	}
-}
-
 struct key {
 	const char *k;
 	const json_t *v;
@@ -58,7 +20,7 @@ static int
 keycmp(const void *x, const void *y)
 {
 	const struct key *a = x, *b = y;
-	int c = icmp(a->k, b->k);
+	int c = cw_ascii_casecmp(a->k, b->k);
 
 	if (c != 0)
 		return c;
@@ -70,7 +32,7 @@ keycmp(const void *x, const void *y)
 static int
 twins_differ(const struct key *x, const struct key *y)
 {
-	return icmp(x->k, y->k) == 0 && !json_equal((json_t *)x->v, (json_t *)y->v);
+	return cw_ascii_casecmp(x->k, y->k) == 0 && !json_equal((json_t *)x->v, (json_t *)y->v);
 }
 
 /* The twins of one object, not looking inside its members: of all pairs, the
@@ -95,7 +57,7 @@ twins_here(const json_t *obj, const char **a, const char **b)
 	/* Few keys: every pair. Many: only pairs within a run of twins, which
 	 * the sort put side by side (in place order), so O(n log n). */
 	for (i = 0; i < n; i = g) {
-		for (g = i + 1; g < n && (n <= FEW || icmp(keys[i].k, keys[g].k) == 0); g++)
+		for (g = i + 1; g < n && (n <= FEW || cw_ascii_casecmp(keys[i].k, keys[g].k) == 0); g++)
 			;
 		for (j = i + 1; j < g; j++)
 			for (size_t m = i; m < j && keys[j].at < best; m++)
@@ -176,7 +138,7 @@ cw_json_iget(const json_t *obj, const char *key)
 	 * cw_json_case_twins); a service's reply could.
 	 */
 	json_object_foreach((json_t *)obj, k, v)
-		if (ieq(k, key))
+		if (cw_ascii_casecmp(k, key) == 0)
 			found = v;
 	return found;
 }

@@ -27,6 +27,12 @@ int cw_seterr(cw_err *e, const char *fmt, ...)
 
 /* Allocation that exits 1 with "TOOL: out of memory" rather than return NULL.
  * The caller owns and frees (free(3)) what they return. */
+/* strcmp(3) and strncmp(3) with ASCII letters folded to lower case. Keys
+ * and config names are matched this way, never by strcasecmp(3), which
+ * follows the locale. */
+int cw_ascii_casecmp(const char *a, const char *b);
+int cw_ascii_ncasecmp(const char *a, const char *b, size_t n);
+
 void *cw_malloc(size_t n);
 void *cw_calloc(size_t n, size_t size);
 void *cw_realloc(void *p, size_t n);
