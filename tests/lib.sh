@@ -106,6 +106,21 @@ lacks() {
 	if grep -Eq -- "$2" "$1"; then not_ok "$3 (/$2/ found in ${1##*/})"; else ok "$3"; fi
 }
 
+# wait_port FILE PID WHAT ERRFILE: waits until the server PID has written its
+# port to FILE; bails out, showing ERRFILE, if it dies or takes over 10 s.
+wait_port() {
+	_i=0
+	while [ ! -s "$1" ]; do
+		_i=$((_i + 1))
+		if [ $_i -gt 200 ] || ! kill -0 "$2" 2>/dev/null; then
+			echo "Bail out! $3"
+			cat "$4" >&2
+			exit 1
+		fi
+		sleep 0.05
+	done
+}
+
 # sandbox_start [DATA]: starts the sandbox on a free loopback port with DATA
 # (default tests/sandbox/default.json) and sets SANDBOX to its base URL.
 sandbox_start() {
@@ -113,16 +128,7 @@ sandbox_start() {
 		--port-file "$T/sandbox.port" --log "$T/sandbox.log" \
 		2>>"$T/sandbox.err" &
 	sandbox_pid=$!
-	i=0
-	while [ ! -s "$T/sandbox.port" ]; do
-		i=$((i + 1))
-		if [ $i -gt 200 ] || ! kill -0 "$sandbox_pid" 2>/dev/null; then
-			echo "Bail out! sandbox did not start"
-			cat "$T/sandbox.err" >&2
-			exit 1
-		fi
-		sleep 0.05
-	done
+	wait_port "$T/sandbox.port" "$sandbox_pid" "sandbox did not start" "$T/sandbox.err"
 	SANDBOX=http://127.0.0.1:$(cat "$T/sandbox.port")
 }
 
@@ -244,16 +250,7 @@ smtp_server() {
 	/usr/bin/python3 "$top/tests/smtpd.py" --dir "$MAILDIR" --port-file "$T/smtp.port" "$@" \
 		2>>"$T/smtp.err" &
 	smtp_pid=$!
-	i=0
-	while [ ! -s "$T/smtp.port" ]; do
-		i=$((i + 1))
-		if [ $i -gt 200 ] || ! kill -0 "$smtp_pid" 2>/dev/null; then
-			echo "Bail out! the SMTP server did not start"
-			cat "$T/smtp.err" >&2
-			exit 1
-		fi
-		sleep 0.05
-	done
+	wait_port "$T/smtp.port" "$smtp_pid" "the SMTP server did not start" "$T/smtp.err"
 	SMTP_PORT=$(cat "$T/smtp.port")
 }
 
@@ -276,16 +273,7 @@ smtp_fault_start() {
 	python3 "$top/tests/smtpfault.py" --upstream "$SMTP_PORT" --faults "$SMTP_FAULTS" \
 		--port-file "$T/smtpfault.port" --log "$T/smtpfault.log" 2>>"$T/smtpfault.err" &
 	smtp_fault_pid=$!
-	i=0
-	while [ ! -s "$T/smtpfault.port" ]; do
-		i=$((i + 1))
-		if [ $i -gt 200 ] || ! kill -0 "$smtp_fault_pid" 2>/dev/null; then
-			echo "Bail out! the SMTP fault front did not start"
-			cat "$T/smtpfault.err" >&2
-			exit 1
-		fi
-		sleep 0.05
-	done
+	wait_port "$T/smtpfault.port" "$smtp_fault_pid" "the SMTP fault front did not start" "$T/smtpfault.err"
 	SMTP_FRONT_PORT=$(cat "$T/smtpfault.port")
 }
 
@@ -311,16 +299,7 @@ faultproxy_start() {
 	python3 "$top/tests/faultproxy.py" --upstream "$1" --service "${2:-cosmos}" \
 		--port-file "$T/faultproxy.port" --log "$T/faultproxy.log" 2>>"$T/faultproxy.err" &
 	faultproxy_pid=$!
-	i=0
-	while [ ! -s "$T/faultproxy.port" ]; do
-		i=$((i + 1))
-		if [ $i -gt 200 ] || ! kill -0 "$faultproxy_pid" 2>/dev/null; then
-			echo "Bail out! faultproxy did not start"
-			cat "$T/faultproxy.err" >&2
-			exit 1
-		fi
-		sleep 0.05
-	done
+	wait_port "$T/faultproxy.port" "$faultproxy_pid" "faultproxy did not start" "$T/faultproxy.err"
 	FAULTPROXY=http://127.0.0.1:$(cat "$T/faultproxy.port")
 }
 
