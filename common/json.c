@@ -52,6 +52,7 @@ twins_here(const json_t *obj, const char **a, const char **b)
 		keys[i].at = i;
 		i++;
 	}
+	n = i;  /* what was filled in, whatever the size said */
 	if (n > FEW)
 		qsort(keys, n, sizeof(*keys), keycmp);
 	/* Few keys: every pair. Many: only pairs within a run of twins, which

@@ -40,6 +40,31 @@ has "$T/stderr" "<stdin>:3: not the sample's run-status document" "a malformed o
 expect_exit 0 "the first run after the import" cart-dedupe -c "$T/switch/c.json" <"$T/switch/carts.ndjson"
 is "$(jq -r .Id "$T/stdout" | tr '\n' ' ')" "im-2 im-3 " "honours the imported watermark"
 
+# In a pipeline all stages start at once: cart-notify may start before
+# cart-dedupe has made a new SQLite store. It opens the store when its first
+# record comes, so it still marks the claims "sending" (a kill of --commit
+# then leaves them uncertain, not owed): cart-notify is started first here,
+# and its input is written only after cart-dedupe has made the store.
+mkdir "$T/race"
+printf '{"WebhookSecret": "s3"}' >"$T/race/vault.json"
+chmod 600 "$T/race/vault.json"
+cat >"$T/race/c.json" <<JSON
+{"KeyVaultOptions": {"KeyVaultUrl": "file:$T/race/vault.json"},
+ "RetailServerClientOptions": {"OperatingUnitNumber": 128},
+ "Cartwatch": {"StateStore": {"Path": "state/race.db"}, "Http": {"MaxAttempts": 1},
+   "Notify": {"Provider": "webhook", "Webhook": {"Url": "http://127.0.0.1:9/hook"}}}}
+JSON
+carts 2 800 >"$T/race/carts.ndjson"
+{
+	sleep 1  # cart-notify is past its start by now
+	cart-dedupe -c "$T/race/c.json" <"$T/race/carts.ndjson" |
+	    jq -c '{notificationId, step, cartId: .Id, customerId: .CustomerId,
+	      modifiedDateTime: .ModifiedDateTime, email: .ReceiptEmail, channelId, orderDetails: []}'
+} | cart-notify -c "$T/race/c.json" >"$T/race/results.ndjson" 2>"$T/race/err" || :
+rstore=sqlite:$T/race/state/race.db
+is "$(python3 "$top/tests/storectl.py" "$rstore" list | jq -r 'select(.kind == "cartwatch.reminder") | .state' | sort -u)" \
+	sending "a store made after cart-notify started still gets its claims marked sending"
+
 # A reminder series: step 2 an hour after the cart, once step 1 was sent.
 mkdir "$T/series"
 cat >"$T/series/c.json" <<JSON

@@ -32,6 +32,12 @@ struct notify {
 	struct cw_docstore *store;  /* for opt-outs; NULL when there is none yet */
 	struct cw_ledger *ledger;   /* marks claims "sending"; NULL with no store */
 	struct timespec now;        /* the business clock, for the marks */
+	/* What opening the store takes, at the first record (store_open). */
+	const struct cw_docstore_cfg *sc;
+	const struct cw_ledger_opts *lo;
+	struct cw_http *http;
+	struct cw_vault *vault;
+	int store_tried;
 	struct line *q;
 	size_t n, cap, sendable;
 	int checks;        /* Cartwatch.Notify.CheckOptOuts */
@@ -132,6 +138,36 @@ push(struct notify *nt, json_t *rec, json_t *result)
 }
 
 /*
+ * Opens the state store, once, when the first record comes rather than at
+ * start: in a pipeline cart-dedupe upstream makes a new SQLite store, and
+ * may not have made it yet when this stage starts; by the time a record
+ * arrives it has. A SQLite store that still does not exist holds no opt-out
+ * and no claim: it is not made as a side effect of sending. 0, or -1 with
+ * nt->why set.
+ */
+static int
+store_open(struct notify *nt)
+{
+	cw_err e;
+
+	if (nt->store_tried)
+		return 0;
+	nt->store_tried = 1;
+	if (strcmp(nt->sc->kind, "cosmos") != 0 && access(nt->sc->path, F_OK) != 0)
+		return 0;
+	if ((nt->store = cw_docstore_open(nt->sc, nt->http, nt->vault, &e)) == NULL) {
+		cw_warnx("%s", e.msg);
+		snprintf(nt->why, sizeof(nt->why), "%s", e.msg);
+		return -1;
+	}
+	/* Claims exist only where cart-dedupe ran, and it needs the operating
+	 * unit: a config without one (a stage run on its own) marks nothing. */
+	if (nt->lo->oun != NULL && strcmp(nt->p->name, "preview") != 0)
+		nt->ledger = cw_ledger_new(nt->store, nt->lo);
+	return 0;
+}
+
+/*
  * 1 if the person opted out. cart-dedupe already drops carts whose customer
  * or receipt email opted out, but a registered customer's email is known only
  * once cart-enrich looked it up: this is where an email opt-out catches it.
@@ -177,9 +213,11 @@ notify(const struct cw_rec *rec, void *ctx)
 		    cw_result(rec->json, "failed", nt->p->name, NULL, why));
 		return CW_REC_OK;
 	}
-	/* Once the provider or the opt-out store cannot go on, every further
-	 * line still gets its result -- failed, so --commit releases its claim
-	 * now instead of leaving it to the lease -- and nothing more is sent. */
+	/* Once the provider or the store cannot go on, every further line
+	 * still gets its result -- failed, so --commit releases its claim now
+	 * instead of leaving it to the lease -- and nothing more is sent. */
+	if (!nt->stopped && store_open(nt) != 0)
+		nt->stopped = 1;
 	if (nt->stopped || (r = opted_out(nt, rec->json)) < 0) {
 		push(nt, json_incref(rec->json),
 		    cw_result(rec->json, "failed", nt->p->name, NULL, nt->why));
@@ -242,8 +280,7 @@ main(int argc, char *argv[])
 	nt.p = strcmp(name, "preview") == 0 ? cw_preview_config(cfg, dir) :
 	    cw_provider_config(name, cfg);
 	cw_docstore_config(&sc, cfg);
-	/* Claims exist only where cart-dedupe ran, and it needs the operating
-	 * unit: a config without one (a stage run on its own) marks nothing. */
+	/* Without an operating unit there are no claims to mark (store_open). */
 	if (cw_config_get(cfg, "RetailServerClientOptions.OperatingUnitNumber") != NULL)
 		cw_ledger_config(&lo, cfg);
 	/* Only the preview needs no secret, so no vault, unless the store's
@@ -257,28 +294,21 @@ main(int argc, char *argv[])
 		code = CW_EXIT_USAGE;
 		goto out;
 	}
+	if (cw_now(&nt.now, &e) != 0) {
+		cw_warnx("%s", e.msg);
+		code = CW_EXIT_USAGE;
+		goto out;
+	}
 	cw_output_init();
 	http = cw_http_new(&ho);
 	if (url != NULL && (vault = cw_vault_open(url, http, &code, &e)) == NULL) {
 		cw_warnx("%s", e.msg);
 		goto out;
 	}
-	/* A SQLite store that does not exist yet holds no opt-out and no
-	 * claim: do not make one as a side effect of sending. */
-	if ((strcmp(sc.kind, "cosmos") == 0 || access(sc.path, F_OK) == 0) &&
-	    (nt.store = cw_docstore_open(&sc, http, vault, &e)) == NULL) {
-		cw_warnx("%s", e.msg);
-		code = CW_EXIT_FAIL;
-		goto out;
-	}
-	if (nt.store != NULL && lo.oun != NULL && strcmp(nt.p->name, "preview") != 0) {
-		if (cw_now(&nt.now, &e) != 0) {
-			cw_warnx("%s", e.msg);
-			code = CW_EXIT_USAGE;
-			goto out;
-		}
-		nt.ledger = cw_ledger_new(nt.store, &lo);
-	}
+	nt.sc = &sc;
+	nt.lo = &lo;
+	nt.http = http;
+	nt.vault = vault;
 	nt.checks = checks;
 	if (nt.p->open(nt.p, http, vault, &e) != 0) {
 		cw_warnx("%s", e.msg);
