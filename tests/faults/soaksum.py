@@ -67,9 +67,9 @@ def main():
     for row in rows.values():
         total.update(row)
     print("soak: seed %s, %d runs" % (a.seed, len(runs)))
-    print("%-9s" % "provider" + "".join("%10s" % c for c in cols))
+    print("%-9s" % "provider" + "".join(" %13s" % c for c in cols))
     for p, row in list(rows.items()) + [("total", total)]:
-        print("%-9s" % p + "".join("%10d" % row[c] for c in cols))
+        print("%-9s" % p + "".join(" %13d" % row[c] for c in cols))
     print("kills by target: " + ", ".join("%s %d" % kv for kv in sorted(kills.items())))
     per_service = collections.Counter()
     for key, n in faults.items():
