@@ -166,6 +166,13 @@ hash(const struct cw_docstore *s, const char *value, int fold, char out[65])
 	rekey(s, h, out);
 }
 
+/* The value of one hex digit that is_hex has let through. */
+static int
+nibble(char c)
+{
+	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
 static int
 is_hex(const char *h, size_t n)
 {
@@ -298,12 +305,9 @@ hashkey(struct cw_docstore *s, int make, const struct timespec *now, cw_err *e)
 			    "hashing key", s->describe(s), SUPPRESSION_PK, HASHKEY_ID);
 			break;
 		}
-		for (size_t i = 0; i < sizeof(s->hk.key); i++) {
-			unsigned int b;
-
-			sscanf(hex + 2 * i, "%2x", &b);
-			s->hk.key[i] = (unsigned char)b;
-		}
+		for (size_t i = 0; i < sizeof(s->hk.key); i++)
+			s->hk.key[i] = (unsigned char)(nibble(hex[2 * i]) << 4 |
+			    nibble(hex[2 * i + 1]));
 		s->hk.state = json_is_true(json_object_get(doc, "migrated")) ? HK_MIGRATED :
 		    HK_KEYED;
 		if (s->hk.state == HK_KEYED && make) {
