@@ -314,18 +314,25 @@ is_comment(int st)
 static void
 emit(struct html *h)
 {
-	if (h->end)
-		enter(h, H_DATA);
-	else if (in(rcdata_tags, h->tag))
-		enter_keeping_tag(h, H_RCDATA), h->text = H_RCDATA;
-	else if (in(rawtext_tags, h->tag))
-		enter_keeping_tag(h, H_RAWTEXT), h->text = H_RAWTEXT;
-	else if (strcmp(h->tag, "script") == 0)
-		enter_keeping_tag(h, H_SCRIPT), h->text = H_SCRIPT;
-	else if (strcmp(h->tag, "plaintext") == 0)
+	int text = H_DATA;
+
+	if (!h->end && in(rcdata_tags, h->tag))
+		text = H_RCDATA;
+	else if (!h->end && in(rawtext_tags, h->tag))
+		text = H_RAWTEXT;
+	else if (!h->end && strcmp(h->tag, "script") == 0)
+		text = H_SCRIPT;
+	else if (!h->end && strcmp(h->tag, "plaintext") == 0) {
 		enter(h, H_PLAINTEXT);
-	else
+		return;
+	}
+	if (text == H_DATA) {
 		enter(h, H_DATA);
+		return;
+	}
+	/* Its end tag must name it: keep the tag for the text that follows. */
+	enter_keeping_tag(h, text);
+	h->text = text;
 }
 
 /* Where h is, for messages. */
