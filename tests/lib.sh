@@ -23,7 +23,8 @@ cleanup() {
 	[ -z "$sandbox_pid" ] || wait "$sandbox_pid" 2>/dev/null || :
 	[ -z "${cosmos_pid:-}" ] || kill "$cosmos_pid" 2>/dev/null || :
 	[ -z "${cosmos_pid:-}" ] || wait "$cosmos_pid" 2>/dev/null || :
-	rm -rf "$T"
+	# CW_KEEP=1 keeps the temporary directory, to look at after a failure.
+	if [ "${CW_KEEP:-}" = 1 ]; then echo "# kept $T" >&2; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
 

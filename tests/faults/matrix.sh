@@ -115,8 +115,14 @@ matrix_pipeline() {
 }
 
 mx_tally() { # DIR: tally.py on what the row's two runs delivered
+	if [ -n "${FAULTPROXY:-}" ]; then
+		mx_store=cosmos:$COSMOS/$(jq -r .AzureCosmosOptions.DatabaseId "$mx_cfg")/RunStatus
+	else
+		mx_store=sqlite:$(dirname "$mx_cfg")/state/cartwatch.db
+	fi
+	COSMOS_KEY=${COSMOS_KEY:-} python3 "$top/tests/storectl.py" "$mx_store" list >"$1/ledger.ndjson"
 	python3 "$top/tests/faults/tally.py" --provider "$mx_provider" --expected "$T/expected.ndjson" \
-		--sandbox "$SANDBOX" --maildir "${MAILDIR:-}" \
+		--sandbox "$SANDBOX" --maildir "${MAILDIR:-}" --ledger "$1/ledger.ndjson" \
 		--results "$1/1/4-notify.ndjson" --results "$1/2/4-notify.ndjson"
 }
 

@@ -6,7 +6,8 @@
 
 --expected: NDJSON results of a clean run of the same data (notificationId,
 email): the notifications that must arrive. --results: every 4-notify.ndjson of
-the runs being judged (for "uncertain": true). Deliveries are counted raw, from
+the runs being judged (for "uncertain": true). --ledger: the ledger's documents
+(storectl.py list) after them: a key a killed run left uncertain has no result. Deliveries are counted raw, from
 what the service received and acted on:
 
   emarsys   every contact of every trigger the sandbox processed (its request
@@ -102,6 +103,7 @@ def main():
     ap.add_argument("--sandbox")
     ap.add_argument("--maildir")
     ap.add_argument("--results", action="append", default=[])
+    ap.add_argument("--ledger")
     a = ap.parse_args()
     with open(a.expected) as f:
         expected = {r["notificationId"]: r.get("email", "") for r in ndjson(f.read())
@@ -115,6 +117,13 @@ def main():
                 for r in ndjson(f.read()):
                     if r.get("uncertain") is True:
                         uncertain.add(r.get("notificationId"))
+    # A killed run leaves no result: the ledger says which of its sends are
+    # uncertain (claims marked "sending" whose run died: cart-dedupe(1)).
+    if a.ledger and os.path.exists(a.ledger):
+        with open(a.ledger, errors="replace") as f:
+            for d in ndjson(f.read()):
+                if d.get("kind") == "cartwatch.reminder" and d.get("state") == "uncertain":
+                    uncertain.add(d.get("id"))
     raw_n = collections.Counter(n for n, _ in raw)
     eff_n = collections.Counter(n for n, _ in eff)
     got = set(raw_n)
