@@ -133,16 +133,20 @@ sandbox_start() {
 	SANDBOX=http://127.0.0.1:$(cat "$T/sandbox.port")
 }
 
-# sandbox_fault JSON: adds a fault rule (see tests/sandbox/README.md).
-sandbox_fault() {
-	code=$(curl -s -o "$T/fault.reply" -w '%{http_code}' -X POST --data "$1" \
-	    "$SANDBOX/_sandbox/faults") || :
+# add_fault BASE WHO JSON: posts a fault rule to BASE/_sandbox/faults, or
+# bails out saying WHO refused it.
+add_fault() {
+	code=$(curl -s -o "$T/fault.reply" -w '%{http_code}' -X POST --data "$3" \
+	    "$1/_sandbox/faults") || :
 	case $code in
 	2??) ;;
-	*)	echo "Bail out! the sandbox refused a fault rule ($code): $(cat "$T/fault.reply")"
+	*)	echo "Bail out! $2 refused a fault rule ($code): $(cat "$T/fault.reply")"
 		exit 1 ;;
 	esac
 }
+
+# sandbox_fault JSON: adds a fault rule (see tests/sandbox/README.md).
+sandbox_fault() { add_fault "$SANDBOX" "the sandbox" "$1"; }
 
 # sandbox_clear: drops the fault rules and starts a new request log (the old
 # one is kept for the secret check).
@@ -305,15 +309,7 @@ faultproxy_start() {
 }
 
 # faultproxy_fault JSON / faultproxy_clear: as sandbox_fault and sandbox_clear.
-faultproxy_fault() {
-	code=$(curl -s -o "$T/fault.reply" -w '%{http_code}' -X POST --data "$1" \
-	    "$FAULTPROXY/_sandbox/faults") || :
-	case $code in
-	2??) ;;
-	*)	echo "Bail out! faultproxy refused a fault rule ($code): $(cat "$T/fault.reply")"
-		exit 1 ;;
-	esac
-}
+faultproxy_fault() { add_fault "$FAULTPROXY" faultproxy "$1"; }
 faultproxy_clear() {
 	curl -sf -X DELETE "$FAULTPROXY/_sandbox/faults" >/dev/null
 	curl -sf -X DELETE "$FAULTPROXY/_sandbox/log" >/dev/null
