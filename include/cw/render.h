@@ -4,6 +4,7 @@
 #define CW_RENDER_H
 
 #include <stddef.h>
+#include <time.h>
 #include <jansson.h>
 #include "cw/htmlsafe.h"
 #include "cw/mustache.h"
@@ -145,5 +146,14 @@ void cw_render_email(struct cw_render *r, const json_t *rec, struct cw_email *m)
 char *cw_render_warnings(struct cw_render *r);
 
 void cw_email_free(struct cw_email *m);
+
+/*
+ * cw_mime_build() (mime.h) for a notification record: To is rec's email with
+ * "firstName lastName" as the display name (control characters in the names
+ * become spaces), the id its notificationId, the language its language; m
+ * holds the rendered parts.
+ */
+int cw_mime_notification(const struct cw_email *m, const json_t *rec,
+    const char *from, time_t date, char **out, size_t *n, cw_err *e);
 
 #endif
