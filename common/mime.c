@@ -4,12 +4,10 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
 
 #include "cw/crypto.h"
 #include "cw/email.h"
 #include "cw/mime.h"
-#include "cw/render.h"
 #include "cw/util.h"
 
 #define FOLD 78          /* RFC 5322's "should" for a line */
@@ -341,40 +339,5 @@ out:
 	cw_buf_free(&b);
 	free(fname);
 	free(faddr);
-	return r;
-}
-
-int
-cw_mime_notification(const struct cw_email *em, const json_t *rec, const char *from,
-    time_t date, char **out, size_t *n, cw_err *e)
-{
-	const char *to = json_string_value(json_object_get(rec, "email"));
-	const char *first = json_string_value(json_object_get(rec, "firstName"));
-	const char *last = json_string_value(json_object_get(rec, "lastName"));
-	struct cw_mime m;
-	char *name;
-	int r;
-
-	if (to == NULL || *to == '\0')
-		return cw_seterr(e, "the record has no email");
-	name = cw_asprintf("%s%s%s", first ? first : "",
-	    first && *first && last && *last ? " " : "", last ? last : "");
-	/* A name is only shown: a line break in it is noise, not a reason to
-	 * fail the email (an address with one is refused, though). */
-	for (char *p = name; *p != '\0'; p++)
-		if (is_ctl((unsigned char)*p))
-			*p = ' ';
-	memset(&m, 0, sizeof(m));
-	m.from = from;
-	m.to = to;
-	m.to_name = name;
-	m.subject = em->subject;
-	m.text = em->text;
-	m.html = em->html;
-	m.id = json_string_value(json_object_get(rec, "notificationId"));
-	m.language = json_string_value(json_object_get(rec, "language"));
-	m.date = date;
-	r = cw_mime_build(&m, out, n, e);
-	free(name);
 	return r;
 }

@@ -4,10 +4,7 @@
 
 #include <stddef.h>
 #include <time.h>
-#include <jansson.h>
 #include "cw/util.h"
-
-struct cw_email;
 
 /*
  * Splits a mailbox, "Display Name <local@domain>", "\"Name\" <local@domain>"
@@ -58,14 +55,5 @@ struct cw_mime {
  * boundary could not be had.
  */
 int cw_mime_build(const struct cw_mime *m, char **out, size_t *n, cw_err *e);
-
-/*
- * cw_mime_build() for a notification record: To is rec's email with
- * "firstName lastName" as the display name (control characters in the names
- * become spaces), the id its notificationId, the language its language; m
- * holds the rendered parts.
- */
-int cw_mime_notification(const struct cw_email *m, const json_t *rec,
-    const char *from, time_t date, char **out, size_t *n, cw_err *e);
 
 #endif

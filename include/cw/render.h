@@ -1,9 +1,13 @@
 /* render.h: a notification record made into an email's subject, HTML and text from templates. */
+/* The engine is mustache.h, the HTML rules htmlsafe.h; this file joins them. */
 #ifndef CW_RENDER_H
 #define CW_RENDER_H
 
 #include <stddef.h>
+#include <time.h>
 #include <jansson.h>
+#include "cw/htmlsafe.h"
+#include "cw/mustache.h"
 #include "cw/util.h"
 
 /*
@@ -55,9 +59,10 @@
  *   LINE (the subject): values with control characters (CR, LF, tab...) turned
  *     into spaces; the template itself must be one line.
  *
- * A name found nowhere in scope renders empty and is reported once per tag, on
- * stderr, as "TOOL: TEMPLATE:LINE: {{name}}: no such field". A name that is
- * present but null or empty is not reported.
+ * A name found nowhere in scope renders empty and is reported once per tag,
+ * as "TEMPLATE:LINE: {{name}}: no such field", through cw_tmpl_warnings() or
+ * cw_render_warnings(): the caller prints them. A name that is present but
+ * null or empty is not reported.
  */
 
 enum cw_tmpl_kind {
@@ -66,33 +71,17 @@ enum cw_tmpl_kind {
 	CW_TMPL_LINE
 };
 
-struct cw_tmpl;  /* opaque: a compiled template */
-
 /* Compiles n bytes of src (UTF-8), which need not be NUL-terminated; the
  * caller keeps src. name is for messages ("cart.html"). NULL with e
  * ("NAME:LINE: reason") on a syntax error or, for CW_TMPL_HTML, a refusal
- * above. Free with cw_tmpl_free(). With cw_tmpl_render() this is the whole
- * engine: a fuzz harness needs nothing else. */
+ * above. Render with cw_tmpl_render(), free with cw_tmpl_free() (mustache.h):
+ * with them this is the whole engine, a fuzz harness needs nothing else. */
 struct cw_tmpl *cw_tmpl_parse(const char *src, size_t n, enum cw_tmpl_kind kind,
     const char *name, cw_err *e);
 
 /* Reads and compiles the file at path. NULL with e ("PATH: why" or
  * "PATH:LINE: why") when it cannot be read, is not UTF-8, or does not parse. */
 struct cw_tmpl *cw_tmpl_load(const char *path, enum cw_tmpl_kind kind, cw_err *e);
-
-/* Renders t with data as the outermost scope. Never fails; the caller frees
- * the result. t is not const: it remembers which tags it has warned about. */
-char *cw_tmpl_render(struct cw_tmpl *t, const json_t *data);
-
-/* With quiet set, cw_tmpl_render() warns about nothing (unknown names,
- * unsafe URLs): for callers such as fuzzers that render many records. */
-void cw_tmpl_quiet(struct cw_tmpl *t, int quiet);
-
-void cw_tmpl_free(struct cw_tmpl *t);
-
-/* url made safe for an HTML URL attribute (before HTML escaping): see above.
- * *changed is set when the scheme was refused. Caller frees. */
-char *cw_url_safe(const char *url, int *changed);
 
 /*
  * Where a shipped template file lives: the first directory holding file among
@@ -151,6 +140,20 @@ void cw_render_free(struct cw_render *r);
  */
 void cw_render_email(struct cw_render *r, const json_t *rec, struct cw_email *m);
 
+/* The warnings of the emails rendered since the last call (cw_tmpl_warnings()
+ * of the three templates), for the caller to print; NULL when there are
+ * none. The caller frees the text. */
+char *cw_render_warnings(struct cw_render *r);
+
 void cw_email_free(struct cw_email *m);
+
+/*
+ * cw_mime_build() (mime.h) for a notification record: To is rec's email with
+ * "firstName lastName" as the display name (control characters in the names
+ * become spaces), the id its notificationId, the language its language; m
+ * holds the rendered parts.
+ */
+int cw_mime_notification(const struct cw_email *m, const json_t *rec,
+    const char *from, time_t date, char **out, size_t *n, cw_err *e);
 
 #endif

@@ -96,22 +96,35 @@ shipped(void)
 	return r;
 }
 
-/* Renders src (of kind) with the JSON text data. Caller frees. */
+/* Renders src (of kind) with the JSON text data; *warnings (when not NULL)
+ * are the render's warnings, "" for none. Caller frees both. */
 static char *
-render_str(const char *src, enum cw_tmpl_kind kind, const char *data)
+render_warned(const char *src, enum cw_tmpl_kind kind, const char *data,
+    char **warnings)
 {
 	json_t *d = json_loads(data, 0, NULL);
 	struct cw_tmpl *t;
-	char *out;
+	char *out, *w;
 	cw_err e;
 
 	assert_non_null(d);
 	if ((t = cw_tmpl_parse(src, strlen(src), kind, "t", &e)) == NULL)
 		fail_msg("%s", e.msg);
 	out = cw_tmpl_render(t, d);
+	w = cw_tmpl_warnings(t);
+	if (warnings != NULL)
+		*warnings = w != NULL ? w : cw_strdup("");
+	else
+		free(w);
 	cw_tmpl_free(t);
 	json_decref(d);
 	return out;
+}
+
+static char *
+render_str(const char *src, enum cw_tmpl_kind kind, const char *data)
+{
+	return render_warned(src, kind, data, NULL);
 }
 
 static void
@@ -322,6 +335,10 @@ test_urls(void **state)
 	cw_email_free(&m);
 	cw_render_email(r, rec, &m);
 	err = capture_end(&cap);
+	assert_string_equal(err, "");  /* the caller prints them */
+	free(err);
+	err = cw_render_warnings(r);
+	assert_non_null(err);
 	/* no attribute starts with them; as text the link shows what it was */
 	assert_null(strstr(m.html, "\"javascript:"));
 	assert_null(strstr(m.html, "data:image"));
@@ -353,9 +370,8 @@ test_urls(void **state)
 	assert_string_equal(out, "<a href=\"https://shop.example.com/c/a&amp;b javascript:x\">");
 	free(out);
 	/* a value that starts the URL is checked, and the warning names it */
-	capture_begin(&cap);
-	out = render_str("<a href=' {{u}}'>", CW_TMPL_HTML, "{\"u\": \"javascript:x\"}");
-	err = capture_end(&cap);
+	out = render_warned("<a href=' {{u}}'>", CW_TMPL_HTML, "{\"u\": \"javascript:x\"}",
+	    &err);
 	assert_string_equal(out, "<a href=' about:invalid'>");
 	assert_non_null(strstr(err, "t:1: {{u}}: a URL with an unsafe scheme"));
 	free(err);
@@ -457,11 +473,16 @@ test_unknown_warns_once(void **state)
 	(void)state;
 	t = cw_tmpl_parse(src, strlen(src), CW_TMPL_TEXT, "mail.txt", &e);
 	assert_non_null(t);
+	/* the engine prints nothing: the warnings are the caller's to print */
 	capture_begin(&cap);
 	out = cw_tmpl_render(t, d);
 	free(out);
 	out = cw_tmpl_render(t, d);
 	err = capture_end(&cap);
+	assert_string_equal(err, "");
+	free(err);
+	err = cw_tmpl_warnings(t);
+	assert_non_null(err);
 	assert_string_equal(out, "k\n");
 	assert_non_null(strstr(err, "mail.txt:2: {{nope}}: no such field\n"));
 	assert_non_null(strstr(err, "mail.txt:2: {{gone}}: no such field\n"));
@@ -470,6 +491,8 @@ test_unknown_warns_once(void **state)
 	assert_null(strstr(err, "nul}}"));
 	assert_null(strstr(err, "deeper"));
 	free(err);
+	/* ...and handed over once */
+	assert_null(cw_tmpl_warnings(t));
 	free(out);
 	cw_tmpl_free(t);
 	json_decref(d);
