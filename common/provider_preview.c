@@ -17,19 +17,6 @@ struct preview {
 	struct cw_render *r;
 };
 
-/* The templates' warnings (unknown names, unsafe URLs), one message each. */
-static void
-say_warnings(struct cw_render *r)
-{
-	char *w = cw_render_warnings(r), *line, *nl;
-
-	for (line = w; line != NULL && (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
-		*nl = '\0';
-		cw_warnx("%s", line);
-	}
-	free(w);
-}
-
 static int
 pv_open(struct cw_provider *p, struct cw_http *h, struct cw_vault *v, cw_err *e)
 {
@@ -64,7 +51,7 @@ pv_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 			res[i] = cw_result(recs[i], "failed", "preview", NULL, we.msg);
 		else
 			res[i] = cw_result(recs[i], "skipped", "preview", path, NULL);
-		say_warnings(v->r);
+		cw_warn_lines(cw_render_warnings(v->r));
 		free(path);
 		path = NULL;
 	}

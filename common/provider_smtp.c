@@ -20,19 +20,6 @@ struct smtp {
 	struct cw_smtp *s;
 };
 
-/* The templates' warnings (unknown names, unsafe URLs), one message each. */
-static void
-say_warnings(struct cw_render *r)
-{
-	char *w = cw_render_warnings(r), *line, *nl;
-
-	for (line = w; line != NULL && (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
-		*nl = '\0';
-		cw_warnx("%s", line);
-	}
-	free(w);
-}
-
 static int
 sm_open(struct cw_provider *p, struct cw_http *h, struct cw_vault *v, cw_err *e)
 {
@@ -74,7 +61,7 @@ sm_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 		const char *id = cw_json_istr(recs[i], "notificationId");
 
 		cw_render_email(m->r, recs[i], &mail);
-		say_warnings(m->r);
+		cw_warn_lines(cw_render_warnings(m->r));
 		if (cw_mime_notification(&mail, recs[i], m->o.from, time(NULL), &msg, &len,
 		    &me) != 0) {
 			res[i] = cw_result(recs[i], "failed", "smtp", NULL, me.msg);

@@ -191,6 +191,14 @@ cw_warnx(const char *fmt, ...)
 }
 
 void
+cw_warn_lines(char *text)
+{
+	for (const char *p = text, *nl; p != NULL && (nl = strchr(p, '\n')) != NULL; p = nl + 1)
+		cw_warnx("%.*s", (int)(nl - p), p);
+	free(text);
+}
+
+void
 cw_warn(const char *fmt, ...)
 {
 	va_list ap;

@@ -41,6 +41,11 @@ void cw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void cw_errx(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Each line of text (lines end in "\n", as cw_render_warnings() gives them;
+ * NULL: none) as its own cw_warnx message; then frees text, so that a call
+ * takes the warnings straight from their source. */
+void cw_warn_lines(char *text);
+
 /*
  * Appends s[0..n) to b with what could forge or garble a line of a terminal or
  * a log written out visibly: CR, LF and TAB as \r, \n, \t; other C0 controls

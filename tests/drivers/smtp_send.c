@@ -37,19 +37,6 @@ struct ctx {
 	int failed;
 };
 
-/* What cart-notify's providers print: the templates' warnings. */
-static void
-say_warnings(struct cw_render *r)
-{
-	char *w = cw_render_warnings(r), *line, *nl;
-
-	for (line = w; line != NULL && (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
-		*nl = '\0';
-		cw_warnx("%s", line);
-	}
-	free(w);
-}
-
 static int
 one(const struct cw_rec *rec, void *p)
 {
@@ -74,11 +61,11 @@ one(const struct cw_rec *rec, void *p)
 			c->failed = 1;
 		}
 		free(path);
-		say_warnings(c->r);
+		cw_warn_lines(cw_render_warnings(c->r));
 		goto done;
 	}
 	cw_render_email(c->r, rec->json, &m);
-	say_warnings(c->r);
+	cw_warn_lines(cw_render_warnings(c->r));
 	if (cw_mime_notification(&m, rec->json, c->from, time(NULL), &msg, &n, &e) != 0) {
 		json_object_set_new(out, "status", json_string("failed"));
 		json_object_set_new(out, "error", json_string(e.msg));
