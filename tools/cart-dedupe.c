@@ -351,10 +351,10 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(cmd, "where") == 0) {
 		/* Where the state lives, without opening it: for scripts. */
-		if (strcmp(sc.kind, "cosmos") == 0)
-			printf("%s/dbs/%s/colls/%s\n", sc.endpoint, sc.database, sc.container);
-		else
-			printf("%s\n", sc.path);
+		char *where = cw_docstore_where(&sc);
+
+		printf("%s\n", where);
+		free(where);
 		cw_output_finish();
 		goto out;
 	}

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -153,7 +152,7 @@ store_open(struct notify *nt)
 	if (nt->store_tried)
 		return 0;
 	nt->store_tried = 1;
-	if (strcmp(nt->sc->kind, "cosmos") != 0 && access(nt->sc->path, F_OK) != 0)
+	if (!cw_docstore_exists(nt->sc))
 		return 0;
 	if ((nt->store = cw_docstore_open(nt->sc, nt->http, nt->vault, &e)) == NULL) {
 		cw_warnx("%s", e.msg);
