@@ -84,3 +84,19 @@ cw_docstore_needs_vault(const struct cw_docstore_cfg *o)
 {
 	return strcmp(o->kind, "cosmos") == 0 && o->key_secret != NULL && *o->key == '\0';
 }
+
+char *
+cw_docstore_where(const struct cw_docstore_cfg *o)
+{
+	if (strcmp(o->kind, "cosmos") == 0)
+		return cw_cosmos_where(o->endpoint, o->database, o->container);
+	return cw_sqlite_where(o->path);
+}
+
+int
+cw_docstore_exists(const struct cw_docstore_cfg *o)
+{
+	if (strcmp(o->kind, "cosmos") == 0)
+		return 1;
+	return cw_sqlite_exists(o->path);
+}

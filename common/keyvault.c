@@ -29,7 +29,7 @@ struct cw_vault {
 };
 
 static json_t *
-load_file(const char *path, int *code, cw_err *e)
+load_file(const char *path, int *kind, cw_err *e)
 {
 	struct cw_buf b = CW_BUF_INIT;
 	char chunk[4096];
@@ -39,7 +39,7 @@ load_file(const char *path, int *code, cw_err *e)
 	ssize_t n;
 	int fd;
 
-	*code = CW_EXIT_FAIL;
+	*kind = CW_ERR_SERVICE;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		cw_seterr(e, "file vault %s: %s", path, strerror(errno));
 		return NULL;
@@ -51,7 +51,7 @@ load_file(const char *path, int *code, cw_err *e)
 		return NULL;
 	}
 	if ((st.st_mode & 077) != 0) {
-		*code = CW_EXIT_USAGE;
+		*kind = CW_ERR_CONFIG;
 		cw_seterr(e, "file vault %s: readable by group or others (mode %03o); "
 		    "fix with: chmod 600 %s", path, (unsigned)(st.st_mode & 0777), path);
 		close(fd);
@@ -69,7 +69,7 @@ load_file(const char *path, int *code, cw_err *e)
 	j = json_loadb(b.data ? b.data : "", b.len, 0, &jerr);
 	cw_buf_wipe(&b);
 	if (!json_is_object(j)) {
-		*code = CW_EXIT_USAGE;
+		*kind = CW_ERR_CONFIG;
 		/* jerr.text may quote the file: never show it, it holds secrets. */
 		cw_seterr(e, "file vault %s: line %d: not a JSON object of name to value",
 		    path, j == NULL ? jerr.line : 1);
@@ -79,18 +79,17 @@ load_file(const char *path, int *code, cw_err *e)
 	return j;
 }
 
-struct cw_vault *
-cw_vault_open(const char *url, struct cw_http *h, int *exit_code, cw_err *e)
+int
+cw_vault_open(const char *url, struct cw_http *h, struct cw_vault **vp, cw_err *e)
 {
 	struct cw_vault *v;
 	size_t n;
-	int code;
+	int kind;
 
-	/* *exit_code is the caller's to keep on success: set it only on failure. */
+	*vp = NULL;
 	if (url == NULL || *url == '\0') {
-		*exit_code = CW_EXIT_USAGE;
 		cw_seterr(e, "no vault URL");
-		return NULL;
+		return CW_ERR_CONFIG;
 	}
 	v = cw_calloc(1, sizeof(*v));
 	v->h = h;
@@ -99,28 +98,28 @@ cw_vault_open(const char *url, struct cw_http *h, int *exit_code, cw_err *e)
 		const char *p = strncmp(url, "file://", 7) == 0 ? url + 7 : url + 5;
 
 		v->path = cw_strdup(p);
-		if ((v->secrets = load_file(v->path, &code, e)) == NULL) {
-			*exit_code = code;
+		if ((v->secrets = load_file(v->path, &kind, e)) == NULL) {
 			cw_vault_close(v);
-			return NULL;
+			return kind;
 		}
-		return v;
+		*vp = v;
+		return 0;
 	}
 	if (cw_http_url_allowed(url, e) != 0) {
 		char why[sizeof(e->msg)];
 
 		memcpy(why, e->msg, sizeof(why));
 		cw_seterr(e, "Key Vault URL: %s", why);
-		*exit_code = CW_EXIT_USAGE;
 		cw_vault_close(v);
-		return NULL;
+		return CW_ERR_CONFIG;
 	}
 	v->url = cw_strdup(url);
 	n = strlen(v->url);
 	while (n > 0 && v->url[n - 1] == '/')
 		v->url[--n] = '\0';
 	v->shown = cw_url_redact(v->url);
-	return v;
+	*vp = v;
+	return 0;
 }
 
 void

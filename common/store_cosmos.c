@@ -680,3 +680,10 @@ cw_cosmos_open(struct cw_http *h, const char *endpoint, const char *key,
 	}
 	return &c->ops;
 }
+
+char *
+cw_cosmos_where(const char *endpoint, const char *database, const char *container)
+{
+	/* The endpoint as configured, so that a script finds what it wrote. */
+	return cw_asprintf("%s/dbs/%s/colls/%s", endpoint, database, container);
+}

@@ -363,3 +363,17 @@ cw_sqlite_open(const char *path, cw_err *e)
 	}
 	return &s->ops;
 }
+
+char *
+cw_sqlite_where(const char *path)
+{
+	return cw_strdup(path);
+}
+
+int
+cw_sqlite_exists(const char *path)
+{
+	/* Anything but a file we can see counts as "not yet": opening would
+	 * make it, and the caller asked precisely so as not to. */
+	return access(path, F_OK) == 0;
+}

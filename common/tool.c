@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cw/config.h"
+#include "cw/ndjson.h"
 #include "cw/tool.h"
 #include "cw/util.h"
 #include "cw/version.h"
@@ -22,15 +23,70 @@ cw_print_version(void)
 struct cw_config *
 cw_tool_config(const char *path, int optional)
 {
-	const char *file = cw_config_default_path(path);
-	struct cw_config *c;
+	struct cw_tool t = {0};
 	cw_err e;
 
-	if (optional && path == NULL && access(file, F_OK) == -1 && errno == ENOENT)
-		return cw_config_empty();
-	if ((c = cw_config_load(file, &e)) == NULL)
+	if (cw_tool_load(&t, path, optional, &e) != 0)
 		cw_errx(CW_EXIT_USAGE, "%s", e.msg);
-	return c;
+	return t.cfg;
+}
+
+int
+cw_tool_load(struct cw_tool *t, const char *path, int optional, cw_err *e)
+{
+	const char *file = cw_config_default_path(path);
+
+	if (optional && path == NULL && access(file, F_OK) == -1 && errno == ENOENT) {
+		t->cfg = cw_config_empty();
+		return 0;
+	}
+	if ((t->cfg = cw_config_load(file, e)) == NULL)
+		return CW_ERR_CONFIG;
+	return 0;
+}
+
+int
+cw_tool_check(struct cw_tool *t, cw_err *e)
+{
+	cw_http_opts_default(&t->ho);
+	cw_http_opts_config(&t->ho, t->cfg);
+	if (cw_config_errors(t->cfg) != 0) {
+		e->msg[0] = '\0';
+		return CW_ERR_CONFIG;
+	}
+	return 0;
+}
+
+int
+cw_tool_start(struct cw_tool *t, cw_err *e)
+{
+	cw_output_init();
+	t->started = 1;
+	t->http = cw_http_new(&t->ho);
+	if (t->vault_url != NULL)
+		return cw_vault_open(t->vault_url, t->http, &t->vault, e);
+	return 0;
+}
+
+int
+cw_tool_exit(int kind, const cw_err *e)
+{
+	if (e->msg[0] != '\0')
+		cw_warnx("%s", e->msg);
+	return kind == CW_ERR_CONFIG ? CW_EXIT_USAGE : CW_EXIT_FAIL;
+}
+
+int
+cw_tool_finish(struct cw_tool *t, int code)
+{
+	if (t->started)
+		cw_output_finish();
+	cw_vault_close(t->vault);
+	cw_http_free(t->http);
+	free(t->vault_url);
+	cw_config_free(t->cfg);
+	memset(t, 0, sizeof(*t));
+	return code;
 }
 
 long long

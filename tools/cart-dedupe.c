@@ -30,19 +30,45 @@ struct dedupe {
 	const char *oun;
 	int resend_uncertain;
 	int preview_noted;   /* said once that preview results are not recorded */
+	const char *provider;  /* Cartwatch.Notify.Provider */
+	struct cw_docstore_cfg sc;
 };
+
+/* The command line, once parsed. */
+struct args {
+	const char *email, *customer, *notification;
+	unsigned given;      /* the A_ options given */
+};
+
+/* Options a command may take (struct cmd) and that args says were given. */
+enum { A_PERSON = 1, A_KEEP = 2, A_JSON = 4, A_COMMIT = 8, A_DRY = 16 };
+
+/* One command of cart-dedupe: its name, the options it takes and needs, its
+ * operand, its line of the synopsis (NULL: the line above names it too, or it
+ * is an undocumented alias) and what it does, given the open ledger (d->l is
+ * NULL for a command that does not open the store). */
+struct cmd {
+	const char *name;
+	unsigned takes, needs;
+	int operand;         /* 1: one operand (args.notification) */
+	int opens;           /* 1: opens the store first */
+	const char *synopsis;
+	int (*run)(struct dedupe *d, const struct args *a);
+};
+
+static const struct cmd cmds[];
 
 static void
 usage(FILE *f, int code)
 {
-	fprintf(f, "usage: %s [-c FILE] [--commit | --dry-run]\n"
-	    "       %s [-c FILE] suppress|unsuppress [--email ADDR | --customer ID]\n"
-	    "       %s [-c FILE] forget --email ADDR | --customer ID [--keep-suppression]\n"
-	    "       %s [-c FILE] prune | status [--json] | where | import\n"
-	    "       %s [-c FILE] resend NOTIFICATION-ID\n",
-	    program_invocation_short_name, program_invocation_short_name,
-	    program_invocation_short_name, program_invocation_short_name,
-	    program_invocation_short_name);
+	const char *lead = "usage:";
+
+	for (const struct cmd *c = cmds; c->name != NULL; c++)
+		if (c->synopsis != NULL) {
+			fprintf(f, "%s %s [-c FILE] %s\n", lead, program_invocation_short_name,
+			    c->synopsis);
+			lead = "      ";
+		}
 	exit(code);
 }
 
@@ -266,6 +292,223 @@ print_status(const json_t *st)
 		    cw_json_istr(r, "lastProcessedCartIds"));
 }
 
+/*
+ * A preview sends nothing: it must not use up the ledger (claims would block,
+ * results would mark the carts done), whatever the flags say.
+ */
+static void
+dry_run(struct dedupe *d, const struct args *a, const char *nothing)
+{
+	int dry = (a->given & A_DRY) != 0;
+
+	if (!dry && strcmp(d->provider, "preview") == 0) {
+		cw_warnx("note: Cartwatch.Notify.Provider is \"preview\": a dry run for the "
+		    "ledger, %s", nothing);
+		dry = 1;
+	}
+	if (dry)
+		cw_ledger_dry_run(d->l);
+}
+
+static int
+run_commit(struct dedupe *d, const struct args *a)
+{
+	int code;
+
+	dry_run(d, a, "nothing is recorded");
+	code = cw_ndjson_loop(stdin, "<stdin>", commit, d, NULL);
+	if (!d->failures && !d->store_failed && code == CW_EXIT_OK)
+		code = write_run_status(d);
+	return code;
+}
+
+static int
+run_filter(struct dedupe *d, const struct args *a)
+{
+	if (a->given & A_COMMIT)
+		return run_commit(d, a);
+	dry_run(d, a, "nothing is claimed");
+	return cw_ndjson_loop(stdin, "<stdin>", filter, d, NULL);
+}
+
+/* suppress, unsuppress: one person from the options, or NDJSON on stdin. */
+static int
+run_suppress(struct dedupe *d, const struct args *a, int add)
+{
+	struct bulk b = {d, add};
+	cw_err e;
+
+	if (a->email == NULL && a->customer == NULL)
+		return cw_ndjson_loop(stdin, "<stdin>", bulk_line, &b, NULL);
+	if (cw_ledger_suppress(d->l, a->email ? "email" : "customer",
+	    a->email ? a->email : a->customer, add, &d->now, &e) != 0) {
+		cw_warnx("%s", e.msg);
+		return CW_EXIT_FAIL;
+	}
+	return CW_EXIT_OK;
+}
+
+static int
+run_add(struct dedupe *d, const struct args *a)
+{
+	return run_suppress(d, a, 1);
+}
+
+static int
+run_remove(struct dedupe *d, const struct args *a)
+{
+	return run_suppress(d, a, 0);
+}
+
+static int
+run_forget(struct dedupe *d, const struct args *a)
+{
+	unsigned long removed = 0;
+	cw_err e;
+
+	if (cw_ledger_forget(d->l, a->email ? "email" : "customer",
+	    a->email ? a->email : a->customer, (a->given & A_KEEP) != 0, &d->now, &removed,
+	    &e) != 0) {
+		cw_warnx("%s", e.msg);
+		return CW_EXIT_FAIL;
+	}
+	fprintf(stderr, "%s: forgot %lu record%s\n", program_invocation_short_name,
+	    removed, removed == 1 ? "" : "s");
+	return CW_EXIT_OK;
+}
+
+static int
+run_prune(struct dedupe *d, const struct args *a)
+{
+	unsigned long removed = 0;
+	cw_err e;
+
+	(void)a;
+	if (cw_ledger_prune(d->l, &d->now, &removed, &e) != 0) {
+		cw_warnx("%s", e.msg);
+		return CW_EXIT_FAIL;
+	}
+	fprintf(stderr, "%s: pruned %lu record%s\n", program_invocation_short_name,
+	    removed, removed == 1 ? "" : "s");
+	return CW_EXIT_OK;
+}
+
+static int
+run_status(struct dedupe *d, const struct args *a)
+{
+	json_t *st;
+	cw_err e;
+
+	if (cw_ledger_status(d->l, &d->now, &st, &e) != 0) {
+		cw_warnx("%s", e.msg);
+		return CW_EXIT_FAIL;
+	}
+	if (a->given & A_JSON)
+		cw_ndjson_write(stdout, st);
+	else
+		print_status(st);
+	json_decref(st);
+	return CW_EXIT_OK;
+}
+
+/* Where the state lives, without opening it: for scripts. */
+static int
+run_where(struct dedupe *d, const struct args *a)
+{
+	char *where = cw_docstore_where(&d->sc);
+
+	(void)a;
+	printf("%s\n", where);
+	free(where);
+	cw_output_finish();
+	return CW_EXIT_OK;
+}
+
+static int
+run_import(struct dedupe *d, const struct args *a)
+{
+	(void)a;
+	return cw_ndjson_loop(stdin, "<stdin>", import_line, d, NULL);
+}
+
+static int
+run_resend(struct dedupe *d, const struct args *a)
+{
+	const char *was;
+	cw_err e;
+	int r = cw_ledger_resend(d->l, a->notification, &d->now, &was, &e);
+
+	if (r < 0) {
+		cw_warnx("%s", e.msg);
+		return CW_EXIT_FAIL;
+	}
+	if (r == 0) {
+		cw_warnx("no entry for notification %s", a->notification);
+		return CW_EXIT_FAIL;
+	}
+	fprintf(stderr, "%s: notification %s (%s) is owed again: the next run sends it if "
+	    "its cart is still in the window\n", program_invocation_short_name,
+	    a->notification, was);
+	return CW_EXIT_OK;
+}
+
+/* In the order of the manual's synopsis; "filter" is the default. */
+static const struct cmd cmds[] = {
+	{"filter", A_COMMIT | A_DRY, 0, 0, 1, "[--commit | --dry-run]", run_filter},
+	{"commit", 0, 0, 0, 1, NULL, run_commit},
+	{"suppress", A_PERSON, 0, 0, 1,
+	    "suppress | unsuppress [--email ADDR | --customer ID]", run_add},
+	{"unsuppress", A_PERSON, 0, 0, 1, NULL, run_remove},
+	{"forget", A_PERSON | A_KEEP, A_PERSON, 0, 1,
+	    "forget --email ADDR | --customer ID [--keep-suppression]", run_forget},
+	{"prune", 0, 0, 0, 1, "prune", run_prune},
+	{"status", A_JSON, 0, 0, 1, "status [--json]", run_status},
+	{"where", 0, 0, 0, 0, "where | import", run_where},
+	{"import", 0, 0, 0, 1, NULL, run_import},
+	{"resend", 0, 0, 1, 1, "resend NOTIFICATION-ID", run_resend},
+	{NULL, 0, 0, 0, 0, NULL, NULL}
+};
+
+/* The command argv names (or the filter), if its options and operands fit it. */
+static const struct cmd *
+command(int argc, char *argv[], struct args *a)
+{
+	const char *name = optind < argc ? argv[optind++] : "filter";
+	const struct cmd *c;
+
+	for (c = cmds; c->name != NULL && strcmp(c->name, name) != 0; c++)
+		;
+	if (c->name != NULL && c->operand && optind < argc)
+		a->notification = argv[optind++];
+	if (c->name == NULL || optind != argc || (c->operand && a->notification == NULL) ||
+	    (a->given & ~c->takes) != 0 || (a->given & c->needs) != c->needs ||
+	    (a->email != NULL && a->customer != NULL) ||
+	    ((a->given & A_COMMIT) && (a->given & A_DRY)))
+		usage(stderr, CW_EXIT_USAGE);
+	return c;
+}
+
+/* Reads the keys d and t need: 0, or CW_ERR_CONFIG with e saying why. */
+static int
+configure(struct dedupe *d, struct cw_tool *t, struct cw_ledger_opts *lo, cw_err *e)
+{
+	cw_err ce;
+
+	cw_docstore_config(&d->sc, t->cfg);
+	cw_ledger_config(lo, t->cfg);
+	d->provider = cw_config_str(t->cfg, "Cartwatch.Notify.Provider", "emarsys");
+	/* The vault only when the store's key lives there. */
+	if (cw_docstore_needs_vault(&d->sc))
+		t->vault_url = cw_vault_url_config(t->cfg);
+	if (cw_now(&d->now, e) != 0) {
+		cw_tool_check(t, &ce);  /* its problems are reported as they are read */
+		return CW_ERR_CONFIG;
+	}
+	d->oun = lo->oun;
+	d->resend_uncertain = lo->resend_uncertain;
+	return cw_tool_check(t, e);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -283,182 +526,49 @@ main(int argc, char *argv[])
 		{NULL, 0, NULL, 0}
 	};
 	struct dedupe d = {0};
-	struct cw_docstore_cfg sc;
-	struct cw_ledger_opts lo;
-	struct cw_http_opts ho;
+	struct args a = {0};
+	struct cw_ledger_opts lo = {0};
 	struct cw_docstore *store = NULL;
-	struct cw_vault *vault = NULL;
-	struct cw_http *http = NULL;
-	char *url = NULL;
-	struct cw_config *cfg;
-	const char *cfgpath = NULL, *email = NULL, *customer = NULL, *cmd = "filter";
-	const char *notification = NULL, *provider;
-	int ch, code = CW_EXIT_OK, keep = 0, json = 0, docommit = 0, dry = 0;
-	unsigned long removed = 0;
+	struct cw_tool t = {0};
+	const struct cmd *c;
+	const char *cfgpath = NULL;
+	int ch, code;
 	cw_err e;
 
 	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': cfgpath = optarg; break;
-		case O_COMMIT: docommit = 1; break;
-		case O_DRY: dry = 1; break;
-		case O_EMAIL: email = optarg; break;
-		case O_CUSTOMER: customer = optarg; break;
-		case O_KEEP: keep = 1; break;
-		case O_JSON: json = 1; break;
+		case O_COMMIT: a.given |= A_COMMIT; break;
+		case O_DRY: a.given |= A_DRY; break;
+		case O_EMAIL: a.email = optarg; a.given |= A_PERSON; break;
+		case O_CUSTOMER: a.customer = optarg; a.given |= A_PERSON; break;
+		case O_KEEP: a.given |= A_KEEP; break;
+		case O_JSON: a.given |= A_JSON; break;
 		case 'h': usage(stdout, CW_EXIT_OK); break;
 		case 'v': cw_print_version(); return CW_EXIT_OK;
 		default: usage(stderr, CW_EXIT_USAGE);
 		}
 	}
-	if (optind < argc)
-		cmd = argv[optind++];
-	if (strcmp(cmd, "resend") == 0 && optind < argc)
-		notification = argv[optind++];
-	if (optind != argc || (strcmp(cmd, "resend") == 0 && notification == NULL) || (docommit && strcmp(cmd, "filter") != 0) ||
-	    (dry && (docommit || strcmp(cmd, "filter") != 0)))
-		usage(stderr, CW_EXIT_USAGE);
-	if (docommit)
-		cmd = "commit";
-	/* Each option belongs to its commands; anything else is a mistake. */
-	int person = strcmp(cmd, "suppress") == 0 || strcmp(cmd, "unsuppress") == 0 ||
-	    strcmp(cmd, "forget") == 0;
-	if ((email != NULL && customer != NULL) || ((email || customer) && !person) ||
-	    (keep && strcmp(cmd, "forget") != 0) || (json && strcmp(cmd, "status") != 0) ||
-	    (strcmp(cmd, "forget") == 0 && email == NULL && customer == NULL) ||
-	    (!person && strcmp(cmd, "filter") != 0 && strcmp(cmd, "commit") != 0 &&
-	    strcmp(cmd, "prune") != 0 && strcmp(cmd, "status") != 0 &&
-	    strcmp(cmd, "where") != 0 && strcmp(cmd, "import") != 0 &&
-	    strcmp(cmd, "resend") != 0))
-		usage(stderr, CW_EXIT_USAGE);
+	c = command(argc, argv, &a);
 
-	cfg = cw_tool_config(cfgpath, 0);
-	cw_docstore_config(&sc, cfg);
-	cw_ledger_config(&lo, cfg);
-	provider = cw_config_str(cfg, "Cartwatch.Notify.Provider", "emarsys");
-	/* The vault only when the store's key lives there. */
-	if (cw_docstore_needs_vault(&sc))
-		url = cw_vault_url_config(cfg);
-	cw_http_opts_default(&ho);
-	cw_http_opts_config(&ho, cfg);
-	if (cw_now(&d.now, &e) != 0) {
-		cw_warnx("%s", e.msg);
-		code = CW_EXIT_USAGE;
-	}
-	if (code != CW_EXIT_OK || cw_config_errors(cfg) != 0) {
-		code = CW_EXIT_USAGE;
-		goto out;
-	}
-	if (strcmp(cmd, "where") == 0) {
-		/* Where the state lives, without opening it: for scripts. */
-		if (strcmp(sc.kind, "cosmos") == 0)
-			printf("%s/dbs/%s/colls/%s\n", sc.endpoint, sc.database, sc.container);
-		else
-			printf("%s\n", sc.path);
-		cw_output_finish();
-		goto out;
-	}
-	cw_output_init();
-	http = cw_http_new(&ho);
-	if (url != NULL && (vault = cw_vault_open(url, http, &code, &e)) == NULL) {
-		cw_warnx("%s", e.msg);
-		goto out;
-	}
-	if ((store = cw_docstore_open(&sc, http, vault, &e)) == NULL) {
-		cw_warnx("%s", e.msg);
-		code = CW_EXIT_FAIL;
-		goto out;
-	}
-	d.l = cw_ledger_new(store, &lo);
-	d.resend_uncertain = lo.resend_uncertain;
-	/* A preview sends nothing: it must not use up the ledger (claims would
-	 * block, results would mark the carts done), whatever the flags say. */
-	if (!dry && (strcmp(cmd, "filter") == 0 || strcmp(cmd, "commit") == 0) &&
-	    strcmp(provider, "preview") == 0) {
-		cw_warnx("note: Cartwatch.Notify.Provider is \"preview\": a dry run for the "
-		    "ledger, %s", strcmp(cmd, "filter") == 0 ? "nothing is claimed" :
-		    "nothing is recorded");
-		dry = 1;
-	}
-	if (dry)
-		cw_ledger_dry_run(d.l);
 	d.last = json_object();
-
-	d.oun = lo.oun;
-	if (strcmp(cmd, "filter") == 0) {
-		code = cw_ndjson_loop(stdin, "<stdin>", filter, &d, NULL);
-	} else if (strcmp(cmd, "import") == 0) {
-		code = cw_ndjson_loop(stdin, "<stdin>", import_line, &d, NULL);
-	} else if (strcmp(cmd, "commit") == 0) {
-		code = cw_ndjson_loop(stdin, "<stdin>", commit, &d, NULL);
-		if (!d.failures && !d.store_failed && code == CW_EXIT_OK)
-			code = write_run_status(&d);
-	} else if (person && (email != NULL || customer != NULL)) {
-		const char *on = email ? "email" : "customer", *who = email ? email : customer;
-		int r;
-
-		if (strcmp(cmd, "forget") == 0)
-			r = cw_ledger_forget(d.l, on, who, keep, &d.now, &removed, &e);
-		else
-			r = cw_ledger_suppress(d.l, on, who, strcmp(cmd, "suppress") == 0,
-			    &d.now, &e);
-		if (r != 0) {
-			cw_warnx("%s", e.msg);
+	if ((code = cw_tool_load(&t, cfgpath, 0, &e)) != 0 ||
+	    (code = configure(&d, &t, &lo, &e)) != 0 ||
+	    (c->opens && (code = cw_tool_start(&t, &e)) != 0))
+		code = cw_tool_exit(code, &e);
+	else if (c->opens && (store = cw_docstore_open(&d.sc, t.http, t.vault, &e)) == NULL)
+		code = cw_tool_exit(CW_ERR_SERVICE, &e);
+	else {
+		d.l = store != NULL ? cw_ledger_new(store, &lo) : NULL;
+		code = c->run(&d, &a);
+		if (d.store_failed)
 			code = CW_EXIT_FAIL;
-		} else if (strcmp(cmd, "forget") == 0)
-			fprintf(stderr, "%s: forgot %lu record%s\n", program_invocation_short_name,
-			    removed, removed == 1 ? "" : "s");
-	} else if (person) {
-		struct bulk b = {&d, strcmp(cmd, "suppress") == 0};
-
-		code = cw_ndjson_loop(stdin, "<stdin>", bulk_line, &b, NULL);
-	} else if (strcmp(cmd, "resend") == 0) {
-		const char *was;
-		int r = cw_ledger_resend(d.l, notification, &d.now, &was, &e);
-
-		if (r < 0) {
-			cw_warnx("%s", e.msg);
-			code = CW_EXIT_FAIL;
-		} else if (r == 0) {
-			cw_warnx("no entry for notification %s", notification);
-			code = CW_EXIT_FAIL;
-		} else
-			fprintf(stderr, "%s: notification %s (%s) is owed again: the next run "
-			    "sends it if its cart is still in the window\n",
-			    program_invocation_short_name, notification, was);
-	} else if (strcmp(cmd, "prune") == 0) {
-		if (cw_ledger_prune(d.l, &d.now, &removed, &e) != 0) {
-			cw_warnx("%s", e.msg);
-			code = CW_EXIT_FAIL;
-		} else
-			fprintf(stderr, "%s: pruned %lu record%s\n", program_invocation_short_name,
-			    removed, removed == 1 ? "" : "s");
-	} else {
-		json_t *st;
-
-		if (cw_ledger_status(d.l, &d.now, &st, &e) != 0) {
-			cw_warnx("%s", e.msg);
-			code = CW_EXIT_FAIL;
-		} else {
-			if (json)
-				cw_ndjson_write(stdout, st);
-			else
-				print_status(st);
-			json_decref(st);
-		}
 	}
-	if (d.store_failed)
-		code = CW_EXIT_FAIL;
 	json_decref(d.last);
 	cw_ledger_free(d.l);
-	store->close(store);
-	cw_output_finish();
-out:
-	cw_vault_close(vault);
-	free(url);
-	cw_http_free(http);
+	if (store != NULL)
+		store->close(store);
 	cw_ledger_opts_free(&lo);
-	cw_docstore_cfg_free(&sc);
-	cw_config_free(cfg);
-	return code;
+	cw_docstore_cfg_free(&d.sc);
+	return cw_tool_finish(&t, code);
 }

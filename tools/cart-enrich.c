@@ -32,6 +32,7 @@ struct enrich {
 	struct queued *q;
 	size_t n, batch;
 	unsigned long written, skipped;
+	struct cw_retail_opts ro;
 };
 
 static void
@@ -151,6 +152,29 @@ enrich(const struct cw_rec *rec, void *ctx)
 	return en->n == en->batch ? flush(en) : CW_REC_OK;
 }
 
+/* Reads the keys and --batch-size into en and t: 0, or CW_ERR_CONFIG. */
+static int
+configure(struct enrich *en, struct cw_tool *t, const char *batcharg, size_t *cache,
+    cw_err *e)
+{
+	long long batch;
+	int r;
+
+	cw_retail_config(&en->ro, t->cfg);
+	cw_notify_config(&en->no, t->cfg);
+	t->vault_url = cw_vault_url_config(t->cfg);
+	batch = cw_config_int(t->cfg, "Cartwatch.Enrich.BatchSize", 100, 1, 1000);
+	*cache = (size_t)cw_config_int(t->cfg, "Cartwatch.Enrich.ProductCacheSize", 10000,
+	    0, 10000000);
+	if (batcharg != NULL)
+		batch = cw_opt_int("--batch-size", batcharg, 1, 1000);
+	if ((r = cw_tool_check(t, e)) != 0)
+		return r;
+	en->batch = (size_t)batch;
+	en->q = cw_calloc(en->batch, sizeof(*en->q));
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -162,15 +186,10 @@ main(int argc, char *argv[])
 		{NULL, 0, NULL, 0}
 	};
 	struct enrich en = {0};
-	struct cw_retail_opts ro;
-	struct cw_http_opts ho;
-	struct cw_vault *vault = NULL;
-	struct cw_http *http;
-	struct cw_config *cfg;
+	struct cw_tool t = {0};
 	const char *cfgpath = NULL, *batcharg = NULL;
-	long long batch, cache;
+	size_t cache;
 	int ch, code;
-	char *url;
 	cw_err e;
 
 	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
@@ -185,50 +204,21 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage(stderr, CW_EXIT_USAGE);
 
-	cfg = cw_tool_config(cfgpath, 0);
-	cw_retail_config(&ro, cfg);
-	cw_notify_config(&en.no, cfg);
-	url = cw_vault_url_config(cfg);
-	batch = cw_config_int(cfg, "Cartwatch.Enrich.BatchSize", 100, 1, 1000);
-	cache = cw_config_int(cfg, "Cartwatch.Enrich.ProductCacheSize", 10000, 0, 10000000);
-	cw_http_opts_default(&ho);
-	cw_http_opts_config(&ho, cfg);
-	if (batcharg != NULL)
-		batch = cw_opt_int("--batch-size", batcharg, 1, 1000);
-	if (cw_config_errors(cfg) != 0) {
-		code = CW_EXIT_USAGE;
-		goto out_cfg;
+	if ((code = cw_tool_load(&t, cfgpath, 0, &e)) != 0 ||
+	    (code = configure(&en, &t, batcharg, &cache, &e)) != 0 ||
+	    (code = cw_tool_start(&t, &e)) != 0)
+		code = cw_tool_exit(code, &e);
+	else if ((en.rs = cw_retail_open(&en.ro, t.http, t.vault, &e)) == NULL)
+		code = cw_tool_exit(CW_ERR_SERVICE, &e);
+	else {
+		en.lookup = cw_lookup_new(en.rs, en.batch, cache);
+		code = cw_ndjson_loop(stdin, "<stdin>", enrich, &en, NULL);
+		if (flush(&en) != CW_REC_OK)
+			code = CW_EXIT_FAIL;
+		cw_lookup_free(en.lookup);
+		cw_retail_close(en.rs);
 	}
-	en.batch = (size_t)batch;
-	en.q = cw_calloc(en.batch, sizeof(*en.q));
-
-	cw_output_init();
-	http = cw_http_new(&ho);
-	if ((vault = cw_vault_open(url, http, &code, &e)) == NULL) {
-		cw_warnx("%s", e.msg);
-		goto out;
-	}
-	if ((en.rs = cw_retail_open(&ro, http, vault, &e)) == NULL) {
-		cw_warnx("%s", e.msg);
-		code = CW_EXIT_FAIL;
-		goto out;
-	}
-	en.lookup = cw_lookup_new(en.rs, en.batch, (size_t)cache);
-	code = cw_ndjson_loop(stdin, "<stdin>", enrich, &en, NULL);
-	if (flush(&en) != CW_REC_OK)
-		code = CW_EXIT_FAIL;
-	cw_lookup_free(en.lookup);
-	cw_retail_close(en.rs);
-out:
-	for (size_t i = 0; i < en.n; i++)
-		json_decref(en.q[i].cart);
 	free(en.q);
-	cw_vault_close(vault);
-	cw_http_free(http);
-	cw_output_finish();
-out_cfg:
 	cw_notify_free(&en.no);
-	free(url);
-	cw_config_free(cfg);
-	return code;
+	return cw_tool_finish(&t, code);
 }

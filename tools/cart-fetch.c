@@ -27,6 +27,10 @@ struct fetch {
 	const char *currency;
 	json_t *held;        /* customer key -> the latest cart, when one_per_customer */
 	unsigned long seen, kept;
+	const char *from, *to, *pagearg;   /* --from, --to, --page-size */
+	struct cw_retail_opts ro;
+	struct cw_cart_window w;
+	struct cw_retail *rs;
 };
 
 struct held {
@@ -134,6 +138,84 @@ parse_time(const char *opt, const char *s, struct timespec *t)
 	}
 }
 
+/*
+ * Reads the keys and options into f and t, and the window they make: 0, or
+ * CW_ERR_CONFIG with e saying why (empty when the problem was reported as it
+ * was read).
+ */
+static int
+configure(struct fetch *f, struct cw_tool *t, cw_err *e)
+{
+	struct cw_config *cfg = t->cfg;
+	long long include, exclude, page;
+	struct timespec now;
+	cw_err ce;
+	int r;
+
+	cw_retail_config(&f->ro, cfg);
+	t->vault_url = cw_vault_url_config(cfg);
+	include = cw_config_int(cfg,
+	    "RetailServerClientOptions.IncludeAbandonedCartsModifiedSinceLastMinutes",
+	    500, 0, 525600 * 10);
+	exclude = cw_config_int(cfg,
+	    "RetailServerClientOptions.ExcludeAbandonedCartsModifiedSinceLastMinutes",
+	    10, 0, 525600 * 10);
+	if (include < exclude)
+		cw_config_bad(cfg, "RetailServerClientOptions.IncludeAbandonedCartsModifiedSinceLastMinutes",
+		    "%lld is less than ExcludeAbandonedCartsModifiedSinceLastMinutes (%lld): "
+		    "the window would be empty", include, exclude);
+	f->guests = cw_config_bool(cfg, "Cartwatch.IncludeGuestCarts", 0);
+	f->one_per_customer = cw_config_bool(cfg, "Cartwatch.OneCartPerCustomer", 1);
+	page = cw_config_int(cfg, "Cartwatch.RetailServer.PageSize", 100, 1, 1000);
+	if (f->pagearg != NULL)
+		page = cw_opt_int("--page-size", f->pagearg, 1, 1000);
+	if (cw_now(&now, e) != 0) {
+		cw_tool_check(t, &ce);  /* its problems are reported as they are read */
+		return CW_ERR_CONFIG;
+	}
+	if ((r = cw_tool_check(t, e)) != 0)
+		return r;
+	f->w.from = now;
+	f->w.from.tv_sec -= (time_t)include * 60;
+	f->w.to = now;
+	f->w.to.tv_sec -= (time_t)exclude * 60;
+	if (f->from != NULL)
+		parse_time("--from", f->from, &f->w.from);
+	if (f->to != NULL)
+		parse_time("--to", f->to, &f->w.to);
+	if (cw_time_cmp(&f->w.from, &f->w.to) > 0) {
+		cw_seterr(e, "the window is empty: its start is after its end");
+		return CW_ERR_CONFIG;
+	}
+	f->w.include_anonymous = f->guests;
+	f->w.page_size = (int)page;
+	return 0;
+}
+
+/* The window's carts, kept by the per-cart rule; the exit code. */
+static int
+fetch(struct fetch *f, struct cw_tool *t)
+{
+	int code = CW_EXIT_OK;
+	cw_err e;
+
+	if ((f->rs = cw_retail_open(&f->ro, t->http, t->vault, &e)) == NULL ||
+	    cw_retail_channel(f->rs, &f->channel, &f->currency, &e) != 0) {
+		cw_warnx("%s", e.msg);
+		return CW_EXIT_FAIL;
+	}
+	f->held = json_object();
+	if (cw_cart_search(f->rs, &f->w, keep, f, &e) != 0) {
+		/* Nothing held back is written: a partial window could pick the
+		 * wrong cart of a customer. */
+		cw_warnx("%s", e.msg);
+		code = CW_EXIT_FAIL;
+	} else
+		emit_held(f);
+	json_decref(f->held);
+	return code;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -147,26 +229,17 @@ main(int argc, char *argv[])
 		{NULL, 0, NULL, 0}
 	};
 	struct fetch f = {0};
-	struct cw_cart_window w = {0};
-	struct cw_retail_opts ro;
-	struct cw_http_opts ho;
-	struct cw_retail *rs = NULL;
-	struct cw_vault *vault = NULL;
-	struct cw_http *http;
-	struct cw_config *cfg;
-	struct timespec now;
-	const char *cfgpath = NULL, *from = NULL, *to = NULL, *pagearg = NULL;
-	long long include, exclude, page;
-	int ch, code;
-	char *url;
+	struct cw_tool t = {0};
+	const char *cfgpath = NULL;
+	int ch, r;
 	cw_err e;
 
 	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': cfgpath = optarg; break;
-		case 'f': from = optarg; break;
-		case 't': to = optarg; break;
-		case 'p': pagearg = optarg; break;
+		case 'f': f.from = optarg; break;
+		case 't': f.to = optarg; break;
+		case 'p': f.pagearg = optarg; break;
 		case 'h': usage(stdout, CW_EXIT_OK); break;
 		case 'v': cw_print_version(); return CW_EXIT_OK;
 		default: usage(stderr, CW_EXIT_USAGE);
@@ -175,84 +248,10 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage(stderr, CW_EXIT_USAGE);
 
-	cfg = cw_tool_config(cfgpath, 0);
-	cw_retail_config(&ro, cfg);
-	url = cw_vault_url_config(cfg);
-	include = cw_config_int(cfg,
-	    "RetailServerClientOptions.IncludeAbandonedCartsModifiedSinceLastMinutes",
-	    500, 0, 525600 * 10);
-	exclude = cw_config_int(cfg,
-	    "RetailServerClientOptions.ExcludeAbandonedCartsModifiedSinceLastMinutes",
-	    10, 0, 525600 * 10);
-	if (include < exclude)
-		cw_config_bad(cfg, "RetailServerClientOptions.IncludeAbandonedCartsModifiedSinceLastMinutes",
-		    "%lld is less than ExcludeAbandonedCartsModifiedSinceLastMinutes (%lld): "
-		    "the window would be empty", include, exclude);
-	f.guests = cw_config_bool(cfg, "Cartwatch.IncludeGuestCarts", 0);
-	f.one_per_customer = cw_config_bool(cfg, "Cartwatch.OneCartPerCustomer", 1);
-	page = cw_config_int(cfg, "Cartwatch.RetailServer.PageSize", 100, 1, 1000);
-	cw_http_opts_default(&ho);
-	cw_http_opts_config(&ho, cfg);
-	if (pagearg != NULL)
-		page = cw_opt_int("--page-size", pagearg, 1, 1000);
-	if (cw_now(&now, &e) != 0) {
-		cw_warnx("%s", e.msg);
-		code = CW_EXIT_USAGE;
-		goto out_cfg;
-	}
-	if (cw_config_errors(cfg) != 0) {
-		code = CW_EXIT_USAGE;
-		goto out_cfg;
-	}
-	w.from = now;
-	w.from.tv_sec -= (time_t)include * 60;
-	w.to = now;
-	w.to.tv_sec -= (time_t)exclude * 60;
-	if (from != NULL)
-		parse_time("--from", from, &w.from);
-	if (to != NULL)
-		parse_time("--to", to, &w.to);
-	if (cw_time_cmp(&w.from, &w.to) > 0) {
-		cw_warnx("the window is empty: its start is after its end");
-		code = CW_EXIT_USAGE;
-		goto out_cfg;
-	}
-	w.include_anonymous = f.guests;
-	w.page_size = (int)page;
-
-	cw_output_init();
-	http = cw_http_new(&ho);
-	if ((vault = cw_vault_open(url, http, &code, &e)) == NULL) {
-		cw_warnx("%s", e.msg);
-		goto out;
-	}
-	if ((rs = cw_retail_open(&ro, http, vault, &e)) == NULL ||
-	    cw_retail_channel(rs, &f.channel, &f.currency, &e) != 0) {
-		cw_warnx("%s", e.msg);
-		code = CW_EXIT_FAIL;
-		goto out;
-	}
-	f.held = json_object();
-	if (cw_cart_search(rs, &w, keep, &f, &e) != 0) {
-		/* Nothing held back is written: a partial window could pick the
-		 * wrong cart of a customer. */
-		cw_warnx("%s", e.msg);
-		code = CW_EXIT_FAIL;
-	} else {
-		emit_held(&f);
-		code = CW_EXIT_OK;
-	}
-	json_decref(f.held);
-out:
-	cw_retail_close(rs);
-	cw_vault_close(vault);
-	cw_http_free(http);
-	free(url);
-	cw_config_free(cfg);
-	cw_output_finish();
-	return code;
-out_cfg:
-	free(url);
-	cw_config_free(cfg);
-	return code;
+	if ((r = cw_tool_load(&t, cfgpath, 0, &e)) != 0 || (r = configure(&f, &t, &e)) != 0 ||
+	    (r = cw_tool_start(&t, &e)) != 0)
+		return cw_tool_finish(&t, cw_tool_exit(r, &e));
+	r = fetch(&f, &t);
+	cw_retail_close(f.rs);
+	return cw_tool_finish(&t, r);
 }

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -33,10 +32,9 @@ struct notify {
 	struct cw_ledger *ledger;   /* marks claims "sending"; NULL with no store */
 	struct timespec now;        /* the business clock, for the marks */
 	/* What opening the store takes, at the first record (store_open). */
-	const struct cw_docstore_cfg *sc;
-	const struct cw_ledger_opts *lo;
-	struct cw_http *http;
-	struct cw_vault *vault;
+	struct cw_docstore_cfg sc;
+	struct cw_ledger_opts lo;
+	const struct cw_tool *t;
 	int store_tried;
 	struct line *q;
 	size_t n, cap, sendable;
@@ -153,17 +151,17 @@ store_open(struct notify *nt)
 	if (nt->store_tried)
 		return 0;
 	nt->store_tried = 1;
-	if (strcmp(nt->sc->kind, "cosmos") != 0 && access(nt->sc->path, F_OK) != 0)
+	if (!cw_docstore_exists(&nt->sc))
 		return 0;
-	if ((nt->store = cw_docstore_open(nt->sc, nt->http, nt->vault, &e)) == NULL) {
+	if ((nt->store = cw_docstore_open(&nt->sc, nt->t->http, nt->t->vault, &e)) == NULL) {
 		cw_warnx("%s", e.msg);
 		snprintf(nt->why, sizeof(nt->why), "%s", e.msg);
 		return -1;
 	}
 	/* Claims exist only where cart-dedupe ran, and it needs the operating
 	 * unit: a config without one (a stage run on its own) marks nothing. */
-	if (nt->lo->oun != NULL && strcmp(nt->p->name, "preview") != 0)
-		nt->ledger = cw_ledger_new(nt->store, nt->lo);
+	if (nt->lo.oun != NULL && strcmp(nt->p->name, "preview") != 0)
+		nt->ledger = cw_ledger_new(nt->store, &nt->lo);
 	return 0;
 }
 
@@ -233,6 +231,42 @@ notify(const struct cw_rec *rec, void *ctx)
 	return nt->sendable == nt->p->batch ? flush(nt) : CW_REC_OK;
 }
 
+/*
+ * Reads the keys and options into nt and t: the provider (name, --dry-run or
+ * --preview-dir may choose it), the store, the ledger, the business clock.
+ * 0, or CW_ERR_CONFIG with e saying why (empty when reported as read).
+ */
+static int
+configure(struct notify *nt, struct cw_tool *t, const char *name, int dry, const char *dir,
+    cw_err *e)
+{
+	struct cw_config *cfg = t->cfg;
+	int r;
+
+	if (dry || dir != NULL)
+		name = "preview";
+	else if (name == NULL)
+		name = cw_config_str(cfg, "Cartwatch.Notify.Provider", "emarsys");
+	nt->p = strcmp(name, "preview") == 0 ? cw_preview_config(cfg, dir) :
+	    cw_provider_config(name, cfg);
+	cw_docstore_config(&nt->sc, cfg);
+	/* Without an operating unit there are no claims to mark (store_open). */
+	if (cw_config_get(cfg, "RetailServerClientOptions.OperatingUnitNumber") != NULL)
+		cw_ledger_config(&nt->lo, cfg);
+	/* Only the preview needs no secret, so no vault, unless the store's
+	 * key lives there. */
+	if ((nt->p != NULL && strcmp(nt->p->name, "preview") != 0) || cw_docstore_needs_vault(&nt->sc))
+		t->vault_url = cw_vault_url_config(cfg);
+	nt->checks = cw_config_bool(cfg, "Cartwatch.Notify.CheckOptOuts", 1);
+	if ((r = cw_tool_check(t, e)) != 0)
+		return r;
+	if (nt->p == NULL) {
+		e->msg[0] = '\0';  /* cw_provider_config said why */
+		return CW_ERR_CONFIG;
+	}
+	return cw_now(&nt->now, e) != 0 ? CW_ERR_CONFIG : 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -247,15 +281,9 @@ main(int argc, char *argv[])
 		{NULL, 0, NULL, 0}
 	};
 	struct notify nt = {0};
-	struct cw_docstore_cfg sc;
-	struct cw_ledger_opts lo = {0};
-	struct cw_http_opts ho;
-	struct cw_vault *vault = NULL;
-	struct cw_http *http = NULL;
-	struct cw_config *cfg;
+	struct cw_tool t = {0};
 	const char *cfgpath = NULL, *name = NULL, *dir = NULL;
-	int ch, code, dry = 0, checks;
-	char *url = NULL;
+	int ch, code, dry = 0;
 	cw_err e;
 
 	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
@@ -272,70 +300,26 @@ main(int argc, char *argv[])
 	if (optind != argc || (dry && name != NULL && strcmp(name, "preview") != 0))
 		usage(stderr, CW_EXIT_USAGE);
 
-	cfg = cw_tool_config(cfgpath, 0);
-	if (dry || dir != NULL)
-		name = "preview";
-	else if (name == NULL)
-		name = cw_config_str(cfg, "Cartwatch.Notify.Provider", "emarsys");
-	nt.p = strcmp(name, "preview") == 0 ? cw_preview_config(cfg, dir) :
-	    cw_provider_config(name, cfg);
-	cw_docstore_config(&sc, cfg);
-	/* Without an operating unit there are no claims to mark (store_open). */
-	if (cw_config_get(cfg, "RetailServerClientOptions.OperatingUnitNumber") != NULL)
-		cw_ledger_config(&lo, cfg);
-	/* Only the preview needs no secret, so no vault, unless the store's
-	 * key lives there. */
-	if ((nt.p != NULL && strcmp(nt.p->name, "preview") != 0) || cw_docstore_needs_vault(&sc))
-		url = cw_vault_url_config(cfg);
-	cw_http_opts_default(&ho);
-	cw_http_opts_config(&ho, cfg);
-	checks = cw_config_bool(cfg, "Cartwatch.Notify.CheckOptOuts", 1);
-	if (nt.p == NULL || cw_config_errors(cfg) != 0) {
-		code = CW_EXIT_USAGE;
-		goto out;
-	}
-	if (cw_now(&nt.now, &e) != 0) {
-		cw_warnx("%s", e.msg);
-		code = CW_EXIT_USAGE;
-		goto out;
-	}
-	cw_output_init();
-	http = cw_http_new(&ho);
-	if (url != NULL && (vault = cw_vault_open(url, http, &code, &e)) == NULL) {
-		cw_warnx("%s", e.msg);
-		goto out;
-	}
-	nt.sc = &sc;
-	nt.lo = &lo;
-	nt.http = http;
-	nt.vault = vault;
-	nt.checks = checks;
-	if (nt.p->open(nt.p, http, vault, &e) != 0) {
-		cw_warnx("%s", e.msg);
-		code = CW_EXIT_FAIL;
-		goto out;
-	}
-	code = cw_ndjson_loop_all(stdin, "<stdin>", notify, &nt, NULL);
-	flush(&nt);
-	if (nt.stopped || nt.failed)
-		code = CW_EXIT_FAIL;
-	cw_output_finish();
-out:
-	for (size_t i = 0; i < nt.n; i++) {
-		json_decref(nt.q[i].rec);
-		json_decref(nt.q[i].result);
+	nt.t = &t;
+	if ((code = cw_tool_load(&t, cfgpath, 0, &e)) != 0 ||
+	    (code = configure(&nt, &t, name, dry, dir, &e)) != 0 ||
+	    (code = cw_tool_start(&t, &e)) != 0)
+		code = cw_tool_exit(code, &e);
+	else if (nt.p->open(nt.p, t.http, t.vault, &e) != 0)
+		code = cw_tool_exit(CW_ERR_SERVICE, &e);
+	else {
+		code = cw_ndjson_loop_all(stdin, "<stdin>", notify, &nt, NULL);
+		flush(&nt);
+		if (nt.stopped || nt.failed)
+			code = CW_EXIT_FAIL;
 	}
 	free(nt.q);
 	if (nt.p != NULL)
 		nt.p->close(nt.p);
 	cw_ledger_free(nt.ledger);
-	cw_ledger_opts_free(&lo);
+	cw_ledger_opts_free(&nt.lo);
 	if (nt.store != NULL)
 		nt.store->close(nt.store);
-	cw_docstore_cfg_free(&sc);
-	cw_vault_close(vault);
-	cw_http_free(http);
-	free(url);
-	cw_config_free(cfg);
-	return code;
+	cw_docstore_cfg_free(&nt.sc);
+	return cw_tool_finish(&t, code);
 }

@@ -21,6 +21,28 @@ usage(FILE *f, int code)
 	exit(code);
 }
 
+/* All or nothing: a caller reading line N must get secret N. */
+static int
+print_secrets(struct cw_vault *vault, int n, char *names[])
+{
+	char **values = cw_calloc((size_t)n, sizeof(*values));
+	int status = CW_EXIT_OK;
+	cw_err e;
+
+	for (int i = 0; i < n; i++)
+		if (cw_vault_get(vault, names[i], &values[i], &e) != 0) {
+			cw_warnx("%s", e.msg);
+			status = CW_EXIT_FAIL;
+		}
+	for (int i = 0; i < n; i++) {
+		if (status == CW_EXIT_OK)
+			cw_write_line(stdout, values[i], strlen(values[i]));
+		cw_secret_free(values[i]);
+	}
+	free(values);
+	return status;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -32,30 +54,17 @@ main(int argc, char *argv[])
 		{NULL, 0, NULL, 0}
 	};
 	const char *cfgpath = NULL, *vaultopt = NULL;
-	struct cw_http_opts ho;
-	struct cw_config *cfg;
-	struct cw_vault *vault;
-	struct cw_http *http;
-	char *url, **values;
-	int ch, code, status = CW_EXIT_OK;
+	struct cw_tool t = {0};
+	int ch, r;
 	cw_err e;
 
 	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'c':
-			cfgpath = optarg;
-			break;
-		case 'V':
-			vaultopt = optarg;
-			break;
-		case 'h':
-			usage(stdout, CW_EXIT_OK);
-			break;
-		case 'v':
-			cw_print_version();
-			return CW_EXIT_OK;
-		default:
-			usage(stderr, CW_EXIT_USAGE);
+		case 'c': cfgpath = optarg; break;
+		case 'V': vaultopt = optarg; break;
+		case 'h': usage(stdout, CW_EXIT_OK); break;
+		case 'v': cw_print_version(); return CW_EXIT_OK;
+		default: usage(stderr, CW_EXIT_USAGE);
 		}
 	}
 	argc -= optind;
@@ -64,42 +73,10 @@ main(int argc, char *argv[])
 		usage(stderr, CW_EXIT_USAGE);
 
 	/* With --vault the config only tunes HTTP, so it may be absent. */
-	cfg = cw_tool_config(cfgpath, vaultopt != NULL);
-	url = vaultopt != NULL ? cw_strdup(vaultopt) : cw_vault_url_config(cfg);
-	cw_http_opts_default(&ho);
-	cw_http_opts_config(&ho, cfg);
-	if (cw_config_errors(cfg) != 0) {
-		free(url);
-		cw_config_free(cfg);
-		return CW_EXIT_USAGE;
-	}
-	cw_output_init();
-	http = cw_http_new(&ho);
-	if ((vault = cw_vault_open(url, http, &code, &e)) == NULL) {
-		cw_warnx("%s", e.msg);
-		free(url);
-		cw_http_free(http);
-		cw_config_free(cfg);
-		return code;
-	}
-
-	/* All or nothing: a caller reading line N must get secret N. */
-	values = cw_calloc((size_t)argc, sizeof(*values));
-	for (int i = 0; i < argc; i++)
-		if (cw_vault_get(vault, argv[i], &values[i], &e) != 0) {
-			cw_warnx("%s", e.msg);
-			status = CW_EXIT_FAIL;
-		}
-	for (int i = 0; i < argc; i++) {
-		if (status == CW_EXIT_OK)
-			cw_write_line(stdout, values[i], strlen(values[i]));
-		cw_secret_free(values[i]);
-	}
-	free(values);
-	cw_vault_close(vault);
-	cw_http_free(http);
-	free(url);
-	cw_config_free(cfg);
-	cw_output_finish();
-	return status;
+	if ((r = cw_tool_load(&t, cfgpath, vaultopt != NULL, &e)) != 0)
+		return cw_tool_finish(&t, cw_tool_exit(r, &e));
+	t.vault_url = vaultopt != NULL ? cw_strdup(vaultopt) : cw_vault_url_config(t.cfg);
+	if ((r = cw_tool_check(&t, &e)) != 0 || (r = cw_tool_start(&t, &e)) != 0)
+		return cw_tool_finish(&t, cw_tool_exit(r, &e));
+	return cw_tool_finish(&t, print_secrets(t.vault, argc, argv));
 }

@@ -99,9 +99,28 @@ struct cw_docstore *cw_docstore_open(const struct cw_docstore_cfg *o, struct cw_
 /* 1 when opening the store will read its key from the vault. */
 int cw_docstore_needs_vault(const struct cw_docstore_cfg *o);
 
-/* The backends, for cw_docstore_open and for tests. */
+/*
+ * Where the store o names is, for people and scripts, without opening or
+ * making anything: the SQLite file's absolute path, or the Cosmos DB
+ * container's address ENDPOINT/dbs/DATABASE/colls/CONTAINER. Caller frees.
+ */
+char *cw_docstore_where(const struct cw_docstore_cfg *o);
+
+/*
+ * 1 when the store o names exists already, 0 when it does not yet, without
+ * opening or making it: a SQLite file exists once someone opened it (opening
+ * makes it). A Cosmos DB container is taken as existing: only a request could
+ * tell, and opening it makes it when missing.
+ */
+int cw_docstore_exists(const struct cw_docstore_cfg *o);
+
+/* The backends, for cw_docstore_open, _where, _exists and for tests. The
+ * _where functions return a string the caller frees. */
 struct cw_docstore *cw_sqlite_open(const char *path, cw_err *e);
+char *cw_sqlite_where(const char *path);
+int cw_sqlite_exists(const char *path);
 struct cw_docstore *cw_cosmos_open(struct cw_http *h, const char *endpoint,
     const char *key, const char *database, const char *container, cw_err *e);
+char *cw_cosmos_where(const char *endpoint, const char *database, const char *container);
 
 #endif

@@ -8,16 +8,23 @@ struct cw_http;
 struct cw_vault;  /* opaque */
 
 /*
- * Opens the vault at url: "https://NAME.vault.azure.net" (or any allowed URL;
- * the credential chain of cw_cred_default() is used lazily), or "file:PATH",
- * a JSON object of name -> value that group and others must not be able to
- * read. Returns NULL with e set when the URL or file cannot be used; *exit_code
- * is then CW_EXIT_USAGE (a bad URL, a readable secrets file, a file that is not
- * a JSON object) or CW_EXIT_FAIL (an unreadable file); on success *exit_code
- * is left alone. h is borrowed and must outlive the vault.
+ * How a call that can fail in two ways says which; e says why. Either what
+ * the caller was given is wrong (a tool exits CW_EXIT_USAGE: fix the
+ * configuration) or a service or a file let it down (CW_EXIT_FAIL: try again).
  */
-struct cw_vault *cw_vault_open(const char *url, struct cw_http *h, int *exit_code,
-    cw_err *e);
+#define CW_ERR_SERVICE (-1)
+#define CW_ERR_CONFIG  (-2)
+
+/*
+ * Opens the vault at url into *v: "https://NAME.vault.azure.net" (or any
+ * allowed URL; the credential chain of cw_cred_default() is used lazily), or
+ * "file:PATH", a JSON object of name -> value that group and others must not
+ * be able to read. Returns 0, or with e set and *v NULL: CW_ERR_CONFIG (no or
+ * a bad URL, a secrets file others can read, a file that is not a JSON
+ * object) or CW_ERR_SERVICE (a file that cannot be read). h is borrowed and
+ * must outlive the vault; close *v with cw_vault_close().
+ */
+int cw_vault_open(const char *url, struct cw_http *h, struct cw_vault **v, cw_err *e);
 
 /*
  * Reads secret name into *value (NUL-terminated; caller frees with

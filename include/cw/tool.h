@@ -5,18 +5,68 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include "cw/http.h"
+#include "cw/keyvault.h"
+
 struct cw_config;
 struct cw_buf;
+
+/*
+ * The start-up every tool shares, in this order: the configuration, the
+ * tool's own keys (read by the tool between the steps), the HTTP options, the
+ * check that the configuration holds no problem, stdout made ready for
+ * records, the HTTP client, the vault. A tool zeroes one, then:
+ *
+ *	cw_tool_load      the configuration
+ *	(its own keys; vault_url set when it needs the vault)
+ *	cw_tool_check     HTTP options; no network call before this passes
+ *	cw_tool_start     stdout, HTTP client, vault
+ *	(its records)
+ *	return cw_tool_finish(&t, code);
+ *
+ * Each step returns 0, or CW_ERR_CONFIG or CW_ERR_SERVICE (keyvault.h) with
+ * e saying why; e is left empty when the problems were reported as they were
+ * read (cw_config_errors). cw_tool_exit turns that into the tool's message
+ * and exit code. Nothing here prints or exits by itself.
+ */
+struct cw_tool {
+	struct cw_config *cfg;      /* after cw_tool_load */
+	char *vault_url;            /* the tool's to set (owned); NULL: no vault */
+	struct cw_http_opts ho;     /* after cw_tool_check */
+	struct cw_http *http;       /* after cw_tool_start */
+	struct cw_vault *vault;     /* after cw_tool_start, when vault_url is set */
+	int started;                /* stdout is set up: cw_tool_finish checks it */
+};
+
+/* Loads the configuration into t->cfg: path (from -c), else
+ * $CARTWATCH_CONFIG, else ./appsettings.json; when optional is set and no -c
+ * was given and that default file does not exist, an empty one. */
+int cw_tool_load(struct cw_tool *t, const char *path, int optional, cw_err *e);
+
+/* Reads the HTTP options, then fails (CW_ERR_CONFIG, e empty) if any key
+ * read so far was reported as a problem. */
+int cw_tool_check(struct cw_tool *t, cw_err *e);
+
+/* Sets up stdout for records, makes the HTTP client and opens the vault at
+ * t->vault_url, if set. */
+int cw_tool_start(struct cw_tool *t, cw_err *e);
+
+/* What a failed step means for the tool: says e (if it says anything) as
+ * cw_warnx does, and returns CW_EXIT_USAGE for CW_ERR_CONFIG, else
+ * CW_EXIT_FAIL. */
+int cw_tool_exit(int kind, const cw_err *e);
+
+/* Closes and frees all of t, after checking stdout if it was set up (a write
+ * error there exits CW_EXIT_FAIL, as cw_output_finish does). Returns code. */
+int cw_tool_finish(struct cw_tool *t, int code);
 
 /* Prints "TOOL (cartwatch) VERSION" on stdout, for --version. */
 void cw_print_version(void);
 
 /*
- * Loads the tool's configuration: path (from -c), else $CARTWATCH_CONFIG, else
- * ./appsettings.json. A file that cannot be read or parsed exits
- * CW_EXIT_USAGE with the reason. When optional is set and no -c was given and
- * the default file does not exist, an empty configuration is returned instead.
- * Caller frees with cw_config_free().
+ * cw_tool_load for programs that want no more than the configuration (test
+ * drivers): a file that cannot be read or parsed exits CW_EXIT_USAGE with the
+ * reason. Caller frees with cw_config_free().
  */
 struct cw_config *cw_tool_config(const char *path, int optional);
 
