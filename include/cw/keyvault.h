@@ -8,14 +8,6 @@ struct cw_http;
 struct cw_vault;  /* opaque */
 
 /*
- * How a call that can fail in two ways says which; e says why. Either what
- * the caller was given is wrong (a tool exits CW_EXIT_USAGE: fix the
- * configuration) or a service or a file let it down (CW_EXIT_FAIL: try again).
- */
-#define CW_ERR_SERVICE (-1)
-#define CW_ERR_CONFIG  (-2)
-
-/*
  * Opens the vault at url into *v: "https://NAME.vault.azure.net" (or any
  * allowed URL; the credential chain of cw_cred_default() is used lazily), or
  * "file:PATH", a JSON object of name -> value that group and others must not

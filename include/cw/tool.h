@@ -24,7 +24,7 @@ struct cw_buf;
  *	(its records)
  *	return cw_tool_finish(&t, code);
  *
- * Each step returns 0, or CW_ERR_CONFIG or CW_ERR_SERVICE (keyvault.h) with
+ * Each step returns 0, or CW_ERR_CONFIG or CW_ERR_SERVICE (util.h) with
  * e saying why; e is left empty when the problems were reported as they were
  * read (cw_config_errors). cw_tool_exit turns that into the tool's message
  * and exit code. Nothing here prints or exits by itself.

@@ -20,6 +20,14 @@ typedef struct cw_err {
 	char msg[512];
 } cw_err;
 
+/*
+ * How a call that can fail in two ways says which; e says why. Either what
+ * the caller was given is wrong (a tool exits CW_EXIT_USAGE: fix the
+ * configuration) or a service or a file let it down (CW_EXIT_FAIL: try again).
+ */
+#define CW_ERR_SERVICE (-1)
+#define CW_ERR_CONFIG  (-2)
+
 /* Formats into e (if e is not NULL); always returns -1 so callers can
  * `return cw_seterr(e, ...)`. */
 int cw_seterr(cw_err *e, const char *fmt, ...)
