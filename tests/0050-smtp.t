@@ -28,25 +28,6 @@ smtpd_stop() {
 	smtp_server_stop
 }
 
-# closed_port: a loopback port bound but not listening, in CLOSED: refused,
-# and no other test can take it. closed_port_stop lets it go.
-closed_port() {
-	rm -f "$T/closed.port"
-	"$PY" -c 'import socket, time
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1], flush=True)
-time.sleep(120)' >"$T/closed.port" &
-	holder=$!
-	i=0
-	until [ -s "$T/closed.port" ] || [ $((i += 1)) -gt 200 ]; do sleep 0.05; done
-	CLOSED=$(cat "$T/closed.port")
-}
-closed_port_stop() {
-	kill "$holder"
-	wait "$holder" 2>/dev/null || :
-}
-
 # config URL [JQ]: $cfg for the SMTP provider at URL, fast retries; JQ edits it.
 cfg=$T/appsettings.json
 config() {

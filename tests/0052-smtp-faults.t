@@ -170,15 +170,8 @@ has "$T/run1.ndjson" '"error":"smtp://127\.0\.0\.1:[0-9]+: DATA: [^"]*\(after th
 
 # --- a proxy in the environment: plain smtp:// never goes through it ------
 # A port bound but not listening: a proxy there refuses every connection.
-"$PY" -c 'import socket, time
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1], flush=True)
-time.sleep(120)' >"$T/closed.port" &
-holder=$!
-i=0
-until [ -s "$T/closed.port" ] || [ $((i += 1)) -gt 200 ]; do sleep 0.05; done
-closed=$(cat "$T/closed.port")
+closed_port
+closed=$CLOSED
 jq -c '.notificationId = "proxy-\(.cartId)"' "$T/three.ndjson" >"$T/proxy.ndjson"
 for var in ALL_PROXY all_proxy smtp_proxy; do
 	jq -c --arg v "$var" '.notificationId = "\(.notificationId)-\($v)"' "$T/proxy.ndjson" \
@@ -187,8 +180,7 @@ for var in ALL_PROXY all_proxy smtp_proxy; do
 	is "$rc.$(outcomes)" "0.sent sent sent" "$var set to a refusing proxy: all sent"
 	is "$(counts "$T/in.ndjson")" "1 1 1" "$var: straight to the server, once each"
 done
-kill "$holder"
-wait "$holder" 2>/dev/null || :
+closed_port_stop
 
 # --- the password went nowhere ---------------------------------------------
 for f in "$T/all.err" "$T/all.out" "$T/smtpfault.log" "$T/smtpfault.err" "$T/smtp.err"; do

@@ -122,6 +122,25 @@ wait_port() {
 	done
 }
 
+# closed_port: a loopback port bound but not listening, in CLOSED: refused,
+# and no other test can take it. closed_port_stop lets it go.
+closed_port() {
+	rm -f "$T/closed.port"
+	python3 -c 'import socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+time.sleep(120)' >"$T/closed.port" &
+	closed_pid=$!
+	i=0
+	until [ -s "$T/closed.port" ] || [ $((i += 1)) -gt 200 ]; do sleep 0.05; done
+	CLOSED=$(cat "$T/closed.port")
+}
+closed_port_stop() {
+	kill "$closed_pid"
+	wait "$closed_pid" 2>/dev/null || :
+}
+
 # sandbox_start [DATA]: starts the sandbox on a free loopback port with DATA
 # (default tests/sandbox/default.json) and sets SANDBOX to its base URL.
 sandbox_start() {
