@@ -62,7 +62,7 @@ ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) $(LDLIBS)
 
 TOOLS := kv-secret cart-fetch cart-dedupe cart-enrich cart-notify
-LIB_SRC := $(sort $(wildcard common/*.c))
+LIB_SRC := $(sort $(wildcard common/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:%.c=$(O)/%)
@@ -108,9 +108,13 @@ check:
 	scripts/install-deps
 	$(MAKE) check-run
 
-check-run: all unit
+check-run: check-layers all unit
 	CW_BUILD=$(abspath $(O)) CMOCKA_MESSAGE_OUTPUT=TAP \
 		prove --exec '' -j2 $(if $(V),-v) $(UNIT_BIN) $(sort $(wildcard tests/*.t))
+
+# The library's folders are its layers: no include may point up (ARCHITECTURE.md).
+check-layers:
+	scripts/check-layers
 
 # Like check: a fresh machine gets what it lacks before the build.
 # Throughput and memory per stage on the sandbox: medians, for the README.
@@ -185,7 +189,7 @@ soak: all
 #  smtp.c: check_url() sets *where when it returns 0; and MaxAttempts is at
 #    least 1, so cerr is set by the loop.
 #  mime.c: cw_mail_parse() sets *addr when it returns 0.
-LINT_SRC := $(sort $(wildcard common/*.c tools/*.c))
+LINT_SRC := $(sort $(wildcard common/*/*.c tools/*.c))
 lint_checks := -*,bugprone-*,cert-*,clang-analyzer-*,\
 -bugprone-easily-swappable-parameters,\
 -bugprone-implicit-widening-of-multiplication-result,\
@@ -197,9 +201,9 @@ lint_checks := -*,bugprone-*,cert-*,clang-analyzer-*,\
 empty :=
 LINT_CHECKS := $(subst $(empty) ,,$(lint_checks))
 CLANG_TIDY ?= clang-tidy
-lint/common/smtp.c: LINT_SKIP := ,-clang-analyzer-core.CallAndMessage,$(strip \
+lint/common/net/smtp.c: LINT_SKIP := ,-clang-analyzer-core.CallAndMessage,$(strip \
 	)-clang-analyzer-core.uninitialized.Assign,-clang-analyzer-core.UndefinedBinaryOperatorResult
-lint/common/mime.c: LINT_SKIP := ,-clang-analyzer-core.NonNullParamChecker
+lint/common/mail/mime.c: LINT_SKIP := ,-clang-analyzer-core.NonNullParamChecker
 
 lint: $(LINT_SRC:%=lint/%)
 
@@ -211,6 +215,7 @@ lint/%: %
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all unit fuzz-bin fuzz soak lint check check-run bench demo install uninstall clean
+.PHONY: all unit check-layers fuzz-bin fuzz soak lint check check-run bench demo install uninstall clean
 .SECONDARY:
--include $(LIB_OBJ:.o=.d) $(BINS:%=$(O)/tools/%.d) $(FUZZ_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(BINS:%=$(O)/tools/%.d) $(UNIT_BIN:=.d) $(DRIVER_BIN:=.d) \
+	$(FUZZ_BIN:=.d)

@@ -8,17 +8,17 @@
 
 #include <jansson.h>
 
-#include "cw/cart.h"
-#include "cw/clock.h"
-#include "cw/config.h"
-#include "cw/docstore.h"
-#include "cw/http.h"
-#include "cw/json.h"
-#include "cw/keyvault.h"
-#include "cw/ledger.h"
-#include "cw/ndjson.h"
-#include "cw/tool.h"
-#include "cw/util.h"
+#include "cw/core/clock.h"
+#include "cw/core/config.h"
+#include "cw/core/json.h"
+#include "cw/core/util.h"
+#include "cw/d365/cart.h"
+#include "cw/net/http.h"
+#include "cw/net/keyvault.h"
+#include "cw/state/docstore.h"
+#include "cw/state/ledger.h"
+#include "cw/tool/ndjson.h"
+#include "cw/tool/tool.h"
 
 struct dedupe {
 	struct cw_ledger *l;

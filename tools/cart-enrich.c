@@ -8,17 +8,17 @@
 
 #include <jansson.h>
 
-#include "cw/cart.h"
-#include "cw/config.h"
-#include "cw/http.h"
-#include "cw/json.h"
-#include "cw/keyvault.h"
-#include "cw/lookup.h"
-#include "cw/ndjson.h"
-#include "cw/notification.h"
-#include "cw/retail.h"
-#include "cw/tool.h"
-#include "cw/util.h"
+#include "cw/core/config.h"
+#include "cw/core/json.h"
+#include "cw/core/util.h"
+#include "cw/d365/cart.h"
+#include "cw/d365/lookup.h"
+#include "cw/d365/retail.h"
+#include "cw/mail/notification.h"
+#include "cw/net/http.h"
+#include "cw/net/keyvault.h"
+#include "cw/tool/ndjson.h"
+#include "cw/tool/tool.h"
 
 struct queued {
 	json_t *cart;

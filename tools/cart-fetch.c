@@ -9,16 +9,16 @@
 
 #include <jansson.h>
 
-#include "cw/cartsearch.h"
-#include "cw/clock.h"
-#include "cw/config.h"
-#include "cw/http.h"
-#include "cw/json.h"
-#include "cw/keyvault.h"
-#include "cw/ndjson.h"
-#include "cw/retail.h"
-#include "cw/tool.h"
-#include "cw/util.h"
+#include "cw/core/clock.h"
+#include "cw/core/config.h"
+#include "cw/core/json.h"
+#include "cw/core/util.h"
+#include "cw/d365/cartsearch.h"
+#include "cw/d365/retail.h"
+#include "cw/net/http.h"
+#include "cw/net/keyvault.h"
+#include "cw/tool/ndjson.h"
+#include "cw/tool/tool.h"
 
 struct fetch {
 	int guests;          /* Cartwatch.IncludeGuestCarts */

@@ -8,17 +8,17 @@
 
 #include <jansson.h>
 
-#include "cw/clock.h"
-#include "cw/config.h"
-#include "cw/docstore.h"
-#include "cw/http.h"
-#include "cw/json.h"
-#include "cw/ledger.h"
-#include "cw/keyvault.h"
-#include "cw/ndjson.h"
-#include "cw/provider.h"
-#include "cw/tool.h"
-#include "cw/util.h"
+#include "cw/core/clock.h"
+#include "cw/core/config.h"
+#include "cw/core/json.h"
+#include "cw/core/util.h"
+#include "cw/net/http.h"
+#include "cw/net/keyvault.h"
+#include "cw/notify/provider.h"
+#include "cw/state/docstore.h"
+#include "cw/state/ledger.h"
+#include "cw/tool/ndjson.h"
+#include "cw/tool/tool.h"
 
 /* A line waiting for its result; results leave in input order. */
 struct line {
@@ -96,6 +96,8 @@ flush(struct notify *nt)
 	k = i;
 	if (k > 0 && !nt->stopped) {
 		int r = cw_provider_send(nt->p, recs, k, res, &e);
+
+		cw_warn_lines(cw_buf_detach(&nt->p->said));
 
 		if (r != 0)
 			cw_warnx("%s", e.msg);
@@ -315,7 +317,7 @@ main(int argc, char *argv[])
 	}
 	free(nt.q);
 	if (nt.p != NULL)
-		nt.p->close(nt.p);
+		cw_provider_close(nt.p);
 	cw_ledger_free(nt.ledger);
 	cw_ledger_opts_free(&nt.lo);
 	if (nt.store != NULL)

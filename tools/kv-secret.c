@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cw/config.h"
-#include "cw/http.h"
-#include "cw/keyvault.h"
-#include "cw/ndjson.h"
-#include "cw/tool.h"
-#include "cw/util.h"
+#include "cw/core/config.h"
+#include "cw/core/util.h"
+#include "cw/net/http.h"
+#include "cw/net/keyvault.h"
+#include "cw/tool/ndjson.h"
+#include "cw/tool/tool.h"
 
 static void
 usage(FILE *f, int code)

@@ -15,8 +15,8 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "cw/docstore.h"
-#include "cw/http.h"
+#include "cw/net/http.h"
+#include "cw/state/docstore.h"
 
 #define NCHILD 8
 #define NRACE 50     /* ids every child tries to create */

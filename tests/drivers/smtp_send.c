@@ -9,14 +9,14 @@
 
 #include <jansson.h>
 
-#include "cw/config.h"
-#include "cw/mime.h"
-#include "cw/ndjson.h"
-#include "cw/preview.h"
-#include "cw/render.h"
-#include "cw/smtp.h"
-#include "cw/tool.h"
-#include "cw/util.h"
+#include "cw/core/config.h"
+#include "cw/core/util.h"
+#include "cw/mail/mime.h"
+#include "cw/mail/preview.h"
+#include "cw/mail/render.h"
+#include "cw/net/smtp.h"
+#include "cw/tool/ndjson.h"
+#include "cw/tool/tool.h"
 
 /*
  * What cart-notify does for the smtp and preview providers, with one result
@@ -134,6 +134,7 @@ main(int argc, char **argv)
 	c.r = cw_render_config(cfg, &e);
 	if (c.r == NULL)
 		warnx("%s", e.msg);
+	cw_warn_lines(cw_config_take_said(cfg));
 	if (c.r == NULL || cw_config_errors(cfg) != 0) {
 		cw_render_free(c.r);
 		cw_smtp_opts_free(&so);

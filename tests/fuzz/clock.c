@@ -1,8 +1,8 @@
-/* ISO 8601 and RFC 1123 parsing (common/clock.c): no crash, no undefined
+/* ISO 8601 and RFC 1123 parsing (common/core/clock.c): no crash, no undefined
  * behaviour, and what parses formats back to a time that parses the same. */
 #include <time.h>
 
-#include "cw/clock.h"
+#include "cw/core/clock.h"
 #include "fuzz.h"
 
 int

@@ -1,9 +1,9 @@
-/* The config loader (common/config.c): JSON with comments and trailing commas,
+/* The config loader (common/core/config.c): JSON with comments and trailing commas,
  * as a file, then the typed getters on what it made. No crash, no leak. */
 #include <limits.h>
 #include <sys/mman.h>
 
-#include "cw/config.h"
+#include "cw/core/config.h"
 #include "fuzz.h"
 
 int

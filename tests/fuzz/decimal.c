@@ -1,10 +1,10 @@
-/* Decimals (common/decimal.c): what is accepted comes out as plain decimal
+/* Decimals (common/core/decimal.c): what is accepted comes out as plain decimal
  * text (-?digits[.digits], no trailing zero, no exponent) of the same value. */
 #include <math.h>
 
 #include <jansson.h>
 
-#include "cw/decimal.h"
+#include "cw/core/decimal.h"
 #include "fuzz.h"
 
 static void

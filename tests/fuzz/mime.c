@@ -1,11 +1,11 @@
-/* The MIME builder (common/mime.c). Input: fields split at NUL bytes (from,
+/* The MIME builder (common/mail/mime.c). Input: fields split at NUL bytes (from,
  * to, display name, subject, text, HTML, id, language). Property of every
  * message built: exactly one From, To and Subject header, CRLF line ends only
  * (no bare CR or LF), no line over 998 octets. */
 #include <strings.h>
 #include <time.h>
 
-#include "cw/mime.h"
+#include "cw/mail/mime.h"
 #include "fuzz.h"
 
 static void

@@ -1,11 +1,11 @@
-/* The NDJSON record driver (common/ndjson.c) with the checks every record
+/* The NDJSON record driver (common/tool/ndjson.c) with the checks every record
  * meets: a cart (cw_cart_check) and a notification (cw_notification_check).
  * No crash, no leak; a reason given is a terminated string. */
 #include <time.h>
 
-#include "cw/cart.h"
-#include "cw/ndjson.h"
-#include "cw/provider.h"
+#include "cw/d365/cart.h"
+#include "cw/notify/provider.h"
+#include "cw/tool/ndjson.h"
 #include "fuzz.h"
 
 static int

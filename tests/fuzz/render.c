@@ -1,5 +1,5 @@
 /*
- * The template engine and its HTML-context checker (common/render.c).
+ * The template engine and its HTML-context checker (common/mail/render.c).
  * Input: a template, then NUL-separated values. Every template the checker
  * accepts is rendered with data built from the values, each string ending in
  * a canary; the output is read by an HTML tokenizer of our own, closer to the
@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "cw/render.h"
+#include "cw/mail/render.h"
 #include "fuzz.h"
 
 #define CANARY "zqxcanary"

@@ -10,8 +10,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "cw/json.h"
-#include "cw/provider.h"
+#include "cw/core/json.h"
+#include "cw/notify/provider.h"
 
 #define MAX 1000
 

@@ -9,8 +9,8 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "cw/clock.h"
-#include "cw/util.h"
+#include "cw/core/clock.h"
+#include "cw/core/util.h"
 
 #define T0 1714558830	/* 2024-05-01T10:20:30Z */
 

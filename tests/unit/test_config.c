@@ -15,9 +15,9 @@
 
 #include <jansson.h>
 
-#include "cw/config.h"
-#include "cw/json.h"
-#include "cw/util.h"
+#include "cw/core/config.h"
+#include "cw/core/json.h"
+#include "cw/core/util.h"
 
 /* Every file a test makes goes in here, so a failed test leaves nothing. */
 static char *scratch;
@@ -156,6 +156,32 @@ cap_end(struct cap *k)
 	close(k->fd);
 	unlink(k->path);
 	free(k->path);
+	return cw_buf_detach(&b);
+}
+
+/*
+ * What c has to say, as a tool prints it (one warnx(3) line each), after
+ * checking that the library itself printed nothing while saying it.
+ */
+static char *
+said(struct cw_config *c, struct cap *k)
+{
+	struct cw_buf b = CW_BUF_INIT;
+	char *text = cw_config_take_said(c), *line, *next;
+	char *printed = cap_end(k);
+
+	assert_string_equal(printed, "");
+	free(printed);
+	for (line = text; *line != '\0'; line = next) {
+		next = strchr(line, '\n');
+		assert_non_null(next);
+		*next++ = '\0';
+		cw_buf_addf(&b, "%s: %s\n", program_invocation_short_name, line);
+	}
+	free(text);
+	text = cw_config_take_said(c);  /* taken means taken */
+	assert_string_equal(text, "");
+	free(text);
 	return cw_buf_detach(&b);
 }
 
@@ -568,7 +594,7 @@ test_int(void **state)
 	    "not \"\\n\\u0007\"\n"
 	    "%1$s: %2$s: S.l: expected a whole number from 0 to 1000, not \"5 5\"\n",
 	    program_invocation_short_name, path);
-	same(cap_end(&k), want);
+	same(said(c, &k), want);
 	assert_int_equal(cw_config_errors(c), 12);
 	unload(c, path);
 }
@@ -590,7 +616,7 @@ test_long_value_shown_short(void **state)
 	c = load(b.data, &path);
 	cap_start(&k);
 	cw_config_int(c, "n", 0, 0, 1);
-	got = cap_end(&k);
+	got = said(c, &k);
 	assert_true(strlen(got) < 200);
 	assert_non_null(strstr(got, "\xC3\xA9...\n"));
 	free(got);
@@ -639,7 +665,7 @@ test_str(void **state)
 	    "%1$s: %2$s: o: expected a string\n"
 	    "%1$s: %2$s: a: expected a string\n",
 	    program_invocation_short_name, path);
-	same(cap_end(&k), want);
+	same(said(c, &k), want);
 	assert_int_equal(cw_config_errors(c), 3);
 	unload(c, path);
 }
@@ -675,7 +701,7 @@ test_bool(void **state)
 	    "%1$s: %2$s: tr: expected true or false\n"
 	    "%1$s: %2$s: o: expected true or false\n",
 	    program_invocation_short_name, path);
-	same(cap_end(&k), want);
+	same(said(c, &k), want);
 	assert_int_equal(cw_config_errors(c), 5);
 	unload(c, path);
 }
@@ -698,7 +724,7 @@ test_null_is_missing(void **state)
 	assert_int_equal(cw_config_errors(c), 0);
 	cap_start(&k);
 	assert_string_equal(cw_config_need_str(c, "S.s"), "");
-	same(cap_end(&k), warnline("%s: S.s: missing", path));
+	same(said(c, &k), warnline("%s: S.s: missing", path));
 	assert_int_equal(cw_config_errors(c), 1);
 	unload(c, path);
 }
@@ -725,7 +751,7 @@ test_need_str(void **state)
 	    "%1$s: %2$s: s.MISSING: missing\n"
 	    "%1$s: %2$s: S.o: expected a string\n",
 	    program_invocation_short_name, path);
-	same(cap_end(&k), want);
+	same(said(c, &k), want);
 	assert_int_equal(cw_config_errors(c), 3);
 	unload(c, path);
 }
@@ -754,7 +780,7 @@ test_error_count(void **state)
 	    "%1$s: %2$s: c: missing\n"
 	    "%1$s: %2$s: A: must be http or 2\n",
 	    program_invocation_short_name, path);
-	same(cap_end(&k), want);
+	same(said(c, &k), want);
 	assert_int_equal(cw_config_errors(c), 4);
 	unload(c, path);
 }
@@ -776,7 +802,7 @@ test_empty_config(void **state)
 	cap_start(&k);
 	assert_string_equal(cw_config_need_str(c, "KeyVaultOptions.KeyVaultUrl"),
 	    "");
-	same(cap_end(&k),
+	same(said(c, &k),
 	    warnline("(no config file): KeyVaultOptions.KeyVaultUrl: missing"));
 	assert_int_equal(cw_config_errors(c), 1);
 	cw_config_free(c);

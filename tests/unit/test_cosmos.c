@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "cw/cosmos.h"
+#include "cw/state/cosmos.h"
 
 /* The emulator's well-known key (public, documented by Microsoft). */
 #define EMUKEY "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="

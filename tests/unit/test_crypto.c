@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "cw/crypto.h"
+#include "cw/core/crypto.h"
 
 /* RFC 4648 section 10. */
 static const char *const b64vec[][2] = {

@@ -10,9 +10,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "cw/email.h"
-#include "cw/mime.h"
-#include "cw/provider.h"
+#include "cw/mail/mime.h"
+#include "cw/net/email.h"
+#include "cw/notify/provider.h"
 
 /* n copies of c */
 static char *

@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "cw/clock.h"
-#include "cw/http.h"
+#include "cw/core/clock.h"
+#include "cw/net/http.h"
 
 static void
 test_url_policy(void **state)

@@ -10,10 +10,11 @@
 
 #include <cmocka.h>
 
-#include "cw/crypto.h"
-#include "cw/mime.h"
-#include "cw/render.h"
-#include "cw/util.h"
+#include "cw/core/crypto.h"
+#include "cw/core/util.h"
+#include "cw/mail/mime.h"
+#include "cw/mail/render.h"
+#include "cw/net/email.h"
 
 #define BOUNDARY "=_test_boundary"
 #define TEXT_HEAD "--" BOUNDARY "\r\nContent-Type: text/plain; charset=UTF-8\r\n" \

@@ -15,10 +15,10 @@
 #include <cmocka.h>
 
 #include "capture.h"
-#include "cw/json.h"
-#include "cw/ndjson.h"
-#include "cw/tool.h"
-#include "cw/util.h"
+#include "cw/core/json.h"
+#include "cw/core/util.h"
+#include "cw/tool/ndjson.h"
+#include "cw/tool/tool.h"
 
 struct seen {
 	int n;

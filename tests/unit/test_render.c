@@ -14,9 +14,9 @@
 #include <cmocka.h>
 
 #include "capture.h"
-#include "cw/config.h"
-#include "cw/render.h"
-#include "cw/util.h"
+#include "cw/core/config.h"
+#include "cw/core/util.h"
+#include "cw/mail/render.h"
 
 /* A file of the source tree, from the working directory or from the binary
  * (BUILD/tests/unit/test_render). Caller frees. */

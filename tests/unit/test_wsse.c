@@ -9,10 +9,10 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "cw/clock.h"
-#include "cw/crypto.h"
-#include "cw/util.h"
-#include "cw/wsse.h"
+#include "cw/core/clock.h"
+#include "cw/core/crypto.h"
+#include "cw/core/util.h"
+#include "cw/notify/wsse.h"
 
 #define NONCE "d36e316282959a9ed4c89851497a717f"
 #define CREATED "2014-03-20T12:51:45Z"

@@ -1,0 +1,187 @@
+/* crypto.c: base64, SHA-1, HMAC-SHA256, random hex and percent-encoding over OpenSSL. */
+#include <err.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "cw/core/crypto.h"
+#include "cw/core/util.h"
+
+/*
+ * EVP_EncodeBlock and EVP_DecodeBlock take int lengths, so long inputs go
+ * through in chunks that keep the 3-byte / 4-char groups whole.
+ */
+#define ENC_CHUNK (3 * 16384)
+#define DEC_CHUNK (4 * 16384)
+
+static const char hexdig[] = "0123456789abcdef";
+
+static void
+tohex(const unsigned char *p, size_t n, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hexdig[p[i] >> 4];
+		out[2 * i + 1] = hexdig[p[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
+char *
+cw_base64(const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	char *out, *o;
+	size_t k;
+
+	out = cw_malloc((n + 2) / 3 * 4 + 1);
+	o = out;
+	*o = '\0';
+	while (n > 0) {
+		k = n < ENC_CHUNK ? n : ENC_CHUNK;
+		o += EVP_EncodeBlock((unsigned char *)o, p, (int)k);
+		p += k;
+		n -= k;
+	}
+	return out;
+}
+
+static int
+isb64(int c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+unsigned char *
+cw_unbase64(const char *s, size_t *n)
+{
+	unsigned char *out;
+	size_t len, pad, i, k, done;
+	int r;
+
+	if (s == NULL)
+		return NULL;
+	/*
+	 * EVP_DecodeBlock skips whitespace, ignores where '=' sits and counts
+	 * padding as data, so the shape is checked here first: whole groups,
+	 * the alphabet, and at most two '=' only at the very end.
+	 */
+	len = strlen(s);
+	if (len % 4 != 0)
+		return NULL;
+	pad = 0;
+	while (pad < len && s[len - 1 - pad] == '=')
+		pad++;
+	if (pad > 2)
+		return NULL;
+	for (i = 0; i < len - pad; i++)
+		if (!isb64((unsigned char)s[i]))
+			return NULL;
+
+	out = cw_malloc(len / 4 * 3 + 1);
+	done = 0;
+	for (i = 0; i < len; i += k) {
+		k = len - i < DEC_CHUNK ? len - i : DEC_CHUNK;
+		r = EVP_DecodeBlock(out + done, (const unsigned char *)s + i,
+		    (int)k);
+		if (r < 0 || (size_t)r != k / 4 * 3) {
+			free(out);
+			return NULL;
+		}
+		done += (size_t)r;
+	}
+	done -= pad;	/* each '=' decoded as a zero byte that is not data */
+	out[done] = '\0';
+	if (n != NULL)
+		*n = done;
+	return out;
+}
+
+void
+cw_sha1_hex(const void *data, size_t n, char out[41])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	/* A NULL pointer for an empty message upsets some providers. */
+	if (EVP_Digest(n > 0 ? data : "", n, md, &mdlen, EVP_sha1(), NULL) != 1 ||
+	    mdlen != 20)
+		errx(CW_EXIT_FAIL, "SHA-1: not available from OpenSSL");
+	tohex(md, 20, out);
+}
+
+void
+cw_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t n,
+    unsigned char out[32])
+{
+	static const unsigned char empty[1];
+	unsigned int len = 0;
+
+	/* To HMAC_Init_ex a NULL key means "keep the previous one"; never
+	 * hand OpenSSL a NULL pointer for an empty key or message. */
+	if (keylen > 0x7fffffff || HMAC(EVP_sha256(),
+	    keylen > 0 ? key : empty, (int)keylen,
+	    n > 0 ? msg : empty, n, out, &len) == NULL || len != 32)
+		errx(CW_EXIT_FAIL, "HMAC-SHA256: not available from OpenSSL");
+}
+
+void
+cw_hmac_sha256_hex(const void *key, size_t keylen, const void *msg, size_t n,
+    char out[65])
+{
+	unsigned char mac[32];
+
+	cw_hmac_sha256(key, keylen, msg, n, mac);
+	tohex(mac, sizeof(mac), out);
+}
+
+int
+cw_random_hex(char *out, size_t nbytes)
+{
+	unsigned char b[64];
+	size_t k;
+
+	while (nbytes > 0) {
+		k = nbytes < sizeof(b) ? nbytes : sizeof(b);
+		if (RAND_bytes(b, (int)k) != 1) {
+			explicit_bzero(b, sizeof(b));
+			*out = '\0';
+			return -1;
+		}
+		tohex(b, k, out);
+		out += 2 * k;
+		nbytes -= k;
+	}
+	*out = '\0';
+	/* Nonces are not secret, but the same buffer may one day mint keys. */
+	explicit_bzero(b, sizeof(b));
+	return 0;
+}
+
+char *
+cw_urlencode(const char *s)
+{
+	static const char up[] = "0123456789ABCDEF";
+	const unsigned char *p;
+	char *out, *o;
+
+	out = cw_malloc(3 * strlen(s) + 1);
+	o = out;
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+			*o++ = (char)*p;
+		} else {
+			*o++ = '%';
+			*o++ = up[*p >> 4];
+			*o++ = up[*p & 0xf];
+		}
+	}
+	*o = '\0';
+	return out;
+}

@@ -1,0 +1,332 @@
+/* provider_emarsys.c: Emarsys external events, the sample's payload, batched, WSSE or OAuth2. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cw/core/config.h"
+#include "cw/core/crypto.h"
+#include "cw/core/json.h"
+#include "cw/net/http.h"
+#include "cw/net/keyvault.h"
+#include "cw/notify/provider.h"
+#include "cw/notify/wsse.h"
+
+#define MAX_CONTACTS 1000
+#define MAX_BODY 1000000   /* "1 MB" is taken as 1,000,000 bytes (DESIGN.md 7.11) */
+
+struct emarsys {
+	struct cw_provider p;
+	const char *api_url;      /* with {0} for the event id */
+	const char *event;        /* ExternalEventId, step 1 and the default */
+	const json_t *reminders;  /* Cartwatch.Reminders: per-step events */
+	const char *key_id;       /* EmarsysContactKeyId */
+	const char *user_name;    /* secret names */
+	const char *secret_name;
+	int oauth;
+	const char *token_url;
+	struct cw_pace pace;
+	struct cw_http *h;
+	char *user;
+	char *secret;
+	char *token;
+	time_t token_until;
+};
+
+static int
+em_open(struct cw_provider *p, struct cw_http *h, struct cw_vault *v, cw_err *e)
+{
+	struct emarsys *m = (struct emarsys *)p;
+
+	m->h = h;
+	if (cw_vault_get(v, m->user_name, &m->user, e) != 0 ||
+	    cw_vault_get(v, m->secret_name, &m->secret, e) != 0)
+		return -1;
+	return 0;
+}
+
+static void
+em_close(struct cw_provider *p)
+{
+	struct emarsys *m = (struct emarsys *)p;
+
+	cw_secret_free(m->user);
+	cw_secret_free(m->secret);
+	cw_secret_free(m->token);
+	free(m);
+}
+
+/* The event of a step: Cartwatch.Reminders[step-1].ExternalEventId, else the
+ * sample's ExternalEventId. */
+static const char *
+event_of(const struct emarsys *m, const json_t *rec)
+{
+	const json_t *step = cw_json_iget(rec, "step");
+	const json_t *r = json_array_get(m->reminders, json_is_integer(step) ?
+	    (size_t)json_integer_value(step) - 1 : 0);
+	const char *ev = cw_json_istr(r, "ExternalEventId");
+
+	return ev != NULL && *ev != '\0' ? ev : m->event;
+}
+
+/* The OAuth2 access token (client credentials, Basic auth), cached. */
+static const char *
+token(struct emarsys *m, cw_err *e)
+{
+	struct cw_http_req req = {0};
+	struct cw_http_resp resp;
+	const char *headers[4], *tok;
+	char *pair, *b64, *auth, why[300];
+	const char *form = "grant_type=client_credentials";
+	json_t *j, *exp;
+
+	if (m->token != NULL && time(NULL) < m->token_until)
+		return m->token;
+	pair = cw_asprintf("%s:%s", m->user, m->secret);
+	b64 = cw_base64(pair, strlen(pair));
+	auth = cw_asprintf("Authorization: Basic %s", b64);
+	cw_secret_free(pair);
+	cw_secret_free(b64);
+	headers[0] = auth;
+	headers[1] = "Content-Type: application/x-www-form-urlencoded";
+	headers[2] = "Accept: application/json";
+	headers[3] = NULL;
+	req.service = "Emarsys OAuth2";
+	req.method = "POST";
+	req.url = m->token_url;
+	req.headers = headers;
+	req.body = form;
+	req.body_len = strlen(form);
+	if (cw_http_do(m->h, &req, &resp, e) != 0) {
+		cw_http_resp_free(&resp);
+		cw_secret_free(auth);
+		return NULL;
+	}
+	cw_secret_free(auth);
+	j = resp.status == 200 ? json_loadb(resp.body, resp.body_len, 0, NULL) : NULL;
+	if ((tok = cw_json_istr(j, "access_token")) == NULL) {
+		char *shown = cw_url_redact(m->token_url);
+
+		cw_seterr(e, "Emarsys OAuth2 %s: no token: %s", shown,
+		    cw_http_describe(&resp, why, sizeof(why)));
+		free(shown);
+		json_decref(j);
+		cw_http_resp_free(&resp);
+		return NULL;
+	}
+	cw_secret_free(m->token);
+	m->token = cw_strdup(tok);
+	exp = cw_json_iget(j, "expires_in");
+	m->token_until = time(NULL) + (json_is_integer(exp) ? json_integer_value(exp) : 300) - 60;
+	json_decref(j);
+	cw_http_resp_free(&resp);
+	return m->token;
+}
+
+/* Marks recs[idx[0..k)] with the same failure, or an unknown outcome. */
+static void
+fail_all(json_t *const *recs, json_t **res, const size_t *idx, size_t k, const char *why,
+    int uncertain)
+{
+	for (size_t i = 0; i < k; i++) {
+		json_decref(res[idx[i]]);
+		res[idx[i]] = uncertain ? cw_result_uncertain(recs[idx[i]], "emarsys", why) :
+		    cw_result(recs[idx[i]], "failed", "emarsys", NULL, why);
+	}
+}
+
+/* One trigger request for the contacts recs[idx[0..k)], all of one event.
+ * 0, or 1 with e when the whole request failed. */
+static int
+trigger(struct emarsys *m, const char *event, json_t *const *recs, json_t **res,
+    const size_t *idx, size_t k, const char *body, cw_err *fe)
+{
+	struct cw_http_req req = {0};
+	struct cw_http_resp resp = {0};
+	const char *headers[4], *tok;
+	char *url, *ev = cw_urlencode(event), *auth = NULL, *wsse, why[400];
+	const json_t *errors;
+	json_t *j = NULL;
+	int rc = 1;
+	cw_err e;
+	size_t i;
+
+	/* {0} is where the sample's string.Format puts the event id. */
+	const char *at = strstr(m->api_url, "{0}");
+	url = at ? cw_asprintf("%.*s%s%s", (int)(at - m->api_url), m->api_url, ev, at + 3) :
+	    cw_strdup(m->api_url);
+	free(ev);
+	if (m->oauth) {
+		if ((tok = token(m, &e)) == NULL) {
+			fail_all(recs, res, idx, k, e.msg, 0);
+			free(url);
+			return cw_seterr(fe, "%s", e.msg), 1;
+		}
+		auth = cw_asprintf("Authorization: Bearer %s", tok);
+	} else {
+		/* A fresh nonce and Created for every request: Emarsys refuses
+		 * a replay and anything older than five minutes. */
+		wsse = cw_wsse_header(m->user, m->secret);
+		auth = cw_asprintf("X-WSSE: %s", wsse ? wsse : "");
+		cw_secret_free(wsse);
+	}
+	headers[0] = auth;
+	headers[1] = "Content-Type: application/json; charset=utf-8";
+	headers[2] = "Accept: application/json";
+	headers[3] = NULL;
+	req.service = "Emarsys";
+	req.method = "POST";
+	req.url = url;
+	req.headers = headers;
+	req.body = body;
+	req.body_len = strlen(body);
+	/* trigger_id makes a repeat a no-op at Emarsys, and Emarsys's 5xx are
+	 * retried on that ground; but a trigger whose answer was lost is not
+	 * repeated blindly: each repeat is one more delivery to account for. */
+	req.retry = CW_RETRY_UNSENT_5XX;
+	cw_pace_wait(&m->pace);
+	if (cw_http_do(m->h, &req, &resp, &e) != 0) {
+		fail_all(recs, res, idx, k, e.msg, resp.uncertain);
+		cw_seterr(fe, "%s", e.msg);
+		goto out;
+	}
+	j = json_loadb(resp.body ? resp.body : "", resp.body_len, 0, NULL);
+	if (resp.status == 200 && !json_is_object(j)) {
+		/* Taken, perhaps; the per-contact outcomes are in the lost body. */
+		snprintf(why, sizeof(why), "Emarsys: outcome unknown: HTTP 200 with a "
+		    "reply that is not JSON");
+		fail_all(recs, res, idx, k, why, 1);
+		cw_seterr(fe, "%s", why);
+		goto out;
+	}
+	if (resp.status != 200 || json_integer_value(cw_json_iget(j, "replyCode")) != 0) {
+		char desc[300];
+
+		snprintf(why, sizeof(why), "Emarsys: %s",
+		    cw_http_describe(&resp, desc, sizeof(desc)));
+		fail_all(recs, res, idx, k, why, 0);
+		cw_seterr(fe, "%s", why);
+		goto out;
+	}
+	rc = 0;
+	errors = cw_json_iget(cw_json_iget(j, "data"), "errors");
+	for (i = 0; i < k; i++) {
+		const json_t *ce = cw_json_iget(errors, cw_json_istr(recs[idx[i]], "email"));
+		const char *code;
+		json_t *text;
+
+		json_decref(res[idx[i]]);
+		if (!json_is_object(ce) || json_object_size(ce) == 0) {
+			res[idx[i]] = cw_result(recs[idx[i]], "sent", "emarsys", NULL, NULL);
+			continue;
+		}
+		json_object_foreach((json_t *)ce, code, text)
+			break;
+		snprintf(why, sizeof(why), "Emarsys %s: %s", code,
+		    json_is_string(text) ? json_string_value(text) : "error");
+		res[idx[i]] = cw_result(recs[idx[i]], "failed", "emarsys", NULL, why);
+	}
+out:
+	json_decref(j);
+	cw_http_resp_free(&resp);
+	cw_secret_free(auth);
+	free(url);
+	return rc;
+}
+
+static int
+em_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_err *e)
+{
+	struct emarsys *m = (struct emarsys *)p;
+	size_t *idx = cw_calloc(n, sizeof(*idx));
+	char *done = cw_calloc(n, 1);
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		res[i] = cw_result(recs[i], "failed", "emarsys", NULL, "not sent");
+	/* One request per event, each within 1000 contacts and 1,000,000 bytes. */
+	for (size_t first = 0; first < n; first++) {
+		const char *event;
+		struct cw_buf body = CW_BUF_INIT;
+		size_t k = 0;
+
+		if (done[first])
+			continue;
+		event = event_of(m, recs[first]);
+		for (size_t i = first; i < n; i++) {
+			json_t *c;
+			char *cs;
+
+			if (done[i] || strcmp(event_of(m, recs[i]), event) != 0)
+				continue;
+			c = json_pack("{s:s,s:s,s:o}", "external_id",
+			    cw_json_istr(recs[i], "email"), "trigger_id",
+			    cw_json_istr(recs[i], "notificationId"), "data",
+			    cw_notification_data(recs[i]));
+			cs = json_dumps(c, JSON_COMPACT | JSON_REAL_PRECISION(15));
+			json_decref(c);
+			if (k > 0 && (k == MAX_CONTACTS ||
+			    body.len + 1 + strlen(cs) + 2 > MAX_BODY)) {
+				free(cs);
+				break;
+			}
+			if (k == 0)
+				cw_buf_addf(&body, "{\"key_id\":\"%s\",\"contacts\":[", m->key_id);
+			else
+				cw_buf_adds(&body, ",");
+			cw_buf_adds(&body, cs);
+			free(cs);
+			idx[k++] = i;
+			done[i] = 1;
+		}
+		cw_buf_adds(&body, "]}");
+		if (body.len > MAX_BODY)
+			fail_all(recs, res, idx, k, "the contact alone is larger than "
+			    "Emarsys's 1 MB request limit", 0);
+		else if (trigger(m, event, recs, res, idx, k, body.data, e) != 0)
+			rc = 1;
+		cw_buf_free(&body);
+		first--;  /* the next pass starts where this one stopped */
+	}
+	free(idx);
+	free(done);
+	return rc;
+}
+
+struct cw_provider *
+cw_emarsys_config(struct cw_config *c)
+{
+	struct emarsys *m = cw_calloc(1, sizeof(*m));
+	const char *auth;
+	cw_err e;
+
+	m->p.name = "emarsys";
+	m->p.batch = MAX_CONTACTS;
+	m->p.open = em_open;
+	m->p.send = em_send;
+	m->p.close = em_close;
+	m->api_url = cw_config_str(c, "EmarsysClientOptions.ApiUrl",
+	    "https://api.emarsys.net/api/v2/event/{0}/trigger");
+	m->event = cw_config_need_str(c, "EmarsysClientOptions.ExternalEventId");
+	m->reminders = cw_config_get(c, "Cartwatch.Reminders");
+	m->key_id = cw_config_str(c, "EmarsysClientOptions.EmarsysContactKeyId", "3");
+	m->user_name = cw_config_need_str(c,
+	    "EmarsysClientOptions.ApiUserNameKeyVaultSecretName");
+	m->secret_name = cw_config_need_str(c,
+	    "EmarsysClientOptions.ApiSecretKeyVaultSecretName");
+	auth = cw_config_str(c, "Cartwatch.Notify.Emarsys.Auth", "wsse");
+	m->oauth = strcmp(auth, "oauth2") == 0;
+	if (!m->oauth && strcmp(auth, "wsse") != 0)
+		cw_config_bad(c, "Cartwatch.Notify.Emarsys.Auth",
+		    "expected \"wsse\" or \"oauth2\", not \"%s\"", auth);
+	m->token_url = cw_config_str(c, "Cartwatch.Notify.Emarsys.TokenUrl",
+	    "https://auth.emarsys.net/oauth2/token");
+	/* Under the API user's limit of about 1000 a minute. */
+	m->pace.per_minute = cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute", 900, 0,
+	    1000000);
+	if (cw_http_url_allowed(m->api_url, &e) != 0)
+		cw_config_bad(c, "EmarsysClientOptions.ApiUrl", "%s", e.msg);
+	if (m->oauth && cw_http_url_allowed(m->token_url, &e) != 0)
+		cw_config_bad(c, "Cartwatch.Notify.Emarsys.TokenUrl", "%s", e.msg);
+	return &m->p;
+}

@@ -1,0 +1,77 @@
+/* provider_preview.c: the dry run: each email rendered into files, nothing sent. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cw/core/config.h"
+#include "cw/core/json.h"
+#include "cw/mail/preview.h"
+#include "cw/mail/render.h"
+#include "cw/notify/provider.h"
+
+struct preview {
+	struct cw_provider p;
+	struct cw_preview_opts o;
+	struct cw_render *r;
+};
+
+static int
+pv_open(struct cw_provider *p, struct cw_http *h, struct cw_vault *v, cw_err *e)
+{
+	(void)p;
+	(void)h;
+	(void)v;
+	(void)e;
+	return 0;
+}
+
+static void
+pv_close(struct cw_provider *p)
+{
+	struct preview *v = (struct preview *)p;
+
+	cw_render_free(v->r);
+	cw_preview_opts_free(&v->o);
+	free(v);
+}
+
+/* A result shaped like a sent one, status skipped: nothing left the machine. */
+static int
+pv_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_err *e)
+{
+	struct preview *v = (struct preview *)p;
+	char *path = NULL;
+	cw_err we;
+
+	(void)e;
+	for (size_t i = 0; i < n; i++) {
+		if (cw_preview_write(&v->o, v->r, recs[i], time(NULL), &path, &we) != 0)
+			res[i] = cw_result(recs[i], "failed", "preview", NULL, we.msg);
+		else
+			res[i] = cw_result(recs[i], "skipped", "preview", path, NULL);
+		cw_provider_say(p, cw_render_warnings(v->r));
+		free(path);
+		path = NULL;
+	}
+	return 0;
+}
+
+struct cw_provider *
+cw_preview_config(struct cw_config *c, const char *dir)
+{
+	struct preview *v = cw_calloc(1, sizeof(*v));
+	cw_err e;
+
+	v->p.name = "preview";
+	v->p.batch = 1;
+	v->p.open = pv_open;
+	v->p.send = pv_send;
+	v->p.close = pv_close;
+	cw_preview_opts_config(&v->o, c);
+	if (dir != NULL)
+		v->o.dir = dir;
+	if ((v->r = cw_render_config(c, &e)) == NULL)
+		cw_config_bad(c, "Cartwatch.Notify.Smtp.Template", "%s", e.msg);
+	return &v->p;
+}

@@ -1,0 +1,91 @@
+/* result.c: result records, the check every notification passes, the data object providers share. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cw/core/json.h"
+#include "cw/net/email.h"
+#include "cw/notify/provider.h"
+
+static void
+copy(json_t *dst, const json_t *src, const char *key)
+{
+	json_t *v = cw_json_iget(src, key);
+
+	json_object_set(dst, key, v != NULL ? v : json_null());
+}
+
+json_t *
+cw_result(const json_t *rec, const char *status, const char *provider,
+    const char *message_id, const char *error)
+{
+	static const char *const keys[] = {
+		"notificationId", "cartId", "customerId", "modifiedDateTime", "step",
+		"email", "channelId"
+	};
+	json_t *r = json_object();
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+		copy(r, rec, keys[i]);
+	json_object_set_new(r, "status", json_string(status));
+	json_object_set_new(r, "provider", json_string(provider));
+	if (message_id != NULL)
+		json_object_set_new(r, "providerMessageId", json_string(message_id));
+	if (error != NULL)
+		json_object_set_new(r, "error", json_string(error));
+	return r;
+}
+
+json_t *
+cw_result_uncertain(const json_t *rec, const char *provider, const char *error)
+{
+	json_t *r = cw_result(rec, "failed", provider, NULL, error);
+
+	json_object_set_new(r, "uncertain", json_true());
+	return r;
+}
+
+int
+cw_notification_check(const json_t *rec, char *why, size_t n)
+{
+	const char *id = cw_json_istr(rec, "notificationId");
+	const char *email = cw_json_istr(rec, "email");
+	char bad[160];
+
+	if (id == NULL || *id == '\0') {
+		snprintf(why, n, "not a notification: no notificationId");
+		return -1;
+	}
+	if (cw_json_istr(rec, "cartId") == NULL) {
+		snprintf(why, n, "notification %s: no cartId", id);
+		return -1;
+	}
+	if (email == NULL || *email == '\0') {
+		snprintf(why, n, "no email address");
+		return -1;
+	}
+	/* The result carries the address already: the error says only what is
+	 * wrong with it, and a diagnostic never prints the address raw. */
+	if (cw_email_check(email, CW_EMAIL_RECIPIENT, bad, sizeof(bad)) != 0) {
+		snprintf(why, n, "not an email address: %s", bad);
+		return -1;
+	}
+	if (!json_is_array(cw_json_iget(rec, "orderDetails"))) {
+		snprintf(why, n, "orderDetails is not a list");
+		return -1;
+	}
+	return 0;
+}
+
+json_t *
+cw_notification_data(const json_t *rec)
+{
+	static const char *const keys[] = {
+		"firstName", "lastName", "language", "currency", "returnToCartUrl",
+		"orderDetails"
+	};
+	json_t *d = json_object();
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+		copy(d, rec, keys[i]);
+	return d;
+}

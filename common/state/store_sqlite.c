@@ -1,0 +1,379 @@
+/* store_sqlite.c: the embedded state store: JSON documents in one SQLite file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "cw/state/docstore.h"
+
+/* How long a process waits for another's lock before it gives up. */
+#define BUSY_MS 30000
+
+struct sq {
+	struct cw_docstore ops;
+	sqlite3 *db;
+	char *path;
+};
+
+/* The etag is a counter bumped by every write: compare-and-swap in one UPDATE. */
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS docs ("
+    " pk TEXT NOT NULL,"
+    " id TEXT NOT NULL,"
+    " body TEXT NOT NULL,"
+    " etag INTEGER NOT NULL,"
+    " PRIMARY KEY (pk, id));";
+
+static int
+fail(struct sq *s, cw_err *e, const char *what)
+{
+	return cw_seterr(e, "state store %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+/* Runs sql with text arguments; for statements that return no rows.
+ * Returns the number of rows changed, or -1. */
+static int
+exec(struct sq *s, const char *what, const char *sql, int n, const char *const *args,
+    cw_err *e)
+{
+	sqlite3_stmt *st;
+	int r = -1;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail(s, e, what);
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		r = sqlite3_changes(s->db);
+	else
+		fail(s, e, what);
+	sqlite3_finalize(st);
+	return r;
+}
+
+static char *
+dump(const json_t *doc)
+{
+	char *s = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
+
+	return s != NULL ? s : cw_strdup("{}");
+}
+
+static int
+sq_create(struct cw_docstore *ds, const char *pk, const char *id, const json_t *doc,
+    cw_err *e)
+{
+	struct sq *s = (struct sq *)ds;
+	char *body = dump(doc);
+	const char *args[] = {pk, id, body};
+	int r = exec(s, "create", "INSERT INTO docs (pk, id, body, etag) VALUES (?, ?, ?, 1) "
+	    "ON CONFLICT DO NOTHING", 3, args, e);
+
+	free(body);
+	return r < 0 ? -1 : r == 1;
+}
+
+/*
+ * Parses the body and etag of a row (columns 0 and 1 of st) into *doc (owned)
+ * and returns NULL, or says why the row is corrupt (*doc NULL). SQLite keeps
+ * whatever a column is given: a hand edit can leave text in etag, which no
+ * replace would then match, and the key would look busy forever.
+ */
+static const char *
+corrupt(sqlite3_stmt *st, json_t **doc)
+{
+	const char *body = (const char *)sqlite3_column_text(st, 0);
+
+	*doc = NULL;
+	if (sqlite3_column_type(st, 1) != SQLITE_INTEGER)
+		return "its etag is not a number";
+	if (body == NULL || (*doc = json_loads(body, 0, NULL)) == NULL || !json_is_object(*doc)) {
+		json_decref(*doc);
+		*doc = NULL;
+		return "its body is not a JSON object";
+	}
+	return NULL;
+}
+
+static int
+sq_read(struct cw_docstore *ds, const char *pk, const char *id, json_t **doc,
+    char **etag, cw_err *e)
+{
+	struct sq *s = (struct sq *)ds;
+	sqlite3_stmt *st;
+	int r = -1, rc;
+
+	*doc = NULL;
+	*etag = NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT body, etag FROM docs WHERE pk = ? AND id = ?",
+	    -1, &st, NULL) != SQLITE_OK)
+		return fail(s, e, "read");
+	sqlite3_bind_text(st, 1, pk, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *why = corrupt(st, doc);
+
+		if (why != NULL) {
+			cw_seterr(e, "state store %s: document %s/%s is corrupt: %s", s->path,
+			    pk, id, why);
+			r = CW_DOC_CORRUPT;
+		} else {
+			*etag = cw_asprintf("%lld", (long long)sqlite3_column_int64(st, 1));
+			r = 1;
+		}
+	} else if (rc == SQLITE_DONE)
+		r = 0;
+	else
+		fail(s, e, "read");
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+sq_replace(struct cw_docstore *ds, const char *pk, const char *id, const json_t *doc,
+    const char *etag, cw_err *e)
+{
+	struct sq *s = (struct sq *)ds;
+	char *body = dump(doc);
+	const char *args[] = {body, pk, id, etag};
+	int r = exec(s, "replace", "UPDATE docs SET body = ?, etag = etag + 1 "
+	    "WHERE pk = ? AND id = ? AND etag = ?", 4, args, e);
+
+	free(body);
+	return r < 0 ? -1 : r == 1;
+}
+
+static int
+sq_upsert(struct cw_docstore *ds, const char *pk, const char *id, const json_t *doc,
+    cw_err *e)
+{
+	struct sq *s = (struct sq *)ds;
+	char *body = dump(doc);
+	const char *args[] = {pk, id, body};
+	int r = exec(s, "upsert", "INSERT INTO docs (pk, id, body, etag) VALUES (?, ?, ?, 1) "
+	    "ON CONFLICT (pk, id) DO UPDATE SET body = excluded.body, etag = etag + 1",
+	    3, args, e);
+
+	free(body);
+	return r < 0 ? -1 : 1;
+}
+
+static int
+sq_remove(struct cw_docstore *ds, const char *pk, const char *id, cw_err *e)
+{
+	const char *args[] = {pk, id};
+	int r = exec((struct sq *)ds, "remove", "DELETE FROM docs WHERE pk = ? AND id = ?",
+	    2, args, e);
+
+	return r < 0 ? -1 : r == 1;
+}
+
+static int
+sq_query(struct cw_docstore *ds, const char *field, const char *value,
+    int (*fn)(const json_t *, const char *, void *), void *ctx, cw_err *e)
+{
+	struct sq *s = (struct sq *)ds;
+	sqlite3_stmt *st;
+	char *path = NULL;
+	int rc, r = 0;
+
+	/* The rows are read into memory first: the callback may write. A
+	 * corrupt row matches any field, so that it is reported, not skipped. */
+	if (field == NULL)
+		rc = sqlite3_prepare_v2(s->db, "SELECT body, etag, pk, id FROM docs", -1, &st,
+		    NULL);
+	else {
+		rc = sqlite3_prepare_v2(s->db, "SELECT body, etag, pk, id FROM docs WHERE "
+		    "CASE WHEN NOT json_valid(body) THEN 1 "
+		    "WHEN json_type(body) <> 'object' OR typeof(etag) <> 'integer' THEN 1 "
+		    "ELSE json_extract(body, ?) = ? END", -1, &st, NULL);
+		path = cw_asprintf("$.\"%s\"", field);
+	}
+	if (rc != SQLITE_OK) {
+		free(path);
+		return fail(s, e, "query");
+	}
+	if (field != NULL) {
+		sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
+	}
+	json_t *docs = json_array(), *etags = json_array();
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *doc;
+		const char *why = corrupt(st, &doc);
+
+		if (why != NULL) {
+			r = cw_seterr(e, "state store %s: document %s/%s is corrupt: %s", s->path,
+			    (const char *)sqlite3_column_text(st, 2),
+			    (const char *)sqlite3_column_text(st, 3), why);
+			break;
+		}
+		json_array_append_new(docs, doc);
+		json_array_append_new(etags, json_integer(sqlite3_column_int64(st, 1)));
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = fail(s, e, "query");
+	sqlite3_finalize(st);
+	free(path);
+	for (size_t i = 0; r == 0 && i < json_array_size(docs); i++) {
+		char etag[32];
+
+		snprintf(etag, sizeof(etag), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(json_array_get(etags, i)));
+		if (fn(json_array_get(docs, i), etag, ctx) != 0)
+			r = -1;
+	}
+	json_decref(docs);
+	json_decref(etags);
+	return r;
+}
+
+static const char *
+sq_describe(const struct cw_docstore *ds)
+{
+	return ((const struct sq *)ds)->path;
+}
+
+static void
+sq_close(struct cw_docstore *ds)
+{
+	struct sq *s = (struct sq *)ds;
+
+	if (s == NULL)
+		return;
+	explicit_bzero(&s->ops.hk, sizeof(s->ops.hk));
+	sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+}
+
+/* Makes the file's directory (0700) and the file itself (0600) before SQLite
+ * does, so that the ledger is never readable by others, whatever the umask. */
+static int
+prepare_file(const char *path, cw_err *e)
+{
+	char *dir = cw_strdup(path), *slash = strrchr(dir, '/');
+	int fd;
+
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		for (char *p = dir + 1; *p != '\0'; p++) {
+			if (*p != '/')
+				continue;
+			*p = '\0';
+			mkdir(dir, 0700);
+			*p = '/';
+		}
+		if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+			cw_seterr(e, "state store %s: cannot make its directory: %s", path,
+			    strerror(errno));
+			free(dir);
+			return -1;
+		}
+	}
+	free(dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1)
+		return cw_seterr(e, "state store %s: %s", path, strerror(errno));
+	close(fd);
+	return 0;
+}
+
+static long long
+ms_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/*
+ * Turning a file to WAL (a new store) reads its header, then writes it, in
+ * one statement: SQLite cannot wait for that upgrade (two upgraders would
+ * deadlock), so while another process sets the file up it answers "database
+ * is locked" at once instead of waiting. Retry as busy_timeout would have
+ * waited. The schema is then made under the write lock taken up front
+ * (BEGIN IMMEDIATE), which does wait: no transaction here reads, then asks
+ * for the lock.
+ */
+static int
+setup(struct sq *s, cw_err *e)
+{
+	long long until = ms_now() + BUSY_MS;
+	char *err = NULL;
+	int rc;
+
+	while ((rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, &err)) ==
+	    SQLITE_BUSY && ms_now() < until) {
+		sqlite3_free(err);
+		err = NULL;
+		sqlite3_sleep(10 + (int)(ms_now() % 40));
+	}
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_exec(s->db, "PRAGMA synchronous=FULL", NULL, NULL, &err);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &err);
+		if (rc == SQLITE_OK &&
+		    (rc = sqlite3_exec(s->db, schema, NULL, NULL, &err)) == SQLITE_OK)
+			rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, &err);
+	}
+	if (rc != SQLITE_OK)
+		cw_seterr(e, "state store %s: %s", s->path, err ? err : sqlite3_errstr(rc));
+	sqlite3_free(err);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+struct cw_docstore *
+cw_sqlite_open(const char *path, cw_err *e)
+{
+	struct sq *s;
+
+	if (prepare_file(path, e) != 0)
+		return NULL;
+	s = cw_calloc(1, sizeof(*s));
+	s->path = cw_strdup(path);
+	s->ops.create = sq_create;
+	s->ops.read = sq_read;
+	s->ops.replace = sq_replace;
+	s->ops.upsert = sq_upsert;
+	s->ops.remove = sq_remove;
+	s->ops.query = sq_query;
+	s->ops.describe = sq_describe;
+	s->ops.close = sq_close;
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+	    NULL) != SQLITE_OK) {
+		fail(s, e, "open");
+		sq_close(&s->ops);
+		return NULL;
+	}
+	/* Several processes share the file: wait for each other's locks rather
+	 * than fail; WAL lets readers run beside a writer; FULL makes each
+	 * statement durable when it returns, so a crash loses at most the line
+	 * in flight. */
+	sqlite3_busy_timeout(s->db, BUSY_MS);
+	if (setup(s, e) != 0) {
+		sq_close(&s->ops);
+		return NULL;
+	}
+	return &s->ops;
+}
+
+char *
+cw_sqlite_where(const char *path)
+{
+	return cw_strdup(path);
+}
+
+int
+cw_sqlite_exists(const char *path)
+{
+	/* Anything but a file we can see counts as "not yet": opening would
+	 * make it, and the caller asked precisely so as not to. */
+	return access(path, F_OK) == 0;
+}

@@ -1,0 +1,81 @@
+/* config.h: the sample's appsettings.json, read as .NET reads it (DESIGN.md section 2). */
+#ifndef CW_CONFIG_H
+#define CW_CONFIG_H
+
+#include <jansson.h>
+#include "cw/core/util.h"
+
+struct cw_config;  /* opaque; owns the parsed document and every string it hands out */
+
+/*
+ * Finds the file to read: path if not NULL, else $CARTWATCH_CONFIG, else
+ * "./appsettings.json". Returned string is static or borrowed from the
+ * environment/argument: do not free.
+ */
+const char *cw_config_default_path(const char *path);
+
+/*
+ * Loads and parses a config file: // and block comments and trailing commas are
+ * accepted. Returns NULL with e set ("FILE:LINE:COL: reason" or "FILE: errno
+ * text") when the file cannot be read or is not a JSON object. Free with
+ * cw_config_free().
+ */
+struct cw_config *cw_config_load(const char *path, cw_err *e);
+
+/* An empty configuration (no file), for tools that can run on flags alone. */
+struct cw_config *cw_config_empty(void);
+
+void cw_config_free(struct cw_config *c);
+
+const char *cw_config_path(const struct cw_config *c);  /* "" for an empty config */
+
+/*
+ * Raw lookup of a dotted key ("Section.Key"), matched case-insensitively at each
+ * level, with the documented aliases (KeyVaultUrl/KeyVaultURI,
+ * RetailServerUri/RetailServerUrl). Where keys differ only in case the last one
+ * wins, as in .NET. A numeric segment indexes an array
+ * ("MediaOptions.ImageViewPorts.0.imageWidth"); sections whose names differ
+ * only in case are searched together, as .NET's flattened keys are. Returns a
+ * borrowed value or NULL.
+ */
+json_t *cw_config_get(const struct cw_config *c, const char *key);
+
+/*
+ * Typed getters. A missing key (or JSON null) gives def. A present key of the
+ * wrong shape is reported as "FILE: KEY: why" (kept for cw_config_take_said)
+ * and counted; def is returned. Strings returned are owned by c.
+ *   str:  a string, or a number (given back as its decimal text).
+ *   int:  a number or a string of digits, within [min, max].
+ *   bool: true/false or "true"/"false" (any case).
+ * The need_ variants also report a missing or empty value as
+ * "FILE: KEY: missing" and count it, and return "" (never NULL) for it,
+ * so a caller may read on before checking cw_config_errors().
+ *   int also takes a number with no fraction (500.0); "" or blanks count as
+ *   unset for int and bool. Messages use "(no config file)" as FILE for
+ *   cw_config_empty().
+ */
+const char *cw_config_str(struct cw_config *c, const char *key, const char *def);
+const char *cw_config_need_str(struct cw_config *c, const char *key);
+long long cw_config_int(struct cw_config *c, const char *key, long long def,
+    long long min, long long max);
+int cw_config_bool(struct cw_config *c, const char *key, int def);
+
+/* Reports a problem with key yourself (for checks the getters cannot make),
+ * as "FILE: KEY: message", counted like the getters' own. */
+void cw_config_bad(struct cw_config *c, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Number of problems reported so far. A tool reads every key it needs, then
+ * exits CW_EXIT_USAGE if this is not 0, before any network call. */
+int cw_config_errors(const struct cw_config *c);
+
+/* The problems reported since the last call, one line each ("FILE: KEY:
+ * why\n"), oldest first; "" when there are none. The library never prints
+ * them: the tool does (cw_tool_check). Caller frees. */
+char *cw_config_take_said(struct cw_config *c);
+
+/* A path from the config made absolute against the config file's directory
+ * (absolute paths are returned as they are). Caller frees. */
+char *cw_config_resolve(const struct cw_config *c, const char *path);
+
+#endif

@@ -1,0 +1,59 @@
+/* retail.h: Retail Server (Commerce Scale Unit) OData calls, authenticated as the sample does. */
+#ifndef CW_RETAIL_H
+#define CW_RETAIL_H
+
+#include <jansson.h>
+#include "cw/core/util.h"
+
+struct cw_config;
+struct cw_http;
+struct cw_vault;
+
+/* RetailServerClientOptions, and our Cartwatch.RetailServer.AuthScheme.
+ * Strings are borrowed from the config. */
+struct cw_retail_opts {
+	const char *tenant;          /* TenantId */
+	const char *audience;        /* RetailServerAudienceId */
+	const char *app_id_name;     /* AppIdKeyVaultSecretName */
+	const char *app_secret_name; /* AppSecretKeyVaultSecretName */
+	const char *uri;             /* RetailServerUri (alias RetailServerUrl), ends in /Commerce */
+	const char *oun;             /* OperatingUnitNumber, a number or a string */
+	const char *auth_scheme;     /* "id_token" (default) or "Bearer" */
+};
+
+/* Reads the options from c; a missing or malformed key is reported and
+ * counted in c (check cw_config_errors() before any network call). */
+void cw_retail_config(struct cw_retail_opts *o, struct cw_config *c);
+
+struct cw_retail;  /* opaque: the credential and the channel, cached */
+
+/*
+ * Reads the app id and secret from vault v and gets a token for
+ * "{audience}/.default" in the tenant. NULL with e set when either fails. o, h
+ * and v are borrowed and must outlive the result. Free with cw_retail_close().
+ */
+struct cw_retail *cw_retail_open(const struct cw_retail_opts *o, struct cw_http *h,
+    struct cw_vault *v, cw_err *e);
+void cw_retail_close(struct cw_retail *r);
+
+/*
+ * One call: path is relative to RetailServerUri ("Carts/Search?$top=3");
+ * api-version=7.3 is appended, the OUN and Authorization headers added. body
+ * NULL means GET, else POST of its JSON. On a 2xx reply that is JSON, stores it
+ * in *reply (caller decrefs) and returns 0; else -1 with e saying which call
+ * (what, e.g. "Carts/Search") failed and why.
+ */
+int cw_retail_call(struct cw_retail *r, const char *what, const char *path,
+    const json_t *body, json_t **reply, cw_err *e);
+
+/* Like cw_retail_call for calls that answer a collection: *value is the
+ * reply's "value" array (a new reference; caller decrefs). */
+int cw_retail_collection(struct cw_retail *r, const char *what, const char *path,
+    const json_t *body, json_t **value, cw_err *e);
+
+/* The channel's RecordId and Currency (GetOrgUnitConfiguration, asked once).
+ * *currency is borrowed from r. */
+int cw_retail_channel(struct cw_retail *r, long long *record_id,
+    const char **currency, cw_err *e);
+
+#endif

@@ -1,0 +1,125 @@
+/* ledger.h: who is still owed a reminder: claims, results, opt-outs, erasure, on a docstore. */
+#ifndef CW_LEDGER_H
+#define CW_LEDGER_H
+
+#include <time.h>
+#include <jansson.h>
+#include "cw/core/ids.h"
+#include "cw/core/util.h"
+
+struct cw_config;
+struct cw_docstore;
+
+struct cw_ledger_opts {
+	const char *oun;     /* the partition of this deployment's documents */
+	long lease_s;        /* how long a claim blocks its key */
+	int max_attempts;    /* failed sends before giving up */
+	int resend_uncertain; /* an unknown outcome counts as a failure */
+	long retention_s;    /* prune: entries older than this go */
+	json_t *steps;       /* [{"after": seconds, "event": "..."}], step 1 first; owned */
+};
+
+/* Cartwatch.StateStore.{LeaseMinutes (30), MaxAttempts (3), RetentionDays (90),
+ * ResendUncertain (false)},
+ * Cartwatch.Reminders (default: one step at the Exclude delay),
+ * RetailServerClientOptions.OperatingUnitNumber. Problems counted in c. */
+void cw_ledger_config(struct cw_ledger_opts *o, struct cw_config *c);
+void cw_ledger_opts_free(struct cw_ledger_opts *o);
+
+struct cw_ledger;  /* opaque; borrows the store and the options */
+
+/* run_id names this run's claims (random when NULL). */
+struct cw_ledger *cw_ledger_new(struct cw_docstore *s, const struct cw_ledger_opts *o);
+void cw_ledger_free(struct cw_ledger *l);
+
+/* A dry run decides as a real one would but writes nothing: no claim, no
+ * switch-over note, no result, no hashing key. */
+void cw_ledger_dry_run(struct cw_ledger *l);
+
+/* What the filter decides for a cart. */
+enum cw_verdict {
+	CW_PASS,            /* claimed for us: send it */
+	CW_DONE,            /* reminded (or given up, or skipped) already */
+	CW_BUSY,            /* another run holds a live claim */
+	CW_SUPPRESSED,      /* the customer or email opted out */
+	CW_BEFORE_SWITCH,   /* reminded by the .NET sample before we took over */
+	CW_NOT_DUE          /* the next step's delay has not passed */
+};
+const char *cw_verdict_name(int v);
+
+/* A ledger entry (or opt-out) that is not one of ours: e names its key; the
+ * store works and the other keys can go on. */
+#define CW_LEDGER_CORRUPT (-2)
+
+/*
+ * Decides whether cart (checked, modified at *modified) is owed a reminder at
+ * business time *now, and if so claims its key atomically. On CW_PASS, key and
+ * *step name the claim. Returns a verdict, CW_LEDGER_CORRUPT with e, or -1
+ * with e when the store fails.
+ */
+int cw_ledger_claim(struct cw_ledger *l, const json_t *cart,
+    const struct timespec *modified, const struct timespec *now,
+    char key[CW_NOTIFICATION_ID_LEN + 1], int *step, cw_err *e);
+
+/*
+ * Records one result record (DESIGN.md section 3): sent, failed (the claim is
+ * released; after max_attempts the key is given up and *gave_up set), or
+ * skipped. A failed result marked "uncertain": true (the send may have taken
+ * effect) makes the key "uncertain", final like sent, unless resend_uncertain:
+ * then it is an ordinary failure. A result of the preview provider, or any in
+ * a dry run, is checked and not recorded. 0, or -1 with e (the store failed,
+ * or the record is malformed or its entry corrupt: then *bad is set).
+ */
+int cw_ledger_commit(struct cw_ledger *l, const json_t *result,
+    const struct timespec *now, int *gave_up, int *bad, cw_err *e);
+
+/*
+ * Marks the live claim of notification key "sending", durably, just before a
+ * provider is handed the record: a run killed after this point may have
+ * delivered it, so when its lease runs out the key becomes "uncertain" rather
+ * than being taken over and sent again (unless resend_uncertain). A key
+ * claimed but never marked was never handed over, and is taken over as
+ * before. 1 marked, 0 nothing to mark (no entry: a stage run by hand; or not
+ * claimed; or a dry run), CW_LEDGER_CORRUPT or -1 with e.
+ */
+int cw_ledger_sending(struct cw_ledger *l, const char *key, const struct timespec *now,
+    cw_err *e);
+
+/* Upserts the sample's run-status document "<oun>:<channel>" (not in a dry run). */
+int cw_ledger_run_status(struct cw_ledger *l, long long channel, const char *last,
+    const char *cart_ids, cw_err *e);
+
+/* on is "email" or "customer". suppress adds (add=1) or removes an opt-out. */
+int cw_ledger_suppress(struct cw_ledger *l, const char *on, const char *value, int add,
+    const struct timespec *now, cw_err *e);
+
+/* 1 if the customer id or email (on is "customer" or "email") has opted out,
+ * 0 if not, -1 with e. Needs no ledger: cart-notify asks it too, for the
+ * registered customers whose email only enrichment revealed. */
+int cw_suppressed(struct cw_docstore *s, const char *on, const char *value, cw_err *e);
+
+/* Erases every entry about the person; keeps (or makes) only an opt-out if
+ * keep_suppression. *removed counts documents erased. */
+int cw_ledger_forget(struct cw_ledger *l, const char *on, const char *value,
+    int keep_suppression, const struct timespec *now, unsigned long *removed, cw_err *e);
+
+/*
+ * Removes the entry of notification key (this operating unit's), whatever
+ * its state, even a corrupt one, so that the next run passes the cart again
+ * if it is still owed; refuses (-1 with e) while a run holds a live claim on
+ * it. 1 removed (*was: its state, "corrupt" or "?" if unknown; static), 0 no
+ * such entry, -1 with e.
+ */
+int cw_ledger_resend(struct cw_ledger *l, const char *key, const struct timespec *now,
+    const char **was, cw_err *e);
+
+/* Drops entries last changed before now - retention (never live claims nor
+ * opt-outs). */
+int cw_ledger_prune(struct cw_ledger *l, const struct timespec *now,
+    unsigned long *removed, cw_err *e);
+
+/* Counts by state, the oldest live claim, the run-status documents. */
+int cw_ledger_status(struct cw_ledger *l, const struct timespec *now, json_t **out,
+    cw_err *e);
+
+#endif
