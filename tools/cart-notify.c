@@ -15,6 +15,8 @@
 #include "cw/net/http.h"
 #include "cw/net/keyvault.h"
 #include "cw/notify/provider.h"
+#include "cw/notify/registry.h"
+#include "cw/notify/result.h"
 #include "cw/state/docstore.h"
 #include "cw/state/ledger.h"
 #include "cw/tool/ndjson.h"
@@ -162,7 +164,7 @@ store_open(struct notify *nt)
 	}
 	/* Claims exist only where cart-dedupe ran, and it needs the operating
 	 * unit: a config without one (a stage run on its own) marks nothing. */
-	if (nt->lo.oun != NULL && strcmp(nt->p->name, "preview") != 0)
+	if (nt->lo.oun != NULL && !nt->p->dry)
 		nt->ledger = cw_ledger_new(nt->store, &nt->lo);
 	return 0;
 }
@@ -243,21 +245,21 @@ configure(struct notify *nt, struct cw_tool *t, const char *name, int dry, const
     cw_err *e)
 {
 	struct cw_config *cfg = t->cfg;
+	struct cw_provider_opts po = {.dir = dir};
 	int r;
 
 	if (dry || dir != NULL)
 		name = "preview";
 	else if (name == NULL)
 		name = cw_config_str(cfg, "Cartwatch.Notify.Provider", "emarsys");
-	nt->p = strcmp(name, "preview") == 0 ? cw_preview_config(cfg, dir) :
-	    cw_provider_config(name, cfg);
+	nt->p = cw_provider_config(name, cfg, &po);
 	cw_docstore_config(&nt->sc, cfg);
 	/* Without an operating unit there are no claims to mark (store_open). */
 	if (cw_config_get(cfg, "RetailServerClientOptions.OperatingUnitNumber") != NULL)
 		cw_ledger_config(&nt->lo, cfg);
-	/* Only the preview needs no secret, so no vault, unless the store's
-	 * key lives there. */
-	if ((nt->p != NULL && strcmp(nt->p->name, "preview") != 0) || cw_docstore_needs_vault(&nt->sc))
+	/* A dry run needs no secret, so no vault, unless the store's key
+	 * lives there. */
+	if ((nt->p != NULL && !nt->p->dry) || cw_docstore_needs_vault(&nt->sc))
 		t->vault_url = cw_vault_url_config(cfg);
 	nt->checks = cw_config_bool(cfg, "Cartwatch.Notify.CheckOptOuts", 1);
 	if ((r = cw_tool_check(t, e)) != 0)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "cw/notify/provider.h"
+#include "cw/notify/result.h"
 
 static int
 worse(int a, int b)

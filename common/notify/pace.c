@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <time.h>
 
-#include "cw/notify/provider.h"
+#include "cw/notify/pace.h"
 
 void
 cw_pace_wait(struct cw_pace *p)

@@ -9,7 +9,9 @@
 #include "cw/core/json.h"
 #include "cw/net/http.h"
 #include "cw/net/keyvault.h"
-#include "cw/notify/provider.h"
+#include "cw/notify/pace.h"
+#include "cw/notify/registry.h"
+#include "cw/notify/result.h"
 #include "cw/notify/wsse.h"
 
 #define MAX_CONTACTS 1000
@@ -294,12 +296,13 @@ em_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 }
 
 struct cw_provider *
-cw_emarsys_config(struct cw_config *c)
+cw_emarsys_config(struct cw_config *c, const struct cw_provider_opts *o)
 {
 	struct emarsys *m = cw_calloc(1, sizeof(*m));
 	const char *auth;
 	cw_err e;
 
+	(void)o;  /* nothing to choose over the configuration */
 	m->p.name = "emarsys";
 	m->p.batch = MAX_CONTACTS;
 	m->p.open = em_open;

@@ -7,7 +7,9 @@
 #include "cw/core/json.h"
 #include "cw/net/http.h"
 #include "cw/net/keyvault.h"
-#include "cw/notify/provider.h"
+#include "cw/notify/pace.h"
+#include "cw/notify/registry.h"
+#include "cw/notify/result.h"
 
 #define MAX_RECIPIENTS 1000
 
@@ -147,11 +149,12 @@ md_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 }
 
 struct cw_provider *
-cw_mandrill_config(struct cw_config *c)
+cw_mandrill_config(struct cw_config *c, const struct cw_provider_opts *o)
 {
 	struct mandrill *m = cw_calloc(1, sizeof(*m));
 	cw_err e;
 
+	(void)o;  /* nothing to choose over the configuration */
 	m->p.name = "mandrill";
 	m->p.batch = MAX_RECIPIENTS;
 	m->p.open = md_open;

@@ -8,7 +8,8 @@
 #include "cw/core/json.h"
 #include "cw/mail/preview.h"
 #include "cw/mail/render.h"
-#include "cw/notify/provider.h"
+#include "cw/notify/registry.h"
+#include "cw/notify/result.h"
 
 struct preview {
 	struct cw_provider p;
@@ -58,19 +59,20 @@ pv_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 }
 
 struct cw_provider *
-cw_preview_config(struct cw_config *c, const char *dir)
+cw_preview_config(struct cw_config *c, const struct cw_provider_opts *o)
 {
 	struct preview *v = cw_calloc(1, sizeof(*v));
 	cw_err e;
 
 	v->p.name = "preview";
 	v->p.batch = 1;
+	v->p.dry = 1;
 	v->p.open = pv_open;
 	v->p.send = pv_send;
 	v->p.close = pv_close;
 	cw_preview_opts_config(&v->o, c);
-	if (dir != NULL)
-		v->o.dir = dir;
+	if (o->dir != NULL)
+		v->o.dir = o->dir;
 	if ((v->r = cw_render_config(c, &e)) == NULL)
 		cw_config_bad(c, "Cartwatch.Notify.Smtp.Template", "%s", e.msg);
 	return &v->p;

@@ -7,7 +7,9 @@
 #include "cw/core/json.h"
 #include "cw/net/http.h"
 #include "cw/net/keyvault.h"
-#include "cw/notify/provider.h"
+#include "cw/notify/pace.h"
+#include "cw/notify/registry.h"
+#include "cw/notify/result.h"
 
 #define MAX_PERSONALIZATIONS 1000
 
@@ -162,11 +164,12 @@ sg_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 }
 
 struct cw_provider *
-cw_sendgrid_config(struct cw_config *c)
+cw_sendgrid_config(struct cw_config *c, const struct cw_provider_opts *o)
 {
 	struct sendgrid *s = cw_calloc(1, sizeof(*s));
 	cw_err e;
 
+	(void)o;  /* nothing to choose over the configuration */
 	s->p.name = "sendgrid";
 	s->p.batch = MAX_PERSONALIZATIONS;
 	s->p.open = sg_open;

@@ -10,7 +10,8 @@
 #include "cw/mail/render.h"
 #include "cw/net/keyvault.h"
 #include "cw/net/smtp.h"
-#include "cw/notify/provider.h"
+#include "cw/notify/registry.h"
+#include "cw/notify/result.h"
 
 struct smtp {
 	struct cw_provider p;
@@ -100,11 +101,12 @@ sm_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 }
 
 struct cw_provider *
-cw_smtp_config(struct cw_config *c)
+cw_smtp_config(struct cw_config *c, const struct cw_provider_opts *o)
 {
 	struct smtp *m = cw_calloc(1, sizeof(*m));
 	cw_err e;
 
+	(void)o;  /* nothing to choose over the configuration */
 	m->p.name = "smtp";
 	m->p.batch = 1;
 	m->p.open = sm_open;

@@ -8,7 +8,8 @@
 #include "cw/core/json.h"
 #include "cw/net/http.h"
 #include "cw/net/keyvault.h"
-#include "cw/notify/provider.h"
+#include "cw/notify/registry.h"
+#include "cw/notify/result.h"
 
 struct webhook {
 	struct cw_provider p;
@@ -118,11 +119,12 @@ wh_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 }
 
 struct cw_provider *
-cw_webhook_config(struct cw_config *c)
+cw_webhook_config(struct cw_config *c, const struct cw_provider_opts *o)
 {
 	struct webhook *w = cw_calloc(1, sizeof(*w));
 	cw_err e;
 
+	(void)o;  /* nothing to choose over the configuration */
 	w->p.name = "webhook";
 	w->p.open = wh_open;
 	w->p.send = wh_send;

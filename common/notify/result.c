@@ -4,7 +4,7 @@
 
 #include "cw/core/json.h"
 #include "cw/net/email.h"
-#include "cw/notify/provider.h"
+#include "cw/notify/result.h"
 
 static void
 copy(json_t *dst, const json_t *src, const char *key)

@@ -4,7 +4,7 @@
 #include <time.h>
 
 #include "cw/d365/cart.h"
-#include "cw/notify/provider.h"
+#include "cw/notify/result.h"
 #include "cw/tool/ndjson.h"
 #include "fuzz.h"
 

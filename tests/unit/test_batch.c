@@ -10,8 +10,11 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "cw/core/config.h"
 #include "cw/core/json.h"
 #include "cw/notify/provider.h"
+#include "cw/notify/registry.h"
+#include "cw/notify/result.h"
 
 #define MAX 1000
 
@@ -213,6 +216,36 @@ test_faults(void **state)
 	drop(recs, res, 8);
 }
 
+/* Each provider is made through the registry by its name; an unknown name
+ * is refused with the list of them all; the preview alone is a dry run. */
+static void
+test_registry(void **state)
+{
+	static const char *const names[] = {
+		"emarsys", "sendgrid", "mandrill", "smtp", "webhook", "preview"
+	};
+	struct cw_provider_opts o = {.dir = "unused"};
+	struct cw_config *c = cw_config_empty();
+	struct cw_provider *p;
+	char *said;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		p = cw_provider_config(names[i], c, i % 2 ? &o : NULL);
+		assert_non_null(p);
+		assert_string_equal(p->name, names[i]);
+		assert_int_equal(p->dry, strcmp(names[i], "preview") == 0);
+		cw_provider_close(p);
+	}
+	free(cw_config_take_said(c));
+	assert_null(cw_provider_config("pigeon", c, &o));
+	said = cw_config_take_said(c);
+	assert_string_equal(said, "(no config file): Cartwatch.Notify.Provider: expected "
+	    "emarsys, sendgrid, mandrill, smtp, webhook or preview, not \"pigeon\"\n");
+	free(said);
+	cw_config_free(c);
+}
+
 int
 main(void)
 {
@@ -221,6 +254,7 @@ main(void)
 		cmocka_unit_test(test_blamed),
 		cmocka_unit_test(test_all_bad),
 		cmocka_unit_test(test_faults),
+		cmocka_unit_test(test_registry),
 	};
 
 	return cmocka_run_group_tests_name("batch", tests, NULL, NULL);

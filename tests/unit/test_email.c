@@ -12,7 +12,7 @@
 
 #include "cw/mail/mime.h"
 #include "cw/net/email.h"
-#include "cw/notify/provider.h"
+#include "cw/notify/result.h"
 
 /* n copies of c */
 static char *

@@ -3,22 +3,24 @@
 #define CW_PROVIDER_H
 
 #include <stddef.h>
-#include <time.h>
 #include <jansson.h>
 #include "cw/core/util.h"
 
-struct cw_config;
 struct cw_http;
 struct cw_vault;
 
 /*
- * One provider. cw_provider_config() makes it from the configuration, reading
- * every key it needs (problems counted in the config) and touching no network;
- * open() then reads its secrets from the vault; send() hands over a batch.
+ * One provider. cw_provider_config() (registry.h) makes it from the
+ * configuration, reading every key it needs (problems counted in the config)
+ * and touching no network; open() then reads its secrets from the vault;
+ * send() hands over a batch. Results are made with result.h.
  */
 struct cw_provider {
 	const char *name;
 	size_t batch;   /* most records one send() takes */
+	/* 1: nothing leaves the machine (a dry run): no secret to read, and
+	 * no delivery to claim in the ledger. */
+	int dry;
 	/* Warnings of the sends so far (a template's missing field), one line
 	 * each, for the caller to take (cw_buf_detach) and print: the library
 	 * never prints. cw_provider_close() frees what is left. */
@@ -64,57 +66,5 @@ void cw_provider_say(struct cw_provider *p, char *text);
 
 /* Frees p->said, then p->close(p). p may be NULL. */
 void cw_provider_close(struct cw_provider *p);
-
-/* The provider called name ("emarsys", "sendgrid", "mandrill", "smtp",
- * "webhook", "preview"), configured from c; NULL (reported in c) for an
- * unknown name. Free with p->close(p). */
-struct cw_provider *cw_provider_config(const char *name, struct cw_config *c);
-
-/* The makers, one per provider file. */
-struct cw_provider *cw_emarsys_config(struct cw_config *c);
-struct cw_provider *cw_sendgrid_config(struct cw_config *c);
-struct cw_provider *cw_mandrill_config(struct cw_config *c);
-struct cw_provider *cw_smtp_config(struct cw_config *c);
-struct cw_provider *cw_webhook_config(struct cw_config *c);
-struct cw_provider *cw_preview_config(struct cw_config *c, const char *dir);
-
-/*
- * A result record (DESIGN.md section 3) for notification rec: its
- * notificationId, cartId, customerId, modifiedDateTime, step, email and
- * channelId, then status ("sent", "failed", "skipped"), provider,
- * providerMessageId (when not NULL) and error (when not NULL). New reference.
- */
-json_t *cw_result(const json_t *rec, const char *status, const char *provider,
-    const char *message_id, const char *error);
-
-/*
- * The result of a send whose outcome is unknown: the request may have reached
- * the provider (the body was sent, then the connection dropped or the answer
- * came too late). A failed result that also carries "uncertain": true; the
- * ledger does not send it again by itself (Cartwatch.StateStore.ResendUncertain
- * chooses otherwise). New reference.
- */
-json_t *cw_result_uncertain(const json_t *rec, const char *provider, const char *error);
-
-/*
- * Checks a notification record before any provider sees it: notificationId,
- * cartId, an email address that cw_email_valid() accepts (email.h), orderDetails
- * an array. 0, or -1 with the problem in why, which names what is wrong with
- * the address but not the address.
- */
-int cw_notification_check(const json_t *rec, char *why, size_t n);
-
-/* The data object the sample sends to Emarsys, which SendGrid and Mandrill
- * templates get too: firstName, lastName, language, currency,
- * returnToCartUrl, orderDetails. New reference. */
-json_t *cw_notification_data(const json_t *rec);
-
-/* Keeps requests under a per-minute ceiling (0: none) by sleeping before
- * each one as needed. */
-struct cw_pace {
-	long per_minute;
-	struct timespec last;
-};
-void cw_pace_wait(struct cw_pace *p);
 
 #endif

@@ -1,0 +1,39 @@
+/* result.h: result records, the check every notification passes, the data object providers share. */
+#ifndef CW_RESULT_H
+#define CW_RESULT_H
+
+#include <jansson.h>
+#include "cw/core/util.h"
+
+/*
+ * A result record (DESIGN.md section 3) for notification rec: its
+ * notificationId, cartId, customerId, modifiedDateTime, step, email and
+ * channelId, then status ("sent", "failed", "skipped"), provider,
+ * providerMessageId (when not NULL) and error (when not NULL). New reference.
+ */
+json_t *cw_result(const json_t *rec, const char *status, const char *provider,
+    const char *message_id, const char *error);
+
+/*
+ * The result of a send whose outcome is unknown: the request may have reached
+ * the provider (the body was sent, then the connection dropped or the answer
+ * came too late). A failed result that also carries "uncertain": true; the
+ * ledger does not send it again by itself (Cartwatch.StateStore.ResendUncertain
+ * chooses otherwise). New reference.
+ */
+json_t *cw_result_uncertain(const json_t *rec, const char *provider, const char *error);
+
+/*
+ * Checks a notification record before any provider sees it: notificationId,
+ * cartId, an email address that cw_email_valid() accepts (email.h), orderDetails
+ * an array. 0, or -1 with the problem in why, which names what is wrong with
+ * the address but not the address.
+ */
+int cw_notification_check(const json_t *rec, char *why, size_t n);
+
+/* The data object the sample sends to Emarsys, which SendGrid and Mandrill
+ * templates get too: firstName, lastName, language, currency,
+ * returnToCartUrl, orderDetails. New reference. */
+json_t *cw_notification_data(const json_t *rec);
+
+#endif
