@@ -77,13 +77,13 @@ static int
 filter(const struct cw_rec *rec, void *ctx)
 {
 	struct dedupe *d = ctx;
-	char why[256], key[CW_NOTIFICATION_ID_LEN + 1];
+	char key[CW_NOTIFICATION_ID_LEN + 1];
 	struct timespec modified;
 	int v, step = 1;
 	cw_err e;
 
-	if (cw_cart_check(rec->json, &modified, why, sizeof(why)) != 0) {
-		cw_rec_warn(rec, "%s; not claimed", why);
+	if (cw_cart_check(rec->json, &modified, &e) != 0) {
+		cw_rec_warn(rec, "%s; not claimed", e.msg);
 		return CW_REC_BAD;
 	}
 	v = cw_ledger_claim(d->l, rec->json, &modified, &d->now, key, &step, &e);

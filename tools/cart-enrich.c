@@ -66,7 +66,6 @@ flush(struct enrich *en)
 	json_t *customers = NULL, *line;
 	const char *currency;
 	long long chan;
-	char why[512];
 	int rc = CW_REC_OK;
 	cw_err e;
 	size_t i, j;
@@ -113,10 +112,9 @@ flush(struct enrich *en)
 			en->skipped++;
 			continue;
 		}
-		rec = cw_notify_build(&en->no, cart, cust, en->lookup, chan, currency,
-		    why, sizeof(why));
+		rec = cw_notify_build(&en->no, cart, cust, en->lookup, chan, currency, &e);
 		if (rec == NULL) {
-			cw_rec_warn(&en->q[i].where, "%s; skipped", why);
+			cw_rec_warn(&en->q[i].where, "%s; skipped", e.msg);
 			en->skipped++;
 			continue;
 		}
@@ -140,10 +138,10 @@ static int
 enrich(const struct cw_rec *rec, void *ctx)
 {
 	struct enrich *en = ctx;
-	char why[256];
+	cw_err e;
 
-	if (cw_cart_check(rec->json, NULL, why, sizeof(why)) != 0) {
-		cw_rec_warn(rec, "%s", why);
+	if (cw_cart_check(rec->json, NULL, &e) != 0) {
+		cw_rec_warn(rec, "%s", e.msg);
 		return CW_REC_BAD;
 	}
 	en->q[en->n].cart = json_incref(rec->json);

@@ -200,6 +200,7 @@ notify(const struct cw_rec *rec, void *ctx)
 {
 	struct notify *nt = ctx;
 	char why[300];
+	cw_err e;
 	int r;
 
 	if (rec->json == NULL) {
@@ -209,10 +210,10 @@ notify(const struct cw_rec *rec, void *ctx)
 		    "failed", "provider", nt->p->name, "error", why));
 		return CW_REC_OK;
 	}
-	if (cw_notification_check(rec->json, why, sizeof(why)) != 0) {
-		cw_rec_warn(rec, "%s", why);
+	if (cw_notification_check(rec->json, &e) != 0) {
+		cw_rec_warn(rec, "%s", e.msg);
 		push(nt, json_incref(rec->json),
-		    cw_result(rec->json, "failed", nt->p->name, NULL, why));
+		    cw_result(rec->json, "failed", nt->p->name, NULL, e.msg));
 		return CW_REC_OK;
 	}
 	/* Once the provider or the store cannot go on, every further line

@@ -1,6 +1,4 @@
 /* cart.c: what every stage checks of a Retail Server Cart record before using it. */
-#include <stdio.h>
-
 #include "cw/core/clock.h"
 #include "cw/core/decimal.h"
 #include "cw/core/json.h"
@@ -24,42 +22,31 @@ number_or_null(const json_t *obj, const char *key)
 }
 
 int
-cw_cart_check(const json_t *cart, struct timespec *modified, char *why, size_t n)
+cw_cart_check(const json_t *cart, struct timespec *modified, cw_err *e)
 {
 	const char *id = cw_json_istr(cart, "Id"), *mod;
 	const json_t *lines = cw_json_iget(cart, "CartLines"), *line, *pid;
 	struct timespec t;
 	size_t i;
 
-	if (id == NULL || *id == '\0') {
-		snprintf(why, n, "not a cart: no Id");
-		return -1;
-	}
+	if (id == NULL || *id == '\0')
+		return cw_seterr(e, "not a cart: no Id");
 	if ((mod = cw_json_istr(cart, "ModifiedDateTime")) == NULL ||
-	    cw_iso8601_parse(mod, &t) != 0) {
-		snprintf(why, n, "cart %s: ModifiedDateTime is not an ISO 8601 time", id);
-		return -1;
-	}
-	if (!string_or_null(cart, "CustomerId") || !string_or_null(cart, "ReceiptEmail")) {
-		snprintf(why, n, "cart %s: CustomerId and ReceiptEmail must be strings", id);
-		return -1;
-	}
-	if (lines != NULL && !json_is_array(lines) && !json_is_null(lines)) {
-		snprintf(why, n, "cart %s: CartLines is not an array", id);
-		return -1;
-	}
+	    cw_iso8601_parse(mod, &t) != 0)
+		return cw_seterr(e, "cart %s: ModifiedDateTime is not an ISO 8601 time", id);
+	if (!string_or_null(cart, "CustomerId") || !string_or_null(cart, "ReceiptEmail"))
+		return cw_seterr(e, "cart %s: CustomerId and ReceiptEmail must be strings", id);
+	if (lines != NULL && !json_is_array(lines) && !json_is_null(lines))
+		return cw_seterr(e, "cart %s: CartLines is not an array", id);
 	json_array_foreach(lines, i, line) {
 		pid = cw_json_iget(line, "ProductId");
 		if (!json_is_object(line) ||
-		    (pid != NULL && !json_is_null(pid) && !json_is_integer(pid))) {
-			snprintf(why, n, "cart %s: CartLines[%zu].ProductId is not a number", id, i);
-			return -1;
-		}
-		if (!number_or_null(line, "Quantity") || !number_or_null(line, "Price")) {
-			snprintf(why, n, "cart %s: CartLines[%zu]: Quantity and Price must be "
+		    (pid != NULL && !json_is_null(pid) && !json_is_integer(pid)))
+			return cw_seterr(e, "cart %s: CartLines[%zu].ProductId is not a "
+			    "number", id, i);
+		if (!number_or_null(line, "Quantity") || !number_or_null(line, "Price"))
+			return cw_seterr(e, "cart %s: CartLines[%zu]: Quantity and Price must be "
 			    "numbers", id, i);
-			return -1;
-		}
 	}
 	if (modified != NULL)
 		*modified = t;

@@ -226,7 +226,7 @@ order_details(const struct cw_notify_opts *o, const json_t *cart,
 json_t *
 cw_notify_build(const struct cw_notify_opts *o, const json_t *cart,
     const json_t *customer, const struct cw_lookup *l, long long channel,
-    const char *currency, char *why, size_t n)
+    const char *currency, cw_err *e)
 {
 	const char *id = cw_json_istr(cart, "Id"), *email, *cur;
 	const json_t *nid = cw_json_iget(cart, "notificationId");
@@ -237,19 +237,19 @@ cw_notify_build(const struct cw_notify_opts *o, const json_t *cart,
 	char *url;
 	int known, st;
 
-	if (cw_cart_check(cart, &t, why, n) != 0)
+	if (cw_cart_check(cart, &t, e) != 0)
 		return NULL;
 	email = str_or_empty(customer, "Email");
 	if (*email == '\0')  /* a guest, or a customer without one on file */
 		email = str_or_empty(cart, "ReceiptEmail");
 	if (*email == '\0') {
-		snprintf(why, n, "cart %s: no email address for the customer", id);
+		cw_seterr(e, "cart %s: no email address for the customer", id);
 		return NULL;
 	}
 	lines = order_details(o, cart, l, &known);
 	if (known == 0) {
 		json_decref(lines);
-		snprintf(why, n, "cart %s: no line with a product Retail Server knows", id);
+		cw_seterr(e, "cart %s: no line with a product Retail Server knows", id);
 		return NULL;
 	}
 	st = json_is_integer(step) && json_integer_value(step) > 0 ?

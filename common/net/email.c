@@ -1,7 +1,6 @@
 /* email.c: the one check of an email address, to the syntax the providers accept,
  * and the parsing of a configured mailbox ("Name <addr>"). */
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,17 +11,6 @@
 #define MAX_ADDR 254    /* RFC 5321's path limit less the angle brackets */
 #define MAX_LOCAL 64
 #define MAX_LABEL 63
-
-static int
-refuse(char *why, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, n, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static int
 alnum(unsigned char c)
@@ -51,62 +39,62 @@ show(unsigned char c, char buf[16])
 }
 
 static int
-local_part(const char *s, size_t len, char *why, size_t n)
+local_part(const char *s, size_t len, cw_err *e)
 {
 	char c[16];
 
 	if (len == 0)
-		return refuse(why, n, "nothing before the \"@\"");
+		return cw_seterr(e, "nothing before the \"@\"");
 	if (len > MAX_LOCAL)
-		return refuse(why, n, "a local part longer than %d octets", MAX_LOCAL);
+		return cw_seterr(e, "a local part longer than %d octets", MAX_LOCAL);
 	if (s[0] == '"')
-		return refuse(why, n, "a quoted local part (not every provider takes one)");
+		return cw_seterr(e, "a quoted local part (not every provider takes one)");
 	if (s[0] == '.' || s[len - 1] == '.')
-		return refuse(why, n, "a dot at the start or end of the local part");
+		return cw_seterr(e, "a dot at the start or end of the local part");
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
 		if (ch == '.' && s[i + 1] == '.')
-			return refuse(why, n, "two dots in a row in the local part");
+			return cw_seterr(e, "two dots in a row in the local part");
 		if (ch >= 0x80)
-			return refuse(why, n, "a non-ASCII local part (not every provider "
+			return cw_seterr(e, "a non-ASCII local part (not every provider "
 			    "takes one)");
 		if (ch != '.' && !atext(ch))
-			return refuse(why, n, "%s in the local part", show(ch, c));
+			return cw_seterr(e, "%s in the local part", show(ch, c));
 	}
 	return 0;
 }
 
 /* [192.0.2.1] or [IPv6:2001:db8::1] */
 static int
-address_literal(const char *s, char *why, size_t n)
+address_literal(const char *s, cw_err *e)
 {
 	size_t len = strlen(s);
 	unsigned char bin[16];
 	char ip[64];
 
 	if (len < 3 || s[len - 1] != ']' || len - 2 >= sizeof(ip))
-		return refuse(why, n, "a bad address literal");
+		return cw_seterr(e, "a bad address literal");
 	memcpy(ip, s + 1, len - 2);
 	ip[len - 2] = '\0';
 	if (strncmp(ip, "IPv6:", 5) == 0 ? inet_pton(AF_INET6, ip + 5, bin) == 1 :
 	    inet_pton(AF_INET, ip, bin) == 1)
 		return 0;
-	return refuse(why, n, "a bad address literal");
+	return cw_seterr(e, "a bad address literal");
 }
 
 static int
-domain(const char *s, enum cw_email_kind kind, char *why, size_t n)
+domain(const char *s, enum cw_email_kind kind, cw_err *e)
 {
 	const char *label = s, *p;
 	int labels = 0, digits = 1;
 	char c[16];
 
 	if (*s == '\0')
-		return refuse(why, n, "nothing after the \"@\"");
+		return cw_seterr(e, "nothing after the \"@\"");
 	if (*s == '[')
-		return kind == CW_EMAIL_SENDER ? address_literal(s, why, n) :
-		    refuse(why, n, "an address literal (not every provider takes one)");
+		return kind == CW_EMAIL_SENDER ? address_literal(s, e) :
+		    cw_seterr(e, "an address literal (not every provider takes one)");
 	for (p = s;; p++) {
 		unsigned char ch = (unsigned char)*p;
 
@@ -114,13 +102,13 @@ domain(const char *s, enum cw_email_kind kind, char *why, size_t n)
 			size_t len = (size_t)(p - label);
 
 			if (len == 0)
-				return refuse(why, n, "an empty label in the domain (a dot "
+				return cw_seterr(e, "an empty label in the domain (a dot "
 				    "at the start or end, or two in a row)");
 			if (len > MAX_LABEL)
-				return refuse(why, n, "a domain label longer than %d octets",
+				return cw_seterr(e, "a domain label longer than %d octets",
 				    MAX_LABEL);
 			if (label[0] == '-' || p[-1] == '-')
-				return refuse(why, n, "a domain label that starts or ends "
+				return cw_seterr(e, "a domain label that starts or ends "
 				    "with a hyphen");
 			labels++;
 			if (ch == '\0')
@@ -130,49 +118,47 @@ domain(const char *s, enum cw_email_kind kind, char *why, size_t n)
 			continue;
 		}
 		if (ch >= 0x80)
-			return refuse(why, n, "a non-ASCII domain (an international "
+			return cw_seterr(e, "a non-ASCII domain (an international "
 			    "domain goes in its xn-- form)");
 		if (!alnum(ch) && ch != '-')
-			return refuse(why, n, "%s in the domain", show(ch, c));
+			return cw_seterr(e, "%s in the domain", show(ch, c));
 		if (ch < '0' || ch > '9')
 			digits = 0;
 	}
 	if (labels < 2 && kind == CW_EMAIL_RECIPIENT)
-		return refuse(why, n, "a domain of one label");
+		return cw_seterr(e, "a domain of one label");
 	if (digits)
-		return refuse(why, n, "a domain whose last label is all digits");
+		return cw_seterr(e, "a domain whose last label is all digits");
 	return 0;
 }
 
 int
-cw_email_check(const char *addr, enum cw_email_kind kind, char *why, size_t n)
+cw_email_check(const char *addr, enum cw_email_kind kind, cw_err *e)
 {
 	const char *at;
 	char c[16];
 
 	if (addr == NULL || *addr == '\0')
-		return refuse(why, n, "empty");
+		return cw_seterr(e, "empty");
 	/* First, so that a header injection is named for what it is. */
 	for (const char *p = addr; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return refuse(why, n, "control characters (%s)",
+			return cw_seterr(e, "control characters (%s)",
 			    show((unsigned char)*p, c));
 	if (strlen(addr) > MAX_ADDR)
-		return refuse(why, n, "longer than %d octets", MAX_ADDR);
+		return cw_seterr(e, "longer than %d octets", MAX_ADDR);
 	/* The last "@": a quoted local part could hold one, a domain never. */
 	if ((at = strrchr(addr, '@')) == NULL)
-		return refuse(why, n, "no \"@\"");
-	if (local_part(addr, (size_t)(at - addr), why, n) != 0)
+		return cw_seterr(e, "no \"@\"");
+	if (local_part(addr, (size_t)(at - addr), e) != 0)
 		return -1;
-	return domain(at + 1, kind, why, n);
+	return domain(at + 1, kind, e);
 }
 
 int
 cw_email_valid(const char *addr)
 {
-	char why[128];
-
-	return cw_email_check(addr, CW_EMAIL_RECIPIENT, why, sizeof(why)) == 0;
+	return cw_email_check(addr, CW_EMAIL_RECIPIENT, NULL) == 0;
 }
 
 static int
@@ -184,12 +170,12 @@ is_ctl(unsigned char c)
 int
 cw_mail_addr_check(const char *addr, cw_err *e)
 {
-	char why[160];
+	cw_err why;
 
 	/* The sender's rule: a record's recipient passed the stricter one
 	 * (cw_notification_check) before any message is built. */
-	if (cw_email_check(addr, CW_EMAIL_SENDER, why, sizeof(why)) != 0)
-		return cw_seterr(e, "not an email address: %s", why);
+	if (cw_email_check(addr, CW_EMAIL_SENDER, &why) != 0)
+		return cw_seterr(e, "not an email address: %s", why.msg);
 	return 0;
 }
 

@@ -1,6 +1,4 @@
 /* result.c: result records, the check every notification passes, the data object providers share. */
-#include <stdio.h>
-#include <string.h>
 
 #include "cw/core/json.h"
 #include "cw/net/email.h"
@@ -45,34 +43,24 @@ cw_result_uncertain(const json_t *rec, const char *provider, const char *error)
 }
 
 int
-cw_notification_check(const json_t *rec, char *why, size_t n)
+cw_notification_check(const json_t *rec, cw_err *e)
 {
 	const char *id = cw_json_istr(rec, "notificationId");
 	const char *email = cw_json_istr(rec, "email");
-	char bad[160];
+	cw_err bad;
 
-	if (id == NULL || *id == '\0') {
-		snprintf(why, n, "not a notification: no notificationId");
-		return -1;
-	}
-	if (cw_json_istr(rec, "cartId") == NULL) {
-		snprintf(why, n, "notification %s: no cartId", id);
-		return -1;
-	}
-	if (email == NULL || *email == '\0') {
-		snprintf(why, n, "no email address");
-		return -1;
-	}
+	if (id == NULL || *id == '\0')
+		return cw_seterr(e, "not a notification: no notificationId");
+	if (cw_json_istr(rec, "cartId") == NULL)
+		return cw_seterr(e, "notification %s: no cartId", id);
+	if (email == NULL || *email == '\0')
+		return cw_seterr(e, "no email address");
 	/* The result carries the address already: the error says only what is
 	 * wrong with it, and a diagnostic never prints the address raw. */
-	if (cw_email_check(email, CW_EMAIL_RECIPIENT, bad, sizeof(bad)) != 0) {
-		snprintf(why, n, "not an email address: %s", bad);
-		return -1;
-	}
-	if (!json_is_array(cw_json_iget(rec, "orderDetails"))) {
-		snprintf(why, n, "orderDetails is not a list");
-		return -1;
-	}
+	if (cw_email_check(email, CW_EMAIL_RECIPIENT, &bad) != 0)
+		return cw_seterr(e, "not an email address: %s", bad.msg);
+	if (!json_is_array(cw_json_iget(rec, "orderDetails")))
+		return cw_seterr(e, "orderDetails is not a list");
 	return 0;
 }
 

@@ -11,17 +11,17 @@
 static int
 record(const struct cw_rec *rec, void *ctx)
 {
-	char why[256];
 	struct timespec modified;
+	cw_err e;
 
 	(void)ctx;
 	if (rec->json == NULL)
 		return CW_REC_BAD;
-	if (cw_cart_check(rec->json, &modified, why, sizeof(why)) != 0 &&
-	    memchr(why, '\0', sizeof(why)) == NULL)
+	if (cw_cart_check(rec->json, &modified, &e) != 0 &&
+	    memchr(e.msg, '\0', sizeof(e.msg)) == NULL)
 		fuzz_fail("cw_cart_check: reason not terminated");
-	if (cw_notification_check(rec->json, why, sizeof(why)) != 0 &&
-	    memchr(why, '\0', sizeof(why)) == NULL)
+	if (cw_notification_check(rec->json, &e) != 0 &&
+	    memchr(e.msg, '\0', sizeof(e.msg)) == NULL)
 		fuzz_fail("cw_notification_check: reason not terminated");
 	return CW_REC_OK;
 }

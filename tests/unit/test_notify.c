@@ -15,6 +15,7 @@
 #include "cw/core/config.h"
 #include "cw/core/decimal.h"
 #include "cw/core/ids.h"
+#include "cw/d365/cart.h"
 #include "cw/mail/notification.h"
 
 static const char *
@@ -221,6 +222,43 @@ test_return_url(void **state)
 	cw_config_free(c);
 }
 
+/* The cart check says what is wrong through cw_err, naming the cart and the
+ * field, word for word as the stages print it. */
+static void
+test_cart_check(void **state)
+{
+	static const struct {
+		const char *cart, *why;
+	} bad[] = {
+		{"{}", "not a cart: no Id"},
+		{"{\"Id\": \"c1\"}", "cart c1: ModifiedDateTime is not an ISO 8601 time"},
+		{"{\"Id\": \"c1\", \"ModifiedDateTime\": \"2024-01-02T03:04:05Z\", "
+		    "\"CustomerId\": 7}", "cart c1: CustomerId and ReceiptEmail must be strings"},
+		{"{\"Id\": \"c1\", \"ModifiedDateTime\": \"2024-01-02T03:04:05Z\", "
+		    "\"CartLines\": [{\"ProductId\": \"x\"}]}",
+		    "cart c1: CartLines[0].ProductId is not a number"},
+		{"{\"Id\": \"c1\", \"ModifiedDateTime\": \"2024-01-02T03:04:05Z\", "
+		    "\"CartLines\": [{\"Quantity\": []}]}",
+		    "cart c1: CartLines[0]: Quantity and Price must be numbers"},
+	};
+	struct timespec t = {0};
+	json_t *cart;
+	cw_err e;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		cart = json_loads(bad[i].cart, 0, NULL);
+		assert_int_equal(cw_cart_check(cart, &t, &e), -1);
+		assert_string_equal(e.msg, bad[i].why);
+		json_decref(cart);
+	}
+	cart = json_loads("{\"Id\": \"c1\", \"ModifiedDateTime\": \"2024-01-02T03:04:05Z\"}",
+	    0, NULL);
+	assert_int_equal(cw_cart_check(cart, &t, &e), 0);
+	assert_int_equal(t.tv_sec, 1704164645);
+	json_decref(cart);
+}
+
 int
 main(void)
 {
@@ -230,6 +268,7 @@ main(void)
 		cmocka_unit_test(test_images),
 		cmocka_unit_test(test_default_viewports_and_bad_ones),
 		cmocka_unit_test(test_return_url),
+		cmocka_unit_test(test_cart_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <jansson.h>
+#include "cw/core/util.h"
 
 struct cw_config;
 struct cw_lookup;
@@ -36,10 +37,10 @@ char *cw_notify_return_url(const struct cw_notify_opts *o, const char *cart_id);
  * The notification record (DESIGN.md section 3) for a checked cart. customer
  * is the Retail Server Customer, or NULL for a guest cart. Products come from
  * l's cache. Returns a new object, or NULL with the reason the cart is skipped
- * in why (no email, no line with a known product).
+ * in e (not a cart, no email, no line with a known product).
  */
 json_t *cw_notify_build(const struct cw_notify_opts *o, const json_t *cart,
     const json_t *customer, const struct cw_lookup *l, long long channel,
-    const char *currency, char *why, size_t n);
+    const char *currency, cw_err *e);
 
 #endif

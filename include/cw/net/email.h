@@ -23,11 +23,11 @@ enum cw_email_kind {
  * domain of dot-separated labels of ASCII letters, digits and hyphens (1 to
  * 63 octets, no hyphen first or last; an IDN in its xn-- form), at least two
  * labels, the last not all digits; at most 254 octets in all. Otherwise -1
- * and why[0..n) says what is wrong in a short phrase ("\";\" in the local
- * part"): it names at most one character, escaped when it is not printable
- * ASCII, and never the address, which is personal data.
+ * and e (which may be NULL) says what is wrong in a short phrase ("\";\" in
+ * the local part"): it names at most one character, escaped when it is not
+ * printable ASCII, and never the address, which is personal data.
  */
-int cw_email_check(const char *addr, enum cw_email_kind kind, char *why, size_t n);
+int cw_email_check(const char *addr, enum cw_email_kind kind, cw_err *e);
 
 /* 1 if cw_email_check() accepts addr as a recipient, else 0. */
 int cw_email_valid(const char *addr);

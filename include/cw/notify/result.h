@@ -26,10 +26,10 @@ json_t *cw_result_uncertain(const json_t *rec, const char *provider, const char 
 /*
  * Checks a notification record before any provider sees it: notificationId,
  * cartId, an email address that cw_email_valid() accepts (email.h), orderDetails
- * an array. 0, or -1 with the problem in why, which names what is wrong with
+ * an array. 0, or -1 with the problem in e, which names what is wrong with
  * the address but not the address.
  */
-int cw_notification_check(const json_t *rec, char *why, size_t n);
+int cw_notification_check(const json_t *rec, cw_err *e);
 
 /* The data object the sample sends to Emarsys, which SendGrid and Mandrill
  * templates get too: firstName, lastName, language, currency,
