@@ -11,7 +11,6 @@
 
 #include <jansson.h>
 
-#include "cw/core/config.h"
 #include "cw/core/util.h"
 #include "cw/mail/htmlsafe.h"
 #include "cw/mail/mime.h"
@@ -159,49 +158,32 @@ struct cw_render {
 	struct cw_tmpl *html, *text, *subject;
 };
 
+/* The template at path, or the shipped file of that name when path is NULL. */
+static struct cw_tmpl *
+load(const char *path, const char *shipped, enum cw_tmpl_kind kind, cw_err *e)
+{
+	struct cw_tmpl *t = NULL;
+	char *found = NULL;
+
+	if (path != NULL || (path = found = cw_template_path(shipped, e)) != NULL)
+		t = cw_tmpl_load(path, kind, e);
+	free(found);
+	return t;
+}
+
 struct cw_render *
-cw_render_new(const char *html_path, const char *text_path, const char *subject,
-    cw_err *e)
+cw_render_new(const struct cw_render_opts *o, cw_err *e)
 {
 	struct cw_render *r = cw_calloc(1, sizeof(*r));
+	const char *subject = o->subject != NULL ? o->subject : CW_SUBJECT_DEFAULT;
 
-	if ((r->html = cw_tmpl_load(html_path, CW_TMPL_HTML, e)) == NULL ||
-	    (r->text = cw_tmpl_load(text_path, CW_TMPL_TEXT, e)) == NULL ||
+	if ((r->html = load(o->html, "cart.html", CW_TMPL_HTML, e)) == NULL ||
+	    (r->text = load(o->text, "cart.txt", CW_TMPL_TEXT, e)) == NULL ||
 	    (r->subject = cw_tmpl_parse(subject, strlen(subject), CW_TMPL_LINE,
-	    "Cartwatch.Notify.Smtp.Template.Subject", e)) == NULL) {
+	    o->subject_name != NULL ? o->subject_name : "subject", e)) == NULL) {
 		cw_render_free(r);
 		return NULL;
 	}
-	return r;
-}
-
-/* A template file: the configured one, else the shipped one. Caller frees. */
-static char *
-template_file(struct cw_config *c, const char *key, const char *shipped, cw_err *e)
-{
-	const char *v = cw_config_str(c, key, NULL);
-
-	if (v != NULL && *v != '\0')
-		return cw_config_resolve(c, v);
-	return cw_template_path(shipped, e);
-}
-
-struct cw_render *
-cw_render_config(struct cw_config *c, cw_err *e)
-{
-	const char *subject = cw_config_str(c, "Cartwatch.Notify.Smtp.Template.Subject",
-	    NULL);
-	struct cw_render *r = NULL;
-	char *html, *text = NULL;
-
-	if (subject == NULL || *subject == '\0')
-		subject = CW_SUBJECT_DEFAULT;
-	if ((html = template_file(c, "Cartwatch.Notify.Smtp.Template.Html", "cart.html",
-	    e)) != NULL && (text = template_file(c, "Cartwatch.Notify.Smtp.Template.Text",
-	    "cart.txt", e)) != NULL)
-		r = cw_render_new(html, text, subject, e);
-	free(html);
-	free(text);
 	return r;
 }
 

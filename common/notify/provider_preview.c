@@ -10,6 +10,7 @@
 #include "cw/mail/render.h"
 #include "cw/notify/registry.h"
 #include "cw/notify/result.h"
+#include "cw/notify/templates.h"
 
 struct preview {
 	struct cw_provider p;
@@ -73,7 +74,7 @@ cw_preview_config(struct cw_config *c, const struct cw_provider_opts *o)
 	cw_preview_opts_config(&v->o, c);
 	if (o->dir != NULL)
 		v->o.dir = o->dir;
-	if ((v->r = cw_render_config(c, &e)) == NULL)
+	if ((v->r = cw_templates_config(c, &e)) == NULL)
 		cw_config_bad(c, "Cartwatch.Notify.Smtp.Template", "%s", e.msg);
 	return &v->p;
 }

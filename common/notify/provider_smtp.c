@@ -12,6 +12,7 @@
 #include "cw/net/smtp.h"
 #include "cw/notify/registry.h"
 #include "cw/notify/result.h"
+#include "cw/notify/templates.h"
 
 struct smtp {
 	struct cw_provider p;
@@ -114,7 +115,7 @@ cw_smtp_config(struct cw_config *c, const struct cw_provider_opts *o)
 	m->p.close = sm_close;
 	cw_smtp_opts_config(&m->o, c);
 	/* Templates are read now: a broken one is a configuration error. */
-	if ((m->r = cw_render_config(c, &e)) == NULL)
+	if ((m->r = cw_templates_config(c, &e)) == NULL)
 		cw_config_bad(c, "Cartwatch.Notify.Smtp.Template", "%s", e.msg);
 	return &m->p;
 }

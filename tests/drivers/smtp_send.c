@@ -15,6 +15,7 @@
 #include "cw/mail/preview.h"
 #include "cw/mail/render.h"
 #include "cw/net/smtp.h"
+#include "cw/notify/templates.h"
 #include "cw/tool/ndjson.h"
 #include "cw/tool/tool.h"
 
@@ -131,7 +132,7 @@ main(int argc, char **argv)
 		cw_preview_opts_config(&c.po, cfg);
 	else
 		cw_smtp_opts_config(&so, cfg);
-	c.r = cw_render_config(cfg, &e);
+	c.r = cw_templates_config(cfg, &e);
 	if (c.r == NULL)
 		warnx("%s", e.msg);
 	cw_warn_lines(cw_config_take_said(cfg));

@@ -17,6 +17,7 @@
 #include "cw/core/config.h"
 #include "cw/core/util.h"
 #include "cw/mail/render.h"
+#include "cw/notify/templates.h"
 
 /* A file of the source tree, from the working directory or from the binary
  * (BUILD/tests/unit/test_render). Caller frees. */
@@ -88,7 +89,7 @@ shipped(void)
 	struct cw_render *r;
 	cw_err e;
 
-	r = cw_render_new(h, t, CW_SUBJECT_DEFAULT, &e);
+	r = cw_render_new(&(struct cw_render_opts){.html = h, .text = t}, &e);
 	if (r == NULL)
 		fail_msg("%s", e.msg);
 	free(h);
@@ -560,7 +561,7 @@ test_files(void **state)
 	/* a missing template: a clear error naming the file */
 	p = cw_asprintf("%s/none.html", dir);
 	q = src_file("templates/cart.txt");
-	assert_null(cw_render_new(p, q, CW_SUBJECT_DEFAULT, &e));
+	assert_null(cw_render_new(&(struct cw_render_opts){.html = p, .text = q}, &e));
 	free(p);
 	p = cw_asprintf("%s/none.html: No such file or directory", dir);
 	assert_string_equal(e.msg, p);
@@ -569,11 +570,16 @@ test_files(void **state)
 	/* a template that is not UTF-8, or does not parse: file and line */
 	p = cw_asprintf("%s/bad.html", dir);
 	write_file(p, "<p>\n{{#x}}\n</p>\n");
-	assert_null(cw_render_new(p, q, CW_SUBJECT_DEFAULT, &e));
+	assert_null(cw_render_new(&(struct cw_render_opts){.html = p, .text = q}, &e));
 	assert_non_null(strstr(e.msg, "bad.html:2: {{#x}} is never closed"));
 	/* a bad subject */
 	write_file(p, "<p>{{x}}</p>");
-	assert_null(cw_render_new(p, q, "{{{x}}}", &e));
+	assert_null(cw_render_new(&(struct cw_render_opts){.html = p, .text = q,
+	    .subject = "{{{x}}}"}, &e));
+	assert_non_null(strstr(e.msg, "subject:1:"));
+	/* ...named as the caller calls it */
+	assert_null(cw_render_new(&(struct cw_render_opts){.html = p, .text = q,
+	    .subject = "{{{x}}}", .subject_name = "Cartwatch.Notify.Smtp.Template.Subject"}, &e));
 	assert_non_null(strstr(e.msg, "Cartwatch.Notify.Smtp.Template.Subject:1:"));
 	free(p);
 	free(q);
@@ -590,7 +596,7 @@ test_files(void **state)
 	    "\"Html\": \"mine.html\", \"Text\": \"mine.txt\", \"Subject\": \"Hi {{firstName}}\"}}}}}");
 	c = cw_config_load(cfgp, &e);
 	assert_non_null(c);
-	r = cw_render_config(c, &e);
+	r = cw_templates_config(c, &e);
 	if (r == NULL)
 		fail_msg("%s", e.msg);
 	cw_render_email(r, rec, &m);
@@ -606,9 +612,18 @@ test_files(void **state)
 	    "\"Html\": \"gone.html\", \"Text\": \"mine.txt\"}}}}}");
 	c = cw_config_load(cfgp, &e);
 	assert_non_null(c);
-	assert_null(cw_render_config(c, &e));
+	assert_null(cw_templates_config(c, &e));
 	if (strstr(e.msg, "/gone.html: No such file or directory") == NULL)
 		fail_msg("%s", e.msg);
+	cw_config_free(c);
+
+	/* a bad subject is named by its key */
+	write_file(cfgp, "{\"Cartwatch\": {\"Notify\": {\"Smtp\": {\"Template\": {"
+	    "\"Html\": \"mine.html\", \"Text\": \"mine.txt\", \"Subject\": \"{{{x}}}\"}}}}}");
+	c = cw_config_load(cfgp, &e);
+	assert_non_null(c);
+	assert_null(cw_templates_config(c, &e));
+	assert_non_null(strstr(e.msg, "Cartwatch.Notify.Smtp.Template.Subject:1:"));
 	cw_config_free(c);
 
 	/* the shipped ones, found through $CARTWATCH_TEMPLATES */
@@ -619,7 +634,7 @@ test_files(void **state)
 	assert_non_null(strstr(p, "/templates/cart.html"));
 	free(p);
 	c = cw_config_empty();
-	r = cw_render_config(c, &e);
+	r = cw_templates_config(c, &e);
 	assert_non_null(r);
 	cw_render_email(r, rec, &m);
 	assert_string_equal(m.subject, "Zoë, you left something in your cart");
@@ -627,7 +642,7 @@ test_files(void **state)
 	cw_render_free(r);
 	/* ...and an empty directory there is an error, not a fallback */
 	setenv("CARTWATCH_TEMPLATES", dir, 1);
-	assert_null(cw_render_config(c, &e));
+	assert_null(cw_templates_config(c, &e));
 	assert_non_null(strstr(e.msg, "/cart.html: No such file or directory (from "
 	    "$CARTWATCH_TEMPLATES)"));
 	unsetenv("CARTWATCH_TEMPLATES");
@@ -988,7 +1003,7 @@ test_refusal_names_file(void **state)
 
 	(void)state;
 	write_file(p, "<p>\n<p>\n<script>x</scriptx>\n{{firstName}}\n</script>\n");
-	assert_null(cw_render_new(p, q, CW_SUBJECT_DEFAULT, &e));
+	assert_null(cw_render_new(&(struct cw_render_opts){.html = p, .text = q}, &e));
 	want = cw_asprintf("%s:4: a value may not stand inside <script>", p);
 	assert_string_equal(e.msg, want);
 	free(want);

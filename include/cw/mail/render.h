@@ -108,25 +108,21 @@ struct cw_email {
 
 struct cw_render;  /* opaque: the three templates of an email */
 
-/* Loads the HTML and text templates from files and compiles subject (a
- * one-line template string). NULL with e when one of them cannot be used. */
-struct cw_render *cw_render_new(const char *html_path, const char *text_path,
-    const char *subject, cw_err *e);
+/* What an email's templates are, all borrowed; NULL for each default. */
+struct cw_render_opts {
+	const char *html;          /* HTML template file; NULL: the shipped cart.html,
+	                            * found by cw_template_path() */
+	const char *text;          /* text template file; NULL: the shipped cart.txt */
+	const char *subject;       /* the one-line subject template itself;
+	                            * NULL: CW_SUBJECT_DEFAULT */
+	const char *subject_name;  /* what messages call the subject
+	                            * ("NAME:1: why"); NULL: "subject" */
+};
 
-struct cw_config;
-
-/*
- * The templates the configuration names:
- *   Cartwatch.Notify.Smtp.Template.Html     file, relative to the config file's
- *   Cartwatch.Notify.Smtp.Template.Text     directory; default: cart.html and
- *                                           cart.txt by cw_template_path()
- *   Cartwatch.Notify.Smtp.Template.Subject  the subject template string
- *                                           (default CW_SUBJECT_DEFAULT)
- * The smtp and preview providers share them. A key of the wrong type is
- * reported and counted in c; a template that cannot be loaded gives NULL with e
- * (the caller exits CW_EXIT_USAGE).
- */
-struct cw_render *cw_render_config(struct cw_config *c, cw_err *e);
+/* Loads the HTML and text templates from files and compiles the subject.
+ * NULL with e when one of them cannot be found or used. Free with
+ * cw_render_free(). */
+struct cw_render *cw_render_new(const struct cw_render_opts *o, cw_err *e);
 
 void cw_render_free(struct cw_render *r);
 
