@@ -158,6 +158,17 @@ struct cw_render {
 	struct cw_tmpl *html, *text, *subject;
 };
 
+void
+cw_render_free(struct cw_render *r)
+{
+	if (r == NULL)
+		return;
+	cw_tmpl_free(r->html);
+	cw_tmpl_free(r->text);
+	cw_tmpl_free(r->subject);
+	free(r);
+}
+
 /* The template at path, or the shipped file of that name when path is NULL. */
 static struct cw_tmpl *
 load(const char *path, const char *shipped, enum cw_tmpl_kind kind, cw_err *e)
@@ -185,17 +196,6 @@ cw_render_new(const struct cw_render_opts *o, cw_err *e)
 		return NULL;
 	}
 	return r;
-}
-
-void
-cw_render_free(struct cw_render *r)
-{
-	if (r == NULL)
-		return;
-	cw_tmpl_free(r->html);
-	cw_tmpl_free(r->text);
-	cw_tmpl_free(r->subject);
-	free(r);
 }
 
 static int

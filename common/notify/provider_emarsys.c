@@ -9,7 +9,7 @@
 #include "cw/core/json.h"
 #include "cw/net/http.h"
 #include "cw/net/keyvault.h"
-#include "cw/notify/pace.h"
+#include "cw/notify/api.h"
 #include "cw/notify/registry.h"
 #include "cw/notify/result.h"
 #include "cw/notify/wsse.h"
@@ -18,19 +18,15 @@
 #define MAX_BODY 1000000   /* "1 MB" is taken as 1,000,000 bytes (DESIGN.md 7.11) */
 
 struct emarsys {
-	struct cw_provider p;
+	struct cw_api api;        /* the API secret, ApiSecretKeyVaultSecretName */
 	const char *api_url;      /* with {0} for the event id */
 	const char *event;        /* ExternalEventId, step 1 and the default */
 	const json_t *reminders;  /* Cartwatch.Reminders: per-step events */
 	const char *key_id;       /* EmarsysContactKeyId */
-	const char *user_name;    /* secret names */
-	const char *secret_name;
+	const char *user_name;    /* the API user's secret name */
 	int oauth;
 	const char *token_url;
-	struct cw_pace pace;
-	struct cw_http *h;
 	char *user;
-	char *secret;
 	char *token;
 	time_t token_until;
 };
@@ -40,11 +36,9 @@ em_open(struct cw_provider *p, struct cw_http *h, struct cw_vault *v, cw_err *e)
 {
 	struct emarsys *m = (struct emarsys *)p;
 
-	m->h = h;
-	if (cw_vault_get(v, m->user_name, &m->user, e) != 0 ||
-	    cw_vault_get(v, m->secret_name, &m->secret, e) != 0)
+	if (cw_vault_get(v, m->user_name, &m->user, e) != 0)
 		return -1;
-	return 0;
+	return cw_api_open(p, h, v, e);
 }
 
 static void
@@ -53,9 +47,8 @@ em_close(struct cw_provider *p)
 	struct emarsys *m = (struct emarsys *)p;
 
 	cw_secret_free(m->user);
-	cw_secret_free(m->secret);
 	cw_secret_free(m->token);
-	free(m);
+	cw_api_close(p);
 }
 
 /* The event of a step: Cartwatch.Reminders[step-1].ExternalEventId, else the
@@ -84,7 +77,7 @@ token(struct emarsys *m, cw_err *e)
 
 	if (m->token != NULL && time(NULL) < m->token_until)
 		return m->token;
-	pair = cw_asprintf("%s:%s", m->user, m->secret);
+	pair = cw_asprintf("%s:%s", m->user, m->api.secret);
 	b64 = cw_base64(pair, strlen(pair));
 	auth = cw_asprintf("Authorization: Basic %s", b64);
 	cw_secret_free(pair);
@@ -99,7 +92,7 @@ token(struct emarsys *m, cw_err *e)
 	req.headers = headers;
 	req.body = form;
 	req.body_len = strlen(form);
-	if (cw_http_do(m->h, &req, &resp, e) != 0) {
+	if (cw_http_do(m->api.h, &req, &resp, e) != 0) {
 		cw_http_resp_free(&resp);
 		cw_secret_free(auth);
 		return NULL;
@@ -137,82 +130,51 @@ fail_all(json_t *const *recs, json_t **res, const size_t *idx, size_t k, const c
 	}
 }
 
-/* One trigger request for the contacts recs[idx[0..k)], all of one event.
- * 0, or 1 with e when the whole request failed. */
-static int
-trigger(struct emarsys *m, const char *event, json_t *const *recs, json_t **res,
-    const size_t *idx, size_t k, const char *body, cw_err *fe)
+/* The trigger URL of event: {0} is where the sample's string.Format puts
+ * the event id. Caller frees. */
+static char *
+trigger_url(const struct emarsys *m, const char *event)
 {
-	struct cw_http_req req = {0};
-	struct cw_http_resp resp = {0};
-	const char *headers[4], *tok;
-	char *url, *ev = cw_urlencode(event), *auth = NULL, *wsse, why[400];
-	const json_t *errors;
-	json_t *j = NULL;
-	int rc = 1;
-	cw_err e;
-	size_t i;
-
-	/* {0} is where the sample's string.Format puts the event id. */
 	const char *at = strstr(m->api_url, "{0}");
-	url = at ? cw_asprintf("%.*s%s%s", (int)(at - m->api_url), m->api_url, ev, at + 3) :
-	    cw_strdup(m->api_url);
-	free(ev);
-	if (m->oauth) {
-		if ((tok = token(m, &e)) == NULL) {
-			fail_all(recs, res, idx, k, e.msg, 0);
-			free(url);
-			return cw_seterr(fe, "%s", e.msg), 1;
-		}
-		auth = cw_asprintf("Authorization: Bearer %s", tok);
-	} else {
-		/* A fresh nonce and Created for every request: Emarsys refuses
-		 * a replay and anything older than five minutes. */
-		wsse = cw_wsse_header(m->user, m->secret);
-		auth = cw_asprintf("X-WSSE: %s", wsse ? wsse : "");
-		cw_secret_free(wsse);
-	}
-	headers[0] = auth;
-	headers[1] = "Content-Type: application/json; charset=utf-8";
-	headers[2] = "Accept: application/json";
-	headers[3] = NULL;
-	req.service = "Emarsys";
-	req.method = "POST";
-	req.url = url;
-	req.headers = headers;
-	req.body = body;
-	req.body_len = strlen(body);
-	/* trigger_id makes a repeat a no-op at Emarsys, and Emarsys's 5xx are
-	 * retried on that ground; but a trigger whose answer was lost is not
-	 * repeated blindly: each repeat is one more delivery to account for. */
-	req.retry = CW_RETRY_UNSENT_5XX;
-	cw_pace_wait(&m->pace);
-	if (cw_http_do(m->h, &req, &resp, &e) != 0) {
-		fail_all(recs, res, idx, k, e.msg, resp.uncertain);
-		cw_seterr(fe, "%s", e.msg);
-		goto out;
-	}
-	j = json_loadb(resp.body ? resp.body : "", resp.body_len, 0, NULL);
-	if (resp.status == 200 && !json_is_object(j)) {
-		/* Taken, perhaps; the per-contact outcomes are in the lost body. */
-		snprintf(why, sizeof(why), "Emarsys: outcome unknown: HTTP 200 with a "
-		    "reply that is not JSON");
-		fail_all(recs, res, idx, k, why, 1);
-		cw_seterr(fe, "%s", why);
-		goto out;
-	}
-	if (resp.status != 200 || json_integer_value(cw_json_iget(j, "replyCode")) != 0) {
-		char desc[300];
+	char *ev, *url;
 
-		snprintf(why, sizeof(why), "Emarsys: %s",
-		    cw_http_describe(&resp, desc, sizeof(desc)));
-		fail_all(recs, res, idx, k, why, 0);
-		cw_seterr(fe, "%s", why);
-		goto out;
-	}
-	rc = 0;
-	errors = cw_json_iget(cw_json_iget(j, "data"), "errors");
-	for (i = 0; i < k; i++) {
+	if (at == NULL)
+		return cw_strdup(m->api_url);
+	ev = cw_urlencode(event);
+	url = cw_asprintf("%.*s%s%s", (int)(at - m->api_url), m->api_url, ev, at + 3);
+	free(ev);
+	return url;
+}
+
+/* The header that signs a request, for the caller to free with
+ * cw_secret_free(); NULL with e when no OAuth2 token can be had. */
+static char *
+auth_header(struct emarsys *m, cw_err *e)
+{
+	const char *tok;
+	char *wsse, *auth;
+
+	if (m->oauth)
+		return (tok = token(m, e)) != NULL ?
+		    cw_asprintf("Authorization: Bearer %s", tok) : NULL;
+	/* A fresh nonce and Created for every request: Emarsys refuses a
+	 * replay and anything older than five minutes. */
+	wsse = cw_wsse_header(m->user, m->api.secret);
+	auth = cw_asprintf("X-WSSE: %s", wsse ? wsse : "");
+	cw_secret_free(wsse);
+	return auth;
+}
+
+/* Each contact's outcome from a 200 whose replyCode is 0: sent, unless
+ * data.errors names its address. */
+static void
+outcomes(const json_t *reply, json_t *const *recs, json_t **res, const size_t *idx,
+    size_t k)
+{
+	const json_t *errors = cw_json_iget(cw_json_iget(reply, "data"), "errors");
+	char why[400];
+
+	for (size_t i = 0; i < k; i++) {
 		const json_t *ce = cw_json_iget(errors, cw_json_istr(recs[idx[i]], "email"));
 		const char *code;
 		json_t *text;
@@ -228,6 +190,54 @@ trigger(struct emarsys *m, const char *event, json_t *const *recs, json_t **res,
 		    json_is_string(text) ? json_string_value(text) : "error");
 		res[idx[i]] = cw_result(recs[idx[i]], "failed", "emarsys", NULL, why);
 	}
+}
+
+/* One trigger request for the contacts recs[idx[0..k)], all of one event.
+ * 0, or 1 with e when the whole request failed. */
+static int
+trigger(struct emarsys *m, const char *event, json_t *const *recs, json_t **res,
+    const size_t *idx, size_t k, const char *body, cw_err *fe)
+{
+	struct cw_http_resp resp = {0};
+	const char *headers[4];
+	char *url, *auth, desc[300];
+	json_t *j = NULL;
+	int rc = 1;
+	cw_err e;
+
+	if ((auth = auth_header(m, &e)) == NULL) {
+		fail_all(recs, res, idx, k, e.msg, 0);
+		return cw_seterr(fe, "%s", e.msg), 1;
+	}
+	url = trigger_url(m, event);
+	headers[0] = auth;
+	headers[1] = "Content-Type: application/json; charset=utf-8";
+	headers[2] = "Accept: application/json";
+	headers[3] = NULL;
+	/* trigger_id makes a repeat a no-op at Emarsys, and Emarsys's 5xx are
+	 * retried on that ground; but a trigger whose answer was lost is not
+	 * repeated blindly: each repeat is one more delivery to account for. */
+	if (cw_api_post(&m->api, "Emarsys", url, headers, body, CW_RETRY_UNSENT_5XX, &resp,
+	    &e) != 0) {
+		fail_all(recs, res, idx, k, e.msg, resp.uncertain);
+		cw_seterr(fe, "%s", e.msg);
+		goto out;
+	}
+	j = json_loadb(resp.body ? resp.body : "", resp.body_len, 0, NULL);
+	if (resp.status == 200 && !json_is_object(j)) {
+		/* Taken, perhaps; the per-contact outcomes are in the lost body. */
+		cw_seterr(&e, "Emarsys: outcome unknown: HTTP 200 with a reply that is "
+		    "not JSON");
+		fail_all(recs, res, idx, k, e.msg, 1);
+	} else if (resp.status != 200 || json_integer_value(cw_json_iget(j, "replyCode")) != 0) {
+		cw_seterr(&e, "Emarsys: %s", cw_http_describe(&resp, desc, sizeof(desc)));
+		fail_all(recs, res, idx, k, e.msg, 0);
+	} else {
+		outcomes(j, recs, res, idx, k);
+		rc = 0;
+	}
+	if (rc != 0)
+		cw_seterr(fe, "%s", e.msg);
 out:
 	json_decref(j);
 	cw_http_resp_free(&resp);
@@ -298,16 +308,13 @@ em_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 struct cw_provider *
 cw_emarsys_config(struct cw_config *c, const struct cw_provider_opts *o)
 {
-	struct emarsys *m = cw_calloc(1, sizeof(*m));
+	struct emarsys *m = cw_api_new(sizeof(*m), "emarsys", MAX_CONTACTS, em_send);
 	const char *auth;
 	cw_err e;
 
 	(void)o;  /* nothing to choose over the configuration */
-	m->p.name = "emarsys";
-	m->p.batch = MAX_CONTACTS;
-	m->p.open = em_open;
-	m->p.send = em_send;
-	m->p.close = em_close;
+	m->api.p.open = em_open;    /* the API user too, and a token */
+	m->api.p.close = em_close;
 	m->api_url = cw_config_str(c, "EmarsysClientOptions.ApiUrl",
 	    "https://api.emarsys.net/api/v2/event/{0}/trigger");
 	m->event = cw_config_need_str(c, "EmarsysClientOptions.ExternalEventId");
@@ -315,7 +322,7 @@ cw_emarsys_config(struct cw_config *c, const struct cw_provider_opts *o)
 	m->key_id = cw_config_str(c, "EmarsysClientOptions.EmarsysContactKeyId", "3");
 	m->user_name = cw_config_need_str(c,
 	    "EmarsysClientOptions.ApiUserNameKeyVaultSecretName");
-	m->secret_name = cw_config_need_str(c,
+	m->api.secret_name = cw_config_need_str(c,
 	    "EmarsysClientOptions.ApiSecretKeyVaultSecretName");
 	auth = cw_config_str(c, "Cartwatch.Notify.Emarsys.Auth", "wsse");
 	m->oauth = strcmp(auth, "oauth2") == 0;
@@ -325,11 +332,11 @@ cw_emarsys_config(struct cw_config *c, const struct cw_provider_opts *o)
 	m->token_url = cw_config_str(c, "Cartwatch.Notify.Emarsys.TokenUrl",
 	    "https://auth.emarsys.net/oauth2/token");
 	/* Under the API user's limit of about 1000 a minute. */
-	m->pace.per_minute = cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute", 900, 0,
+	m->api.pace.per_minute = cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute", 900, 0,
 	    1000000);
 	if (cw_http_url_allowed(m->api_url, &e) != 0)
 		cw_config_bad(c, "EmarsysClientOptions.ApiUrl", "%s", e.msg);
 	if (m->oauth && cw_http_url_allowed(m->token_url, &e) != 0)
 		cw_config_bad(c, "Cartwatch.Notify.Emarsys.TokenUrl", "%s", e.msg);
-	return &m->p;
+	return &m->api.p;
 }

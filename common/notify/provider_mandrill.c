@@ -6,42 +6,19 @@
 #include "cw/core/config.h"
 #include "cw/core/json.h"
 #include "cw/net/http.h"
-#include "cw/net/keyvault.h"
-#include "cw/notify/pace.h"
+#include "cw/notify/api.h"
 #include "cw/notify/registry.h"
 #include "cw/notify/result.h"
 
 #define MAX_RECIPIENTS 1000
 
 struct mandrill {
-	struct cw_provider p;
+	struct cw_api api;  /* the API key's secret */
 	const char *base;
 	const char *template_name;
 	const char *from;
 	const char *from_name;
-	const char *key_name;
-	struct cw_pace pace;
-	struct cw_http *h;
-	char *key;
 };
-
-static int
-md_open(struct cw_provider *p, struct cw_http *h, struct cw_vault *v, cw_err *e)
-{
-	struct mandrill *m = (struct mandrill *)p;
-
-	m->h = h;
-	return cw_vault_get(v, m->key_name, &m->key, e);
-}
-
-static void
-md_close(struct cw_provider *p)
-{
-	struct mandrill *m = (struct mandrill *)p;
-
-	cw_secret_free(m->key);
-	free(m);
-}
 
 /* merge_vars for one recipient: every field of the shared data object. */
 static json_t *
@@ -56,20 +33,15 @@ vars(const json_t *rec)
 	return out;
 }
 
-static int
-md_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_err *e)
+/* The send-template request for recs[0..n). Caller frees it, wiped: it
+ * holds the API key. */
+static char *
+md_body(const struct mandrill *m, json_t *const *recs, size_t n)
 {
-	struct mandrill *m = (struct mandrill *)p;
-	struct cw_http_req req = {0};
-	struct cw_http_resp resp = {0};
-	json_t *to = json_array(), *mv = json_array(), *body, *reply = NULL;
-	const char *headers[3];
-	char *url, *json, why[600], desc[300];
-	cw_err he;
-	size_t i;
-	int uncertain = 0, unanswered = 0;
+	json_t *to = json_array(), *mv = json_array(), *body;
+	char *json;
 
-	for (i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const char *email = cw_json_istr(recs[i], "email");
 
 		json_array_append_new(to, json_pack("{s:s,s:s}", "email", email, "type", "to"));
@@ -77,27 +49,51 @@ md_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 		    vars(recs[i])));
 	}
 	/* Each recipient sees only their own message and merge_vars. */
-	body = json_pack("{s:s,s:s,s:[],s:{s:s,s:s?,s:o,s:o,s:s,s:b}}", "key", m->key,
+	body = json_pack("{s:s,s:s,s:[],s:{s:s,s:s?,s:o,s:o,s:s,s:b}}", "key", m->api.secret,
 	    "template_name", m->template_name, "template_content", "message",
 	    "from_email", m->from, "from_name", *m->from_name ? m->from_name : NULL,
 	    "to", to, "merge_vars", mv, "merge_language", "handlebars",
 	    "preserve_recipients", 0);
 	json = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	json_decref(body);
+	return json;
+}
+
+/* The result for rec from a, its answer in a 200's list (NULL: none). */
+static json_t *
+md_outcome(const json_t *rec, const json_t *a)
+{
+	const char *st = cw_json_istr(a, "status"), *reason = cw_json_istr(a, "reject_reason");
+	char why[300];
+
+	if (a == NULL)
+		return cw_result_uncertain(rec, "mandrill", "Mandrill: outcome unknown: HTTP 200 "
+		    "without an answer for this recipient");
+	if (st != NULL && (strcmp(st, "sent") == 0 || strcmp(st, "queued") == 0 ||
+	    strcmp(st, "scheduled") == 0))
+		return cw_result(rec, "sent", "mandrill", cw_json_istr(a, "_id"), NULL);
+	snprintf(why, sizeof(why), "Mandrill: %s%s%s", st ? st : "no answer",
+	    reason ? ": " : "", reason ? reason : "");
+	return cw_result(rec, "failed", "mandrill", cw_json_istr(a, "_id"), why);
+}
+
+static int
+md_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_err *e)
+{
+	static const char *const headers[] = {
+		"Content-Type: application/json", "Accept: application/json", NULL
+	};
+	struct mandrill *m = (struct mandrill *)p;
+	struct cw_http_resp resp = {0};
+	char *url, *json = md_body(m, recs, n), why[600], desc[300];
+	json_t *reply = NULL;
+	int uncertain = 0, unanswered = 0;
+	cw_err he;
+
 	url = cw_asprintf("%s/api/1.0/messages/send-template", m->base);
-	headers[0] = "Content-Type: application/json";
-	headers[1] = "Accept: application/json";
-	headers[2] = NULL;
-	req.service = "Mandrill";
-	req.method = "POST";
-	req.url = url;
-	req.headers = headers;
-	req.body = json;
-	req.body_len = strlen(json);
-	req.retry = CW_RETRY_UNSENT;
-	cw_pace_wait(&m->pace);
 	why[0] = '\0';
-	if (cw_http_do(m->h, &req, &resp, &he) != 0) {
+	if (cw_api_post(&m->api, "Mandrill", url, headers, json, CW_RETRY_UNSENT, &resp,
+	    &he) != 0) {
 		snprintf(why, sizeof(why), "%s", he.msg);
 		uncertain = resp.uncertain;
 	} else {
@@ -113,29 +109,13 @@ md_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 			    "with a reply that is not a list of outcomes");
 		}
 	}
-	for (i = 0; i < n; i++) {
-		/* One answer per recipient, in the order sent. */
-		const json_t *a = json_array_get(reply, i);
-		const char *st = cw_json_istr(a, "status"), *reason = cw_json_istr(a, "reject_reason");
-
+	/* One answer per recipient, in the order sent. */
+	for (size_t i = 0; i < n; i++) {
 		if (why[0] != '\0')
-			res[i] = uncertain ? cw_result_uncertain(recs[i], "mandrill", why) :
-			    cw_result(recs[i], "failed", "mandrill", NULL, why);
-		else if (a == NULL) {
-			res[i] = cw_result_uncertain(recs[i], "mandrill",
-			    "Mandrill: outcome unknown: HTTP 200 without an answer for "
-			    "this recipient");
-			unanswered++;
-		}
-		else if (st != NULL && (strcmp(st, "sent") == 0 || strcmp(st, "queued") == 0 ||
-		    strcmp(st, "scheduled") == 0))
-			res[i] = cw_result(recs[i], "sent", "mandrill", cw_json_istr(a, "_id"), NULL);
-		else {
-			snprintf(desc, sizeof(desc), "Mandrill: %s%s%s", st ? st : "no answer",
-			    reason ? ": " : "", reason ? reason : "");
-			res[i] = cw_result(recs[i], "failed", "mandrill", cw_json_istr(a, "_id"),
-			    desc);
-		}
+			res[i] = cw_result_failed(recs[i], "mandrill", why, uncertain);
+		else
+			res[i] = md_outcome(recs[i], json_array_get(reply, i));
+		unanswered += why[0] == '\0' && json_array_get(reply, i) == NULL;
 	}
 	json_decref(reply);
 	cw_http_resp_free(&resp);
@@ -151,25 +131,20 @@ md_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 struct cw_provider *
 cw_mandrill_config(struct cw_config *c, const struct cw_provider_opts *o)
 {
-	struct mandrill *m = cw_calloc(1, sizeof(*m));
+	struct mandrill *m = cw_api_new(sizeof(*m), "mandrill", MAX_RECIPIENTS, md_send);
 	cw_err e;
 
 	(void)o;  /* nothing to choose over the configuration */
-	m->p.name = "mandrill";
-	m->p.batch = MAX_RECIPIENTS;
-	m->p.open = md_open;
-	m->p.send = md_send;
-	m->p.close = md_close;
 	m->base = cw_config_str(c, "Cartwatch.Notify.Mandrill.BaseUrl",
 	    "https://mandrillapp.com");
 	m->template_name = cw_config_need_str(c, "Cartwatch.Notify.Mandrill.TemplateName");
 	m->from = cw_config_need_str(c, "Cartwatch.Notify.Mandrill.FromEmail");
 	m->from_name = cw_config_str(c, "Cartwatch.Notify.Mandrill.FromName", "");
-	m->key_name = cw_config_str(c, "Cartwatch.Notify.Mandrill.ApiKeySecretName",
+	m->api.secret_name = cw_config_str(c, "Cartwatch.Notify.Mandrill.ApiKeySecretName",
 	    "MandrillApiKey");
-	m->pace.per_minute = cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute", 0, 0,
+	m->api.pace.per_minute = cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute", 0, 0,
 	    1000000);
 	if (cw_http_url_allowed(m->base, &e) != 0)
 		cw_config_bad(c, "Cartwatch.Notify.Mandrill.BaseUrl", "%s", e.msg);
-	return &m->p;
+	return &m->api.p;
 }

@@ -6,42 +6,19 @@
 #include "cw/core/config.h"
 #include "cw/core/json.h"
 #include "cw/net/http.h"
-#include "cw/net/keyvault.h"
-#include "cw/notify/pace.h"
+#include "cw/notify/api.h"
 #include "cw/notify/registry.h"
 #include "cw/notify/result.h"
 
 #define MAX_PERSONALIZATIONS 1000
 
 struct sendgrid {
-	struct cw_provider p;
+	struct cw_api api;  /* the API key's secret */
 	const char *base;
 	const char *template_id;
 	const char *from;
 	const char *from_name;
-	const char *key_name;
-	struct cw_pace pace;
-	struct cw_http *h;
-	char *key;
 };
-
-static int
-sg_open(struct cw_provider *p, struct cw_http *h, struct cw_vault *v, cw_err *e)
-{
-	struct sendgrid *s = (struct sendgrid *)p;
-
-	s->h = h;
-	return cw_vault_get(v, s->key_name, &s->key, e);
-}
-
-static void
-sg_close(struct cw_provider *p)
-{
-	struct sendgrid *s = (struct sendgrid *)p;
-
-	cw_secret_free(s->key);
-	free(s);
-}
 
 /* A server's text, cut short and without control characters, for a result. */
 static void
@@ -103,20 +80,14 @@ out:
 	return ok;
 }
 
-static int
-sg_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_err *e)
+/* The request for recs[0..n), one personalization each. Caller frees. */
+static char *
+sg_body(const struct sendgrid *s, json_t *const *recs, size_t n)
 {
-	struct sendgrid *s = (struct sendgrid *)p;
-	struct cw_http_req req = {0};
-	struct cw_http_resp resp = {0};
 	json_t *body, *pers = json_array();
-	const char *headers[4], *msgid = NULL;
-	char *auth, *url, *json, why[600], desc[300];
-	int ok = 0, refused = 0;
-	cw_err he;
-	size_t i;
+	char *json;
 
-	for (i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		json_array_append_new(pers, json_pack("{s:[{s:s}],s:o,s:{s:s,s:s}}",
 		    "to", "email", cw_json_istr(recs[i], "email"),
 		    "dynamic_template_data", cw_notification_data(recs[i]),
@@ -127,21 +98,29 @@ sg_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	    "personalizations", pers);
 	json = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	json_decref(body);
+	return json;
+}
+
+static int
+sg_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_err *e)
+{
+	struct sendgrid *s = (struct sendgrid *)p;
+	struct cw_http_resp resp = {0};
+	const char *headers[4], *msgid = NULL;
+	char *json = sg_body(s, recs, n), *auth, *url, why[600], desc[300];
+	int ok = 0, refused = 0;
+	cw_err he;
+	size_t i;
+
 	url = cw_asprintf("%s/v3/mail/send", s->base);
-	auth = cw_asprintf("Authorization: Bearer %s", s->key);
+	auth = cw_asprintf("Authorization: Bearer %s", s->api.secret);
 	headers[0] = auth;
 	headers[1] = "Content-Type: application/json";
 	headers[2] = "Accept: application/json";
 	headers[3] = NULL;
-	req.service = "SendGrid";
-	req.method = "POST";
-	req.url = url;
-	req.headers = headers;
-	req.body = json;
-	req.body_len = strlen(json);
-	req.retry = CW_RETRY_UNSENT_5XX;  /* SendGrid: a 5xx was not processed */
-	cw_pace_wait(&s->pace);
-	if (cw_http_do(s->h, &req, &resp, &he) != 0)
+	/* SendGrid: a 5xx was not processed */
+	if (cw_api_post(&s->api, "SendGrid", url, headers, json, CW_RETRY_UNSENT_5XX, &resp,
+	    &he) != 0)
 		snprintf(why, sizeof(why), "%s", he.msg);
 	else if (resp.status != 202 && resp.status != 200) {
 		snprintf(why, sizeof(why), "SendGrid: %s", cw_http_describe(&resp, desc,
@@ -154,8 +133,7 @@ sg_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	}
 	for (i = 0; i < n && !refused; i++)
 		res[i] = ok ? cw_result(recs[i], "sent", "sendgrid", msgid, NULL) :
-		    resp.uncertain ? cw_result_uncertain(recs[i], "sendgrid", why) :
-		    cw_result(recs[i], "failed", "sendgrid", NULL, why);
+		    cw_result_failed(recs[i], "sendgrid", why, resp.uncertain);
 	cw_http_resp_free(&resp);
 	cw_secret_free(auth);
 	free(url);
@@ -166,24 +144,19 @@ sg_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 struct cw_provider *
 cw_sendgrid_config(struct cw_config *c, const struct cw_provider_opts *o)
 {
-	struct sendgrid *s = cw_calloc(1, sizeof(*s));
+	struct sendgrid *s = cw_api_new(sizeof(*s), "sendgrid", MAX_PERSONALIZATIONS, sg_send);
 	cw_err e;
 
 	(void)o;  /* nothing to choose over the configuration */
-	s->p.name = "sendgrid";
-	s->p.batch = MAX_PERSONALIZATIONS;
-	s->p.open = sg_open;
-	s->p.send = sg_send;
-	s->p.close = sg_close;
 	s->base = cw_config_str(c, "Cartwatch.Notify.SendGrid.BaseUrl", "https://api.sendgrid.com");
 	s->template_id = cw_config_need_str(c, "Cartwatch.Notify.SendGrid.TemplateId");
 	s->from = cw_config_need_str(c, "Cartwatch.Notify.SendGrid.FromEmail");
 	s->from_name = cw_config_str(c, "Cartwatch.Notify.SendGrid.FromName", "");
-	s->key_name = cw_config_str(c, "Cartwatch.Notify.SendGrid.ApiKeySecretName",
+	s->api.secret_name = cw_config_str(c, "Cartwatch.Notify.SendGrid.ApiKeySecretName",
 	    "SendGridApiKey");
-	s->pace.per_minute = cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute", 0, 0,
+	s->api.pace.per_minute = cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute", 0, 0,
 	    1000000);
 	if (cw_http_url_allowed(s->base, &e) != 0)
 		cw_config_bad(c, "Cartwatch.Notify.SendGrid.BaseUrl", "%s", e.msg);
-	return &s->p;
+	return &s->api.p;
 }

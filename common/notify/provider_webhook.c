@@ -7,35 +7,14 @@
 #include "cw/core/crypto.h"
 #include "cw/core/json.h"
 #include "cw/net/http.h"
-#include "cw/net/keyvault.h"
+#include "cw/notify/api.h"
 #include "cw/notify/registry.h"
 #include "cw/notify/result.h"
 
 struct webhook {
-	struct cw_provider p;
+	struct cw_api api;  /* the signing secret */
 	const char *url;
-	const char *secret_name;
-	struct cw_http *h;
-	char *secret;
 };
-
-static int
-wh_open(struct cw_provider *p, struct cw_http *h, struct cw_vault *v, cw_err *e)
-{
-	struct webhook *w = (struct webhook *)p;
-
-	w->h = h;
-	return cw_vault_get(v, w->secret_name, &w->secret, e);
-}
-
-static void
-wh_close(struct cw_provider *p)
-{
-	struct webhook *w = (struct webhook *)p;
-
-	cw_secret_free(w->secret);
-	free(w);
-}
 
 /*
  * The Idempotency-Key header: one record's notificationId; for a batch (or an
@@ -68,7 +47,6 @@ static int
 wh_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_err *e)
 {
 	struct webhook *w = (struct webhook *)p;
-	struct cw_http_req req = {0};
 	struct cw_http_resp resp = {0};
 	json_t *body = n == 1 ? json_incref(recs[0]) : json_array();
 	const char *headers[5];
@@ -81,7 +59,7 @@ wh_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	json = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	json_decref(body);
 	/* The receiver checks the exact bytes it got against this. */
-	cw_hmac_sha256_hex(w->secret, strlen(w->secret), json, strlen(json), mac);
+	cw_hmac_sha256_hex(w->api.secret, strlen(w->api.secret), json, strlen(json), mac);
 	sig = cw_asprintf("X-Cartwatch-Signature: sha256=%s", mac);
 	key = idempotency_key(recs, n);
 	headers[0] = sig;
@@ -89,14 +67,8 @@ wh_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	headers[2] = "User-Agent: cartwatch";
 	headers[3] = key;
 	headers[4] = NULL;
-	req.service = "webhook";
-	req.method = "POST";
-	req.url = w->url;
-	req.headers = headers;
-	req.body = json;
-	req.body_len = strlen(json);
-	req.retry = CW_RETRY_UNSENT;
-	if (cw_http_do(w->h, &req, &resp, &he) != 0)
+	if (cw_api_post(&w->api, "webhook", w->url, headers, json, CW_RETRY_UNSENT, &resp,
+	    &he) != 0)
 		snprintf(why, sizeof(why), "%s", he.msg);
 	else if (resp.status < 200 || resp.status > 299) {
 		snprintf(why, sizeof(why), "webhook: %s", cw_http_describe(&resp, desc,
@@ -109,8 +81,7 @@ wh_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 		ok = 1;
 	for (size_t i = 0; i < n; i++)
 		res[i] = ok ? cw_result(recs[i], "sent", "webhook", NULL, NULL) : refused ? NULL :
-		    resp.uncertain ? cw_result_uncertain(recs[i], "webhook", why) :
-		    cw_result(recs[i], "failed", "webhook", NULL, why);
+		    cw_result_failed(recs[i], "webhook", why, resp.uncertain);
 	cw_http_resp_free(&resp);
 	free(key);
 	free(sig);
@@ -121,18 +92,14 @@ wh_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 struct cw_provider *
 cw_webhook_config(struct cw_config *c, const struct cw_provider_opts *o)
 {
-	struct webhook *w = cw_calloc(1, sizeof(*w));
+	struct webhook *w = cw_api_new(sizeof(*w), "webhook", 1, wh_send);
 	cw_err e;
 
 	(void)o;  /* nothing to choose over the configuration */
-	w->p.name = "webhook";
-	w->p.open = wh_open;
-	w->p.send = wh_send;
-	w->p.close = wh_close;
 	w->url = cw_config_need_str(c, "Cartwatch.Notify.Webhook.Url");
-	w->secret_name = cw_config_str(c, "Cartwatch.Notify.Webhook.SecretName", "WebhookSecret");
-	w->p.batch = (size_t)cw_config_int(c, "Cartwatch.Notify.Webhook.BatchSize", 1, 1, 1000);
+	w->api.secret_name = cw_config_str(c, "Cartwatch.Notify.Webhook.SecretName", "WebhookSecret");
+	w->api.p.batch = (size_t)cw_config_int(c, "Cartwatch.Notify.Webhook.BatchSize", 1, 1, 1000);
 	if (*w->url != '\0' && cw_http_url_allowed(w->url, &e) != 0)
 		cw_config_bad(c, "Cartwatch.Notify.Webhook.Url", "%s", e.msg);
-	return &w->p;
+	return &w->api.p;
 }

@@ -42,6 +42,13 @@ cw_result_uncertain(const json_t *rec, const char *provider, const char *error)
 	return r;
 }
 
+json_t *
+cw_result_failed(const json_t *rec, const char *provider, const char *error, int uncertain)
+{
+	return uncertain ? cw_result_uncertain(rec, provider, error) :
+	    cw_result(rec, "failed", provider, NULL, error);
+}
+
 int
 cw_notification_check(const json_t *rec, cw_err *e)
 {

@@ -23,6 +23,11 @@ json_t *cw_result(const json_t *rec, const char *status, const char *provider,
  */
 json_t *cw_result_uncertain(const json_t *rec, const char *provider, const char *error);
 
+/* A failed result, made by cw_result_uncertain() when uncertain is not 0.
+ * New reference. */
+json_t *cw_result_failed(const json_t *rec, const char *provider, const char *error,
+    int uncertain);
+
 /*
  * Checks a notification record before any provider sees it: notificationId,
  * cartId, an email address that cw_email_valid() accepts (email.h), orderDetails

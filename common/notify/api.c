@@ -1,0 +1,57 @@
+/* api.c: what the providers that call a web API share: a secret from the vault, a pacer, a POST. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cw/net/keyvault.h"
+#include "cw/notify/api.h"
+
+void *
+cw_api_new(size_t size, const char *name, size_t batch,
+    int (*send)(struct cw_provider *, json_t *const *, size_t, json_t **, cw_err *))
+{
+	struct cw_api *a = cw_calloc(1, size);
+
+	a->p.name = name;
+	a->p.batch = batch;
+	a->p.open = cw_api_open;
+	a->p.send = send;
+	a->p.close = cw_api_close;
+	return a;
+}
+
+int
+cw_api_open(struct cw_provider *p, struct cw_http *h, struct cw_vault *v, cw_err *e)
+{
+	struct cw_api *a = (struct cw_api *)p;
+
+	a->h = h;
+	return cw_vault_get(v, a->secret_name, &a->secret, e);
+}
+
+void
+cw_api_close(struct cw_provider *p)
+{
+	struct cw_api *a = (struct cw_api *)p;
+
+	cw_secret_free(a->secret);
+	free(a);
+}
+
+int
+cw_api_post(struct cw_api *a, const char *service, const char *url,
+    const char *const *headers, const char *body, enum cw_retry retry,
+    struct cw_http_resp *resp, cw_err *e)
+{
+	struct cw_http_req req = {
+		.service = service,
+		.method = "POST",
+		.url = url,
+		.headers = headers,
+		.body = body,
+		.body_len = strlen(body),
+		.retry = retry,
+	};
+
+	cw_pace_wait(&a->pace);
+	return cw_http_do(a->h, &req, resp, e);
+}
