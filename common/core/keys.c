@@ -1,4 +1,4 @@
-/* keys.c: the one table of configuration keys; to add a key, add its row here and document it in man/cartwatch.7. */
+/* keys.c: the one table of config keys; a new key is a row here and an item in man/cartwatch.7. */
 #include <string.h>
 
 #include "cw/core/keys.h"
