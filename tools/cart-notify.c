@@ -252,7 +252,7 @@ configure(struct notify *nt, struct cw_tool *t, const char *name, int dry, const
 	if (dry || dir != NULL)
 		name = "preview";
 	else if (name == NULL)
-		name = cw_config_str(cfg, "Cartwatch.Notify.Provider", "emarsys");
+		name = cw_config_str(cfg, "Cartwatch.Notify.Provider");
 	nt->p = cw_provider_config(name, cfg, &po);
 	cw_docstore_config(&nt->sc, cfg);
 	/* Without an operating unit there are no claims to mark (store_open). */
@@ -262,7 +262,7 @@ configure(struct notify *nt, struct cw_tool *t, const char *name, int dry, const
 	 * lives there. */
 	if ((nt->p != NULL && !nt->p->dry) || cw_docstore_needs_vault(&nt->sc))
 		t->vault_url = cw_vault_url_config(cfg);
-	nt->checks = cw_config_bool(cfg, "Cartwatch.Notify.CheckOptOuts", 1);
+	nt->checks = cw_config_bool(cfg, "Cartwatch.Notify.CheckOptOuts");
 	if ((r = cw_tool_check(t, e)) != 0)
 		return r;
 	if (nt->p == NULL) {

@@ -135,15 +135,12 @@ cw_mandrill_config(struct cw_config *c, const struct cw_provider_opts *o)
 	cw_err e;
 
 	(void)o;  /* nothing to choose over the configuration */
-	m->base = cw_config_str(c, "Cartwatch.Notify.Mandrill.BaseUrl",
-	    "https://mandrillapp.com");
+	m->base = cw_config_str(c, "Cartwatch.Notify.Mandrill.BaseUrl");
 	m->template_name = cw_config_need_str(c, "Cartwatch.Notify.Mandrill.TemplateName");
 	m->from = cw_config_need_str(c, "Cartwatch.Notify.Mandrill.FromEmail");
-	m->from_name = cw_config_str(c, "Cartwatch.Notify.Mandrill.FromName", "");
-	m->api.secret_name = cw_config_str(c, "Cartwatch.Notify.Mandrill.ApiKeySecretName",
-	    "MandrillApiKey");
-	m->api.pace.per_minute = cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute", 0, 0,
-	    1000000);
+	m->from_name = cw_config_str(c, "Cartwatch.Notify.Mandrill.FromName");
+	m->api.secret_name = cw_config_str(c, "Cartwatch.Notify.Mandrill.ApiKeySecretName");
+	m->api.pace.per_minute = cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute");
 	if (cw_http_url_allowed(m->base, &e) != 0)
 		cw_config_bad(c, "Cartwatch.Notify.Mandrill.BaseUrl", "%s", e.msg);
 	return &m->api.p;

@@ -97,8 +97,8 @@ cw_webhook_config(struct cw_config *c, const struct cw_provider_opts *o)
 
 	(void)o;  /* nothing to choose over the configuration */
 	w->url = cw_config_need_str(c, "Cartwatch.Notify.Webhook.Url");
-	w->api.secret_name = cw_config_str(c, "Cartwatch.Notify.Webhook.SecretName", "WebhookSecret");
-	w->api.p.batch = (size_t)cw_config_int(c, "Cartwatch.Notify.Webhook.BatchSize", 1, 1, 1000);
+	w->api.secret_name = cw_config_str(c, "Cartwatch.Notify.Webhook.SecretName");
+	w->api.p.batch = (size_t)cw_config_int(c, "Cartwatch.Notify.Webhook.BatchSize");
 	if (*w->url != '\0' && cw_http_url_allowed(w->url, &e) != 0)
 		cw_config_bad(c, "Cartwatch.Notify.Webhook.Url", "%s", e.msg);
 	return &w->api.p;

@@ -9,7 +9,7 @@
 static char *
 template_file(struct cw_config *c, const char *key)
 {
-	const char *v = cw_config_str(c, key, NULL);
+	const char *v = cw_config_str(c, key);
 
 	return v != NULL && *v != '\0' ? cw_config_resolve(c, v) : NULL;
 }
@@ -18,7 +18,7 @@ struct cw_render *
 cw_templates_config(struct cw_config *c, cw_err *e)
 {
 	struct cw_render_opts o = {
-		.subject = cw_config_str(c, "Cartwatch.Notify.Smtp.Template.Subject", NULL),
+		.subject = cw_config_str(c, "Cartwatch.Notify.Smtp.Template.Subject"),
 		.subject_name = "Cartwatch.Notify.Smtp.Template.Subject",
 	};
 	char *html = template_file(c, "Cartwatch.Notify.Smtp.Template.Html");
