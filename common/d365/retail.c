@@ -95,6 +95,13 @@ cw_retail_close(struct cw_retail *r)
 	free(r);
 }
 
+/* Retail Server's own errors name an ErrorResourceId and a LocalizedMessage;
+ * its OData layer answers {"error":{"code":"","message":"..."}}. */
+static const struct cw_http_errfmt retail_errors = {
+	{"error.code", "code", "ErrorResourceId"},
+	{"error.message", "message", "LocalizedMessage"},
+};
+
 int
 cw_retail_call(struct cw_retail *r, const char *what, const char *path,
     const json_t *body, json_t **reply, cw_err *e)
@@ -132,7 +139,7 @@ cw_retail_call(struct cw_retail *r, const char *what, const char *path,
 		cw_seterr(e, "Retail Server %s: %s", what, te.msg);
 	} else if (resp.status < 200 || resp.status > 299) {
 		cw_seterr(e, "Retail Server %s: %s%s", what,
-		    cw_http_describe(&resp, why, sizeof(why)),
+		    cw_http_describe(&resp, &retail_errors, why, sizeof(why)),
 		    resp.status == 401 || resp.status == 403 ?
 		    " (is the app registered in Commerce headquarters?)" : "");
 	} else if ((*reply = cw_json_parse(resp.body, resp.body_len)) == NULL) {

@@ -17,6 +17,13 @@
 #define DEFAULT_IMDS "http://169.254.169.254"
 #define ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
+/* Entra ID and IMDS refuse as OAuth2 does (error, error_description); App
+ * Service's IDENTITY_ENDPOINT with a bare message. */
+static const struct cw_http_errfmt token_errors = {
+	{"error", "error.code", "code"},
+	{"error_description", "error.message", "message"},
+};
+
 enum kind { SECRET, WORKLOAD, APPSERVICE, IMDS };
 
 struct token {
@@ -362,7 +369,7 @@ cw_cred_token(struct cw_cred *c, const char *resource, cw_err *e)
 		return NULL;
 	}
 	if (resp.status != 200) {
-		fail(c, resource, e, cw_http_describe(&resp, why, sizeof(why)));
+		fail(c, resource, e, cw_http_describe(&resp, &token_errors, why, sizeof(why)));
 		cw_http_resp_free(&resp);
 		return NULL;
 	}

@@ -585,34 +585,55 @@ add_clean(struct cw_buf *b, const char *s, size_t max)
 		cw_buf_adds(b, "...");
 }
 
+/* The string at path in j (see struct cw_http_errfmt), or NULL. */
+static const char *
+at_path(const json_t *j, const char *path)
+{
+	char name[64];
+	size_t n;
+
+	while (j != NULL) {
+		n = strcspn(path, ".");
+		if (n >= sizeof(name))
+			return NULL;
+		memcpy(name, path, n);
+		name[n] = '\0';
+		if (json_is_array(j) && isdigit((unsigned char)name[0]))
+			j = json_array_get(j, strtoul(name, NULL, 10));
+		else
+			j = cw_json_iget(j, name);
+		if (path[n] == '\0')
+			return json_string_value(j);
+		path += n + 1;
+	}
+	return NULL;
+}
+
+/* The first of the paths (at most max, NULL ends them early) that names a string. */
+static const char *
+first_at(const json_t *j, const char *const *paths, size_t max)
+{
+	const char *s = NULL;
+
+	for (size_t i = 0; i < max && paths[i] != NULL && s == NULL; i++)
+		s = at_path(j, paths[i]);
+	return s;
+}
+
 char *
-cw_http_describe(const struct cw_http_resp *resp, char *buf, size_t n)
+cw_http_describe(const struct cw_http_resp *resp, const struct cw_http_errfmt *fmt,
+    char *buf, size_t n)
 {
 	struct cw_buf b = CW_BUF_INIT;
 	const char *code = NULL, *msg = NULL;
-	json_t *j = NULL, *err;
+	json_t *j = NULL;
 
 	cw_buf_addf(&b, "HTTP %ld", resp->status);
-	if (resp->body != NULL && resp->body_len > 0)
+	if (fmt != NULL && resp->body != NULL && resp->body_len > 0)
 		j = cw_json_parse(resp->body, resp->body_len);
 	if (json_is_object(j)) {
-		err = cw_json_iget(j, "error");
-		if (json_is_object(err)) {           /* Key Vault, Graph-style */
-			code = cw_json_istr(err, "code");
-			msg = cw_json_istr(err, "message");
-		} else if (json_is_string(err)) {    /* Entra ID */
-			code = json_string_value(err);
-			msg = cw_json_istr(j, "error_description");
-		} else if (json_is_array(cw_json_iget(j, "errors"))) {  /* SendGrid */
-			msg = cw_json_istr(json_array_get(cw_json_iget(j, "errors"), 0),
-			    "message");
-		} else {        /* Cosmos DB, Retail Server, Emarsys, others */
-			if ((code = cw_json_istr(j, "code")) == NULL)
-				code = cw_json_istr(j, "ErrorResourceId");
-			if ((msg = cw_json_istr(j, "message")) == NULL &&
-			    (msg = cw_json_istr(j, "LocalizedMessage")) == NULL)
-				msg = cw_json_istr(j, "replyText");
-		}
+		code = first_at(j, fmt->code, CW_HTTP_ERRPATHS);
+		msg = first_at(j, fmt->msg, CW_HTTP_ERRPATHS);
 	}
 	if (code != NULL) {
 		cw_buf_adds(&b, " ");

@@ -19,6 +19,9 @@
 
 #define VAULT_RESOURCE "https://vault.azure.net"
 
+/* {"error":{"code":"SecretNotFound","message":"..."}} */
+static const struct cw_http_errfmt vault_errors = {{"error.code"}, {"error.message"}};
+
 struct cw_vault {
 	char *url;          /* https://...; no trailing slash */
 	char *shown;        /* url for messages: its password hidden */
@@ -245,16 +248,17 @@ http_get(struct cw_vault *v, const char *name, char **value, cw_err *e)
 		break;
 	case 404:
 		cw_seterr(e, "Key Vault %s: secret '%s' not found (%s)", v->shown, name,
-		    cw_http_describe(&resp, why, sizeof(why)));
+		    cw_http_describe(&resp, &vault_errors, why, sizeof(why)));
 		break;
 	case 401:
 	case 403:
 		cw_seterr(e, "Key Vault %s: secret '%s': access denied to %s (%s)", v->shown,
-		    name, cw_cred_describe(v->cred), cw_http_describe(&resp, why, sizeof(why)));
+		    name, cw_cred_describe(v->cred),
+		    cw_http_describe(&resp, &vault_errors, why, sizeof(why)));
 		break;
 	default:
 		cw_seterr(e, "Key Vault %s: secret '%s': %s (after %d attempt%s)", v->shown,
-		    name, cw_http_describe(&resp, why, sizeof(why)), resp.attempts,
+		    name, cw_http_describe(&resp, &vault_errors, why, sizeof(why)), resp.attempts,
 		    resp.attempts == 1 ? "" : "s");
 		break;
 	}

@@ -151,6 +151,9 @@ call(struct cosmos *c, const char *what, const char *method, const char *type,
 	return r;
 }
 
+/* {"code":"Conflict","message":"..."} */
+static const struct cw_http_errfmt cosmos_errors = {{"code"}, {"message"}};
+
 /* "Cosmos DB URL/: WHAT: HTTP 400 BadRequest: message". */
 static int
 unexpected(struct cosmos *c, const char *what, const struct cw_http_resp *resp,
@@ -158,7 +161,7 @@ unexpected(struct cosmos *c, const char *what, const struct cw_http_resp *resp,
 {
 	char why[400], tries[40] = "";
 
-	cw_http_describe(resp, why, sizeof(why));
+	cw_http_describe(resp, &cosmos_errors, why, sizeof(why));
 	if (resp->attempts > 1)
 		snprintf(tries, sizeof(tries), " (after %d attempts)", resp->attempts);
 	return cw_seterr(e, SERVICE " %s/: %s: %s%s%s", c->base, what, why, tries,
