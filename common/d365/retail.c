@@ -58,7 +58,6 @@ cw_retail_open(const struct cw_retail_opts *o, struct cw_http *h, struct cw_vaul
 {
 	struct cw_retail *r;
 	char *id = NULL, *secret = NULL;
-	size_t n;
 
 	if (cw_vault_get(v, o->app_id_name, &id, e) != 0)
 		return NULL;
@@ -72,10 +71,7 @@ cw_retail_open(const struct cw_retail_opts *o, struct cw_http *h, struct cw_vaul
 	r->cred = cw_cred_client_secret(h, o->tenant, id, secret);
 	cw_secret_free(secret);
 	free(id);
-	r->base = cw_strdup(o->uri);
-	n = strlen(r->base);
-	while (n > 0 && r->base[n - 1] == '/')
-		r->base[--n] = '\0';
+	r->base = cw_url_trim_slash(o->uri);
 	/* Fail here, before any data moves, if the app cannot get a token. */
 	if (cw_cred_token(r->cred, o->audience, e) == NULL) {
 		cw_retail_close(r);

@@ -59,15 +59,9 @@ env(const char *name)
 static char *
 authority(void)
 {
-	char *a = env("AZURE_AUTHORITY_HOST");
-	size_t n;
+	const char *a = getenv("AZURE_AUTHORITY_HOST");
 
-	if (a == NULL)
-		a = cw_strdup(DEFAULT_AUTHORITY);
-	n = strlen(a);
-	while (n > 0 && a[n - 1] == '/')
-		a[--n] = '\0';
-	return a;
+	return cw_url_trim_slash(a != NULL && *a != '\0' ? a : DEFAULT_AUTHORITY);
 }
 
 static struct cw_cred *
@@ -133,14 +127,11 @@ cw_cred_default(struct cw_http *h)
 		snprintf(c->desc, sizeof(c->desc), "managed identity (IDENTITY_ENDPOINT%s%.80s)",
 		    client ? ", client id " : "", client ? client : "");
 	} else {
-		char *host = env("AZURE_POD_IDENTITY_AUTHORITY_HOST");
-		size_t n;
+		const char *host = getenv("AZURE_POD_IDENTITY_AUTHORITY_HOST");
 
 		c = new_cred(h, IMDS);
-		c->endpoint = host ? host : cw_strdup(DEFAULT_IMDS);
-		n = strlen(c->endpoint);
-		while (n > 0 && c->endpoint[n - 1] == '/')
-			c->endpoint[--n] = '\0';
+		c->endpoint = cw_url_trim_slash(host != NULL && *host != '\0' ? host :
+		    DEFAULT_IMDS);
 		snprintf(c->desc, sizeof(c->desc), "managed identity (IMDS%s%.80s)",
 		    client ? ", client id " : "", client ? client : "");
 		cw_buf_adds(&skipped, ", App Service managed identity (needs "
@@ -251,17 +242,6 @@ expiry(json_t *j, time_t now, time_t *at)
 	return -1;
 }
 
-static char *
-strip_slash(const char *s)
-{
-	char *r = cw_strdup(s);
-	size_t n = strlen(r);
-
-	while (n > 0 && r[n - 1] == '/')
-		r[--n] = '\0';
-	return r;
-}
-
 /* Builds and sends the token request of c's kind for resource into resp. */
 static int
 request(struct cw_cred *c, const char *resource, struct cw_http_resp *resp, cw_err *e)
@@ -269,7 +249,7 @@ request(struct cw_cred *c, const char *resource, struct cw_http_resp *resp, cw_e
 	struct cw_buf body = CW_BUF_INIT, url = CW_BUF_INIT, hdr = CW_BUF_INIT;
 	const char *headers[4] = {NULL};
 	struct cw_http_req req = {0};
-	char *res = strip_slash(resource), *q, *assertion = NULL;
+	char *res = cw_url_trim_slash(resource), *q, *assertion = NULL;
 	int r = -1;
 
 	req.method = "GET";

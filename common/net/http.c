@@ -164,6 +164,16 @@ cw_url_redact(const char *url)
 	return cw_asprintf("%.*s:***%s", (int)(colon - url), url, at);
 }
 
+char *
+cw_url_trim_slash(const char *url)
+{
+	size_t n = strlen(url);
+
+	while (n > 0 && url[n - 1] == '/')
+		n--;
+	return cw_strndup(url, n);
+}
+
 /* Parses url into u; sets *key to scheme://host:port (caller frees) and
  * *plain to 1 for http, 0 for https. */
 static int

@@ -86,7 +86,6 @@ int
 cw_vault_open(const char *url, struct cw_http *h, struct cw_vault **vp, cw_err *e)
 {
 	struct cw_vault *v;
-	size_t n;
 	int kind;
 
 	*vp = NULL;
@@ -116,10 +115,7 @@ cw_vault_open(const char *url, struct cw_http *h, struct cw_vault **vp, cw_err *
 		cw_vault_close(v);
 		return CW_ERR_CONFIG;
 	}
-	v->url = cw_strdup(url);
-	n = strlen(v->url);
-	while (n > 0 && v->url[n - 1] == '/')
-		v->url[--n] = '\0';
+	v->url = cw_url_trim_slash(url);
 	v->shown = cw_url_redact(v->url);
 	*vp = v;
 	return 0;

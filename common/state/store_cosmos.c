@@ -592,7 +592,6 @@ cw_cosmos_open(struct cw_http *h, const char *endpoint, const char *key,
 	const char *bad;
 	char *tok, *qd, *qc, *dbpath, *body, *what, *shown;
 	json_t *j;
-	size_t n;
 	cw_err ue;
 	int r;
 
@@ -640,10 +639,7 @@ cw_cosmos_open(struct cw_http *h, const char *endpoint, const char *key,
 	c->ops.close = cosmos_close;
 	c->h = h;
 	c->key = cw_strdup(key);
-	c->base = cw_strdup(endpoint);
-	n = strlen(c->base);
-	while (n > 0 && c->base[n - 1] == '/')
-		c->base[--n] = '\0';
+	c->base = cw_url_trim_slash(endpoint);
 	qd = cw_urlencode(database);
 	qc = cw_urlencode(container);
 	dbpath = cw_asprintf("/dbs/%s", qd);

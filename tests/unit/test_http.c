@@ -437,6 +437,26 @@ test_url_redact(void **state)
 	assert_non_null(strstr(e.msg, "user:***@127.0.0.1:99999"));
 }
 
+static void
+check_trim(const char *url, const char *want)
+{
+	char *got = cw_url_trim_slash(url);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void
+test_url_trim_slash(void **state)
+{
+	(void)state;
+	check_trim("https://login.microsoftonline.com/", "https://login.microsoftonline.com");
+	check_trim("https://host/Commerce///", "https://host/Commerce");
+	check_trim("https://host/a/b", "https://host/a/b");
+	check_trim("/", "");
+	check_trim("", "");
+}
+
 static long
 wait_for(const char *name, const char *value, time_t now)
 {
@@ -570,6 +590,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_url_policy),
 		cmocka_unit_test(test_url_redact),
+		cmocka_unit_test(test_url_trim_slash),
 		cmocka_unit_test(test_retry_after),
 		cmocka_unit_test(test_retry_after_precedence),
 		cmocka_unit_test(test_describe),

@@ -128,6 +128,10 @@ int cw_host_is_loopback(const char *host);
  */
 char *cw_url_redact(const char *url);
 
+/* A copy of url without the '/'s at its end, for "/path" to follow. Never
+ * NULL; the caller frees. */
+char *cw_url_trim_slash(const char *url);
+
 /* 0 if url may be used: https, or http to 127.0.0.0/8, ::1, localhost, or the
  * IMDS address 169.254.169.254 (which has no https). */
 int cw_http_url_allowed(const char *url, cw_err *e);
