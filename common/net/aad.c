@@ -1,6 +1,7 @@
 /* aad.c: Microsoft Entra ID tokens: client secret, workload identity, managed identity. */
 #include <err.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <jansson.h>
 
 #include "cw/core/crypto.h"
+#include "cw/core/file.h"
 #include "cw/core/json.h"
 #include "cw/net/aad.h"
 #include "cw/net/http.h"
@@ -190,19 +192,12 @@ static char *
 read_assertion(const char *path, cw_err *e)
 {
 	struct cw_buf b = CW_BUF_INIT;
-	char chunk[4096];
-	size_t n;
-	FILE *f;
+	cw_err why;
 
-	if ((f = fopen(path, "r")) == NULL) {
-		cw_seterr(e, "cannot read AZURE_FEDERATED_TOKEN_FILE %s: %s", path,
-		    strerror(errno));
+	if (cw_read_file(path, SIZE_MAX, 0, &b, &why) != 0) {
+		cw_seterr(e, "cannot read AZURE_FEDERATED_TOKEN_FILE %s", why.msg);
 		return NULL;
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		cw_buf_add(&b, chunk, n);
-	explicit_bzero(chunk, sizeof(chunk));
-	fclose(f);
 	while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r' ||
 	    b.data[b.len - 1] == ' '))
 		b.data[--b.len] = '\0';

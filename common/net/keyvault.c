@@ -1,17 +1,15 @@
 /* keyvault.c: secrets from Azure Key Vault, or from a local file: vault. */
-#include <errno.h>
-#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
 #include "cw/core/config.h"
 #include "cw/core/crypto.h"
+#include "cw/core/file.h"
 #include "cw/core/json.h"
 #include "cw/net/aad.h"
 #include "cw/net/http.h"
@@ -35,41 +33,19 @@ static json_t *
 load_file(const char *path, int *kind, cw_err *e)
 {
 	struct cw_buf b = CW_BUF_INIT;
-	char chunk[4096];
-	struct stat st;
 	json_error_t jerr;
 	json_t *j;
-	ssize_t n;
-	int fd;
+	cw_err why;
+	int r;
 
+	r = cw_read_file(path, SIZE_MAX, CW_FILE_REGULAR | CW_FILE_PRIVATE, &b, &why);
+	if (r != 0) {
+		*kind = r == CW_FILE_EXPOSED ? CW_ERR_CONFIG : CW_ERR_SERVICE;
+		cw_seterr(e, "file vault %s", why.msg);
+		return NULL;
+	}
 	*kind = CW_ERR_SERVICE;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		cw_seterr(e, "file vault %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	/* Check the file we opened, not the name: no race with a swap. */
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		cw_seterr(e, "file vault %s: not a regular file", path);
-		close(fd);
-		return NULL;
-	}
-	if ((st.st_mode & 077) != 0) {
-		*kind = CW_ERR_CONFIG;
-		cw_seterr(e, "file vault %s: readable by group or others (mode %03o); "
-		    "fix with: chmod 600 %s", path, (unsigned)(st.st_mode & 0777), path);
-		close(fd);
-		return NULL;
-	}
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		cw_buf_add(&b, chunk, (size_t)n);
-	explicit_bzero(chunk, sizeof(chunk));
-	close(fd);
-	if (n == -1) {
-		cw_seterr(e, "file vault %s: %s", path, strerror(errno));
-		cw_buf_wipe(&b);
-		return NULL;
-	}
-	j = json_loadb(b.data ? b.data : "", b.len, 0, &jerr);
+	j = json_loadb(b.data, b.len, 0, &jerr);
 	cw_buf_wipe(&b);
 	if (!json_is_object(j)) {
 		*kind = CW_ERR_CONFIG;
