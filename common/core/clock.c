@@ -1,4 +1,4 @@
-/* clock.c: the business clock (CARTWATCH_NOW) and ISO 8601 / RFC 1123 times in UTC. */
+/* clock.c: the business clock (CARTWATCH_NOW) and ISO 8601 / RFC 1123 / RFC 5322 times in UTC. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
