@@ -496,7 +496,7 @@ configure(struct dedupe *d, struct cw_tool *t, struct cw_ledger_opts *lo, cw_err
 
 	cw_docstore_config(&d->sc, t->cfg);
 	cw_ledger_config(lo, t->cfg);
-	d->provider = cw_config_str(t->cfg, "Cartwatch.Notify.Provider", "emarsys");
+	d->provider = cw_config_str(t->cfg, "Cartwatch.Notify.Provider");
 	/* The vault only when the store's key lives there. */
 	if (cw_docstore_needs_vault(&d->sc))
 		t->vault_url = cw_vault_url_config(t->cfg);
