@@ -105,8 +105,8 @@ md_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 		/* (json_is_array is a macro: its argument must not be a call) */
 		reply = resp.status == 200 ? json_loadb(resp.body, resp.body_len, 0, NULL) : NULL;
 		if (!json_is_array(reply))
-			snprintf(why, sizeof(why), "Mandrill: %s", cw_http_describe(&resp, &mandrill_errors, desc,
-			    sizeof(desc)));
+			snprintf(why, sizeof(why), "Mandrill: %s",
+			    cw_http_describe(&resp, &mandrill_errors, desc, sizeof(desc)));
 		/* A 200 says it was taken; the outcomes it should list are lost. */
 		if (resp.status == 200 && !json_is_array(reply)) {
 			uncertain = 1;

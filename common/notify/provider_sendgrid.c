@@ -145,8 +145,8 @@ sg_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	if (cw_http_do(s->h, &req, &resp, &he) != 0)
 		snprintf(why, sizeof(why), "%s", he.msg);
 	else if (resp.status != 202 && resp.status != 200) {
-		snprintf(why, sizeof(why), "SendGrid: %s", cw_http_describe(&resp, &sendgrid_errors, desc,
-		    sizeof(desc)));
+		snprintf(why, sizeof(why), "SendGrid: %s",
+		    cw_http_describe(&resp, &sendgrid_errors, desc, sizeof(desc)));
 		refused = resp.status == 400 && n > 0 &&
 		    refused_for_content(&resp, recs, n, res);
 	} else {

@@ -105,8 +105,8 @@ wh_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	if (cw_http_do(w->h, &req, &resp, &he) != 0)
 		snprintf(why, sizeof(why), "%s", he.msg);
 	else if (resp.status < 200 || resp.status > 299) {
-		snprintf(why, sizeof(why), "webhook: %s", cw_http_describe(&resp, &receiver_errors, desc,
-		    sizeof(desc)));
+		snprintf(why, sizeof(why), "webhook: %s",
+		    cw_http_describe(&resp, &receiver_errors, desc, sizeof(desc)));
 		/* 422: the receiver processed none of it and refuses a record's
 		 * content; split until that record is alone. A 400 (cannot read
 		 * the request) would be the same for every half: not split. */
