@@ -93,7 +93,13 @@ expect_exit 1 "a rejected assertion fails" kv-secret -c "$cfg" RetailServerAppId
 has "$T/stderr" "workload identity \\(client id $workload" "the error names the identity"
 rm "$T/federated-token"
 expect_exit 1 "a missing token file fails" kv-secret -c "$cfg" RetailServerAppId
-has "$T/stderr" "cannot read AZURE_FEDERATED_TOKEN_FILE" "and says so"
+has "$T/stderr" "cannot read AZURE_FEDERATED_TOKEN_FILE $T/federated-token: No such file or directory;" \
+	"and says so"
+mkdir "$T/federated-token"
+expect_exit 1 "a directory as the token file fails" kv-secret -c "$cfg" RetailServerAppId
+has "$T/stderr" "cannot read AZURE_FEDERATED_TOKEN_FILE $T/federated-token: Is a directory;" \
+	"and says so, not that it is empty"
+rmdir "$T/federated-token"
 
 # --- managed identity, App Service style
 no_credential
@@ -168,6 +174,8 @@ same "$T/stdout" "$T/want1" "gives the value"
 chmod 640 "$T/vault.json"
 expect_exit 2 "file: vault readable by the group is refused" kv-secret --vault "file:$T/vault.json" Other
 has "$T/stderr" "chmod 600" "and the message says how to fix it"
+has "$T/stderr" "file vault $T/vault.json: readable by group or others \\(mode 640\\); fix with: chmod 600 $T/vault.json\$" \
+	"in these words"
 chmod 604 "$T/vault.json"
 expect_exit 2 "file: vault readable by others is refused" kv-secret --vault "file:$T/vault.json" Other
 chmod 600 "$T/vault.json"
@@ -179,6 +187,9 @@ echo '["not an object"]' >"$T/bad-vault.json"
 chmod 600 "$T/bad-vault.json"
 expect_exit 2 "a file: vault that is not an object is refused" kv-secret --vault "file:$T/bad-vault.json" x
 expect_exit 1 "a missing file: vault fails" kv-secret --vault "file:$T/nope.json" x
+has "$T/stderr" "file vault $T/nope.json: No such file or directory\$" "and says why"
+expect_exit 1 "a file: vault that is a directory fails" kv-secret --vault "file:$T/conf" x
+has "$T/stderr" "file vault $T/conf: not a regular file\$" "and says why"
 
 # --- configuration and usage errors come before any network call
 sandbox_clear

@@ -1,4 +1,4 @@
-/* clock.c: the business clock (CARTWATCH_NOW) and ISO 8601 / RFC 1123 times in UTC. */
+/* clock.c: the business clock (CARTWATCH_NOW) and ISO 8601 / RFC 1123 / RFC 5322 times in UTC. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,14 +231,15 @@ putstr(char *p, const char *s)
 	return p + n;
 }
 
-char *
-cw_rfc1123_format(time_t t, char buf[CW_RFC1123_MAX])
+/* "Tue, 01 Nov 1994 08:12:31 " and zone into buf, which has room for it. */
+static char *
+day_and_time(time_t t, const char *zone, char *buf)
 {
 	struct civil c;
 	char *p;
 
 	/*
-	 * An HTTP-date has a 4-digit year: times outside 0000-9999 are
+	 * Both dates have a 4-digit year: times outside 0000-9999 are
 	 * clamped to its ends, so the result is always a valid date.
 	 */
 	if (t < RFC1123_MIN)
@@ -261,8 +262,22 @@ cw_rfc1123_format(time_t t, char buf[CW_RFC1123_MAX])
 	p = putnum(p, c.min, 2);
 	p = putstr(p, ":");
 	p = putnum(p, c.sec, 2);
-	putstr(p, " GMT");
+	p = putstr(p, " ");
+	putstr(p, zone);
 	return buf;
+}
+
+char *
+cw_rfc1123_format(time_t t, char buf[CW_RFC1123_MAX])
+{
+	return day_and_time(t, "GMT", buf);
+}
+
+char *
+cw_rfc5322_format(time_t t, char buf[CW_RFC5322_MAX])
+{
+	/* RFC 5322 forbids writing "GMT" (obs-zone): a numeric zone. */
+	return day_and_time(t, "+0000", buf);
 }
 
 /* Index of the 3-letter name at s in names, moving s past it; -1 if none. */

@@ -1,7 +1,6 @@
 /* config.c: the sample's appsettings.json, read the way .NET reads it. */
 #include <err.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <jansson.h>
 
 #include "cw/core/config.h"
+#include "cw/core/file.h"
 #include "cw/core/keys.h"
 #include "cw/core/util.h"
 
@@ -37,34 +37,6 @@ cw_config_default_path(const char *path)
 	if (env != NULL && *env != '\0')
 		return env;
 	return "./appsettings.json";
-}
-
-static int
-slurp(const char *path, struct cw_buf *b)
-{
-	char chunk[8192];
-	ssize_t n;
-	int fd, saved;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (b->len + (size_t)n > MAXSIZE) {
-			n = -1;
-			errno = EFBIG;
-			break;
-		}
-		cw_buf_add(b, chunk, (size_t)n);
-	}
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return n == 0 ? 0 : -1;
 }
 
 /* Jansson counts columns in characters: a UTF-8 continuation byte adds none. */
@@ -333,10 +305,8 @@ cw_config_load(const char *path, cw_err *e)
 	long bad;
 	int line, col, tlen;
 
-	if (slurp(path, &raw) == -1) {
-		cw_seterr(e, "%s: %s", path, strerror(errno));
+	if (cw_read_file(path, MAXSIZE, 0, &raw, e) != 0)
 		goto fail;
-	}
 	s = raw.data != NULL ? raw.data : "";
 	n = raw.len;
 	/* Editors on Windows save a BOM; .NET skips it, so do we. */

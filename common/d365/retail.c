@@ -57,7 +57,6 @@ cw_retail_open(const struct cw_retail_opts *o, struct cw_http *h, struct cw_vaul
 {
 	struct cw_retail *r;
 	char *id = NULL, *secret = NULL;
-	size_t n;
 
 	if (cw_vault_get(v, o->app_id_name, &id, e) != 0)
 		return NULL;
@@ -71,10 +70,7 @@ cw_retail_open(const struct cw_retail_opts *o, struct cw_http *h, struct cw_vaul
 	r->cred = cw_cred_client_secret(h, o->tenant, id, secret);
 	cw_secret_free(secret);
 	free(id);
-	r->base = cw_strdup(o->uri);
-	n = strlen(r->base);
-	while (n > 0 && r->base[n - 1] == '/')
-		r->base[--n] = '\0';
+	r->base = cw_url_trim_slash(o->uri);
 	/* Fail here, before any data moves, if the app cannot get a token. */
 	if (cw_cred_token(r->cred, o->audience, e) == NULL) {
 		cw_retail_close(r);
@@ -93,6 +89,13 @@ cw_retail_close(struct cw_retail *r)
 	free(r->currency);
 	free(r);
 }
+
+/* Retail Server's own errors name an ErrorResourceId and a LocalizedMessage;
+ * its OData layer answers {"error":{"code":"","message":"..."}}. */
+static const struct cw_http_errfmt retail_errors = {
+	{"error.code", "code", "ErrorResourceId"},
+	{"error.message", "message", "LocalizedMessage"},
+};
 
 int
 cw_retail_call(struct cw_retail *r, const char *what, const char *path,
@@ -131,7 +134,7 @@ cw_retail_call(struct cw_retail *r, const char *what, const char *path,
 		cw_seterr(e, "Retail Server %s: %s", what, te.msg);
 	} else if (resp.status < 200 || resp.status > 299) {
 		cw_seterr(e, "Retail Server %s: %s%s", what,
-		    cw_http_describe(&resp, why, sizeof(why)),
+		    cw_http_describe(&resp, &retail_errors, why, sizeof(why)),
 		    resp.status == 401 || resp.status == 403 ?
 		    " (is the app registered in Commerce headquarters?)" : "");
 	} else if ((*reply = cw_json_parse(resp.body, resp.body_len)) == NULL) {

@@ -5,6 +5,7 @@
 #include <time.h>
 
 
+#include "cw/core/clock.h"
 #include "cw/core/crypto.h"
 #include "cw/core/util.h"
 #include "cw/mail/mime.h"
@@ -177,14 +178,9 @@ cw_qp_encode(struct cw_buf *b, const char *s, size_t n)
 static void
 date_header(struct cw_buf *b, time_t t)
 {
-	static const char days[] = "SunMonTueWedThuFriSat";
-	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	struct tm tm;
+	char d[CW_RFC5322_MAX];
 
-	gmtime_r(&t, &tm);
-	cw_buf_addf(b, "Date: %.3s, %02d %.3s %04d %02d:%02d:%02d +0000\r\n",
-	    days + 3 * tm.tm_wday, tm.tm_mday, months + 3 * tm.tm_mon, tm.tm_year + 1900,
-	    tm.tm_hour, tm.tm_min, tm.tm_sec);
+	cw_buf_addf(b, "Date: %s\r\n", cw_rfc5322_format(t, d));
 }
 
 static int

@@ -1,16 +1,15 @@
 /* render.c: a notification made into an email's subject, text and HTML, with the mustache engine and the HTML checker. */
 #include <err.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "cw/core/file.h"
 #include "cw/core/util.h"
 #include "cw/mail/htmlsafe.h"
 #include "cw/mail/mime.h"
@@ -60,38 +59,17 @@ cw_tmpl_parse(const char *src, size_t n, enum cw_tmpl_kind kind, const char *nam
 struct cw_tmpl *
 cw_tmpl_load(const char *path, enum cw_tmpl_kind kind, cw_err *e)
 {
+	struct cw_buf b = CW_BUF_INIT;
 	struct cw_tmpl *t;
-	struct stat st;
-	char *buf;
-	ssize_t r;
-	size_t got = 0;
-	int fd;
+	int r;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return cw_seterr(e, "%s: %s", path, strerror(errno)), NULL;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size > MAX_TEMPLATE) {
-		cw_seterr(e, "%s: %s", path, !S_ISREG(st.st_mode) ? "not a regular file" :
-		    "larger than 1 MiB");
-		close(fd);
+	if ((r = cw_read_file(path, MAX_TEMPLATE, CW_FILE_REGULAR, &b, e)) != 0) {
+		if (r == CW_FILE_TOO_BIG)
+			cw_seterr(e, "%s: larger than 1 MiB", path);
 		return NULL;
 	}
-	buf = cw_malloc((size_t)st.st_size + 1);
-	while (got < (size_t)st.st_size &&
-	    (r = read(fd, buf + got, (size_t)st.st_size - got)) != 0) {
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			cw_seterr(e, "%s: %s", path, strerror(errno));
-			free(buf);
-			close(fd);
-			return NULL;
-		}
-		got += (size_t)r;
-	}
-	close(fd);
-	buf[got] = '\0';
-	t = cw_tmpl_parse(buf, got, kind, path, e);
-	free(buf);
+	t = cw_tmpl_parse(b.data, b.len, kind, path, e);
+	cw_buf_free(&b);
 	return t;
 }
 

@@ -1,6 +1,7 @@
 /* aad.c: Microsoft Entra ID tokens: client secret, workload identity, managed identity. */
 #include <err.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <jansson.h>
 
 #include "cw/core/crypto.h"
+#include "cw/core/file.h"
 #include "cw/core/json.h"
 #include "cw/net/aad.h"
 #include "cw/net/http.h"
@@ -16,6 +18,13 @@
 #define DEFAULT_AUTHORITY "https://login.microsoftonline.com/"
 #define DEFAULT_IMDS "http://169.254.169.254"
 #define ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+/* Entra ID and IMDS refuse as OAuth2 does (error, error_description); App
+ * Service's IDENTITY_ENDPOINT with a bare message. */
+static const struct cw_http_errfmt token_errors = {
+	{"error", "error.code", "code"},
+	{"error_description", "error.message", "message"},
+};
 
 enum kind { SECRET, WORKLOAD, APPSERVICE, IMDS };
 
@@ -52,15 +61,9 @@ env(const char *name)
 static char *
 authority(void)
 {
-	char *a = env("AZURE_AUTHORITY_HOST");
-	size_t n;
+	const char *a = getenv("AZURE_AUTHORITY_HOST");
 
-	if (a == NULL)
-		a = cw_strdup(DEFAULT_AUTHORITY);
-	n = strlen(a);
-	while (n > 0 && a[n - 1] == '/')
-		a[--n] = '\0';
-	return a;
+	return cw_url_trim_slash(a != NULL && *a != '\0' ? a : DEFAULT_AUTHORITY);
 }
 
 static struct cw_cred *
@@ -126,14 +129,11 @@ cw_cred_default(struct cw_http *h)
 		snprintf(c->desc, sizeof(c->desc), "managed identity (IDENTITY_ENDPOINT%s%.80s)",
 		    client ? ", client id " : "", client ? client : "");
 	} else {
-		char *host = env("AZURE_POD_IDENTITY_AUTHORITY_HOST");
-		size_t n;
+		const char *host = getenv("AZURE_POD_IDENTITY_AUTHORITY_HOST");
 
 		c = new_cred(h, IMDS);
-		c->endpoint = host ? host : cw_strdup(DEFAULT_IMDS);
-		n = strlen(c->endpoint);
-		while (n > 0 && c->endpoint[n - 1] == '/')
-			c->endpoint[--n] = '\0';
+		c->endpoint = cw_url_trim_slash(host != NULL && *host != '\0' ? host :
+		    DEFAULT_IMDS);
 		snprintf(c->desc, sizeof(c->desc), "managed identity (IMDS%s%.80s)",
 		    client ? ", client id " : "", client ? client : "");
 		cw_buf_adds(&skipped, ", App Service managed identity (needs "
@@ -192,19 +192,12 @@ static char *
 read_assertion(const char *path, cw_err *e)
 {
 	struct cw_buf b = CW_BUF_INIT;
-	char chunk[4096];
-	size_t n;
-	FILE *f;
+	cw_err why;
 
-	if ((f = fopen(path, "r")) == NULL) {
-		cw_seterr(e, "cannot read AZURE_FEDERATED_TOKEN_FILE %s: %s", path,
-		    strerror(errno));
+	if (cw_read_file(path, SIZE_MAX, 0, &b, &why) != 0) {
+		cw_seterr(e, "cannot read AZURE_FEDERATED_TOKEN_FILE %s", why.msg);
 		return NULL;
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		cw_buf_add(&b, chunk, n);
-	explicit_bzero(chunk, sizeof(chunk));
-	fclose(f);
 	while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r' ||
 	    b.data[b.len - 1] == ' '))
 		b.data[--b.len] = '\0';
@@ -244,17 +237,6 @@ expiry(json_t *j, time_t now, time_t *at)
 	return -1;
 }
 
-static char *
-strip_slash(const char *s)
-{
-	char *r = cw_strdup(s);
-	size_t n = strlen(r);
-
-	while (n > 0 && r[n - 1] == '/')
-		r[--n] = '\0';
-	return r;
-}
-
 /* Builds and sends the token request of c's kind for resource into resp. */
 static int
 request(struct cw_cred *c, const char *resource, struct cw_http_resp *resp, cw_err *e)
@@ -262,7 +244,7 @@ request(struct cw_cred *c, const char *resource, struct cw_http_resp *resp, cw_e
 	struct cw_buf body = CW_BUF_INIT, url = CW_BUF_INIT, hdr = CW_BUF_INIT;
 	const char *headers[4] = {NULL};
 	struct cw_http_req req = {0};
-	char *res = strip_slash(resource), *q, *assertion = NULL;
+	char *res = cw_url_trim_slash(resource), *q, *assertion = NULL;
 	int r = -1;
 
 	req.method = "GET";
@@ -362,7 +344,7 @@ cw_cred_token(struct cw_cred *c, const char *resource, cw_err *e)
 		return NULL;
 	}
 	if (resp.status != 200) {
-		fail(c, resource, e, cw_http_describe(&resp, why, sizeof(why)));
+		fail(c, resource, e, cw_http_describe(&resp, &token_errors, why, sizeof(why)));
 		cw_http_resp_free(&resp);
 		return NULL;
 	}

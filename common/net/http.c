@@ -158,6 +158,16 @@ cw_url_redact(const char *url)
 	return cw_asprintf("%.*s:***%s", (int)(colon - url), url, at);
 }
 
+char *
+cw_url_trim_slash(const char *url)
+{
+	size_t n = strlen(url);
+
+	while (n > 0 && url[n - 1] == '/')
+		n--;
+	return cw_strndup(url, n);
+}
+
 /* Parses url into u; sets *key to scheme://host:port (caller frees) and
  * *plain to 1 for http, 0 for https. */
 static int
@@ -456,24 +466,35 @@ setup(CURL *c, struct cw_http *h, const struct cw_http_req *req, int plain,
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 }
 
-int
-cw_http_do(struct cw_http *h, const struct cw_http_req *req,
-    struct cw_http_resp *resp, cw_err *e)
-{
-	struct curl_slist *hdrs = NULL, *t;
-	struct sink s = {CW_BUF_INIT, resp, 0};
-	char cerr[CURL_ERROR_SIZE];
-	char *key = NULL, *where = NULL;
-	int max = req->max_attempts > 0 ? req->max_attempts : h->o.max_attempts;
-	int plain = 0;
-	CURLU *u;
+/* One request in flight: what its attempts share. */
+struct call {
+	struct cw_http *h;
+	const struct cw_http_req *req;
+	struct cw_http_resp *resp;
 	CURL *c;
-	int r = -1;
+	char *where;              /* the URL for messages (public_url) */
+	struct curl_slist *hdrs;
+	struct sink s;
+	char cerr[CURL_ERROR_SIZE];
+	int plain;                /* http://: never through a proxy */
+	int max;                  /* attempts allowed */
+};
 
-	memset(resp, 0, sizeof(*resp));
+/* What an attempt leaves to do. */
+enum next { DONE, FAILED, AGAIN };
+
+/* Checks the URL and readies the handle and headers every attempt uses. */
+static int
+start(struct call *k, cw_err *e)
+{
+	const struct cw_http_req *req = k->req;
+	struct curl_slist *t;
+	char *key = NULL;
+	CURLU *u;
+
 	if ((u = curl_url()) == NULL)
 		errx(CW_EXIT_FAIL, "out of memory");
-	if (check_url(u, req->url, &key, &plain, e) != 0) {
+	if (check_url(u, req->url, &key, &k->plain, e) != 0) {
 		/* Prefix the service without losing check_url's reason. */
 		if (e != NULL) {
 			char why[sizeof(e->msg)];
@@ -484,82 +505,133 @@ cw_http_do(struct cw_http *h, const struct cw_http_req *req,
 		curl_url_cleanup(u);
 		return -1;
 	}
-	where = public_url(u);
+	k->where = public_url(u);
 	curl_url_cleanup(u);
-	c = handle(h, key);
+	k->c = handle(k->h, key);
 	free(key);
+	k->max = req->max_attempts > 0 ? req->max_attempts : k->h->o.max_attempts;
 	/* No "Expect: 100-continue": a round trip lost on every large body. */
-	hdrs = curl_slist_append(hdrs, "Expect:");
+	k->hdrs = curl_slist_append(NULL, "Expect:");
 	for (const char *const *p = req->headers; p != NULL && *p != NULL; p++)
-		if (hdrs != NULL && (t = curl_slist_append(hdrs, *p)) != NULL)
-			hdrs = t;
-	if (hdrs == NULL)
+		if (k->hdrs != NULL && (t = curl_slist_append(k->hdrs, *p)) != NULL)
+			k->hdrs = t;
+	if (k->hdrs == NULL)
 		errx(CW_EXIT_FAIL, "out of memory");
+	return 0;
+}
 
-	for (int attempt = 1;; attempt++) {
-		CURLcode rc;
-		long wait = -1;
+/* Attempt n was answered: keep the answer, or ask again after *wait ms (-1:
+ * the backoff's). */
+static enum next
+judge_reply(struct call *k, int n, long *wait, cw_err *e)
+{
+	struct cw_http_resp *resp = k->resp;
+	long cap = k->h->o.retry_wait_max_ms;
 
-		setup(c, h, req, plain, hdrs, &s);
-		cerr[0] = '\0';
-		curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-		cw_buf_wipe(&s.body);
-		clear_headers(resp);
-		s.too_big = 0;
-		resp->attempts = attempt;
-		resp->status = 0;
-		rc = curl_easy_perform(c);
-		if (rc == CURLE_OK) {
-			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
-			if (!retry_status(req->retry, resp) || attempt >= max) {
-				r = 0;
-				break;
-			}
-			wait = cw_http_retry_after_ms(resp, time(NULL));
-			/* Waiting the cap and asking again early helps no one. */
-			if (wait > h->o.retry_wait_max_ms) {
-				cw_seterr(e, "%s asks to wait %s%ld s, more than "
-				    "Cartwatch.Http.MaxRetryWaitMs (%ld ms): %s %s: HTTP %ld",
-				    req->service, wait == LONG_MAX ? "over " : "",
-				    wait / 1000 + (wait % 1000 != 0), h->o.retry_wait_max_ms,
-				    req->method, where, resp->status);
-				break;
-			}
-		} else if (req->retry != CW_RETRY_ANY && went_out(c, req)) {
-			/* The service may have acted on it: a repeat could deliver twice. */
-			resp->uncertain = 1;
-			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
-			cw_seterr(e, "%s: %s %s: outcome unknown: %s after the request was "
-			    "sent (not tried again: it may have been delivered)",
-			    req->service, req->method, where, s.too_big ? "reply too large" :
-			    cerr[0] ? cerr : curl_easy_strerror(rc));
-			break;
-		} else if (s.too_big) {
-			cw_seterr(e, "%s: %s %s: reply larger than %ld bytes",
-			    req->service, req->method, where, MAX_BODY);
-			break;
-		} else if (!retryable_curl(rc) || attempt >= max) {
-			cw_seterr(e, "%s: %s %s: %s (after %d attempt%s)",
-			    req->service, req->method, where,
-			    cerr[0] ? cerr : curl_easy_strerror(rc),
-			    attempt, attempt == 1 ? "" : "s");
-			break;
-		}
-		if (wait < 0)
-			wait = cw_backoff_ms(&h->backoff, attempt);
-		cw_sleep_ms(wait);
+	curl_easy_getinfo(k->c, CURLINFO_RESPONSE_CODE, &resp->status);
+	if (!retry_status(k->req->retry, resp) || n >= k->max)
+		return DONE;
+	*wait = cw_http_retry_after_ms(resp, time(NULL));
+	/* Waiting the cap and asking again early helps no one. */
+	if (*wait > cap) {
+		cw_seterr(e, "%s asks to wait %s%ld s, more than "
+		    "Cartwatch.Http.MaxRetryWaitMs (%ld ms): %s %s: HTTP %ld",
+		    k->req->service, *wait == LONG_MAX ? "over " : "",
+		    *wait / 1000 + (*wait % 1000 != 0), cap, k->req->method, k->where,
+		    resp->status);
+		return FAILED;
 	}
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(hdrs);
-	if (r == 0) {
-		resp->body_len = s.body.len;
-		resp->body = cw_buf_detach(&s.body);
+	return AGAIN;
+}
+
+/* Attempt n had no answer (rc): give up, or try again if nothing can have
+ * taken effect and the fault may pass. */
+static enum next
+judge_fault(struct call *k, CURLcode rc, int n, cw_err *e)
+{
+	const struct cw_http_req *req = k->req;
+	const char *why = k->cerr[0] ? k->cerr : curl_easy_strerror(rc);
+
+	if (req->retry != CW_RETRY_ANY && went_out(k->c, req)) {
+		/* The service may have acted on it: a repeat could deliver twice. */
+		k->resp->uncertain = 1;
+		curl_easy_getinfo(k->c, CURLINFO_RESPONSE_CODE, &k->resp->status);
+		cw_seterr(e, "%s: %s %s: outcome unknown: %s after the request was "
+		    "sent (not tried again: it may have been delivered)",
+		    req->service, req->method, k->where,
+		    k->s.too_big ? "reply too large" : why);
+		return FAILED;
+	}
+	if (k->s.too_big) {
+		cw_seterr(e, "%s: %s %s: reply larger than %ld bytes",
+		    req->service, req->method, k->where, MAX_BODY);
+		return FAILED;
+	}
+	if (!retryable_curl(rc) || n >= k->max) {
+		cw_seterr(e, "%s: %s %s: %s (after %d attempt%s)", req->service,
+		    req->method, k->where, why, n, n == 1 ? "" : "s");
+		return FAILED;
+	}
+	return AGAIN;
+}
+
+/* Attempt number n; on AGAIN, *wait is how long to wait before the next. */
+static enum next
+attempt(struct call *k, int n, long *wait, cw_err *e)
+{
+	enum next next;
+	CURLcode rc;
+
+	setup(k->c, k->h, k->req, k->plain, k->hdrs, &k->s);
+	k->cerr[0] = '\0';
+	curl_easy_setopt(k->c, CURLOPT_ERRORBUFFER, k->cerr);
+	cw_buf_wipe(&k->s.body);
+	clear_headers(k->resp);
+	k->s.too_big = 0;
+	k->resp->attempts = n;
+	k->resp->status = 0;
+	*wait = -1;
+	rc = curl_easy_perform(k->c);
+	if (rc == CURLE_OK)
+		next = judge_reply(k, n, wait, e);
+	else
+		next = judge_fault(k, rc, n, e);
+	if (next == AGAIN && *wait < 0)
+		*wait = cw_backoff_ms(&k->h->backoff, n);
+	return next;
+}
+
+/* Lets go of what start() readied; the body goes to resp if the call worked. */
+static void
+finish(struct call *k, int ok)
+{
+	curl_easy_setopt(k->c, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(k->c, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(k->hdrs);
+	if (ok) {
+		k->resp->body_len = k->s.body.len;
+		k->resp->body = cw_buf_detach(&k->s.body);
 	} else {
-		cw_buf_wipe(&s.body);
+		cw_buf_wipe(&k->s.body);
 	}
-	free(where);
-	return r;
+	free(k->where);
+}
+
+int
+cw_http_do(struct cw_http *h, const struct cw_http_req *req,
+    struct cw_http_resp *resp, cw_err *e)
+{
+	struct call k = {.h = h, .req = req, .resp = resp, .s = {CW_BUF_INIT, resp, 0}};
+	enum next next;
+	long wait;
+
+	memset(resp, 0, sizeof(*resp));
+	if (start(&k, e) != 0)
+		return -1;
+	for (int n = 1; (next = attempt(&k, n, &wait, e)) == AGAIN; n++)
+		cw_sleep_ms(wait);
+	finish(&k, next == DONE);
+	return next == DONE ? 0 : -1;
 }
 
 /* Appends s to b without control characters, at most max bytes of it. */
@@ -579,34 +651,55 @@ add_clean(struct cw_buf *b, const char *s, size_t max)
 		cw_buf_adds(b, "...");
 }
 
+/* The string at path in j (see struct cw_http_errfmt), or NULL. */
+static const char *
+at_path(const json_t *j, const char *path)
+{
+	char name[64];
+	size_t n;
+
+	while (j != NULL) {
+		n = strcspn(path, ".");
+		if (n >= sizeof(name))
+			return NULL;
+		memcpy(name, path, n);
+		name[n] = '\0';
+		if (json_is_array(j) && isdigit((unsigned char)name[0]))
+			j = json_array_get(j, strtoul(name, NULL, 10));
+		else
+			j = cw_json_iget(j, name);
+		if (path[n] == '\0')
+			return json_string_value(j);
+		path += n + 1;
+	}
+	return NULL;
+}
+
+/* The first of the paths (at most max, NULL ends them early) that names a string. */
+static const char *
+first_at(const json_t *j, const char *const *paths, size_t max)
+{
+	const char *s = NULL;
+
+	for (size_t i = 0; i < max && paths[i] != NULL && s == NULL; i++)
+		s = at_path(j, paths[i]);
+	return s;
+}
+
 char *
-cw_http_describe(const struct cw_http_resp *resp, char *buf, size_t n)
+cw_http_describe(const struct cw_http_resp *resp, const struct cw_http_errfmt *fmt,
+    char *buf, size_t n)
 {
 	struct cw_buf b = CW_BUF_INIT;
 	const char *code = NULL, *msg = NULL;
-	json_t *j = NULL, *err;
+	json_t *j = NULL;
 
 	cw_buf_addf(&b, "HTTP %ld", resp->status);
-	if (resp->body != NULL && resp->body_len > 0)
+	if (fmt != NULL && resp->body != NULL && resp->body_len > 0)
 		j = cw_json_parse(resp->body, resp->body_len);
 	if (json_is_object(j)) {
-		err = cw_json_iget(j, "error");
-		if (json_is_object(err)) {           /* Key Vault, Graph-style */
-			code = cw_json_istr(err, "code");
-			msg = cw_json_istr(err, "message");
-		} else if (json_is_string(err)) {    /* Entra ID */
-			code = json_string_value(err);
-			msg = cw_json_istr(j, "error_description");
-		} else if (json_is_array(cw_json_iget(j, "errors"))) {  /* SendGrid */
-			msg = cw_json_istr(json_array_get(cw_json_iget(j, "errors"), 0),
-			    "message");
-		} else {        /* Cosmos DB, Retail Server, Emarsys, others */
-			if ((code = cw_json_istr(j, "code")) == NULL)
-				code = cw_json_istr(j, "ErrorResourceId");
-			if ((msg = cw_json_istr(j, "message")) == NULL &&
-			    (msg = cw_json_istr(j, "LocalizedMessage")) == NULL)
-				msg = cw_json_istr(j, "replyText");
-		}
+		code = first_at(j, fmt->code, CW_HTTP_ERRPATHS);
+		msg = first_at(j, fmt->msg, CW_HTTP_ERRPATHS);
 	}
 	if (code != NULL) {
 		cw_buf_adds(&b, " ");

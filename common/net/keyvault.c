@@ -1,23 +1,24 @@
 /* keyvault.c: secrets from Azure Key Vault, or from a local file: vault. */
-#include <errno.h>
-#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
 #include "cw/core/config.h"
 #include "cw/core/crypto.h"
+#include "cw/core/file.h"
 #include "cw/core/json.h"
 #include "cw/net/aad.h"
 #include "cw/net/http.h"
 #include "cw/net/keyvault.h"
 
 #define VAULT_RESOURCE "https://vault.azure.net"
+
+/* {"error":{"code":"SecretNotFound","message":"..."}} */
+static const struct cw_http_errfmt vault_errors = {{"error.code"}, {"error.message"}};
 
 struct cw_vault {
 	char *url;          /* https://...; no trailing slash */
@@ -32,41 +33,19 @@ static json_t *
 load_file(const char *path, int *kind, cw_err *e)
 {
 	struct cw_buf b = CW_BUF_INIT;
-	char chunk[4096];
-	struct stat st;
 	json_error_t jerr;
 	json_t *j;
-	ssize_t n;
-	int fd;
+	cw_err why;
+	int r;
 
+	r = cw_read_file(path, SIZE_MAX, CW_FILE_REGULAR | CW_FILE_PRIVATE, &b, &why);
+	if (r != 0) {
+		*kind = r == CW_FILE_EXPOSED ? CW_ERR_CONFIG : CW_ERR_SERVICE;
+		cw_seterr(e, "file vault %s", why.msg);
+		return NULL;
+	}
 	*kind = CW_ERR_SERVICE;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		cw_seterr(e, "file vault %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	/* Check the file we opened, not the name: no race with a swap. */
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		cw_seterr(e, "file vault %s: not a regular file", path);
-		close(fd);
-		return NULL;
-	}
-	if ((st.st_mode & 077) != 0) {
-		*kind = CW_ERR_CONFIG;
-		cw_seterr(e, "file vault %s: readable by group or others (mode %03o); "
-		    "fix with: chmod 600 %s", path, (unsigned)(st.st_mode & 0777), path);
-		close(fd);
-		return NULL;
-	}
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		cw_buf_add(&b, chunk, (size_t)n);
-	explicit_bzero(chunk, sizeof(chunk));
-	close(fd);
-	if (n == -1) {
-		cw_seterr(e, "file vault %s: %s", path, strerror(errno));
-		cw_buf_wipe(&b);
-		return NULL;
-	}
-	j = json_loadb(b.data ? b.data : "", b.len, 0, &jerr);
+	j = json_loadb(b.data, b.len, 0, &jerr);
 	cw_buf_wipe(&b);
 	if (!json_is_object(j)) {
 		*kind = CW_ERR_CONFIG;
@@ -83,7 +62,6 @@ int
 cw_vault_open(const char *url, struct cw_http *h, struct cw_vault **vp, cw_err *e)
 {
 	struct cw_vault *v;
-	size_t n;
 	int kind;
 
 	*vp = NULL;
@@ -113,10 +91,7 @@ cw_vault_open(const char *url, struct cw_http *h, struct cw_vault **vp, cw_err *
 		cw_vault_close(v);
 		return CW_ERR_CONFIG;
 	}
-	v->url = cw_strdup(url);
-	n = strlen(v->url);
-	while (n > 0 && v->url[n - 1] == '/')
-		v->url[--n] = '\0';
+	v->url = cw_url_trim_slash(url);
 	v->shown = cw_url_redact(v->url);
 	*vp = v;
 	return 0;
@@ -245,16 +220,17 @@ http_get(struct cw_vault *v, const char *name, char **value, cw_err *e)
 		break;
 	case 404:
 		cw_seterr(e, "Key Vault %s: secret '%s' not found (%s)", v->shown, name,
-		    cw_http_describe(&resp, why, sizeof(why)));
+		    cw_http_describe(&resp, &vault_errors, why, sizeof(why)));
 		break;
 	case 401:
 	case 403:
 		cw_seterr(e, "Key Vault %s: secret '%s': access denied to %s (%s)", v->shown,
-		    name, cw_cred_describe(v->cred), cw_http_describe(&resp, why, sizeof(why)));
+		    name, cw_cred_describe(v->cred),
+		    cw_http_describe(&resp, &vault_errors, why, sizeof(why)));
 		break;
 	default:
 		cw_seterr(e, "Key Vault %s: secret '%s': %s (after %d attempt%s)", v->shown,
-		    name, cw_http_describe(&resp, why, sizeof(why)), resp.attempts,
+		    name, cw_http_describe(&resp, &vault_errors, why, sizeof(why)), resp.attempts,
 		    resp.attempts == 1 ? "" : "s");
 		break;
 	}

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cw/core/config.h"
 #include "cw/net/keyvault.h"
 #include "cw/notify/api.h"
 
@@ -54,4 +55,23 @@ cw_api_post(struct cw_api *a, const char *service, const char *url,
 
 	cw_pace_wait(&a->pace);
 	return cw_http_do(a->h, &req, resp, e);
+}
+
+struct cw_provider *
+cw_template_api_config(struct cw_config *c, const struct cw_template_keys *k,
+    const char *name, size_t batch,
+    int (*send)(struct cw_provider *, json_t *const *, size_t, json_t **, cw_err *))
+{
+	struct cw_template_api *t = cw_api_new(sizeof(*t), name, batch, send);
+	cw_err e;
+
+	t->base = cw_config_str(c, k->base);
+	t->template = cw_config_need_str(c, k->template);
+	t->from = cw_config_need_str(c, k->from);
+	t->from_name = cw_config_str(c, k->from_name);
+	t->api.secret_name = cw_config_str(c, k->secret_name);
+	t->api.pace.per_minute = cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute");
+	if (cw_http_url_allowed(t->base, &e) != 0)
+		cw_config_bad(c, k->base, "%s", e.msg);
+	return &t->api.p;
 }

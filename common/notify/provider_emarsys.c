@@ -64,6 +64,10 @@ event_of(const struct emarsys *m, const json_t *rec)
 	return ev != NULL && *ev != '\0' ? ev : m->event;
 }
 
+/* The token endpoint refuses as OAuth2 does; the API in replyText. */
+static const struct cw_http_errfmt oauth_errors = {{"error"}, {"error_description"}};
+static const struct cw_http_errfmt emarsys_errors = {{NULL}, {"replyText"}};
+
 /* The OAuth2 access token (client credentials, Basic auth), cached. */
 static const char *
 token(struct emarsys *m, cw_err *e)
@@ -103,7 +107,7 @@ token(struct emarsys *m, cw_err *e)
 		char *shown = cw_url_redact(m->token_url);
 
 		cw_seterr(e, "Emarsys OAuth2 %s: no token: %s", shown,
-		    cw_http_describe(&resp, why, sizeof(why)));
+		    cw_http_describe(&resp, &oauth_errors, why, sizeof(why)));
 		free(shown);
 		json_decref(j);
 		cw_http_resp_free(&resp);
@@ -230,7 +234,8 @@ trigger(struct emarsys *m, const char *event, json_t *const *recs, json_t **res,
 		    "not JSON");
 		fail_all(recs, res, idx, k, e.msg, 1);
 	} else if (resp.status != 200 || json_integer_value(cw_json_iget(j, "replyCode")) != 0) {
-		cw_seterr(&e, "Emarsys: %s", cw_http_describe(&resp, desc, sizeof(desc)));
+		cw_seterr(&e, "Emarsys: %s",
+		    cw_http_describe(&resp, &emarsys_errors, desc, sizeof(desc)));
 		fail_all(recs, res, idx, k, e.msg, 0);
 	} else {
 		outcomes(j, recs, res, idx, k);

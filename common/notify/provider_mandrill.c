@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cw/core/config.h"
 #include "cw/core/json.h"
 #include "cw/net/http.h"
 #include "cw/notify/api.h"
@@ -11,14 +10,6 @@
 #include "cw/notify/result.h"
 
 #define MAX_RECIPIENTS 1000
-
-struct mandrill {
-	struct cw_api api;  /* the API key's secret */
-	const char *base;
-	const char *template_name;
-	const char *from;
-	const char *from_name;
-};
 
 /* merge_vars for one recipient: every field of the shared data object. */
 static json_t *
@@ -33,10 +24,13 @@ vars(const json_t *rec)
 	return out;
 }
 
+/* {"status":"error","code":-1,"name":"GeneralError","message":"..."} */
+static const struct cw_http_errfmt mandrill_errors = {{NULL}, {"message"}};
+
 /* The send-template request for recs[0..n). Caller frees it, wiped: it
  * holds the API key. */
 static char *
-md_body(const struct mandrill *m, json_t *const *recs, size_t n)
+md_body(const struct cw_template_api *m, json_t *const *recs, size_t n)
 {
 	json_t *to = json_array(), *mv = json_array(), *body;
 	char *json;
@@ -50,7 +44,7 @@ md_body(const struct mandrill *m, json_t *const *recs, size_t n)
 	}
 	/* Each recipient sees only their own message and merge_vars. */
 	body = json_pack("{s:s,s:s,s:[],s:{s:s,s:s?,s:o,s:o,s:s,s:b}}", "key", m->api.secret,
-	    "template_name", m->template_name, "template_content", "message",
+	    "template_name", m->template, "template_content", "message",
 	    "from_email", m->from, "from_name", *m->from_name ? m->from_name : NULL,
 	    "to", to, "merge_vars", mv, "merge_language", "handlebars",
 	    "preserve_recipients", 0);
@@ -83,7 +77,7 @@ md_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	static const char *const headers[] = {
 		"Content-Type: application/json", "Accept: application/json", NULL
 	};
-	struct mandrill *m = (struct mandrill *)p;
+	struct cw_template_api *m = (struct cw_template_api *)p;
 	struct cw_http_resp resp = {0};
 	char *url, *json = md_body(m, recs, n), why[600], desc[300];
 	json_t *reply = NULL;
@@ -100,8 +94,8 @@ md_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 		/* (json_is_array is a macro: its argument must not be a call) */
 		reply = resp.status == 200 ? json_loadb(resp.body, resp.body_len, 0, NULL) : NULL;
 		if (!json_is_array(reply))
-			snprintf(why, sizeof(why), "Mandrill: %s", cw_http_describe(&resp, desc,
-			    sizeof(desc)));
+			snprintf(why, sizeof(why), "Mandrill: %s",
+			    cw_http_describe(&resp, &mandrill_errors, desc, sizeof(desc)));
 		/* A 200 says it was taken; the outcomes it should list are lost. */
 		if (resp.status == 200 && !json_is_array(reply)) {
 			uncertain = 1;
@@ -131,17 +125,12 @@ md_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 struct cw_provider *
 cw_mandrill_config(struct cw_config *c, const struct cw_provider_opts *o)
 {
-	struct mandrill *m = cw_api_new(sizeof(*m), "mandrill", MAX_RECIPIENTS, md_send);
-	cw_err e;
+	static const struct cw_template_keys keys = {
+		"Cartwatch.Notify.Mandrill.BaseUrl", "Cartwatch.Notify.Mandrill.TemplateName",
+		"Cartwatch.Notify.Mandrill.FromEmail", "Cartwatch.Notify.Mandrill.FromName",
+		"Cartwatch.Notify.Mandrill.ApiKeySecretName",
+	};
 
 	(void)o;  /* nothing to choose over the configuration */
-	m->base = cw_config_str(c, "Cartwatch.Notify.Mandrill.BaseUrl");
-	m->template_name = cw_config_need_str(c, "Cartwatch.Notify.Mandrill.TemplateName");
-	m->from = cw_config_need_str(c, "Cartwatch.Notify.Mandrill.FromEmail");
-	m->from_name = cw_config_str(c, "Cartwatch.Notify.Mandrill.FromName");
-	m->api.secret_name = cw_config_str(c, "Cartwatch.Notify.Mandrill.ApiKeySecretName");
-	m->api.pace.per_minute = cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute");
-	if (cw_http_url_allowed(m->base, &e) != 0)
-		cw_config_bad(c, "Cartwatch.Notify.Mandrill.BaseUrl", "%s", e.msg);
-	return &m->api.p;
+	return cw_template_api_config(c, &keys, "mandrill", MAX_RECIPIENTS, md_send);
 }

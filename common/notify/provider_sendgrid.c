@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cw/core/config.h"
 #include "cw/core/json.h"
 #include "cw/net/http.h"
 #include "cw/notify/api.h"
@@ -11,14 +10,6 @@
 #include "cw/notify/result.h"
 
 #define MAX_PERSONALIZATIONS 1000
-
-struct sendgrid {
-	struct cw_api api;  /* the API key's secret */
-	const char *base;
-	const char *template_id;
-	const char *from;
-	const char *from_name;
-};
 
 /* A server's text, cut short and without control characters, for a result. */
 static void
@@ -80,9 +71,12 @@ out:
 	return ok;
 }
 
+/* {"errors":[{"message":"...","field":"..."}]} */
+static const struct cw_http_errfmt sendgrid_errors = {{NULL}, {"errors.0.message"}};
+
 /* The request for recs[0..n), one personalization each. Caller frees. */
 static char *
-sg_body(const struct sendgrid *s, json_t *const *recs, size_t n)
+sg_body(const struct cw_template_api *s, json_t *const *recs, size_t n)
 {
 	json_t *body, *pers = json_array();
 	char *json;
@@ -94,7 +88,7 @@ sg_body(const struct sendgrid *s, json_t *const *recs, size_t n)
 		    "custom_args", "notificationId", cw_json_istr(recs[i], "notificationId"),
 		    "cartId", cw_json_istr(recs[i], "cartId")));
 	body = json_pack("{s:{s:s,s:s?},s:s,s:o}", "from", "email", s->from,
-	    "name", *s->from_name ? s->from_name : NULL, "template_id", s->template_id,
+	    "name", *s->from_name ? s->from_name : NULL, "template_id", s->template,
 	    "personalizations", pers);
 	json = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	json_decref(body);
@@ -104,7 +98,7 @@ sg_body(const struct sendgrid *s, json_t *const *recs, size_t n)
 static int
 sg_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_err *e)
 {
-	struct sendgrid *s = (struct sendgrid *)p;
+	struct cw_template_api *s = (struct cw_template_api *)p;
 	struct cw_http_resp resp = {0};
 	const char *headers[4], *msgid = NULL;
 	char *json = sg_body(s, recs, n), *auth, *url, why[600], desc[300];
@@ -123,8 +117,8 @@ sg_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	    &he) != 0)
 		snprintf(why, sizeof(why), "%s", he.msg);
 	else if (resp.status != 202 && resp.status != 200) {
-		snprintf(why, sizeof(why), "SendGrid: %s", cw_http_describe(&resp, desc,
-		    sizeof(desc)));
+		snprintf(why, sizeof(why), "SendGrid: %s",
+		    cw_http_describe(&resp, &sendgrid_errors, desc, sizeof(desc)));
 		refused = resp.status == 400 && n > 0 &&
 		    refused_for_content(&resp, recs, n, res);
 	} else {
@@ -144,17 +138,12 @@ sg_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 struct cw_provider *
 cw_sendgrid_config(struct cw_config *c, const struct cw_provider_opts *o)
 {
-	struct sendgrid *s = cw_api_new(sizeof(*s), "sendgrid", MAX_PERSONALIZATIONS, sg_send);
-	cw_err e;
+	static const struct cw_template_keys keys = {
+		"Cartwatch.Notify.SendGrid.BaseUrl", "Cartwatch.Notify.SendGrid.TemplateId",
+		"Cartwatch.Notify.SendGrid.FromEmail", "Cartwatch.Notify.SendGrid.FromName",
+		"Cartwatch.Notify.SendGrid.ApiKeySecretName",
+	};
 
 	(void)o;  /* nothing to choose over the configuration */
-	s->base = cw_config_str(c, "Cartwatch.Notify.SendGrid.BaseUrl");
-	s->template_id = cw_config_need_str(c, "Cartwatch.Notify.SendGrid.TemplateId");
-	s->from = cw_config_need_str(c, "Cartwatch.Notify.SendGrid.FromEmail");
-	s->from_name = cw_config_str(c, "Cartwatch.Notify.SendGrid.FromName");
-	s->api.secret_name = cw_config_str(c, "Cartwatch.Notify.SendGrid.ApiKeySecretName");
-	s->api.pace.per_minute = cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute");
-	if (cw_http_url_allowed(s->base, &e) != 0)
-		cw_config_bad(c, "Cartwatch.Notify.SendGrid.BaseUrl", "%s", e.msg);
-	return &s->api.p;
+	return cw_template_api_config(c, &keys, "sendgrid", MAX_PERSONALIZATIONS, sg_send);
 }

@@ -42,6 +42,13 @@ idempotency_key(json_t *const *recs, size_t n)
 	return k;
 }
 
+/* A receiver of ours may refuse in any of the common shapes: OAuth2's, OData's
+ * or a bare code and message. */
+static const struct cw_http_errfmt receiver_errors = {
+	{"error", "error.code", "code"},
+	{"error_description", "error.message", "message"},
+};
+
 /* One record: its JSON as the body. More: a JSON array of them. */
 static int
 wh_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_err *e)
@@ -71,8 +78,8 @@ wh_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	    &he) != 0)
 		snprintf(why, sizeof(why), "%s", he.msg);
 	else if (resp.status < 200 || resp.status > 299) {
-		snprintf(why, sizeof(why), "webhook: %s", cw_http_describe(&resp, desc,
-		    sizeof(desc)));
+		snprintf(why, sizeof(why), "webhook: %s",
+		    cw_http_describe(&resp, &receiver_errors, desc, sizeof(desc)));
 		/* 422: the receiver processed none of it and refuses a record's
 		 * content; split until that record is alone. A 400 (cannot read
 		 * the request) would be the same for every half: not split. */

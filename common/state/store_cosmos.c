@@ -151,6 +151,9 @@ call(struct cosmos *c, const char *what, const char *method, const char *type,
 	return r;
 }
 
+/* {"code":"Conflict","message":"..."} */
+static const struct cw_http_errfmt cosmos_errors = {{"code"}, {"message"}};
+
 /* "Cosmos DB URL/: WHAT: HTTP 400 BadRequest: message". */
 static int
 unexpected(struct cosmos *c, const char *what, const struct cw_http_resp *resp,
@@ -158,7 +161,7 @@ unexpected(struct cosmos *c, const char *what, const struct cw_http_resp *resp,
 {
 	char why[400], tries[40] = "";
 
-	cw_http_describe(resp, why, sizeof(why));
+	cw_http_describe(resp, &cosmos_errors, why, sizeof(why));
 	if (resp->attempts > 1)
 		snprintf(tries, sizeof(tries), " (after %d attempts)", resp->attempts);
 	return cw_seterr(e, SERVICE " %s/: %s: %s%s%s", c->base, what, why, tries,
@@ -589,7 +592,6 @@ cw_cosmos_open(struct cw_http *h, const char *endpoint, const char *key,
 	const char *bad;
 	char *tok, *qd, *qc, *dbpath, *body, *what, *shown;
 	json_t *j;
-	size_t n;
 	cw_err ue;
 	int r;
 
@@ -637,10 +639,7 @@ cw_cosmos_open(struct cw_http *h, const char *endpoint, const char *key,
 	c->ops.close = cosmos_close;
 	c->h = h;
 	c->key = cw_strdup(key);
-	c->base = cw_strdup(endpoint);
-	n = strlen(c->base);
-	while (n > 0 && c->base[n - 1] == '/')
-		c->base[--n] = '\0';
+	c->base = cw_url_trim_slash(endpoint);
 	qd = cw_urlencode(database);
 	qc = cw_urlencode(container);
 	dbpath = cw_asprintf("/dbs/%s", qd);

@@ -285,6 +285,21 @@ test_rfc1123(void **state)
 	assert_int_equal(t, 1709164800);
 }
 
+/* An email's Date: the same day and time, and the zone RFC 5322 wants. */
+static void
+test_rfc5322(void **state)
+{
+	char buf[CW_RFC5322_MAX];
+
+	(void)state;
+	assert_ptr_equal(cw_rfc5322_format(783677551, buf), buf);
+	assert_string_equal(buf, "Tue, 01 Nov 1994 08:12:31 +0000");
+	assert_string_equal(cw_rfc5322_format(1709164800, buf),
+	    "Thu, 29 Feb 2024 00:00:00 +0000");
+	assert_string_equal(cw_rfc5322_format(253402300799LL, buf),
+	    "Fri, 31 Dec 9999 23:59:59 +0000");
+}
+
 static void
 test_rfc1123_reject(void **state)
 {
@@ -438,6 +453,7 @@ main(void)
 		cmocka_unit_test(test_iso_roundtrip),
 		cmocka_unit_test(test_rfc1123),
 		cmocka_unit_test(test_rfc1123_reject),
+		cmocka_unit_test(test_rfc5322),
 		cmocka_unit_test(test_rfc1123_roundtrip),
 		cmocka_unit_test(test_time_cmp),
 		cmocka_unit_test(test_now),

@@ -437,6 +437,26 @@ test_url_redact(void **state)
 	assert_non_null(strstr(e.msg, "user:***@127.0.0.1:99999"));
 }
 
+static void
+check_trim(const char *url, const char *want)
+{
+	char *got = cw_url_trim_slash(url);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void
+test_url_trim_slash(void **state)
+{
+	(void)state;
+	check_trim("https://login.microsoftonline.com/", "https://login.microsoftonline.com");
+	check_trim("https://host/Commerce///", "https://host/Commerce");
+	check_trim("https://host/a/b", "https://host/a/b");
+	check_trim("/", "");
+	check_trim("", "");
+}
+
 static long
 wait_for(const char *name, const char *value, time_t now)
 {
@@ -494,8 +514,17 @@ test_retry_after_precedence(void **state)
 	assert_int_equal(cw_http_retry_after_ms(&r, 0), 250);
 }
 
+/* Shapes as the service layers write theirs; http.c knows none of them. */
+static const struct cw_http_errfmt vault = {{"error.code"}, {"error.message"}};
+static const struct cw_http_errfmt oauth = {{"error", "code"}, {"error_description", "message"}};
+static const struct cw_http_errfmt flat = {{"code"}, {"message"}};
+static const struct cw_http_errfmt emarsys = {{NULL}, {"replyText"}};
+static const struct cw_http_errfmt retail = {{"error.code", "code", "ErrorResourceId"},
+    {"error.message", "message", "LocalizedMessage"}};
+static const struct cw_http_errfmt sendgrid = {{NULL}, {"errors.0.message"}};
+
 static const char *
-describe(long status, const char *body)
+describe(long status, const char *body, const struct cw_http_errfmt *fmt)
 {
 	static char buf[512];
 	struct cw_http_resp r = {0};
@@ -503,7 +532,7 @@ describe(long status, const char *body)
 	r.status = status;
 	r.body = (char *)body;
 	r.body_len = body ? strlen(body) : 0;
-	return cw_http_describe(&r, buf, sizeof(buf));
+	return cw_http_describe(&r, fmt, buf, sizeof(buf));
 }
 
 static void
@@ -511,25 +540,48 @@ test_describe(void **state)
 {
 	(void)state;
 	assert_string_equal(describe(404,
-	    "{\"error\":{\"code\":\"SecretNotFound\",\"message\":\"A secret with (name/id) x was not found.\"}}"),
-	    "HTTP 404 SecretNotFound: A secret with (name/id) x was not found.");
+	    "{\"error\":{\"code\":\"SecretNotFound\",\"message\":\"A secret with (name/id) x was not found.\"}}",
+	    &vault), "HTTP 404 SecretNotFound: A secret with (name/id) x was not found.");
 	/* Entra ID's trace lines are cut off. */
 	assert_string_equal(describe(401,
-	    "{\"error\":\"invalid_client\",\"error_description\":\"AADSTS7000215: Invalid client secret.\\r\\nTrace ID: 1\"}"),
-	    "HTTP 401 invalid_client: AADSTS7000215: Invalid client secret.");
-	assert_string_equal(describe(409, "{\"code\":\"Conflict\",\"message\":\"exists\"}"),
+	    "{\"error\":\"invalid_client\",\"error_description\":\"AADSTS7000215: Invalid client secret.\\r\\nTrace ID: 1\"}",
+	    &oauth), "HTTP 401 invalid_client: AADSTS7000215: Invalid client secret.");
+	/* App Service's bare message, through the same list. */
+	assert_string_equal(describe(400, "{\"statusCode\":400,\"message\":\"no identity\"}",
+	    &oauth), "HTTP 400: no identity");
+	assert_string_equal(describe(409, "{\"code\":\"Conflict\",\"message\":\"exists\"}", &flat),
 	    "HTTP 409 Conflict: exists");
-	assert_string_equal(describe(400, "{\"replyCode\":1,\"replyText\":\"Invalid key\"}"),
-	    "HTTP 400: Invalid key");
+	assert_string_equal(describe(400, "{\"replyCode\":1,\"replyText\":\"Invalid key\"}",
+	    &emarsys), "HTTP 400: Invalid key");
 	assert_string_equal(describe(400,
 	    "{\"ErrorResourceId\":\"Microsoft_Dynamics_Commerce_Runtime_InvalidRequest\","
-	    "\"LocalizedMessage\":\"Bad OUN\"}"),
+	    "\"LocalizedMessage\":\"Bad OUN\"}", &retail),
 	    "HTTP 400 Microsoft_Dynamics_Commerce_Runtime_InvalidRequest: Bad OUN");
+	/* An empty code is still the code: the first string found wins. */
+	assert_string_equal(describe(404,
+	    "{\"error\":{\"code\":\"\",\"message\":\"no route\"},\"code\":\"x\"}", &retail),
+	    "HTTP 404 : no route");
 	assert_string_equal(describe(401,
-	    "{\"errors\":[{\"message\":\"bad key\",\"field\":null}]}"), "HTTP 401: bad key");
-	assert_string_equal(describe(502, "<html>Bad gateway</html>"), "HTTP 502");
-	assert_string_equal(describe(503, NULL), "HTTP 503");
-	assert_string_equal(describe(400, "{\"message\":\"a\\u0007b\"}"), "HTTP 400: ab");
+	    "{\"errors\":[{\"message\":\"bad key\",\"field\":null}]}", &sendgrid),
+	    "HTTP 401: bad key");
+	/* Names match in any case; a number on an object is a member's name. */
+	assert_string_equal(describe(401, "{\"Errors\":[{\"Message\":\"a\"}]}", &sendgrid),
+	    "HTTP 401: a");
+	assert_string_equal(describe(401, "{\"errors\":{\"0\":{\"message\":\"b\"}}}", &sendgrid),
+	    "HTTP 401: b");
+	/* What is not a string, or not there, is not shown. */
+	assert_string_equal(describe(401, "{\"errors\":[]}", &sendgrid), "HTTP 401");
+	assert_string_equal(describe(401, "{\"errors\":[{\"message\":7}]}", &sendgrid),
+	    "HTTP 401");
+	assert_string_equal(describe(400, "{\"error\":\"x\"}", &vault), "HTTP 400");
+	/* One service's shape is not read for another. */
+	assert_string_equal(describe(400, "{\"replyText\":\"Invalid key\"}", &vault), "HTTP 400");
+	assert_string_equal(describe(409, "{\"code\":\"Conflict\",\"message\":\"exists\"}", NULL),
+	    "HTTP 409");
+	assert_string_equal(describe(502, "<html>Bad gateway</html>", &flat), "HTTP 502");
+	assert_string_equal(describe(502, "[\"message\"]", &flat), "HTTP 502");
+	assert_string_equal(describe(503, NULL, &flat), "HTTP 503");
+	assert_string_equal(describe(400, "{\"message\":\"a\\u0007b\"}", &flat), "HTTP 400: ab");
 }
 
 int
@@ -538,6 +590,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_url_policy),
 		cmocka_unit_test(test_url_redact),
+		cmocka_unit_test(test_url_trim_slash),
 		cmocka_unit_test(test_retry_after),
 		cmocka_unit_test(test_retry_after_precedence),
 		cmocka_unit_test(test_describe),

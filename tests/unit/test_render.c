@@ -1014,6 +1014,42 @@ test_refusal_names_file(void **state)
 	free(dir);
 }
 
+/* A template that cannot be read says why, in the words it always used. */
+static void
+test_load_refusals(void **state)
+{
+	char *dir = tmpdir(), *p = cw_asprintf("%s/big.html", dir), *want;
+	struct cw_tmpl *t;
+	FILE *f;
+	cw_err e;
+
+	(void)state;
+	assert_null(cw_tmpl_load(p, CW_TMPL_HTML, &e));
+	want = cw_asprintf("%s: No such file or directory", p);
+	assert_string_equal(e.msg, want);
+	free(want);
+	assert_null(cw_tmpl_load(dir, CW_TMPL_HTML, &e));
+	want = cw_asprintf("%s: not a regular file", dir);
+	assert_string_equal(e.msg, want);
+	free(want);
+	assert_non_null(f = fopen(p, "w"));
+	for (long i = 0; i <= 1024L * 1024; i++)
+		fputc('x', f);
+	fclose(f);
+	assert_null(cw_tmpl_load(p, CW_TMPL_HTML, &e));
+	want = cw_asprintf("%s: larger than 1 MiB", p);
+	assert_string_equal(e.msg, want);
+	free(want);
+	/* 1 MiB itself is allowed. */
+	assert_int_equal(truncate(p, 1024L * 1024), 0);
+	assert_non_null(t = cw_tmpl_load(p, CW_TMPL_HTML, &e));
+	cw_tmpl_free(t);
+	unlink(p);
+	rmdir(dir);
+	free(p);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -1035,6 +1071,7 @@ main(void)
 		cmocka_unit_test(test_active_content),
 		cmocka_unit_test(test_shipped_load),
 		cmocka_unit_test(test_refusal_names_file),
+		cmocka_unit_test(test_load_refusals),
 	};
 
 	return cmocka_run_group_tests_name("render", tests, NULL, NULL);

@@ -9,6 +9,8 @@
 #define CW_ISO8601_MAX 40
 /* "Tue, 01 Nov 1994 08:12:31 GMT" and the NUL. */
 #define CW_RFC1123_MAX 30
+/* "Tue, 01 Nov 1994 08:12:31 +0000" and the NUL. */
+#define CW_RFC5322_MAX 32
 
 /*
  * The business "now" (DESIGN.md section 7.2): $CARTWATCH_NOW (ISO 8601) when
@@ -33,6 +35,10 @@ char *cw_iso8601_format(const struct timespec *t, char buf[CW_ISO8601_MAX]);
 /* RFC 1123 (HTTP-date, Cosmos x-ms-date), independent of the locale. Returns buf. */
 char *cw_rfc1123_format(time_t t, char buf[CW_RFC1123_MAX]);
 int cw_rfc1123_parse(const char *s, time_t *out);
+
+/* The same time as an RFC 5322 date-time (an email's Date:), zone +0000.
+ * Returns buf. */
+char *cw_rfc5322_format(time_t t, char buf[CW_RFC5322_MAX]);
 
 /* Compares two times: <0, 0, >0. */
 int cw_time_cmp(const struct timespec *a, const struct timespec *b);

@@ -128,6 +128,10 @@ int cw_host_is_loopback(const char *host);
  */
 char *cw_url_redact(const char *url);
 
+/* A copy of url without the '/'s at its end, for "/path" to follow. Never
+ * NULL; the caller frees. */
+char *cw_url_trim_slash(const char *url);
+
 /* 0 if url may be used: https, or http to 127.0.0.0/8, ::1, localhost, or the
  * IMDS address 169.254.169.254 (which has no https). */
 int cw_http_url_allowed(const char *url, cw_err *e);
@@ -140,11 +144,26 @@ int cw_http_url_allowed(const char *url, cw_err *e);
 long cw_http_retry_after_ms(const struct cw_http_resp *resp, time_t now);
 
 /*
- * A short, printable description of an error reply for messages: the status,
- * and the service's own error code/message where the body has one
- * (error.code + error.message, error + error_description, message). At most n
- * bytes into buf, control characters dropped. Returns buf.
+ * Where a service puts the code and the message of its error replies in their
+ * JSON body, so that each service's knowledge stays with its own code. Each is
+ * a list of paths tried in order, the first that names a string wins; unused
+ * entries are NULL. A path is member names joined by '.', matched in any case,
+ * a number picking an element of an array: "error.message", "errors.0.message".
  */
-char *cw_http_describe(const struct cw_http_resp *resp, char *buf, size_t n);
+#define CW_HTTP_ERRPATHS 4
+struct cw_http_errfmt {
+	const char *code[CW_HTTP_ERRPATHS];
+	const char *msg[CW_HTTP_ERRPATHS];
+};
+
+/*
+ * A short, printable description of an error reply for messages: "HTTP 404",
+ * then " CODE" and ": MESSAGE" where the body (a JSON object) has them where
+ * fmt says (fmt NULL: the status alone). At most n bytes into buf, control
+ * characters dropped, the code cut at 80 bytes and the message at 300 (and at
+ * its first line break). Returns buf.
+ */
+char *cw_http_describe(const struct cw_http_resp *resp, const struct cw_http_errfmt *fmt,
+    char *buf, size_t n);
 
 #endif

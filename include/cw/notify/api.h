@@ -7,6 +7,7 @@
 #include "cw/notify/pace.h"
 #include "cw/notify/provider.h"
 
+struct cw_config;
 struct cw_vault;
 
 /*
@@ -45,5 +46,29 @@ void cw_api_close(struct cw_provider *p);
 int cw_api_post(struct cw_api *a, const char *service, const char *url,
     const char *const *headers, const char *body, enum cw_retry retry,
     struct cw_http_resp *resp, cw_err *e);
+
+/*
+ * A provider that sends through a template kept at the service (SendGrid,
+ * Mandrill): the same settings, each under the provider's own key. All
+ * strings borrowed from the config.
+ */
+struct cw_template_api {
+	struct cw_api api;
+	const char *base;       /* the service's URL, checked by cw_http_url_allowed() */
+	const char *template;   /* the template's id or name (required) */
+	const char *from;       /* the sender's address (required) */
+	const char *from_name;  /* "" for none */
+};
+
+/* The keys a struct cw_template_api is read from. */
+struct cw_template_keys {
+	const char *base, *template, *from, *from_name, *secret_name;
+};
+
+/* Makes one (cw_api_new()) and reads k's keys and
+ * Cartwatch.Notify.RequestsPerMinute into it, problems reported in c. */
+struct cw_provider *cw_template_api_config(struct cw_config *c,
+    const struct cw_template_keys *k, const char *name, size_t batch,
+    int (*send)(struct cw_provider *, json_t *const *, size_t, json_t **, cw_err *));
 
 #endif
