@@ -4,12 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "cw/core/dir.h"
 #include "cw/state/docstore.h"
 
 /* How long a process waits for another's lock before it gives up. */
@@ -259,20 +259,14 @@ static int
 prepare_file(const char *path, cw_err *e)
 {
 	char *dir = cw_strdup(path), *slash = strrchr(dir, '/');
+	cw_err de;
 	int fd;
 
 	if (slash != NULL && slash != dir) {
 		*slash = '\0';
-		for (char *p = dir + 1; *p != '\0'; p++) {
-			if (*p != '/')
-				continue;
-			*p = '\0';
-			mkdir(dir, 0700);
-			*p = '/';
-		}
-		if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		if (cw_mkdir_p(dir, 0700, &de) != 0) {
 			cw_seterr(e, "state store %s: cannot make its directory: %s", path,
-			    strerror(errno));
+			    de.msg);
 			free(dir);
 			return -1;
 		}
