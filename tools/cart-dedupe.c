@@ -15,8 +15,8 @@
 #include "cw/d365/cart.h"
 #include "cw/net/http.h"
 #include "cw/net/keyvault.h"
-#include "cw/state/docstore.h"
 #include "cw/state/ledger.h"
+#include "cw/state/stores.h"
 #include "cw/tool/ndjson.h"
 #include "cw/tool/tool.h"
 
@@ -566,8 +566,7 @@ main(int argc, char *argv[])
 	}
 	json_decref(d.last);
 	cw_ledger_free(d.l);
-	if (store != NULL)
-		store->close(store);
+	cw_docstore_close(store);
 	cw_ledger_opts_free(&lo);
 	cw_docstore_cfg_free(&d.sc);
 	return cw_tool_finish(&t, code);

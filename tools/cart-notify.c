@@ -15,8 +15,8 @@
 #include "cw/net/http.h"
 #include "cw/net/keyvault.h"
 #include "cw/notify/provider.h"
-#include "cw/state/docstore.h"
 #include "cw/state/ledger.h"
+#include "cw/state/stores.h"
 #include "cw/tool/ndjson.h"
 #include "cw/tool/tool.h"
 
@@ -320,8 +320,7 @@ main(int argc, char *argv[])
 		cw_provider_close(nt.p);
 	cw_ledger_free(nt.ledger);
 	cw_ledger_opts_free(&nt.lo);
-	if (nt.store != NULL)
-		nt.store->close(nt.store);
+	cw_docstore_close(nt.store);
 	cw_docstore_cfg_free(&nt.sc);
 	return cw_tool_finish(&t, code);
 }

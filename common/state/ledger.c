@@ -285,7 +285,7 @@ hashkey(struct cw_docstore *s, int make, const struct timespec *now, cw_err *e)
 				break;
 			if (cw_random_hex(k, 32) != 0) {
 				r = cw_seterr(e, "state store %s: no random numbers for its "
-				    "hashing key", s->describe(s));
+				    "hashing key", s->where);
 				break;
 			}
 			doc = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "id", HASHKEY_ID, "oun",
@@ -302,7 +302,7 @@ hashkey(struct cw_docstore *s, int make, const struct timespec *now, cw_err *e)
 		hex = cw_json_istr(doc, "key");
 		if (!is_hex(hex, 64)) {
 			r = cw_seterr(e, "state store %s: document %s/%s is corrupt: no "
-			    "hashing key", s->describe(s), SUPPRESSION_PK, HASHKEY_ID);
+			    "hashing key", s->where, SUPPRESSION_PK, HASHKEY_ID);
 			break;
 		}
 		for (size_t i = 0; i < sizeof(s->hk.key); i++)
@@ -1046,7 +1046,7 @@ cw_ledger_status(struct cw_ledger *l, const struct timespec *now, json_t **out, 
 		    json_integer_value(json_object_get(oldest, "updatedEpoch")))
 			oldest = d;
 	}
-	*out = json_pack("{s:s,s:o,s:I,s:I,s:O?,s:I,s:o}", "store", l->s->describe(l->s),
+	*out = json_pack("{s:s,s:o,s:I,s:I,s:O?,s:I,s:o}", "store", l->s->where,
 	    "counts", counts, "liveClaims", live, "expiredClaims", expired,
 	    "oldestLiveClaim", oldest ? json_object_get(oldest, "updated") : NULL,
 	    "suppressions", supp, "runStatus", runs);

@@ -12,6 +12,7 @@
 #include "cw/net/http.h"
 #include "cw/state/cosmos.h"
 #include "cw/state/docstore.h"
+#include "cw/state/store_cosmos.h"
 
 #define SERVICE "Cosmos DB"
 #define API_VERSION "2018-12-31"
@@ -25,7 +26,7 @@ struct cosmos {
 	char *key;       /* base64 master key; wiped on close */
 	char *coll;      /* dbs/D/colls/C: the link we sign */
 	char *collpath;  /* /dbs/D/colls/C with each name URL-encoded */
-	char *url;       /* base + collpath, for describe() */
+	char *url;       /* base + collpath: ops.where */
 };
 
 /* Service-generated properties: neither SQLite nor a caller ever sees them. */
@@ -540,12 +541,6 @@ cosmos_query(struct cw_docstore *s, const char *field, const char *value,
 	return r;
 }
 
-static const char *
-cosmos_describe(const struct cw_docstore *s)
-{
-	return ((const struct cosmos *)s)->url;
-}
-
 static void
 cosmos_close(struct cw_docstore *s)
 {
@@ -553,7 +548,6 @@ cosmos_close(struct cw_docstore *s)
 
 	if (c == NULL)
 		return;
-	explicit_bzero(&c->ops.hk, sizeof(c->ops.hk));
 	cw_secret_free(c->key);
 	free(c->base);
 	free(c->coll);
@@ -561,6 +555,16 @@ cosmos_close(struct cw_docstore *s)
 	free(c->url);
 	free(c);
 }
+
+static const struct cw_docstore cosmos_ops = {
+	.create = cosmos_create,
+	.read = cosmos_read,
+	.replace = cosmos_replace,
+	.upsert = cosmos_upsert,
+	.remove = cosmos_remove,
+	.query = cosmos_query,
+	.close = cosmos_close,
+};
 
 /* POST body to path (signed for type/link); 201 made, 409 there already. */
 static int
@@ -627,14 +631,7 @@ cw_cosmos_open(struct cw_http *h, const char *endpoint, const char *key,
 	}
 
 	c = cw_calloc(1, sizeof(*c));
-	c->ops.create = cosmos_create;
-	c->ops.read = cosmos_read;
-	c->ops.replace = cosmos_replace;
-	c->ops.upsert = cosmos_upsert;
-	c->ops.remove = cosmos_remove;
-	c->ops.query = cosmos_query;
-	c->ops.describe = cosmos_describe;
-	c->ops.close = cosmos_close;
+	c->ops = cosmos_ops;
 	c->h = h;
 	c->key = cw_strdup(key);
 	c->base = cw_strdup(endpoint);
@@ -646,7 +643,7 @@ cw_cosmos_open(struct cw_http *h, const char *endpoint, const char *key,
 	dbpath = cw_asprintf("/dbs/%s", qd);
 	c->coll = cw_asprintf("dbs/%s/colls/%s", database, container);
 	c->collpath = cw_asprintf("/dbs/%s/colls/%s", qd, qc);
-	c->url = cw_asprintf("%s%s", c->base, c->collpath);
+	c->ops.where = c->url = cw_asprintf("%s%s", c->base, c->collpath);
 	free(qd);
 	free(qc);
 
