@@ -495,7 +495,9 @@ configure(struct dedupe *d, struct cw_tool *t, struct cw_ledger_opts *lo, cw_err
 	cw_err ce;
 
 	cw_docstore_config(&d->sc, t->cfg);
-	cw_ledger_config(lo, t->cfg);
+	/* The default step's event is Emarsys's; the ledger reads no provider keys. */
+	cw_ledger_config(lo, t->cfg, cw_config_str(t->cfg, "EmarsysClientOptions.ExternalEventId",
+	    NULL));
 	d->provider = cw_config_str(t->cfg, "Cartwatch.Notify.Provider", "emarsys");
 	/* The vault only when the store's key lives there. */
 	if (cw_docstore_needs_vault(&d->sc))

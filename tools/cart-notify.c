@@ -254,7 +254,8 @@ configure(struct notify *nt, struct cw_tool *t, const char *name, int dry, const
 	cw_docstore_config(&nt->sc, cfg);
 	/* Without an operating unit there are no claims to mark (store_open). */
 	if (cw_config_get(cfg, "RetailServerClientOptions.OperatingUnitNumber") != NULL)
-		cw_ledger_config(&nt->lo, cfg);
+		cw_ledger_config(&nt->lo, cfg, cw_config_str(cfg,
+		    "EmarsysClientOptions.ExternalEventId", NULL));
 	/* Only the preview needs no secret, so no vault, unless the store's
 	 * key lives there. */
 	if ((nt->p != NULL && strcmp(nt->p->name, "preview") != 0) || cw_docstore_needs_vault(&nt->sc))

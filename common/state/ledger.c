@@ -39,7 +39,7 @@ cw_verdict_name(int v)
 }
 
 void
-cw_ledger_config(struct cw_ledger_opts *o, struct cw_config *c)
+cw_ledger_config(struct cw_ledger_opts *o, struct cw_config *c, const char *event)
 {
 	const json_t *rem = cw_config_get(c, "Cartwatch.Reminders"), *r;
 	long long exclude;
@@ -59,8 +59,7 @@ cw_ledger_config(struct cw_ledger_opts *o, struct cw_config *c)
 	o->steps = json_array();
 	if (rem == NULL || json_is_null(rem)) {
 		json_array_append_new(o->steps, json_pack("{s:I,s:s?}", "after",
-		    (json_int_t)(exclude * 60), "event",
-		    cw_config_str(c, "EmarsysClientOptions.ExternalEventId", NULL)));
+		    (json_int_t)(exclude * 60), "event", event));
 		return;
 	}
 	if (!json_is_array(rem) || json_array_size(rem) == 0) {
