@@ -240,8 +240,6 @@ sq_close(struct cw_docstore *ds)
 {
 	struct sq *s = (struct sq *)ds;
 
-	if (s == NULL)
-		return;
 	sqlite3_close(s->db);
 	free(s->path);
 	free(s);
