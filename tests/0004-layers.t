@@ -1,7 +1,7 @@
 #!/bin/sh
 # The library's folders are its layers (ARCHITECTURE.md): scripts/check-layers
 # passes on the tree, and fails, naming file and line, on each kind of
-# violation planted in a copy of it.
+# violation planted in a copy of it, ARCHITECTURE.md's list of files included.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -12,7 +12,7 @@ is "$(cat "$T/stdout")" "" "check-layers says nothing when all is well"
 copy() {
 	rm -rf "$T/tree"
 	mkdir -p "$T/tree"
-	cp -R "$top/common" "$top/include" "$T/tree/"
+	cp -R "$top/common" "$top/include" "$top/ARCHITECTURE.md" "$T/tree/"
 }
 
 copy
@@ -56,6 +56,25 @@ has "$T/stdout" '^common/net/smtp\.c: its header is in include/cw/mail/' "the pa
 
 expect_exit 2 "an option it does not know is a usage error" "$top/scripts/check-layers" -x
 expect_exit 2 "a folder without the library is an error" "$top/scripts/check-layers" "$T/nowhere"
-has "$T/stderr" "no common/ and include/cw/ here" "it says why"
+has "$T/stderr" "no common/, include/cw/ and ARCHITECTURE.md here" "it says why"
+
+# ARCHITECTURE.md names every source under its layer, and nothing else
+copy
+sed -i '/^- `ledger\.c`/d' "$T/tree/ARCHITECTURE.md"
+expect_exit 1 "a source ARCHITECTURE.md leaves out fails" "$top/scripts/check-layers" "$T/tree"
+has "$T/stdout" '^common/state/ledger\.c: not in ARCHITECTURE\.md \(under "### state/"\)$' \
+	"it names the file and the section it belongs in"
+copy
+sed -i 's/^- `json\.c`/- `jsonx.c`/' "$T/tree/ARCHITECTURE.md"
+expect_exit 1 "a file ARCHITECTURE.md names that is not there fails" \
+	"$top/scripts/check-layers" "$T/tree"
+has "$T/stdout" '^ARCHITECTURE\.md:[0-9]+: names core/jsonx\.c, which common/ does not have$' \
+	"it names the line"
+copy
+mv "$T/tree/common/core/ascii.c" "$T/tree/common/net/ascii.c"
+mv "$T/tree/include/cw/core/util.h" "$T/tree/include/cw/net/util.h"
+expect_exit 1 "a file moved to another layer without the page fails" \
+	"$top/scripts/check-layers" "$T/tree"
+has "$T/stdout" '^common/net/ascii\.c: not in ARCHITECTURE\.md' "the moved file is named"
 
 done_testing
