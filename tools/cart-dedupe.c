@@ -496,9 +496,8 @@ configure(struct dedupe *d, struct cw_tool *t, struct cw_ledger_opts *lo, cw_err
 
 	cw_docstore_config(&d->sc, t->cfg);
 	/* The default step's event is Emarsys's; the ledger reads no provider keys. */
-	cw_ledger_config(lo, t->cfg, cw_config_str(t->cfg, "EmarsysClientOptions.ExternalEventId",
-	    NULL));
-	d->provider = cw_config_str(t->cfg, "Cartwatch.Notify.Provider", "emarsys");
+	cw_ledger_config(lo, t->cfg, cw_config_str(t->cfg, "EmarsysClientOptions.ExternalEventId"));
+	d->provider = cw_config_str(t->cfg, "Cartwatch.Notify.Provider");
 	/* The vault only when the store's key lives there. */
 	if (cw_docstore_needs_vault(&d->sc))
 		t->vault_url = cw_vault_url_config(t->cfg);

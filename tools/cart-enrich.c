@@ -163,9 +163,8 @@ configure(struct enrich *en, struct cw_tool *t, const char *batcharg, size_t *ca
 	cw_retail_config(&en->ro, t->cfg);
 	cw_notify_config(&en->no, t->cfg);
 	t->vault_url = cw_vault_url_config(t->cfg);
-	batch = cw_config_int(t->cfg, "Cartwatch.Enrich.BatchSize", 100, 1, 1000);
-	*cache = (size_t)cw_config_int(t->cfg, "Cartwatch.Enrich.ProductCacheSize", 10000,
-	    0, 10000000);
+	batch = cw_config_int(t->cfg, "Cartwatch.Enrich.BatchSize");
+	*cache = (size_t)cw_config_int(t->cfg, "Cartwatch.Enrich.ProductCacheSize");
 	if (batcharg != NULL)
 		batch = cw_opt_int("--batch-size", batcharg, 1, 1000);
 	if ((r = cw_tool_check(t, e)) != 0)

@@ -155,18 +155,16 @@ configure(struct fetch *f, struct cw_tool *t, cw_err *e)
 	cw_retail_config(&f->ro, cfg);
 	t->vault_url = cw_vault_url_config(cfg);
 	include = cw_config_int(cfg,
-	    "RetailServerClientOptions.IncludeAbandonedCartsModifiedSinceLastMinutes",
-	    500, 0, 525600 * 10);
+	    "RetailServerClientOptions.IncludeAbandonedCartsModifiedSinceLastMinutes");
 	exclude = cw_config_int(cfg,
-	    "RetailServerClientOptions.ExcludeAbandonedCartsModifiedSinceLastMinutes",
-	    10, 0, 525600 * 10);
+	    "RetailServerClientOptions.ExcludeAbandonedCartsModifiedSinceLastMinutes");
 	if (include < exclude)
 		cw_config_bad(cfg, "RetailServerClientOptions.IncludeAbandonedCartsModifiedSinceLastMinutes",
 		    "%lld is less than ExcludeAbandonedCartsModifiedSinceLastMinutes (%lld): "
 		    "the window would be empty", include, exclude);
-	f->guests = cw_config_bool(cfg, "Cartwatch.IncludeGuestCarts", 0);
-	f->one_per_customer = cw_config_bool(cfg, "Cartwatch.OneCartPerCustomer", 1);
-	page = cw_config_int(cfg, "Cartwatch.RetailServer.PageSize", 100, 1, 1000);
+	f->guests = cw_config_bool(cfg, "Cartwatch.IncludeGuestCarts");
+	f->one_per_customer = cw_config_bool(cfg, "Cartwatch.OneCartPerCustomer");
+	page = cw_config_int(cfg, "Cartwatch.RetailServer.PageSize");
 	if (f->pagearg != NULL)
 		page = cw_opt_int("--page-size", f->pagearg, 1, 1000);
 	if (cw_now(&now, e) != 0) {

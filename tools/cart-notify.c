@@ -248,19 +248,19 @@ configure(struct notify *nt, struct cw_tool *t, const char *name, int dry, const
 	if (dry || dir != NULL)
 		name = "preview";
 	else if (name == NULL)
-		name = cw_config_str(cfg, "Cartwatch.Notify.Provider", "emarsys");
+		name = cw_config_str(cfg, "Cartwatch.Notify.Provider");
 	nt->p = strcmp(name, "preview") == 0 ? cw_preview_config(cfg, dir) :
 	    cw_provider_config(name, cfg);
 	cw_docstore_config(&nt->sc, cfg);
 	/* Without an operating unit there are no claims to mark (store_open). */
 	if (cw_config_get(cfg, "RetailServerClientOptions.OperatingUnitNumber") != NULL)
 		cw_ledger_config(&nt->lo, cfg, cw_config_str(cfg,
-		    "EmarsysClientOptions.ExternalEventId", NULL));
+		    "EmarsysClientOptions.ExternalEventId"));
 	/* Only the preview needs no secret, so no vault, unless the store's
 	 * key lives there. */
 	if ((nt->p != NULL && strcmp(nt->p->name, "preview") != 0) || cw_docstore_needs_vault(&nt->sc))
 		t->vault_url = cw_vault_url_config(cfg);
-	nt->checks = cw_config_bool(cfg, "Cartwatch.Notify.CheckOptOuts", 1);
+	nt->checks = cw_config_bool(cfg, "Cartwatch.Notify.CheckOptOuts");
 	if ((r = cw_tool_check(t, e)) != 0)
 		return r;
 	if (nt->p == NULL) {

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "cw/core/config.h"
+#include "cw/core/keys.h"
 #include "cw/core/util.h"
 
 #define MAXSIZE (64L * 1024 * 1024)  /* no config is this big; /dev/zero is */
@@ -23,19 +24,6 @@ struct cw_config {
 	json_t *keep;  /* strings made from numbers, freed with the config */
 	int errors;
 	struct cw_buf said;  /* the problems not yet taken, one line each */
-};
-
-/*
- * Keys with a second spelling. The first is the sample's own and wins when a
- * file has both; the second is what Microsoft's published docs say.
- */
-static const struct alias {
-	const char *main;
-	const char *alt;
-} aliases[] = {
-	{ "KeyVaultOptions.KeyVaultUrl", "KeyVaultOptions.KeyVaultURI" },
-	{ "RetailServerClientOptions.RetailServerUri",
-	    "RetailServerClientOptions.RetailServerUrl" },
 };
 
 const char *
@@ -490,23 +478,28 @@ lookup(json_t *v, const char *key)
 	return found;
 }
 
+/*
+ * A key with a second spelling (the table's alias): the first is the sample's
+ * own and wins when a file has both, unless it is null there.
+ */
 json_t *
-cw_config_get(const struct cw_config *c, const char *key)
+cw_config_get_raw(const struct cw_config *c, const char *key)
 {
-	const struct alias *a;
+	const struct cw_key *k;
 	json_t *v;
 	size_t i;
 
 	if (c == NULL || key == NULL)
 		return NULL;
-	for (i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
-		a = &aliases[i];
-		if (cw_ascii_casecmp(key, a->main) != 0 && cw_ascii_casecmp(key, a->alt) != 0)
+	for (i = 0; i < cw_nkeys; i++) {
+		k = &cw_keys[i];
+		if (k->alias == NULL || (cw_ascii_casecmp(key, k->name) != 0 &&
+		    cw_ascii_casecmp(key, k->alias) != 0))
 			continue;
-		v = lookup(c->root, a->main);
+		v = lookup(c->root, k->name);
 		if (v == NULL || json_is_null(v))
-			v = lookup(c->root, a->alt);
-		return v != NULL ? v : lookup(c->root, a->main);
+			v = lookup(c->root, k->alias);
+		return v != NULL ? v : lookup(c->root, k->name);
 	}
 	return lookup(c->root, key);
 }
@@ -587,7 +580,7 @@ show(const json_t *v, char *buf, size_t size)
 static json_t *
 present(const struct cw_config *c, const char *key)
 {
-	json_t *v = cw_config_get(c, key);
+	json_t *v = cw_config_get_raw(c, key);
 
 	return json_is_null(v) ? NULL : v;
 }
@@ -634,7 +627,7 @@ getstr(struct cw_config *c, const char *key, int *wrong)
 }
 
 const char *
-cw_config_str(struct cw_config *c, const char *key, const char *def)
+cw_config_str_raw(struct cw_config *c, const char *key, const char *def)
 {
 	const char *s;
 	int wrong;
@@ -645,7 +638,7 @@ cw_config_str(struct cw_config *c, const char *key, const char *def)
 
 /* Never NULL, so a caller that reads on before checking the count is safe. */
 const char *
-cw_config_need_str(struct cw_config *c, const char *key)
+cw_config_need_str_raw(struct cw_config *c, const char *key)
 {
 	const char *s;
 	int wrong;
@@ -695,7 +688,7 @@ parseint(const char *s, size_t n, long long *out)
 }
 
 long long
-cw_config_int(struct cw_config *c, const char *key, long long def,
+cw_config_int_raw(struct cw_config *c, const char *key, long long def,
     long long min, long long max)
 {
 	json_t *v = present(c, key);
@@ -733,7 +726,7 @@ cw_config_int(struct cw_config *c, const char *key, long long def,
 }
 
 int
-cw_config_bool(struct cw_config *c, const char *key, int def)
+cw_config_bool_raw(struct cw_config *c, const char *key, int def)
 {
 	json_t *v = present(c, key);
 	const char *s;
@@ -754,6 +747,73 @@ cw_config_bool(struct cw_config *c, const char *key, int def)
 	}
 	cw_config_bad(c, key, "expected true or false");
 	return def;
+}
+
+/*
+ * The table's row for a key the code reads, or NULL when the table lacks it
+ * or has it as another type (want -1: any type). Either is a bug, reported
+ * like a bad value so that the tool exits 2 and a test sees it.
+ */
+static const struct cw_key *
+known(struct cw_config *c, const char *key, int want)
+{
+	const struct cw_key *k = cw_key_find(key);
+
+	if (k == NULL) {
+		cw_config_bad(c, key != NULL ? key : "(null)",
+		    "not in the table of keys (common/core/keys.c)");
+		return NULL;
+	}
+	if (want != -1 && k->type != (enum cw_key_type)want) {
+		cw_config_bad(c, key, "read as %s, but the table of keys has %s",
+		    cw_key_type_name((enum cw_key_type)want), cw_key_type_name(k->type));
+		return NULL;
+	}
+	return k;
+}
+
+json_t *
+cw_config_get(struct cw_config *c, const char *key)
+{
+	return known(c, key, -1) != NULL ? cw_config_get_raw(c, key) : NULL;
+}
+
+const char *
+cw_config_str(struct cw_config *c, const char *key)
+{
+	const struct cw_key *k = known(c, key, CW_KEY_STR);
+
+	return k != NULL ? cw_config_str_raw(c, key, k->str) : "";
+}
+
+const char *
+cw_config_need_str(struct cw_config *c, const char *key)
+{
+	return known(c, key, CW_KEY_STR) != NULL ? cw_config_need_str_raw(c, key) : "";
+}
+
+long long
+cw_config_int(struct cw_config *c, const char *key)
+{
+	const struct cw_key *k = known(c, key, CW_KEY_INT);
+
+	return k != NULL ? cw_config_int_raw(c, key, k->def, k->min, k->max) : 0;
+}
+
+long long
+cw_config_int_or(struct cw_config *c, const char *key, long long def)
+{
+	const struct cw_key *k = known(c, key, CW_KEY_INT);
+
+	return k != NULL ? cw_config_int_raw(c, key, def, k->min, k->max) : 0;
+}
+
+int
+cw_config_bool(struct cw_config *c, const char *key)
+{
+	const struct cw_key *k = known(c, key, CW_KEY_BOOL);
+
+	return k != NULL ? cw_config_bool_raw(c, key, (int)k->def) : 0;
 }
 
 char *

@@ -28,15 +28,14 @@ void
 cw_retail_config(struct cw_retail_opts *o, struct cw_config *c)
 {
 	o->tenant = cw_config_need_str(c, "RetailServerClientOptions.TenantId");
-	o->audience = cw_config_str(c, "RetailServerClientOptions.RetailServerAudienceId",
-	    "https://commerce.dynamics.com");
+	o->audience = cw_config_str(c, "RetailServerClientOptions.RetailServerAudienceId");
 	o->app_id_name = cw_config_need_str(c,
 	    "RetailServerClientOptions.AppIdKeyVaultSecretName");
 	o->app_secret_name = cw_config_need_str(c,
 	    "RetailServerClientOptions.AppSecretKeyVaultSecretName");
 	o->uri = cw_config_need_str(c, "RetailServerClientOptions.RetailServerUri");
 	o->oun = cw_config_need_str(c, "RetailServerClientOptions.OperatingUnitNumber");
-	o->auth_scheme = cw_config_str(c, "Cartwatch.RetailServer.AuthScheme", "id_token");
+	o->auth_scheme = cw_config_str(c, "Cartwatch.RetailServer.AuthScheme");
 	if (*o->uri != '\0') {
 		cw_err e;
 

@@ -41,11 +41,11 @@ viewport(struct cw_config *c, const json_t *vp, size_t i)
 		return NULL;
 	}
 	snprintf(key, sizeof(key), "MediaOptions.ImageViewPorts.%zu.imageWidth", i);
-	w = cw_config_int(c, key, 0, 1, 100000);
+	w = cw_config_int(c, key);
 	snprintf(key, sizeof(key), "MediaOptions.ImageViewPorts.%zu.imageHeight", i);
-	h = cw_config_int(c, key, 0, 1, 100000);
+	h = cw_config_int(c, key);
 	snprintf(key, sizeof(key), "MediaOptions.ImageViewPorts.%zu.useForDefaultImageTag", i);
-	def = cw_config_bool(c, key, 0);
+	def = cw_config_bool(c, key);
 	return json_pack("{s:s,s:I,s:I,s:b}", "viewport", media, "w", (json_int_t)w,
 	    "h", (json_int_t)h, "default", def);
 }

@@ -20,7 +20,7 @@
 void
 cw_preview_opts_config(struct cw_preview_opts *o, struct cw_config *c)
 {
-	const char *dir = cw_config_str(c, "Cartwatch.Notify.Preview.Dir", "preview");
+	const char *dir = cw_config_str(c, "Cartwatch.Notify.Preview.Dir");
 	char *name, *addr;
 	cw_err e;
 
@@ -30,7 +30,7 @@ cw_preview_opts_config(struct cw_preview_opts *o, struct cw_config *c)
 		dir = "preview";
 	}
 	o->dir = o->own = cw_config_resolve(c, dir);
-	o->from = cw_config_str(c, "Cartwatch.Notify.Smtp.From", "cartwatch@localhost");
+	o->from = cw_config_str(c, "Cartwatch.Notify.Smtp.From");
 	if (cw_mail_parse(o->from, &name, &addr, &e) != 0) {
 		cw_config_bad(c, "Cartwatch.Notify.Smtp.From", "%s", e.msg);
 		return;

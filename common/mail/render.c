@@ -179,7 +179,7 @@ cw_render_new(const char *html_path, const char *text_path, const char *subject,
 static char *
 template_file(struct cw_config *c, const char *key, const char *shipped, cw_err *e)
 {
-	const char *v = cw_config_str(c, key, NULL);
+	const char *v = cw_config_str(c, key);
 
 	if (v != NULL && *v != '\0')
 		return cw_config_resolve(c, v);
@@ -189,8 +189,7 @@ template_file(struct cw_config *c, const char *key, const char *shipped, cw_err 
 struct cw_render *
 cw_render_config(struct cw_config *c, cw_err *e)
 {
-	const char *subject = cw_config_str(c, "Cartwatch.Notify.Smtp.Template.Subject",
-	    NULL);
+	const char *subject = cw_config_str(c, "Cartwatch.Notify.Smtp.Template.Subject");
 	struct cw_render *r = NULL;
 	char *html, *text = NULL;
 

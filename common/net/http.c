@@ -53,18 +53,12 @@ cw_http_opts_default(struct cw_http_opts *o)
 void
 cw_http_opts_config(struct cw_http_opts *o, struct cw_config *c)
 {
-	o->max_attempts = (int)cw_config_int(c, "Cartwatch.Http.MaxAttempts",
-	    o->max_attempts, 1, 100);
-	o->connect_timeout_ms = (long)cw_config_int(c, "Cartwatch.Http.ConnectTimeoutMs",
-	    o->connect_timeout_ms, 1, 600000);
-	o->timeout_ms = (long)cw_config_int(c, "Cartwatch.Http.TimeoutMs",
-	    o->timeout_ms, 1, 3600000);
-	o->backoff_ms = (long)cw_config_int(c, "Cartwatch.Http.BackoffMs",
-	    o->backoff_ms, 0, 600000);
-	o->backoff_max_ms = (long)cw_config_int(c, "Cartwatch.Http.MaxBackoffMs",
-	    o->backoff_max_ms, 0, 3600000);
-	o->retry_wait_max_ms = (long)cw_config_int(c, "Cartwatch.Http.MaxRetryWaitMs",
-	    o->retry_wait_max_ms, 0, 3600000);
+	o->max_attempts = (int)cw_config_int(c, "Cartwatch.Http.MaxAttempts");
+	o->connect_timeout_ms = (long)cw_config_int(c, "Cartwatch.Http.ConnectTimeoutMs");
+	o->timeout_ms = (long)cw_config_int(c, "Cartwatch.Http.TimeoutMs");
+	o->backoff_ms = (long)cw_config_int(c, "Cartwatch.Http.BackoffMs");
+	o->backoff_max_ms = (long)cw_config_int(c, "Cartwatch.Http.MaxBackoffMs");
+	o->retry_wait_max_ms = (long)cw_config_int(c, "Cartwatch.Http.MaxRetryWaitMs");
 }
 
 struct cw_http *

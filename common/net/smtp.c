@@ -162,7 +162,7 @@ cw_smtp_opts_config(struct cw_smtp_opts *o, struct cw_config *c)
 	cw_smtp_opts_default(o);
 	o->url = cw_config_need_str(c, "Cartwatch.Notify.Smtp.Url");
 	o->from = cw_config_need_str(c, "Cartwatch.Notify.Smtp.From");
-	tls = cw_config_str(c, "Cartwatch.Notify.Smtp.Tls", "auto");
+	tls = cw_config_str(c, "Cartwatch.Notify.Smtp.Tls");
 	if (strcasecmp(tls, "auto") == 0)
 		o->tls = CW_SMTP_TLS_AUTO;
 	else if (strcasecmp(tls, "required") == 0)
@@ -174,26 +174,21 @@ cw_smtp_opts_config(struct cw_smtp_opts *o, struct cw_config *c)
 	else
 		cw_config_bad(c, "Cartwatch.Notify.Smtp.Tls", "expected \"auto\", "
 		    "\"required\", \"try\" or \"none\"");
-	o->user = cw_config_str(c, "Cartwatch.Notify.Smtp.User", NULL);
-	o->password_secret = cw_config_str(c, "Cartwatch.Notify.Smtp.PasswordSecretName",
-	    NULL);
+	o->user = cw_config_str(c, "Cartwatch.Notify.Smtp.User");
+	o->password_secret = cw_config_str(c, "Cartwatch.Notify.Smtp.PasswordSecretName");
 	if (o->user != NULL && *o->user != '\0' &&
 	    (o->password_secret == NULL || *o->password_secret == '\0'))
 		cw_config_bad(c, "Cartwatch.Notify.Smtp.PasswordSecretName",
 		    "missing (the vault's name for the password of User)");
-	ca = cw_config_str(c, "Cartwatch.Notify.Smtp.CaFile", NULL);
+	ca = cw_config_str(c, "Cartwatch.Notify.Smtp.CaFile");
 	if (ca != NULL && *ca != '\0')
 		o->ca_file = o->own = cw_config_resolve(c, ca);
-	o->max_attempts = (int)cw_config_int(c, "Cartwatch.Notify.Smtp.MaxAttempts",
-	    o->max_attempts, 1, 20);
+	o->max_attempts = (int)cw_config_int(c, "Cartwatch.Notify.Smtp.MaxAttempts");
 	o->connect_timeout_ms = (long)cw_config_int(c,
-	    "Cartwatch.Notify.Smtp.ConnectTimeoutMs", o->connect_timeout_ms, 1, 600000);
-	o->timeout_ms = (long)cw_config_int(c, "Cartwatch.Notify.Smtp.TimeoutMs",
-	    o->timeout_ms, 1, 3600000);
-	o->backoff_ms = (long)cw_config_int(c, "Cartwatch.Notify.Smtp.BackoffMs",
-	    o->backoff_ms, 0, 600000);
-	o->backoff_max_ms = (long)cw_config_int(c, "Cartwatch.Notify.Smtp.MaxBackoffMs",
-	    o->backoff_max_ms, 0, 3600000);
+	    "Cartwatch.Notify.Smtp.ConnectTimeoutMs");
+	o->timeout_ms = (long)cw_config_int(c, "Cartwatch.Notify.Smtp.TimeoutMs");
+	o->backoff_ms = (long)cw_config_int(c, "Cartwatch.Notify.Smtp.BackoffMs");
+	o->backoff_max_ms = (long)cw_config_int(c, "Cartwatch.Notify.Smtp.MaxBackoffMs");
 	if (*o->url != '\0' && check_url(o, NULL, NULL, &e) != 0)
 		cw_config_bad(c, "Cartwatch.Notify.Smtp.Url", "%s", e.msg);
 	if (*o->from != '\0' && (from = sender(o, &e)) == NULL)

@@ -305,25 +305,22 @@ cw_emarsys_config(struct cw_config *c)
 	m->p.open = em_open;
 	m->p.send = em_send;
 	m->p.close = em_close;
-	m->api_url = cw_config_str(c, "EmarsysClientOptions.ApiUrl",
-	    "https://api.emarsys.net/api/v2/event/{0}/trigger");
+	m->api_url = cw_config_str(c, "EmarsysClientOptions.ApiUrl");
 	m->event = cw_config_need_str(c, "EmarsysClientOptions.ExternalEventId");
 	m->reminders = cw_config_get(c, "Cartwatch.Reminders");
-	m->key_id = cw_config_str(c, "EmarsysClientOptions.EmarsysContactKeyId", "3");
+	m->key_id = cw_config_str(c, "EmarsysClientOptions.EmarsysContactKeyId");
 	m->user_name = cw_config_need_str(c,
 	    "EmarsysClientOptions.ApiUserNameKeyVaultSecretName");
 	m->secret_name = cw_config_need_str(c,
 	    "EmarsysClientOptions.ApiSecretKeyVaultSecretName");
-	auth = cw_config_str(c, "Cartwatch.Notify.Emarsys.Auth", "wsse");
+	auth = cw_config_str(c, "Cartwatch.Notify.Emarsys.Auth");
 	m->oauth = strcmp(auth, "oauth2") == 0;
 	if (!m->oauth && strcmp(auth, "wsse") != 0)
 		cw_config_bad(c, "Cartwatch.Notify.Emarsys.Auth",
 		    "expected \"wsse\" or \"oauth2\", not \"%s\"", auth);
-	m->token_url = cw_config_str(c, "Cartwatch.Notify.Emarsys.TokenUrl",
-	    "https://auth.emarsys.net/oauth2/token");
+	m->token_url = cw_config_str(c, "Cartwatch.Notify.Emarsys.TokenUrl");
 	/* Under the API user's limit of about 1000 a minute. */
-	m->pace.per_minute = cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute", 900, 0,
-	    1000000);
+	m->pace.per_minute = cw_config_int_or(c, "Cartwatch.Notify.RequestsPerMinute", 900);
 	if (cw_http_url_allowed(m->api_url, &e) != 0)
 		cw_config_bad(c, "EmarsysClientOptions.ApiUrl", "%s", e.msg);
 	if (m->oauth && cw_http_url_allowed(m->token_url, &e) != 0)

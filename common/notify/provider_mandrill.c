@@ -157,15 +157,12 @@ cw_mandrill_config(struct cw_config *c)
 	m->p.open = md_open;
 	m->p.send = md_send;
 	m->p.close = md_close;
-	m->base = cw_config_str(c, "Cartwatch.Notify.Mandrill.BaseUrl",
-	    "https://mandrillapp.com");
+	m->base = cw_config_str(c, "Cartwatch.Notify.Mandrill.BaseUrl");
 	m->template_name = cw_config_need_str(c, "Cartwatch.Notify.Mandrill.TemplateName");
 	m->from = cw_config_need_str(c, "Cartwatch.Notify.Mandrill.FromEmail");
-	m->from_name = cw_config_str(c, "Cartwatch.Notify.Mandrill.FromName", "");
-	m->key_name = cw_config_str(c, "Cartwatch.Notify.Mandrill.ApiKeySecretName",
-	    "MandrillApiKey");
-	m->pace.per_minute = cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute", 0, 0,
-	    1000000);
+	m->from_name = cw_config_str(c, "Cartwatch.Notify.Mandrill.FromName");
+	m->key_name = cw_config_str(c, "Cartwatch.Notify.Mandrill.ApiKeySecretName");
+	m->pace.per_minute = cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute");
 	if (cw_http_url_allowed(m->base, &e) != 0)
 		cw_config_bad(c, "Cartwatch.Notify.Mandrill.BaseUrl", "%s", e.msg);
 	return &m->p;

@@ -172,14 +172,12 @@ cw_sendgrid_config(struct cw_config *c)
 	s->p.open = sg_open;
 	s->p.send = sg_send;
 	s->p.close = sg_close;
-	s->base = cw_config_str(c, "Cartwatch.Notify.SendGrid.BaseUrl", "https://api.sendgrid.com");
+	s->base = cw_config_str(c, "Cartwatch.Notify.SendGrid.BaseUrl");
 	s->template_id = cw_config_need_str(c, "Cartwatch.Notify.SendGrid.TemplateId");
 	s->from = cw_config_need_str(c, "Cartwatch.Notify.SendGrid.FromEmail");
-	s->from_name = cw_config_str(c, "Cartwatch.Notify.SendGrid.FromName", "");
-	s->key_name = cw_config_str(c, "Cartwatch.Notify.SendGrid.ApiKeySecretName",
-	    "SendGridApiKey");
-	s->pace.per_minute = cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute", 0, 0,
-	    1000000);
+	s->from_name = cw_config_str(c, "Cartwatch.Notify.SendGrid.FromName");
+	s->key_name = cw_config_str(c, "Cartwatch.Notify.SendGrid.ApiKeySecretName");
+	s->pace.per_minute = cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute");
 	if (cw_http_url_allowed(s->base, &e) != 0)
 		cw_config_bad(c, "Cartwatch.Notify.SendGrid.BaseUrl", "%s", e.msg);
 	return &s->p;

@@ -128,8 +128,8 @@ cw_webhook_config(struct cw_config *c)
 	w->p.send = wh_send;
 	w->p.close = wh_close;
 	w->url = cw_config_need_str(c, "Cartwatch.Notify.Webhook.Url");
-	w->secret_name = cw_config_str(c, "Cartwatch.Notify.Webhook.SecretName", "WebhookSecret");
-	w->p.batch = (size_t)cw_config_int(c, "Cartwatch.Notify.Webhook.BatchSize", 1, 1, 1000);
+	w->secret_name = cw_config_str(c, "Cartwatch.Notify.Webhook.SecretName");
+	w->p.batch = (size_t)cw_config_int(c, "Cartwatch.Notify.Webhook.BatchSize");
 	if (*w->url != '\0' && cw_http_url_allowed(w->url, &e) != 0)
 		cw_config_bad(c, "Cartwatch.Notify.Webhook.Url", "%s", e.msg);
 	return &w->p;

@@ -47,15 +47,12 @@ cw_ledger_config(struct cw_ledger_opts *o, struct cw_config *c, const char *even
 
 	memset(o, 0, sizeof(*o));
 	o->oun = cw_config_need_str(c, "RetailServerClientOptions.OperatingUnitNumber");
-	o->lease_s = 60 * (long)cw_config_int(c, "Cartwatch.StateStore.LeaseMinutes", 30, 1,
-	    7 * 24 * 60);
-	o->max_attempts = (int)cw_config_int(c, "Cartwatch.StateStore.MaxAttempts", 3, 1, 100);
-	o->resend_uncertain = cw_config_bool(c, "Cartwatch.StateStore.ResendUncertain", 0);
-	o->retention_s = 86400L * (long)cw_config_int(c, "Cartwatch.StateStore.RetentionDays",
-	    90, 1, 3650);
+	o->lease_s = 60 * (long)cw_config_int(c, "Cartwatch.StateStore.LeaseMinutes");
+	o->max_attempts = (int)cw_config_int(c, "Cartwatch.StateStore.MaxAttempts");
+	o->resend_uncertain = cw_config_bool(c, "Cartwatch.StateStore.ResendUncertain");
+	o->retention_s = 86400L * (long)cw_config_int(c, "Cartwatch.StateStore.RetentionDays");
 	exclude = cw_config_int(c,
-	    "RetailServerClientOptions.ExcludeAbandonedCartsModifiedSinceLastMinutes",
-	    10, 0, 525600 * 10);
+	    "RetailServerClientOptions.ExcludeAbandonedCartsModifiedSinceLastMinutes");
 	o->steps = json_array();
 	if (rem == NULL || json_is_null(rem)) {
 		json_array_append_new(o->steps, json_pack("{s:I,s:s?}", "after",
@@ -72,14 +69,14 @@ cw_ledger_config(struct cw_ledger_opts *o, struct cw_config *c, const char *even
 		long long after;
 
 		snprintf(key, sizeof(key), "Cartwatch.Reminders.%zu.AfterMinutes", i);
-		after = cw_config_int(c, key, -1, 0, 525600 * 10);
+		after = cw_config_int(c, key);
 		if (after < 0) {
 			cw_config_bad(c, key, "missing");
 			continue;
 		}
 		snprintf(key, sizeof(key), "Cartwatch.Reminders.%zu.ExternalEventId", i);
 		json_array_append_new(o->steps, json_pack("{s:I,s:s?}", "after",
-		    (json_int_t)(after * 60), "event", cw_config_str(c, key, NULL)));
+		    (json_int_t)(after * 60), "event", cw_config_str(c, key)));
 	}
 }
 

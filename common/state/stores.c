@@ -13,8 +13,7 @@
 static void
 sqlite_config(struct cw_docstore_cfg *o, struct cw_config *c)
 {
-	o->path = cw_config_resolve(c, cw_config_str(c, "Cartwatch.StateStore.Path",
-	    "state/cartwatch.db"));
+	o->path = cw_config_resolve(c, cw_config_str(c, "Cartwatch.StateStore.Path"));
 }
 
 static struct cw_docstore *
@@ -43,16 +42,14 @@ cosmos_config(struct cw_docstore_cfg *o, struct cw_config *c)
 	cw_err e;
 
 	/* The sample's section and defaults. */
-	o->endpoint = cw_config_str(c, "AzureCosmosOptions.EndPointUri",
-	    "https://localhost:8081");
+	o->endpoint = cw_config_str(c, "AzureCosmosOptions.EndPointUri");
 	/* The sample keeps the key in the file; ours may name a vault
 	 * secret instead, so that the file holds no secret at all. */
-	o->key_secret = cw_config_str(c, "Cartwatch.StateStore.PrimaryKeySecretName", NULL);
-	o->key = o->key_secret != NULL ? cw_config_str(c, "AzureCosmosOptions.PrimaryKey", "") :
+	o->key_secret = cw_config_str(c, "Cartwatch.StateStore.PrimaryKeySecretName");
+	o->key = o->key_secret != NULL ? cw_config_str(c, "AzureCosmosOptions.PrimaryKey") :
 	    cw_config_need_str(c, "AzureCosmosOptions.PrimaryKey");
-	o->database = cw_config_str(c, "AzureCosmosOptions.DatabaseId",
-	    "AbandonedCartSampleDB");
-	o->container = cw_config_str(c, "AzureCosmosOptions.ContainerId", "RunStatus");
+	o->database = cw_config_str(c, "AzureCosmosOptions.DatabaseId");
+	o->container = cw_config_str(c, "AzureCosmosOptions.ContainerId");
 	if (cw_http_url_allowed(o->endpoint, &e) != 0)
 		cw_config_bad(c, "AzureCosmosOptions.EndPointUri", "%s", e.msg);
 	if (*o->key != '\0') {
@@ -120,7 +117,7 @@ cw_docstore_config(struct cw_docstore_cfg *o, struct cw_config *c)
 	struct cw_buf names = CW_BUF_INIT;
 
 	memset(o, 0, sizeof(*o));
-	o->kind = cw_config_str(c, "Cartwatch.StateStore.Kind", "sqlite");
+	o->kind = cw_config_str(c, "Cartwatch.StateStore.Kind");
 	if ((k = kind_of(o)) != NULL) {
 		k->config(o, c);
 		return;

@@ -13,7 +13,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	static char path[64];
 	struct cw_config *c;
 	cw_err e;
-	char *p;
+	char *p, *said;
 
 	/* The loader reads a path: an in-memory file spares the disk. */
 	if (fd == -1) {
@@ -28,14 +28,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 			fuzz_fail("error text not terminated");
 		return 0;
 	}
-	cw_config_str(c, "KeyVaultOptions.KeyVaultUrl", NULL);
+	cw_config_str(c, "KeyVaultOptions.KeyVaultUrl");
 	cw_config_need_str(c, "RetailServerClientOptions.RetailServerUri");
-	cw_config_int(c, "RetailServerClientOptions.OperatingUnitNumber", 0, 0, LLONG_MAX);
-	cw_config_int(c, "Cartwatch.StateStore.MaxAttempts", 3, 1, 100);
-	cw_config_bool(c, "Cartwatch.StateStore.ResendUncertain", 0);
+	cw_config_int_raw(c, "RetailServerClientOptions.OperatingUnitNumber", 0, 0, LLONG_MAX);
+	cw_config_int(c, "Cartwatch.StateStore.MaxAttempts");
+	cw_config_bool(c, "Cartwatch.StateStore.ResendUncertain");
 	cw_config_get(c, "MediaOptions.ImageViewPorts.0.imageWidth");
-	p = cw_config_resolve(c, cw_config_str(c, "Cartwatch.StateStore.Path", "state.db"));
+	p = cw_config_resolve(c, cw_config_str(c, "Cartwatch.StateStore.Path"));
 	free(p);
+	/* whatever the file holds, the table knows every key read above */
+	said = cw_config_take_said(c);
+	if (strstr(said, "table of keys") != NULL)
+		fuzz_fail("a key read is not in the table");
+	free(said);
 	cw_config_free(c);
 	return 0;
 }

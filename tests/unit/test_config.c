@@ -17,7 +17,10 @@
 
 #include "cw/core/config.h"
 #include "cw/core/json.h"
+#include "cw/core/keys.h"
 #include "cw/core/util.h"
+#include "cw/net/http.h"
+#include "cw/net/smtp.h"
 
 /* Every file a test makes goes in here, so a failed test leaves nothing. */
 static char *scratch;
@@ -240,8 +243,8 @@ test_line_comments(void **state)
 
 	(void)state;
 	c = load("// head\n{ \"a\": 1, // tail\n  \"b\": 2 //\n}// end", &path);
-	assert_int_equal(json_integer_value(cw_config_get(c, "a")), 1);
-	assert_int_equal(json_integer_value(cw_config_get(c, "b")), 2);
+	assert_int_equal(json_integer_value(cw_config_get_raw(c, "a")), 1);
+	assert_int_equal(json_integer_value(cw_config_get_raw(c, "b")), 2);
 	unload(c, path);
 	/* a single slash is not a comment */
 	BAD("{ \"a\": 1 / }", "F:1:10: '}' expected near '/'");
@@ -258,8 +261,8 @@ test_block_comments(void **state)
 	(void)state;
 	c = load("/* head */{ /* multi\nline\n*/ \"a\": /**/ 1, \"b\"/***/:2 }"
 	    "/* end */", &path);
-	assert_int_equal(json_integer_value(cw_config_get(c, "a")), 1);
-	assert_int_equal(json_integer_value(cw_config_get(c, "b")), 2);
+	assert_int_equal(json_integer_value(cw_config_get_raw(c, "a")), 1);
+	assert_int_equal(json_integer_value(cw_config_get_raw(c, "b")), 2);
 	unload(c, path);
 	/* a comment separates tokens, it does not join them */
 	BAD("{\"a\": 1/**/2}", "F:1:12: '}' expected near '2'");
@@ -274,10 +277,10 @@ test_comment_markers_in_strings(void **state)
 	(void)state;
 	c = load("{\"u\": \"http://h/p\", \"v\": \"a /* b */ c\", "
 	    "\"w\": \"//\", \"/*k*/\": \"x\"}", &path);
-	assert_string_equal(cw_config_str(c, "u", NULL), "http://h/p");
-	assert_string_equal(cw_config_str(c, "v", NULL), "a /* b */ c");
-	assert_string_equal(cw_config_str(c, "w", NULL), "//");
-	assert_string_equal(cw_config_str(c, "/*k*/", NULL), "x");
+	assert_string_equal(cw_config_str_raw(c, "u", NULL), "http://h/p");
+	assert_string_equal(cw_config_str_raw(c, "v", NULL), "a /* b */ c");
+	assert_string_equal(cw_config_str_raw(c, "w", NULL), "//");
+	assert_string_equal(cw_config_str_raw(c, "/*k*/", NULL), "x");
 	unload(c, path);
 }
 
@@ -291,10 +294,10 @@ test_escapes_in_strings(void **state)
 	/* \" does not end a string; \\ before a quote does */
 	c = load("{\"s\": \"say \\\"// no\\\" /* no */\", "
 	    "\"t\": \"back\\\\\", /* yes */ \"u\": \"x\\\\\" // yes\n}", &path);
-	assert_string_equal(cw_config_str(c, "s", NULL),
+	assert_string_equal(cw_config_str_raw(c, "s", NULL),
 	    "say \"// no\" /* no */");
-	assert_string_equal(cw_config_str(c, "t", NULL), "back\\");
-	assert_string_equal(cw_config_str(c, "u", NULL), "x\\");
+	assert_string_equal(cw_config_str_raw(c, "t", NULL), "back\\");
+	assert_string_equal(cw_config_str_raw(c, "u", NULL), "x\\");
 	unload(c, path);
 	/* had the escaped quote ended the string, "// no" would have hidden the } */
 	BAD("{\"s\": \"a\\\" // b\"", "F:1:16: '}' expected near end of file");
@@ -309,10 +312,10 @@ test_trailing_commas(void **state)
 	(void)state;
 	c = load("{\"a\": [1, 2, ], \"b\": {\"c\": \"x,\", /* z */ },\n"
 	    "\"d\": [[],{},\n],\n}", &path);
-	assert_int_equal(json_array_size(cw_config_get(c, "a")), 2);
-	assert_string_equal(cw_config_str(c, "b.c", NULL), "x,");
-	assert_int_equal(json_object_size(cw_config_get(c, "b")), 1);
-	assert_int_equal(json_array_size(cw_config_get(c, "d")), 2);
+	assert_int_equal(json_array_size(cw_config_get_raw(c, "a")), 2);
+	assert_string_equal(cw_config_str_raw(c, "b.c", NULL), "x,");
+	assert_int_equal(json_object_size(cw_config_get_raw(c, "b")), 1);
+	assert_int_equal(json_array_size(cw_config_get_raw(c, "d")), 2);
 	unload(c, path);
 	/* only one comma, and only after a value */
 	BAD("{\"a\": [1,,]}", "F:1:10: unexpected token near ','");
@@ -321,7 +324,7 @@ test_trailing_commas(void **state)
 	BAD("{\"a\": 1,,}", "F:1:9: string or '}' expected near ','");
 	/* a comma in a string is not a trailing comma */
 	c = load("{\"a\": \",}\"}", &path);
-	assert_string_equal(cw_config_str(c, "a", NULL), ",}");
+	assert_string_equal(cw_config_str_raw(c, "a", NULL), ",}");
 	unload(c, path);
 }
 
@@ -333,7 +336,7 @@ test_bom(void **state)
 
 	(void)state;
 	c = load("\xEF\xBB\xBF{\"a\": \"b\"}", &path);
-	assert_string_equal(cw_config_str(c, "a", NULL), "b");
+	assert_string_equal(cw_config_str_raw(c, "a", NULL), "b");
 	unload(c, path);
 	/* columns are counted as an editor shows them, without the BOM */
 	BAD("\xEF\xBB\xBF{\"a\": x}", "F:1:7: invalid token near 'x'");
@@ -428,25 +431,25 @@ test_case_insensitive(void **state)
 	(void)state;
 	c = load("{\"keyvaultoptions\": {\"KEYVAULTURL\": \"u\"}, "
 	    "\"Cartwatch\": {\"stateSTORE\": {\"kind\": \"cosmos\"}}}", &path);
-	assert_string_equal(cw_config_str(c, "KeyVaultOptions.KeyVaultUrl",
+	assert_string_equal(cw_config_str_raw(c, "KeyVaultOptions.KeyVaultUrl",
 	    NULL), "u");
-	assert_string_equal(cw_config_str(c, "CARTWATCH.StateStore.Kind",
+	assert_string_equal(cw_config_str_raw(c, "CARTWATCH.StateStore.Kind",
 	    NULL), "cosmos");
-	assert_string_equal(cw_config_str(c, "cartwatch.statestore.KIND",
+	assert_string_equal(cw_config_str_raw(c, "cartwatch.statestore.KIND",
 	    NULL), "cosmos");
 	/* still the whole name, at every level */
-	assert_null(cw_config_get(c, "KeyVaultOption.KeyVaultUrl"));
-	assert_null(cw_config_get(c, "KeyVaultOptions.KeyVault"));
-	assert_null(cw_config_get(c, "Cartwatch.StateStore.Kinds"));
-	assert_null(cw_config_get(c, "Cartwatch.StateStore.Kind.x"));
-	assert_null(cw_config_get(c, "Cartwatch..Kind"));
-	assert_null(cw_config_get(c, ""));
-	assert_null(cw_config_get(c, "Cartwatch."));
+	assert_null(cw_config_get_raw(c, "KeyVaultOption.KeyVaultUrl"));
+	assert_null(cw_config_get_raw(c, "KeyVaultOptions.KeyVault"));
+	assert_null(cw_config_get_raw(c, "Cartwatch.StateStore.Kinds"));
+	assert_null(cw_config_get_raw(c, "Cartwatch.StateStore.Kind.x"));
+	assert_null(cw_config_get_raw(c, "Cartwatch..Kind"));
+	assert_null(cw_config_get_raw(c, ""));
+	assert_null(cw_config_get_raw(c, "Cartwatch."));
 	unload(c, path);
 	/* ASCII case only: no locale decides what matches */
 	c = load("{\"\xC3\x89t\xC3\xA9\": 1}", &path);
-	assert_non_null(cw_config_get(c, "\xC3\x89t\xC3\xA9"));
-	assert_null(cw_config_get(c, "\xC3\xA9t\xC3\xA9"));
+	assert_non_null(cw_config_get_raw(c, "\xC3\x89t\xC3\xA9"));
+	assert_null(cw_config_get_raw(c, "\xC3\xA9t\xC3\xA9"));
 	unload(c, path);
 }
 
@@ -464,10 +467,10 @@ test_twins_refused(void **state)
 	(void)state;
 	c = load("{\"S\": {\"K\": 1}, \"s\": {\"x\": 3}, "
 	    "\"T\": {\"y\": 4}, \"t\": {\"z\": [5]}}", &path);
-	assert_int_equal(cw_config_int(c, "s.k", 0, 0, 9), 1);
-	assert_int_equal(cw_config_int(c, "S.x", 0, 0, 9), 3);
-	assert_int_equal(cw_config_int(c, "t.Y", 0, 0, 9), 4);
-	assert_int_equal(cw_config_int(c, "T.z.0", 0, 0, 9), 5);
+	assert_int_equal(cw_config_int_raw(c, "s.k", 0, 0, 9), 1);
+	assert_int_equal(cw_config_int_raw(c, "S.x", 0, 0, 9), 3);
+	assert_int_equal(cw_config_int_raw(c, "t.Y", 0, 0, 9), 4);
+	assert_int_equal(cw_config_int_raw(c, "T.z.0", 0, 0, 9), 5);
 	assert_int_equal(cw_config_errors(c), 0);
 	unload(c, path);
 
@@ -499,13 +502,13 @@ test_aliases(void **state)
 	c = load("{\"KeyVaultOptions\": {\"KeyVaultURI\": \"docs\"}, "
 	    "\"RetailServerClientOptions\": {\"retailserverurl\": \"rdocs\"}}",
 	    &path);
-	assert_string_equal(cw_config_str(c, "KeyVaultOptions.KeyVaultUrl",
+	assert_string_equal(cw_config_str_raw(c, "KeyVaultOptions.KeyVaultUrl",
 	    NULL), "docs");
-	assert_string_equal(cw_config_str(c, "KeyVaultOptions.KeyVaultURI",
+	assert_string_equal(cw_config_str_raw(c, "KeyVaultOptions.KeyVaultURI",
 	    NULL), "docs");
-	assert_string_equal(cw_config_str(c,
+	assert_string_equal(cw_config_str_raw(c,
 	    "RetailServerClientOptions.RetailServerUri", NULL), "rdocs");
-	assert_string_equal(cw_config_str(c,
+	assert_string_equal(cw_config_str_raw(c,
 	    "retailserverclientoptions.RETAILSERVERURL", NULL), "rdocs");
 	unload(c, path);
 	/* both: the sample's own name wins, wherever it stands */
@@ -513,26 +516,26 @@ test_aliases(void **state)
 	    "\"KeyVaultURI\": \"docs\"}, \"RetailServerClientOptions\": "
 	    "{\"RetailServerUrl\": \"rdocs\", \"RetailServerUri\": \"rmain\"}}",
 	    &path);
-	assert_string_equal(cw_config_str(c, "KeyVaultOptions.KeyVaultUrl",
+	assert_string_equal(cw_config_str_raw(c, "KeyVaultOptions.KeyVaultUrl",
 	    NULL), "main");
-	assert_string_equal(cw_config_str(c, "KeyVaultOptions.KeyVaultURI",
+	assert_string_equal(cw_config_str_raw(c, "KeyVaultOptions.KeyVaultURI",
 	    NULL), "main");
-	assert_string_equal(cw_config_str(c,
+	assert_string_equal(cw_config_str_raw(c,
 	    "RetailServerClientOptions.RetailServerUrl", NULL), "rmain");
 	unload(c, path);
 	/* a null main name does not hide the other */
 	c = load("{\"KeyVaultOptions\": {\"KeyVaultUrl\": null, "
 	    "\"KeyVaultUri\": \"docs\"}}", &path);
-	assert_string_equal(cw_config_str(c, "KeyVaultOptions.KeyVaultUrl",
+	assert_string_equal(cw_config_str_raw(c, "KeyVaultOptions.KeyVaultUrl",
 	    NULL), "docs");
 	unload(c, path);
 	/* aliases belong to their section only */
 	c = load("{\"Other\": {\"KeyVaultURI\": \"x\", \"RetailServerUrl\": "
 	    "\"y\"}, \"KeyVaultURI\": \"z\"}", &path);
-	assert_null(cw_config_get(c, "Other.KeyVaultUrl"));
-	assert_null(cw_config_get(c, "Other.RetailServerUri"));
-	assert_null(cw_config_get(c, "KeyVaultUrl"));
-	assert_null(cw_config_get(c, "KeyVaultOptions.KeyVaultUrl"));
+	assert_null(cw_config_get_raw(c, "Other.KeyVaultUrl"));
+	assert_null(cw_config_get_raw(c, "Other.RetailServerUri"));
+	assert_null(cw_config_get_raw(c, "KeyVaultUrl"));
+	assert_null(cw_config_get_raw(c, "KeyVaultOptions.KeyVaultUrl"));
 	unload(c, path);
 }
 
@@ -547,17 +550,17 @@ test_int(void **state)
 	c = load("{\"S\": {\"n\": 500, \"s\": \"500\", \"t\": \" 42 \", "
 	    "\"neg\": \"-5\", \"pos\": \"+7\", \"r\": 500.0, \"e\": \"\", "
 	    "\"min\": -9223372036854775808}}", &path);
-	assert_int_equal(cw_config_int(c, "S.n", 1, 0, 1000), 500);
-	assert_int_equal(cw_config_int(c, "S.s", 1, 0, 1000), 500);
-	assert_int_equal(cw_config_int(c, "S.t", 1, 0, 1000), 42);
-	assert_int_equal(cw_config_int(c, "S.neg", 1, -10, 10), -5);
-	assert_int_equal(cw_config_int(c, "S.pos", 1, -10, 10), 7);
-	assert_int_equal(cw_config_int(c, "S.r", 1, 0, 1000), 500);
-	assert_int_equal(cw_config_int(c, "S.e", 9, 0, 1000), 9);
-	assert_true(cw_config_int(c, "S.min", 0, LLONG_MIN, 0) == LLONG_MIN);
-	assert_int_equal(cw_config_int(c, "S.absent", 77, 0, 10), 77);
+	assert_int_equal(cw_config_int_raw(c, "S.n", 1, 0, 1000), 500);
+	assert_int_equal(cw_config_int_raw(c, "S.s", 1, 0, 1000), 500);
+	assert_int_equal(cw_config_int_raw(c, "S.t", 1, 0, 1000), 42);
+	assert_int_equal(cw_config_int_raw(c, "S.neg", 1, -10, 10), -5);
+	assert_int_equal(cw_config_int_raw(c, "S.pos", 1, -10, 10), 7);
+	assert_int_equal(cw_config_int_raw(c, "S.r", 1, 0, 1000), 500);
+	assert_int_equal(cw_config_int_raw(c, "S.e", 9, 0, 1000), 9);
+	assert_true(cw_config_int_raw(c, "S.min", 0, LLONG_MIN, 0) == LLONG_MIN);
+	assert_int_equal(cw_config_int_raw(c, "S.absent", 77, 0, 10), 77);
 	/* the bounds themselves are in range */
-	assert_int_equal(cw_config_int(c, "S.n", 1, 500, 500), 500);
+	assert_int_equal(cw_config_int_raw(c, "S.n", 1, 500, 500), 500);
 	assert_int_equal(cw_config_errors(c), 0);
 	unload(c, path);
 
@@ -566,18 +569,18 @@ test_int(void **state)
 	    "\"h\": \"-1\", \"i\": \"99999999999999999999\", \"j\": \"0x10\", "
 	    "\"k\": \"\\n\\u0007\", \"l\": \"5 5\"}}", &path);
 	cap_start(&k);
-	assert_int_equal(cw_config_int(c, "S.a", 3, 0, 1000), 3);
-	assert_int_equal(cw_config_int(c, "S.b", 3, 0, 1000), 3);
-	assert_int_equal(cw_config_int(c, "S.c", 3, 0, 1000), 3);
-	assert_int_equal(cw_config_int(c, "s.D", 3, 0, 1000), 3);
-	assert_int_equal(cw_config_int(c, "S.e", 3, 0, 1000), 3);
-	assert_int_equal(cw_config_int(c, "S.f", 3, 0, 1000), 3);
-	assert_int_equal(cw_config_int(c, "S.g", 3, 0, 1000), 3);
-	assert_int_equal(cw_config_int(c, "S.h", 3, 0, 1000), 3);
-	assert_int_equal(cw_config_int(c, "S.i", 3, 0, 1000), 3);
-	assert_int_equal(cw_config_int(c, "S.j", 3, 0, 1000), 3);
-	assert_int_equal(cw_config_int(c, "S.k", 3, 0, 1000), 3);
-	assert_int_equal(cw_config_int(c, "S.l", 3, 0, 1000), 3);
+	assert_int_equal(cw_config_int_raw(c, "S.a", 3, 0, 1000), 3);
+	assert_int_equal(cw_config_int_raw(c, "S.b", 3, 0, 1000), 3);
+	assert_int_equal(cw_config_int_raw(c, "S.c", 3, 0, 1000), 3);
+	assert_int_equal(cw_config_int_raw(c, "s.D", 3, 0, 1000), 3);
+	assert_int_equal(cw_config_int_raw(c, "S.e", 3, 0, 1000), 3);
+	assert_int_equal(cw_config_int_raw(c, "S.f", 3, 0, 1000), 3);
+	assert_int_equal(cw_config_int_raw(c, "S.g", 3, 0, 1000), 3);
+	assert_int_equal(cw_config_int_raw(c, "S.h", 3, 0, 1000), 3);
+	assert_int_equal(cw_config_int_raw(c, "S.i", 3, 0, 1000), 3);
+	assert_int_equal(cw_config_int_raw(c, "S.j", 3, 0, 1000), 3);
+	assert_int_equal(cw_config_int_raw(c, "S.k", 3, 0, 1000), 3);
+	assert_int_equal(cw_config_int_raw(c, "S.l", 3, 0, 1000), 3);
 	want = cw_asprintf(
 	    "%1$s: %2$s: S.a: expected a whole number from 0 to 1000, not \"abc\"\n"
 	    "%1$s: %2$s: S.b: expected a whole number from 0 to 1000, not \"5x\"\n"
@@ -615,7 +618,7 @@ test_long_value_shown_short(void **state)
 	cw_buf_adds(&b, "\"}");
 	c = load(b.data, &path);
 	cap_start(&k);
-	cw_config_int(c, "n", 0, 0, 1);
+	cw_config_int_raw(c, "n", 0, 0, 1);
 	got = said(c, &k);
 	assert_true(strlen(got) < 200);
 	assert_non_null(strstr(got, "\xC3\xA9...\n"));
@@ -637,30 +640,30 @@ test_str(void **state)
 	    "\"t\": 0.1, \"w\": 128.0, \"big\": 9007199254740993, "
 	    "\"neg\": -3, \"e\": \"\", \"s\": \"text\", \"huge\": 1e300}}",
 	    &path);
-	a = cw_config_str(c, "R.OperatingUnitNumber", NULL);
+	a = cw_config_str_raw(c, "R.OperatingUnitNumber", NULL);
 	assert_string_equal(a, "128");
-	assert_string_equal(cw_config_str(c, "R.r", NULL), "1.5");
-	assert_string_equal(cw_config_str(c, "R.t", NULL), "0.1");
-	assert_string_equal(cw_config_str(c, "R.w", NULL), "128");
-	assert_string_equal(cw_config_str(c, "R.big", NULL), "9007199254740993");
-	assert_string_equal(cw_config_str(c, "R.neg", NULL), "-3");
-	assert_string_equal(cw_config_str(c, "R.huge", NULL), "1e+300");
-	assert_string_equal(cw_config_str(c, "R.s", "d"), "text");
+	assert_string_equal(cw_config_str_raw(c, "R.r", NULL), "1.5");
+	assert_string_equal(cw_config_str_raw(c, "R.t", NULL), "0.1");
+	assert_string_equal(cw_config_str_raw(c, "R.w", NULL), "128");
+	assert_string_equal(cw_config_str_raw(c, "R.big", NULL), "9007199254740993");
+	assert_string_equal(cw_config_str_raw(c, "R.neg", NULL), "-3");
+	assert_string_equal(cw_config_str_raw(c, "R.huge", NULL), "1e+300");
+	assert_string_equal(cw_config_str_raw(c, "R.s", "d"), "text");
 	/* present but empty is not the default */
-	assert_string_equal(cw_config_str(c, "R.e", "d"), "");
-	assert_string_equal(cw_config_str(c, "R.absent", "d"), "d");
-	assert_null(cw_config_str(c, "R.absent", NULL));
+	assert_string_equal(cw_config_str_raw(c, "R.e", "d"), "");
+	assert_string_equal(cw_config_str_raw(c, "R.absent", "d"), "d");
+	assert_null(cw_config_str_raw(c, "R.absent", NULL));
 	/* a converted string lives as long as the config */
-	assert_string_equal(cw_config_need_str(c, "R.r"), "1.5");
+	assert_string_equal(cw_config_need_str_raw(c, "R.r"), "1.5");
 	assert_string_equal(a, "128");
 	assert_int_equal(cw_config_errors(c), 0);
 	unload(c, path);
 
 	c = load("{\"b\": true, \"o\": {}, \"a\": [\"x\"]}", &path);
 	cap_start(&k);
-	assert_string_equal(cw_config_str(c, "B", "d"), "d");
-	assert_string_equal(cw_config_str(c, "o", "d"), "d");
-	assert_null(cw_config_str(c, "a", NULL));
+	assert_string_equal(cw_config_str_raw(c, "B", "d"), "d");
+	assert_string_equal(cw_config_str_raw(c, "o", "d"), "d");
+	assert_null(cw_config_str_raw(c, "a", NULL));
 	want = cw_asprintf("%1$s: %2$s: B: expected a string\n"
 	    "%1$s: %2$s: o: expected a string\n"
 	    "%1$s: %2$s: a: expected a string\n",
@@ -681,20 +684,20 @@ test_bool(void **state)
 	c = load("{\"t\": true, \"f\": false, \"ts\": \"TRUE\", \"fs\": \" False \","
 	    " \"e\": \"\", \"y\": \"yes\", \"one\": 1, \"s1\": \"1\", "
 	    "\"tr\": \"truex\", \"o\": {}}", &path);
-	assert_int_equal(cw_config_bool(c, "t", 0), 1);
-	assert_int_equal(cw_config_bool(c, "f", 1), 0);
-	assert_int_equal(cw_config_bool(c, "TS", 0), 1);
-	assert_int_equal(cw_config_bool(c, "FS", 1), 0);
-	assert_int_equal(cw_config_bool(c, "e", 1), 1);
-	assert_int_equal(cw_config_bool(c, "absent", 1), 1);
-	assert_int_equal(cw_config_bool(c, "absent", 0), 0);
+	assert_int_equal(cw_config_bool_raw(c, "t", 0), 1);
+	assert_int_equal(cw_config_bool_raw(c, "f", 1), 0);
+	assert_int_equal(cw_config_bool_raw(c, "TS", 0), 1);
+	assert_int_equal(cw_config_bool_raw(c, "FS", 1), 0);
+	assert_int_equal(cw_config_bool_raw(c, "e", 1), 1);
+	assert_int_equal(cw_config_bool_raw(c, "absent", 1), 1);
+	assert_int_equal(cw_config_bool_raw(c, "absent", 0), 0);
 	assert_int_equal(cw_config_errors(c), 0);
 	cap_start(&k);
-	assert_int_equal(cw_config_bool(c, "y", 1), 1);
-	assert_int_equal(cw_config_bool(c, "one", 0), 0);
-	assert_int_equal(cw_config_bool(c, "s1", 0), 0);
-	assert_int_equal(cw_config_bool(c, "tr", 0), 0);
-	assert_int_equal(cw_config_bool(c, "o", 0), 0);
+	assert_int_equal(cw_config_bool_raw(c, "y", 1), 1);
+	assert_int_equal(cw_config_bool_raw(c, "one", 0), 0);
+	assert_int_equal(cw_config_bool_raw(c, "s1", 0), 0);
+	assert_int_equal(cw_config_bool_raw(c, "tr", 0), 0);
+	assert_int_equal(cw_config_bool_raw(c, "o", 0), 0);
 	want = cw_asprintf("%1$s: %2$s: y: expected true or false\n"
 	    "%1$s: %2$s: one: expected true or false\n"
 	    "%1$s: %2$s: s1: expected true or false\n"
@@ -716,14 +719,14 @@ test_null_is_missing(void **state)
 	(void)state;
 	c = load("{\"S\": {\"s\": null, \"n\": null, \"b\": null}}", &path);
 	/* the raw value is there ... */
-	assert_true(json_is_null(cw_config_get(c, "S.s")));
+	assert_true(json_is_null(cw_config_get_raw(c, "S.s")));
 	/* ... but every getter treats it as unset */
-	assert_string_equal(cw_config_str(c, "S.s", "d"), "d");
-	assert_int_equal(cw_config_int(c, "S.n", 7, 0, 9), 7);
-	assert_int_equal(cw_config_bool(c, "S.b", 1), 1);
+	assert_string_equal(cw_config_str_raw(c, "S.s", "d"), "d");
+	assert_int_equal(cw_config_int_raw(c, "S.n", 7, 0, 9), 7);
+	assert_int_equal(cw_config_bool_raw(c, "S.b", 1), 1);
 	assert_int_equal(cw_config_errors(c), 0);
 	cap_start(&k);
-	assert_string_equal(cw_config_need_str(c, "S.s"), "");
+	assert_string_equal(cw_config_need_str_raw(c, "S.s"), "");
 	same(said(c, &k), warnline("%s: S.s: missing", path));
 	assert_int_equal(cw_config_errors(c), 1);
 	unload(c, path);
@@ -739,14 +742,14 @@ test_need_str(void **state)
 	(void)state;
 	c = load("{\"S\": {\"v\": \"x\", \"e\": \"\", \"n\": 5, \"o\": []}}",
 	    &path);
-	assert_string_equal(cw_config_need_str(c, "S.v"), "x");
-	assert_string_equal(cw_config_need_str(c, "S.n"), "5");
+	assert_string_equal(cw_config_need_str_raw(c, "S.v"), "x");
+	assert_string_equal(cw_config_need_str_raw(c, "S.n"), "5");
 	assert_int_equal(cw_config_errors(c), 0);
 	cap_start(&k);
-	assert_string_equal(cw_config_need_str(c, "S.e"), "");
-	assert_string_equal(cw_config_need_str(c, "s.MISSING"), "");
+	assert_string_equal(cw_config_need_str_raw(c, "S.e"), "");
+	assert_string_equal(cw_config_need_str_raw(c, "s.MISSING"), "");
 	/* the wrong shape is said once, not also "missing" */
-	assert_string_equal(cw_config_need_str(c, "S.o"), "");
+	assert_string_equal(cw_config_need_str_raw(c, "S.o"), "");
 	want = cw_asprintf("%1$s: %2$s: S.e: missing\n"
 	    "%1$s: %2$s: s.MISSING: missing\n"
 	    "%1$s: %2$s: S.o: expected a string\n",
@@ -766,13 +769,13 @@ test_error_count(void **state)
 	(void)state;
 	c = load("{\"a\": \"x\", \"b\": \"y\"}", &path);
 	assert_int_equal(cw_config_errors(c), 0);
-	cw_config_str(c, "a", NULL);
-	cw_config_int(c, "zz", 0, 0, 1);
+	cw_config_str_raw(c, "a", NULL);
+	cw_config_int_raw(c, "zz", 0, 0, 1);
 	assert_int_equal(cw_config_errors(c), 0);
 	cap_start(&k);
-	cw_config_int(c, "a", 0, 0, 1);
-	cw_config_bool(c, "b", 0);
-	cw_config_need_str(c, "c");
+	cw_config_int_raw(c, "a", 0, 0, 1);
+	cw_config_bool_raw(c, "b", 0);
+	cw_config_need_str_raw(c, "c");
 	cw_config_bad(c, "A", "must be %s or %d", "http", 2);
 	want = cw_asprintf(
 	    "%1$s: %2$s: a: expected a whole number from 0 to 1, not \"x\"\n"
@@ -794,13 +797,13 @@ test_empty_config(void **state)
 	(void)state;
 	c = cw_config_empty();
 	assert_string_equal(cw_config_path(c), "");
-	assert_null(cw_config_get(c, "KeyVaultOptions.KeyVaultUrl"));
-	assert_string_equal(cw_config_str(c, "a.b", "d"), "d");
-	assert_int_equal(cw_config_int(c, "a.b", 5, 0, 9), 5);
-	assert_int_equal(cw_config_bool(c, "a.b", 1), 1);
+	assert_null(cw_config_get_raw(c, "KeyVaultOptions.KeyVaultUrl"));
+	assert_string_equal(cw_config_str_raw(c, "a.b", "d"), "d");
+	assert_int_equal(cw_config_int_raw(c, "a.b", 5, 0, 9), 5);
+	assert_int_equal(cw_config_bool_raw(c, "a.b", 1), 1);
 	assert_int_equal(cw_config_errors(c), 0);
 	cap_start(&k);
-	assert_string_equal(cw_config_need_str(c, "KeyVaultOptions.KeyVaultUrl"),
+	assert_string_equal(cw_config_need_str_raw(c, "KeyVaultOptions.KeyVaultUrl"),
 	    "");
 	same(said(c, &k),
 	    warnline("(no config file): KeyVaultOptions.KeyVaultUrl: missing"));
@@ -929,7 +932,7 @@ test_sample_file(void **state)
 	    "RetailServerClientOptions.TenantId"),
 	    "11111111-2222-3333-4444-555555555555");
 	assert_string_equal(cw_config_str(c,
-	    "RetailServerClientOptions.RetailServerAudienceId", NULL),
+	    "RetailServerClientOptions.RetailServerAudienceId"),
 	    "https://commerce.dynamics.com");
 	assert_string_equal(cw_config_need_str(c,
 	    "RetailServerClientOptions.AppIdKeyVaultSecretName"), "cw-app-id");
@@ -945,22 +948,21 @@ test_sample_file(void **state)
 	assert_string_equal(cw_config_need_str(c,
 	    "RetailServerClientOptions.OperatingUnitNumber"), "128");
 	assert_int_equal(cw_config_int(c, "RetailServerClientOptions."
-	    "IncludeAbandonedCartsModifiedSinceLastMinutes", 0, 1, 525600), 500);
+	    "IncludeAbandonedCartsModifiedSinceLastMinutes"), 500);
 	assert_int_equal(cw_config_int(c, "RetailServerClientOptions."
-	    "ExcludeAbandonedCartsModifiedSinceLastMinutes", 0, 0, 525600), 10);
+	    "ExcludeAbandonedCartsModifiedSinceLastMinutes"), 10);
 	assert_string_equal(cw_config_need_str(c,
 	    "RetailServerClientOptions.ReturnToCartUrl"),
 	    "https://shop.example/en/_msdyn365/signin?ru=https://shop.example/en/cart");
-	assert_string_equal(cw_config_str(c, "AzureCosmosOptions.EndPointUri",
-	    NULL), "https://localhost:8081");
-	assert_string_equal(cw_config_str(c, "AzureCosmosOptions.PrimaryKey",
-	    "d"), "");
-	assert_string_equal(cw_config_str(c, "AzureCosmosOptions.DatabaseId",
-	    NULL), "AbandonedCartSampleDB");
-	assert_string_equal(cw_config_str(c, "AzureCosmosOptions.ContainerId",
-	    NULL), "RunStatus");
-	assert_string_equal(cw_config_str(c, "EmarsysClientOptions.ApiUrl",
-	    NULL), "https://api.emarsys.net/api/v2/event/{0}/trigger");
+	assert_string_equal(cw_config_str(c, "AzureCosmosOptions.EndPointUri"),
+	    "https://localhost:8081");
+	assert_string_equal(cw_config_str(c, "AzureCosmosOptions.PrimaryKey"), "");
+	assert_string_equal(cw_config_str(c, "AzureCosmosOptions.DatabaseId"),
+	    "AbandonedCartSampleDB");
+	assert_string_equal(cw_config_str(c, "AzureCosmosOptions.ContainerId"),
+	    "RunStatus");
+	assert_string_equal(cw_config_str(c, "EmarsysClientOptions.ApiUrl"),
+	    "https://api.emarsys.net/api/v2/event/{0}/trigger");
 	assert_string_equal(cw_config_need_str(c,
 	    "EmarsysClientOptions.ExternalEventId"), "4242");
 	assert_string_equal(cw_config_need_str(c,
@@ -970,7 +972,7 @@ test_sample_file(void **state)
 	    "EmarsysClientOptions.ApiSecretKeyVaultSecretName"),
 	    "cw-emarsys-secret");
 	assert_string_equal(cw_config_str(c,
-	    "EmarsysClientOptions.EmarsysContactKeyId", NULL), "3");
+	    "EmarsysClientOptions.EmarsysContactKeyId"), "3");
 	assert_string_equal(cw_config_need_str(c, "MediaOptions.ImageServerUrl"),
 	    "https://images.example/cms/imageFileData/search?fileName=");
 
@@ -984,24 +986,182 @@ test_sample_file(void **state)
 		    "ImageWidth")), size[i]);
 		snprintf(key, sizeof(key), "MediaOptions.ImageViewPorts.%zu."
 		    "ImageHeight", i);
-		assert_int_equal(cw_config_int(c, key, 0, 1, 10000), size[i]);
+		assert_int_equal(cw_config_int(c, key), size[i]);
 		snprintf(key, sizeof(key), "MediaOptions.ImageViewPorts.%zu."
 		    "UseForDefaultImageTag", i);
-		assert_int_equal(cw_config_bool(c, key, -1), i == 2);
+		assert_int_equal(cw_config_bool(c, key), i == 2);
 	}
-	assert_null(cw_config_get(c, "MediaOptions.ImageViewPorts.3"));
-	assert_null(cw_config_get(c, "MediaOptions.ImageViewPorts.x"));
-	assert_null(cw_config_get(c, "MediaOptions.ImageViewPorts.-1"));
+	assert_null(cw_config_get_raw(c, "MediaOptions.ImageViewPorts.3"));
+	assert_null(cw_config_get_raw(c, "MediaOptions.ImageViewPorts.x"));
+	assert_null(cw_config_get_raw(c, "MediaOptions.ImageViewPorts.-1"));
 	/* our own keys are absent from it, so their defaults apply */
-	assert_string_equal(cw_config_str(c, "Cartwatch.StateStore.Kind",
-	    "sqlite"), "sqlite");
-	assert_null(cw_config_get(c, "KeyVaultOptions.KeyVaultUrn"));
+	assert_string_equal(cw_config_str(c, "Cartwatch.StateStore.Kind"), "sqlite");
+	assert_null(cw_config_get_raw(c, "KeyVaultOptions.KeyVaultUrn"));
 	out = cap_end(&k);
 	assert_string_equal(out, "");
 	free(out);
 	assert_int_equal(cw_config_errors(c), 0);
 	cw_config_free(c);
 	free(path);
+}
+
+/* The table itself: one row per key, each findable, its facts coherent. */
+static void
+test_keys_table(void **state)
+{
+	const struct cw_key *k;
+	size_t i;
+
+	(void)state;
+	assert_true(cw_nkeys > 0);
+	for (i = 0; i < cw_nkeys; i++) {
+		k = &cw_keys[i];
+		/* found as itself, so no two rows match one name */
+		assert_ptr_equal(cw_key_find(k->name), k);
+		if (k->alias != NULL)
+			assert_ptr_equal(cw_key_find(k->alias), k);
+		assert_non_null(k->doc);
+		assert_true(*k->doc != '\0' && strchr(k->doc, '\t') == NULL &&
+		    strchr(k->doc, '\n') == NULL);
+		if (k->type == CW_KEY_INT)
+			assert_true(k->min <= k->max);
+		if (k->type == CW_KEY_BOOL)
+			assert_true(k->def == 0 || k->def == 1);
+	}
+	/* a "*" segment is an array index: digits, nothing else */
+	k = cw_key_find("MediaOptions.ImageViewPorts.12.imageWidth");
+	assert_non_null(k);
+	assert_string_equal(k->name, "MediaOptions.ImageViewPorts.*.imageWidth");
+	assert_ptr_equal(cw_key_find("mediaoptions.imageviewports.0.IMAGEWIDTH"), k);
+	assert_null(cw_key_find("MediaOptions.ImageViewPorts.x.imageWidth"));
+	assert_null(cw_key_find("MediaOptions.ImageViewPorts..imageWidth"));
+	assert_null(cw_key_find("MediaOptions.ImageViewPorts.*.imageWidth.x"));
+	assert_null(cw_key_find("MediaOptions.ImageViewPorts.0"));
+	assert_null(cw_key_find("Cartwatch.Http"));
+	assert_null(cw_key_find("Cartwatch.Http.MaxAttempts."));
+	assert_null(cw_key_find(""));
+	assert_null(cw_key_find(NULL));
+	assert_ptr_equal(cw_key_find("KeyVaultOptions.KeyVaultURI"),
+	    cw_key_find("KeyVaultOptions.KeyVaultUrl"));
+}
+
+/* The getters take each key's default and range from the table. */
+static void
+test_table_defaults(void **state)
+{
+	struct cw_config *c;
+	struct cap k;
+	char *path, *want;
+
+	(void)state;
+	c = cw_config_empty();
+	assert_int_equal(cw_config_int(c, "Cartwatch.Http.MaxAttempts"), 5);
+	assert_int_equal(cw_config_int(c,
+	    "RetailServerClientOptions.ExcludeAbandonedCartsModifiedSinceLastMinutes"), 10);
+	assert_int_equal(cw_config_int(c, "Cartwatch.Reminders.3.AfterMinutes"), -1);
+	assert_string_equal(cw_config_str(c, "Cartwatch.StateStore.Kind"), "sqlite");
+	assert_null(cw_config_str(c, "KeyVaultOptions.KeyVaultURI"));
+	assert_null(cw_config_str(c, "Cartwatch.Notify.Smtp.User"));
+	assert_int_equal(cw_config_bool(c, "Cartwatch.OneCartPerCustomer"), 1);
+	assert_int_equal(cw_config_bool(c, "Cartwatch.IncludeGuestCarts"), 0);
+	assert_int_equal(cw_config_int_or(c, "Cartwatch.Notify.RequestsPerMinute", 900), 900);
+	assert_int_equal(cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute"), 0);
+	assert_null(cw_config_get(c, "Cartwatch.Reminders"));
+	assert_int_equal(cw_config_errors(c), 0);
+	cw_config_free(c);
+
+	c = load("{\"Cartwatch\": {\"Http\": {\"MaxAttempts\": 101}, \"Notify\": "
+	    "{\"RequestsPerMinute\": 1000001}}, \"MediaOptions\": {\"ImageViewPorts\": "
+	    "[{\"imageWidth\": 0}]}}", &path);
+	cap_start(&k);
+	assert_int_equal(cw_config_int(c, "Cartwatch.Http.MaxAttempts"), 5);
+	assert_int_equal(cw_config_int_or(c, "Cartwatch.Notify.RequestsPerMinute", 900), 900);
+	assert_int_equal(cw_config_int(c, "MediaOptions.ImageViewPorts.0.imageWidth"), 0);
+	want = cw_asprintf(
+	    "%1$s: %2$s: Cartwatch.Http.MaxAttempts: expected a whole number from 1 to 100, "
+	    "not 101\n"
+	    "%1$s: %2$s: Cartwatch.Notify.RequestsPerMinute: expected a whole number from 0 "
+	    "to 1000000, not 1000001\n"
+	    "%1$s: %2$s: MediaOptions.ImageViewPorts.0.imageWidth: expected a whole number "
+	    "from 1 to 100000, not 0\n",
+	    program_invocation_short_name, path);
+	same(said(c, &k), want);
+	assert_int_equal(cw_config_errors(c), 3);
+	unload(c, path);
+}
+
+/* Reading a key the table lacks, or as another type, is a bug said aloud. */
+static void
+test_unknown_key(void **state)
+{
+	struct cw_config *c;
+	struct cap k;
+	char *path, *want;
+
+	(void)state;
+	c = load("{\"Cartwatch\": {\"Nope\": \"x\", \"StateStore\": {\"Kind\": \"sqlite\"}}}",
+	    &path);
+	cap_start(&k);
+	assert_string_equal(cw_config_str(c, "Cartwatch.Nope"), "");
+	assert_string_equal(cw_config_need_str(c, "Cartwatch.Nope"), "");
+	assert_int_equal(cw_config_int(c, "Cartwatch.Nope"), 0);
+	assert_int_equal(cw_config_int_or(c, "Cartwatch.Nope", 7), 0);
+	assert_int_equal(cw_config_bool(c, "Cartwatch.Nope"), 0);
+	assert_null(cw_config_get(c, "Cartwatch.Nope"));
+	assert_null(cw_config_get(c, "MediaOptions.ImageViewPorts.x.imageWidth"));
+	assert_int_equal(cw_config_int(c, "Cartwatch.StateStore.Kind"), 0);
+	assert_int_equal(cw_config_bool(c, "Cartwatch.Http.MaxAttempts"), 0);
+	assert_string_equal(cw_config_str(c, "Cartwatch.Reminders"), "");
+	/* any type may be read whole */
+	assert_string_equal(json_string_value(cw_config_get(c, "Cartwatch.StateStore.Kind")),
+	    "sqlite");
+#define UNKNOWN(key) "%1$s: %2$s: " key ": not in the table of keys (common/core/keys.c)\n"
+	want = cw_asprintf(UNKNOWN("Cartwatch.Nope") UNKNOWN("Cartwatch.Nope")
+	    UNKNOWN("Cartwatch.Nope") UNKNOWN("Cartwatch.Nope") UNKNOWN("Cartwatch.Nope")
+	    UNKNOWN("Cartwatch.Nope") UNKNOWN("MediaOptions.ImageViewPorts.x.imageWidth")
+	    "%1$s: %2$s: Cartwatch.StateStore.Kind: read as a whole number, but the table "
+	    "of keys has a string\n"
+	    "%1$s: %2$s: Cartwatch.Http.MaxAttempts: read as true or false, but the table "
+	    "of keys has a whole number\n"
+	    "%1$s: %2$s: Cartwatch.Reminders: read as a string, but the table of keys has "
+	    "a list\n",
+	    program_invocation_short_name, path);
+#undef UNKNOWN
+	same(said(c, &k), want);
+	assert_int_equal(cw_config_errors(c), 10);
+	unload(c, path);
+}
+
+/*
+ * cw_http_opts_default and cw_smtp_opts_default serve callers with no config
+ * (tests, drivers); they must say what the table says, or a key would have
+ * two defaults again.
+ */
+static void
+test_opts_defaults_are_the_table(void **state)
+{
+	struct cw_http_opts h;
+	struct cw_smtp_opts s;
+	struct cw_config *c = cw_config_empty();
+
+	(void)state;
+	cw_http_opts_default(&h);
+	assert_int_equal(h.max_attempts, cw_config_int(c, "Cartwatch.Http.MaxAttempts"));
+	assert_int_equal(h.connect_timeout_ms, cw_config_int(c, "Cartwatch.Http.ConnectTimeoutMs"));
+	assert_int_equal(h.timeout_ms, cw_config_int(c, "Cartwatch.Http.TimeoutMs"));
+	assert_int_equal(h.backoff_ms, cw_config_int(c, "Cartwatch.Http.BackoffMs"));
+	assert_int_equal(h.backoff_max_ms, cw_config_int(c, "Cartwatch.Http.MaxBackoffMs"));
+	assert_int_equal(h.retry_wait_max_ms, cw_config_int(c, "Cartwatch.Http.MaxRetryWaitMs"));
+	cw_smtp_opts_default(&s);
+	assert_int_equal(s.max_attempts, cw_config_int(c, "Cartwatch.Notify.Smtp.MaxAttempts"));
+	assert_int_equal(s.connect_timeout_ms,
+	    cw_config_int(c, "Cartwatch.Notify.Smtp.ConnectTimeoutMs"));
+	assert_int_equal(s.timeout_ms, cw_config_int(c, "Cartwatch.Notify.Smtp.TimeoutMs"));
+	assert_int_equal(s.backoff_ms, cw_config_int(c, "Cartwatch.Notify.Smtp.BackoffMs"));
+	assert_int_equal(s.backoff_max_ms, cw_config_int(c, "Cartwatch.Notify.Smtp.MaxBackoffMs"));
+	assert_int_equal(cw_config_errors(c), 0);
+	cw_smtp_opts_free(&s);
+	cw_config_free(c);
 }
 
 static void
@@ -1072,6 +1232,10 @@ main(void)
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_default_path),
 		cmocka_unit_test(test_sample_file),
+		cmocka_unit_test(test_keys_table),
+		cmocka_unit_test(test_table_defaults),
+		cmocka_unit_test(test_unknown_key),
+		cmocka_unit_test(test_opts_defaults_are_the_table),
 		cmocka_unit_test(test_json_helpers),
 	};
 

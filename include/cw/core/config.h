@@ -30,22 +30,32 @@ void cw_config_free(struct cw_config *c);
 const char *cw_config_path(const struct cw_config *c);  /* "" for an empty config */
 
 /*
- * Raw lookup of a dotted key ("Section.Key"), matched case-insensitively at each
- * level, with the documented aliases (KeyVaultUrl/KeyVaultURI,
- * RetailServerUri/RetailServerUrl). Where keys differ only in case the last one
- * wins, as in .NET. A numeric segment indexes an array
- * ("MediaOptions.ImageViewPorts.0.imageWidth"); sections whose names differ
- * only in case are searched together, as .NET's flattened keys are. Returns a
- * borrowed value or NULL.
+ * Every getter below reads a key of the table of keys (cw/core/keys.h), as
+ * the code spells it ("MediaOptions.ImageViewPorts.0.imageWidth" for the row
+ * "MediaOptions.ImageViewPorts.*.imageWidth"), and takes the key's default
+ * and range from its row. A key the table lacks, or one read as another type
+ * than its row's, is a bug: reported as "FILE: KEY: not in the table of keys
+ * (common/core/keys.c)" or "FILE: KEY: read as a string, but the table of
+ * keys has a whole number" and counted like a bad value (so the tool exits
+ * CW_EXIT_USAGE and a test sees it); the getter then gives NULL, "", 0.
+ *
+ * cw_config_get is the lookup of a dotted key ("Section.Key"), matched
+ * case-insensitively at each level, with the aliases of the table
+ * (KeyVaultUrl/KeyVaultURI, RetailServerUri/RetailServerUrl). Where keys
+ * differ only in case the last one wins, as in .NET. A numeric segment
+ * indexes an array ("MediaOptions.ImageViewPorts.0.imageWidth"); sections
+ * whose names differ only in case are searched together, as .NET's flattened
+ * keys are. Returns a borrowed value or NULL.
  */
-json_t *cw_config_get(const struct cw_config *c, const char *key);
+json_t *cw_config_get(struct cw_config *c, const char *key);
 
 /*
- * Typed getters. A missing key (or JSON null) gives def. A present key of the
- * wrong shape is reported as "FILE: KEY: why" (kept for cw_config_take_said)
- * and counted; def is returned. Strings returned are owned by c.
+ * Typed getters. A missing key (or JSON null) gives the table's default. A
+ * present key of the wrong shape is reported as "FILE: KEY: why" (kept for
+ * cw_config_take_said) and counted; the default is returned. Strings
+ * returned are owned by c.
  *   str:  a string, or a number (given back as its decimal text).
- *   int:  a number or a string of digits, within [min, max].
+ *   int:  a number or a string of digits, within the table's range.
  *   bool: true/false or "true"/"false" (any case).
  * The need_ variants also report a missing or empty value as
  * "FILE: KEY: missing" and count it, and return "" (never NULL) for it,
@@ -53,12 +63,29 @@ json_t *cw_config_get(const struct cw_config *c, const char *key);
  *   int also takes a number with no fraction (500.0); "" or blanks count as
  *   unset for int and bool. Messages use "(no config file)" as FILE for
  *   cw_config_empty().
+ * cw_config_int_or is for a key whose default depends on the caller
+ * (Cartwatch.Notify.RequestsPerMinute: 900 for Emarsys, 0 for the others):
+ * def in place of the table's default, the table's range.
  */
-const char *cw_config_str(struct cw_config *c, const char *key, const char *def);
+const char *cw_config_str(struct cw_config *c, const char *key);
 const char *cw_config_need_str(struct cw_config *c, const char *key);
-long long cw_config_int(struct cw_config *c, const char *key, long long def,
+long long cw_config_int(struct cw_config *c, const char *key);
+long long cw_config_int_or(struct cw_config *c, const char *key, long long def);
+int cw_config_bool(struct cw_config *c, const char *key);
+
+/*
+ * The same getters for a key the caller describes itself, not checked
+ * against the table: for the reader's own tests (tests/unit/test_config.c).
+ * The code reads through the getters above, so that a key's facts live in
+ * the table alone; tests/0005-config-schema.t fails on a _raw call in
+ * common/ or tools/.
+ */
+json_t *cw_config_get_raw(const struct cw_config *c, const char *key);
+const char *cw_config_str_raw(struct cw_config *c, const char *key, const char *def);
+const char *cw_config_need_str_raw(struct cw_config *c, const char *key);
+long long cw_config_int_raw(struct cw_config *c, const char *key, long long def,
     long long min, long long max);
-int cw_config_bool(struct cw_config *c, const char *key, int def);
+int cw_config_bool_raw(struct cw_config *c, const char *key, int def);
 
 /* Reports a problem with key yourself (for checks the getters cannot make),
  * as "FILE: KEY: message", counted like the getters' own. */
