@@ -165,6 +165,10 @@ has "$T/stderr" 'Cartwatch.StateStore.Kind: expected "sqlite" or "cosmos"' "name
 printf '{"Cartwatch":{}}' >"$T/nooun.json"
 expect_exit 2 "no operating unit" cart-dedupe -c "$T/nooun.json" status
 has "$T/stderr" 'RetailServerClientOptions.OperatingUnitNumber: missing' "names the key"
+# The default step's event is read by the tool, not the ledger: the same check.
+printf '{"RetailServerClientOptions":{"OperatingUnitNumber":128},"EmarsysClientOptions":{"ExternalEventId":[]}}' >"$T/badevent.json"
+expect_exit 2 "an ExternalEventId that is not a string" cart-dedupe -c "$T/badevent.json" status
+has "$T/stderr" 'EmarsysClientOptions.ExternalEventId: expected a string' "names the key"
 expect_exit 2 "forget without a person" cart-dedupe -c "$cfg" forget
 expect_exit 2 "--email and --customer at once" cart-dedupe -c "$cfg" suppress --email a@b --customer C1
 expect_exit 2 "an unknown command" cart-dedupe -c "$cfg" vacuum
@@ -173,5 +177,6 @@ mkdir "$T/ro"
 printf '{"RetailServerClientOptions":{"OperatingUnitNumber":128},"Cartwatch":{"StateStore":{"Path":"/proc/nope/x.db"}}}' >"$T/ro/c.json"
 expect_exit 1 "a store that cannot be made" cart-dedupe -c "$T/ro/c.json" status
 has "$T/stderr" "state store /proc/nope/x.db" "names the file"
+has "$T/stderr" "cannot make its directory: /proc/nope: " "and the directory it could not make"
 
 done_testing

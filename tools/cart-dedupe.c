@@ -15,8 +15,8 @@
 #include "cw/d365/cart.h"
 #include "cw/net/http.h"
 #include "cw/net/keyvault.h"
-#include "cw/state/docstore.h"
 #include "cw/state/ledger.h"
+#include "cw/state/stores.h"
 #include "cw/tool/ndjson.h"
 #include "cw/tool/tool.h"
 
@@ -495,7 +495,8 @@ configure(struct dedupe *d, struct cw_tool *t, struct cw_ledger_opts *lo, cw_err
 	cw_err ce;
 
 	cw_docstore_config(&d->sc, t->cfg);
-	cw_ledger_config(lo, t->cfg);
+	/* The default step's event is Emarsys's; the ledger reads no provider keys. */
+	cw_ledger_config(lo, t->cfg, cw_config_str(t->cfg, "EmarsysClientOptions.ExternalEventId"));
 	d->provider = cw_config_str(t->cfg, "Cartwatch.Notify.Provider");
 	/* The vault only when the store's key lives there. */
 	if (cw_docstore_needs_vault(&d->sc))
@@ -566,8 +567,7 @@ main(int argc, char *argv[])
 	}
 	json_decref(d.last);
 	cw_ledger_free(d.l);
-	if (store != NULL)
-		store->close(store);
+	cw_docstore_close(store);
 	cw_ledger_opts_free(&lo);
 	cw_docstore_cfg_free(&d.sc);
 	return cw_tool_finish(&t, code);

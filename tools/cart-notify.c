@@ -17,8 +17,8 @@
 #include "cw/notify/provider.h"
 #include "cw/notify/registry.h"
 #include "cw/notify/result.h"
-#include "cw/state/docstore.h"
 #include "cw/state/ledger.h"
+#include "cw/state/stores.h"
 #include "cw/tool/ndjson.h"
 #include "cw/tool/tool.h"
 
@@ -257,7 +257,8 @@ configure(struct notify *nt, struct cw_tool *t, const char *name, int dry, const
 	cw_docstore_config(&nt->sc, cfg);
 	/* Without an operating unit there are no claims to mark (store_open). */
 	if (cw_config_get(cfg, "RetailServerClientOptions.OperatingUnitNumber") != NULL)
-		cw_ledger_config(&nt->lo, cfg);
+		cw_ledger_config(&nt->lo, cfg, cw_config_str(cfg,
+		    "EmarsysClientOptions.ExternalEventId"));
 	/* A dry run needs no secret, so no vault, unless the store's key
 	 * lives there. */
 	if ((nt->p != NULL && !nt->p->dry) || cw_docstore_needs_vault(&nt->sc))
@@ -323,8 +324,7 @@ main(int argc, char *argv[])
 		cw_provider_close(nt.p);
 	cw_ledger_free(nt.ledger);
 	cw_ledger_opts_free(&nt.lo);
-	if (nt.store != NULL)
-		nt.store->close(nt.store);
+	cw_docstore_close(nt.store);
 	cw_docstore_cfg_free(&nt.sc);
 	return cw_tool_finish(&t, code);
 }

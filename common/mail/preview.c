@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "cw/core/config.h"
+#include "cw/core/dir.h"
 #include "cw/core/util.h"
 #include "cw/mail/mime.h"
 #include "cw/mail/preview.h"
@@ -49,30 +50,9 @@ cw_preview_opts_free(struct cw_preview_opts *o)
 static int
 make_dir(const char *dir, cw_err *e)
 {
-	char *p, *s;
-	int r = 0;
-
 	if (*dir == '\0')
 		return cw_seterr(e, "no preview directory");
-	p = cw_strdup(dir);
-	for (s = p + 1; ; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		{
-			char save = *s;
-
-			*s = '\0';
-			if (mkdir(p, 0700) == -1 && errno != EEXIST) {
-				r = cw_seterr(e, "%s: %s", p, strerror(errno));
-				break;
-			}
-			*s = save;
-		}
-		if (*s == '\0')
-			break;
-	}
-	free(p);
-	return r;
+	return cw_mkdir_p(dir, 0700, e);
 }
 
 /*

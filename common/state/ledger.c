@@ -39,7 +39,7 @@ cw_verdict_name(int v)
 }
 
 void
-cw_ledger_config(struct cw_ledger_opts *o, struct cw_config *c)
+cw_ledger_config(struct cw_ledger_opts *o, struct cw_config *c, const char *event)
 {
 	const json_t *rem = cw_config_get(c, "Cartwatch.Reminders"), *r;
 	long long exclude;
@@ -56,8 +56,7 @@ cw_ledger_config(struct cw_ledger_opts *o, struct cw_config *c)
 	o->steps = json_array();
 	if (rem == NULL || json_is_null(rem)) {
 		json_array_append_new(o->steps, json_pack("{s:I,s:s?}", "after",
-		    (json_int_t)(exclude * 60), "event",
-		    cw_config_str(c, "EmarsysClientOptions.ExternalEventId")));
+		    (json_int_t)(exclude * 60), "event", event));
 		return;
 	}
 	if (!json_is_array(rem) || json_array_size(rem) == 0) {
@@ -282,7 +281,7 @@ hashkey(struct cw_docstore *s, int make, const struct timespec *now, cw_err *e)
 				break;
 			if (cw_random_hex(k, 32) != 0) {
 				r = cw_seterr(e, "state store %s: no random numbers for its "
-				    "hashing key", s->describe(s));
+				    "hashing key", s->where);
 				break;
 			}
 			doc = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "id", HASHKEY_ID, "oun",
@@ -299,7 +298,7 @@ hashkey(struct cw_docstore *s, int make, const struct timespec *now, cw_err *e)
 		hex = cw_json_istr(doc, "key");
 		if (!is_hex(hex, 64)) {
 			r = cw_seterr(e, "state store %s: document %s/%s is corrupt: no "
-			    "hashing key", s->describe(s), SUPPRESSION_PK, HASHKEY_ID);
+			    "hashing key", s->where, SUPPRESSION_PK, HASHKEY_ID);
 			break;
 		}
 		for (size_t i = 0; i < sizeof(s->hk.key); i++)
@@ -719,39 +718,90 @@ cw_ledger_claim(struct cw_ledger *l, const json_t *cart, const struct timespec *
 	return CW_DONE;
 }
 
+/*
+ * A result record is well-formed: a key, a status of sent, failed or skipped,
+ * an ISO 8601 modifiedDateTime if any (into *m), and "uncertain" only as true
+ * or false, true only on a failed send. 0, or -1 with e.
+ */
+static int
+check_result(const json_t *result, struct timespec *m, cw_err *e)
+{
+	const char *key = cw_json_istr(result, "notificationId");
+	const char *status = cw_json_istr(result, "status");
+	const char *mod = cw_json_istr(result, "modifiedDateTime");
+	const json_t *unsure = cw_json_iget(result, "uncertain");
+
+	if (key == NULL || *key == '\0' || status == NULL || (strcmp(status, "sent") != 0 &&
+	    strcmp(status, "failed") != 0 && strcmp(status, "skipped") != 0))
+		return cw_seterr(e, "not a result: needs notificationId and a status of "
+		    "sent, failed or skipped");
+	if (mod != NULL && cw_iso8601_parse(mod, m) != 0)
+		return cw_seterr(e, "result %s: modifiedDateTime is not an ISO 8601 time", key);
+	if (unsure != NULL && !json_is_boolean(unsure))
+		return cw_seterr(e, "result %s: uncertain is not true or false", key);
+	if (json_is_true(unsure) && strcmp(status, "failed") != 0)
+		return cw_seterr(e, "result %s: only a failed send can be uncertain", key);
+	return 0;
+}
+
+/*
+ * What entry cur becomes with result recorded (owned), or NULL when cur is
+ * final (sent, uncertain) and result is no success: a late failure of a
+ * duplicate changes nothing. *gave_up is set when this failure was the last
+ * attempt.
+ */
+static json_t *
+settled(const struct cw_ledger *l, const json_t *cur, const json_t *result,
+    const struct timespec *now, int *gave_up)
+{
+	const char *status = cw_json_istr(result, "status");
+	const char *provider = cw_json_istr(result, "provider");
+	const char *msgid = cw_json_istr(result, "providerMessageId");
+	const char *error = cw_json_istr(result, "error");
+	json_t *doc;
+
+	if ((is_state(cur, "sent") || is_state(cur, "uncertain")) &&
+	    strcmp(status, "sent") != 0)
+		return NULL;
+	doc = json_deep_copy(cur);
+	if (json_is_true(cw_json_iget(result, "uncertain")) && !l->o->resend_uncertain) {
+		/* It may have reached the customer: not sent again by
+		 * itself, nor counted as an attempt. */
+		json_object_set_new(doc, "state", json_string("uncertain"));
+	} else if (strcmp(status, "failed") == 0) {
+		json_int_t n = json_integer_value(json_object_get(cur, "attempts")) + 1;
+
+		json_object_set_new(doc, "attempts", json_integer(n));
+		*gave_up = n >= l->o->max_attempts;
+		json_object_set_new(doc, "state", json_string(*gave_up ? "gaveup" : "failed"));
+	} else
+		json_object_set_new(doc, "state", json_string(status));
+	json_object_set_new(doc, "leaseUntil", json_integer(0));
+	json_object_set_new(doc, "provider", json_string(provider ? provider : ""));
+	if (msgid != NULL)
+		json_object_set_new(doc, "providerMessageId", json_string(msgid));
+	if (error != NULL)
+		json_object_set_new(doc, "error", json_string(error));
+	touch(doc, now);
+	return doc;
+}
+
 int
 cw_ledger_commit(struct cw_ledger *l, const json_t *result, const struct timespec *now,
     int *gave_up, int *bad, cw_err *e)
 {
 	const char *key = cw_json_istr(result, "notificationId");
-	const char *status = cw_json_istr(result, "status");
-	const char *mod = cw_json_istr(result, "modifiedDateTime");
-	const json_t *stepv = cw_json_iget(result, "step");
-	const json_t *unsure = cw_json_iget(result, "uncertain");
 	const char *provider = cw_json_istr(result, "provider");
+	const json_t *stepv = cw_json_iget(result, "step");
 	struct timespec m = {0, 0};
 	json_t *doc, *cur;
 	char *etag;
-	int r = -1;
+	int r;
 
 	*gave_up = *bad = 0;
-	if (key == NULL || *key == '\0' || status == NULL || (strcmp(status, "sent") != 0 &&
-	    strcmp(status, "failed") != 0 && strcmp(status, "skipped") != 0)) {
+	if (check_result(result, &m, e) != 0) {
 		*bad = 1;
-		return cw_seterr(e, "not a result: needs notificationId and a status of "
-		    "sent, failed or skipped");
-	}
-	if (mod != NULL && cw_iso8601_parse(mod, &m) != 0) {
-		*bad = 1;
-		return cw_seterr(e, "result %s: modifiedDateTime is not an ISO 8601 time", key);
-	}
-	if (unsure != NULL && !json_is_boolean(unsure)) {
-		*bad = 1;
-		return cw_seterr(e, "result %s: uncertain is not true or false", key);
-	}
-	if (json_is_true(unsure) && strcmp(status, "failed") != 0) {
-		*bad = 1;
-		return cw_seterr(e, "result %s: only a failed send can be uncertain", key);
+		return -1;
 	}
 	/* A preview sends nothing: it must not use a key up (it would stay
 	 * skipped, and the real provider would never send it). */
@@ -778,37 +828,13 @@ cw_ledger_commit(struct cw_ledger *l, const json_t *result, const struct timespe
 			    (int)json_integer_value(stepv) : 1, "claimed", now);
 			etag = NULL;
 		}
-		doc = json_deep_copy(cur);
-		if ((is_state(cur, "sent") || is_state(cur, "uncertain")) &&
-		    strcmp(status, "sent") != 0) {
-			r = 0;  /* final: a late failure of a duplicate changes nothing */
-			goto next;
+		if ((doc = settled(l, cur, result, now, gave_up)) == NULL) {
+			r = 0;
+		} else {
+			r = etag == NULL ? l->s->create(l->s, l->o->oun, key, doc, e) :
+			    l->s->replace(l->s, l->o->oun, key, doc, etag, e);
+			r = r == 1 ? 0 : r == 0 ? 1 : -1;  /* 1: lost a race, read again */
 		}
-		if (json_is_true(unsure) && !l->o->resend_uncertain) {
-			/* It may have reached the customer: not sent again by
-			 * itself, nor counted as an attempt. */
-			json_object_set_new(doc, "state", json_string("uncertain"));
-		} else if (strcmp(status, "failed") == 0) {
-			json_int_t n = json_integer_value(json_object_get(cur, "attempts")) + 1;
-
-			json_object_set_new(doc, "attempts", json_integer(n));
-			*gave_up = n >= l->o->max_attempts;
-			json_object_set_new(doc, "state", json_string(*gave_up ? "gaveup" : "failed"));
-		} else
-			json_object_set_new(doc, "state", json_string(status));
-		json_object_set_new(doc, "leaseUntil", json_integer(0));
-		json_object_set_new(doc, "provider", json_string(
-		    cw_json_istr(result, "provider") ? cw_json_istr(result, "provider") : ""));
-		if (cw_json_istr(result, "providerMessageId") != NULL)
-			json_object_set_new(doc, "providerMessageId",
-			    json_string(cw_json_istr(result, "providerMessageId")));
-		if (cw_json_istr(result, "error") != NULL)
-			json_object_set_new(doc, "error", json_string(cw_json_istr(result, "error")));
-		touch(doc, now);
-		r = etag == NULL ? l->s->create(l->s, l->o->oun, key, doc, e) :
-		    l->s->replace(l->s, l->o->oun, key, doc, etag, e);
-		r = r == 1 ? 0 : r == 0 ? 1 : -1;  /* 1: lost a race, read again */
-next:
 		json_decref(doc);
 		json_decref(cur);
 		free(etag);
@@ -1043,7 +1069,7 @@ cw_ledger_status(struct cw_ledger *l, const struct timespec *now, json_t **out, 
 		    json_integer_value(json_object_get(oldest, "updatedEpoch")))
 			oldest = d;
 	}
-	*out = json_pack("{s:s,s:o,s:I,s:I,s:O?,s:I,s:o}", "store", l->s->describe(l->s),
+	*out = json_pack("{s:s,s:o,s:I,s:I,s:O?,s:I,s:o}", "store", l->s->where,
 	    "counts", counts, "liveClaims", live, "expiredClaims", expired,
 	    "oldestLiveClaim", oldest ? json_object_get(oldest, "updated") : NULL,
 	    "suppressions", supp, "runStatus", runs);

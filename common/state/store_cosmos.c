@@ -12,6 +12,7 @@
 #include "cw/net/http.h"
 #include "cw/state/cosmos.h"
 #include "cw/state/docstore.h"
+#include "cw/state/store_cosmos.h"
 
 #define SERVICE "Cosmos DB"
 #define API_VERSION "2018-12-31"
@@ -25,7 +26,7 @@ struct cosmos {
 	char *key;       /* base64 master key; wiped on close */
 	char *coll;      /* dbs/D/colls/C: the link we sign */
 	char *collpath;  /* /dbs/D/colls/C with each name URL-encoded */
-	char *url;       /* base + collpath, for describe() */
+	char *url;       /* base + collpath: ops.where */
 };
 
 /* Service-generated properties: neither SQLite nor a caller ever sees them. */
@@ -446,26 +447,23 @@ plainfield(const char *f)
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n;
 }
 
-static int
-cosmos_query(struct cw_docstore *s, const char *field, const char *value,
-    int (*fn)(const json_t *doc, const char *etag, void *ctx), void *ctx, cw_err *e)
+/*
+ * The query's JSON body, or NULL with e. The field goes into the text as
+ * c["field"], the quoted property accessor of the documented grammar, once
+ * checked to need no escaping; the value, which may hold anything, is a
+ * parameter.
+ */
+static char *
+query_body(struct cosmos *c, const char *field, const char *value, cw_err *e)
 {
-	struct cosmos *c = (struct cosmos *)s;
-	struct cw_http_resp resp;
-	const char *extra[7], *next;
-	char *docs, *what, *body, *sql = NULL, *cont = NULL, *conth = NULL, *tag;
-	json_t *q, *reply, *list, *d;
-	size_t i;
-	int r = 0;
+	char *sql = NULL, *body;
+	json_t *q;
 
-	if (field != NULL && !plainfield(field))
-		return cw_seterr(e, SERVICE " %s/: query %s: \"%.80s\" is not a plain field "
+	if (field != NULL && !plainfield(field)) {
+		cw_seterr(e, SERVICE " %s/: query %s: \"%.80s\" is not a plain field "
 		    "name (letters, digits, _)", c->base, c->coll, field);
-	/*
-	 * The field goes into the text as c["field"], the quoted property
-	 * accessor of the documented grammar, once checked above to need no
-	 * escaping; the value, which may hold anything, is a parameter.
-	 */
+		return NULL;
+	}
 	if (field != NULL) {
 		sql = cw_asprintf("SELECT * FROM c WHERE c[\"%s\"] = @v", field);
 		q = json_pack("{s:s, s:[{s:s, s:s?}]}", "query", sql, "parameters",
@@ -477,76 +475,100 @@ cosmos_query(struct cw_docstore *s, const char *field, const char *value,
 	json_decref(q);
 	free(sql);
 	if (body == NULL)
-		return cw_seterr(e, SERVICE " %s/: query %s: the value for %s is not UTF-8",
+		cw_seterr(e, SERVICE " %s/: query %s: the value for %s is not UTF-8",
 		    c->base, c->coll, field);
-	docs = cw_asprintf("%s/docs", c->collpath);
-	what = cw_asprintf("query %s", c->coll);
-	do {
-		size_t n = 0;
+	return body;
+}
 
-		extra[n++] = "Content-Type: application/query+json";
-		extra[n++] = "x-ms-documentdb-isquery: True";
-		extra[n++] = "x-ms-documentdb-query-enablecrosspartition: True";
-		extra[n++] = "x-ms-max-item-count: " PAGE_SIZE;
-		if (cont != NULL) {
-			free(conth);
-			conth = cw_asprintf("x-ms-continuation: %s", cont);
-			extra[n++] = conth;
-		}
-		extra[n] = NULL;
-		if (call(c, what, "POST", "docs", c->coll, docs, NULL, extra, body,
-		    &resp, e) != 0) {
-			cw_http_resp_free(&resp);
-			r = -1;
+/* Calls fn for each document of a page's reply: 0, or -1 (e set, or by fn). */
+static int
+each_doc(struct cosmos *c, const char *what, const struct cw_http_resp *resp,
+    int (*fn)(const json_t *doc, const char *etag, void *ctx), void *ctx, cw_err *e)
+{
+	json_t *reply = cw_json_parse(resp->body, resp->body_len);
+	json_t *list = json_object_get(reply, "Documents"), *d;
+	char *tag;
+	size_t i;
+	int r = 0;
+
+	if (!json_is_array(list))
+		r = cw_seterr(e, SERVICE " %s/: %s: the reply has no \"Documents\" array",
+		    c->base, what);
+	json_array_foreach(list, i, d) {
+		if (r != 0)
+			break;
+		if (!json_is_object(d) || (tag = strip(d)) == NULL) {
+			r = cw_seterr(e, SERVICE " %s/: %s: a document without an etag",
+			    c->base, what);
 			break;
 		}
-		if (resp.status != 200) {
-			r = unexpected(c, what, &resp, e);
-			cw_http_resp_free(&resp);
-			break;
-		}
-		reply = cw_json_parse(resp.body, resp.body_len);
-		list = json_object_get(reply, "Documents");
-		if (!json_is_array(list)) {
-			r = cw_seterr(e, SERVICE " %s/: %s: the reply has no "
-			    "\"Documents\" array", c->base, what);
-			json_decref(reply);
-			cw_http_resp_free(&resp);
-			break;
-		}
-		json_array_foreach(list, i, d) {
-			if (!json_is_object(d) || (tag = strip(d)) == NULL) {
-				r = cw_seterr(e, SERVICE " %s/: %s: a document without "
-				    "an etag", c->base, what);
-				break;
-			}
-			r = fn(d, tag, ctx);
-			free(tag);
-			if (r != 0) {
-				r = -1;
-				break;
-			}
-		}
-		json_decref(reply);
-		/* A page may be empty and still not the last: follow the token. */
-		next = cw_http_header(&resp, "x-ms-continuation");
-		free(cont);
-		cont = r == 0 && next != NULL && *next != '\0' &&
-		    strpbrk(next, "\r\n") == NULL ? cw_strdup(next) : NULL;
-		cw_http_resp_free(&resp);
-	} while (cont != NULL);
-	free(cont);
-	free(conth);
-	free(what);
-	free(docs);
-	free(body);
+		r = fn(d, tag, ctx) != 0 ? -1 : 0;
+		free(tag);
+	}
+	json_decref(reply);
 	return r;
 }
 
-static const char *
-cosmos_describe(const struct cw_docstore *s)
+/*
+ * One page of the query (the first when cont is NULL), fn called for each
+ * document. *next is the continuation token of the next page (owned), or
+ * NULL after the last. 0, or -1 with e (or by fn).
+ */
+static int
+query_page(struct cosmos *c, const char *what, const char *body, const char *cont,
+    int (*fn)(const json_t *doc, const char *etag, void *ctx), void *ctx,
+    char **next, cw_err *e)
 {
-	return ((const struct cosmos *)s)->url;
+	const char *extra[6], *tok;
+	struct cw_http_resp resp;
+	char *docs = cw_asprintf("%s/docs", c->collpath), *conth = NULL;
+	size_t n = 0;
+	int r;
+
+	*next = NULL;
+	extra[n++] = "Content-Type: application/query+json";
+	extra[n++] = "x-ms-documentdb-isquery: True";
+	extra[n++] = "x-ms-documentdb-query-enablecrosspartition: True";
+	extra[n++] = "x-ms-max-item-count: " PAGE_SIZE;
+	if (cont != NULL)
+		extra[n++] = conth = cw_asprintf("x-ms-continuation: %s", cont);
+	extra[n] = NULL;
+	if ((r = call(c, what, "POST", "docs", c->coll, docs, NULL, extra, body, &resp,
+	    e)) == 0) {
+		if (resp.status != 200)
+			r = unexpected(c, what, &resp, e);
+		else
+			r = each_doc(c, what, &resp, fn, ctx, e);
+	}
+	/* A page may be empty and still not the last: follow the token. */
+	tok = r == 0 ? cw_http_header(&resp, "x-ms-continuation") : NULL;
+	if (tok != NULL && *tok != '\0' && strpbrk(tok, "\r\n") == NULL)
+		*next = cw_strdup(tok);
+	cw_http_resp_free(&resp);
+	free(conth);
+	free(docs);
+	return r;
+}
+
+static int
+cosmos_query(struct cw_docstore *s, const char *field, const char *value,
+    int (*fn)(const json_t *doc, const char *etag, void *ctx), void *ctx, cw_err *e)
+{
+	struct cosmos *c = (struct cosmos *)s;
+	char *body, *what, *cont = NULL, *next;
+	int r;
+
+	if ((body = query_body(c, field, value, e)) == NULL)
+		return -1;
+	what = cw_asprintf("query %s", c->coll);
+	do {
+		r = query_page(c, what, body, cont, fn, ctx, &next, e);
+		free(cont);
+		cont = next;
+	} while (cont != NULL);
+	free(what);
+	free(body);
+	return r;
 }
 
 static void
@@ -554,9 +576,6 @@ cosmos_close(struct cw_docstore *s)
 {
 	struct cosmos *c = (struct cosmos *)s;
 
-	if (c == NULL)
-		return;
-	explicit_bzero(&c->ops.hk, sizeof(c->ops.hk));
 	cw_secret_free(c->key);
 	free(c->base);
 	free(c->coll);
@@ -564,6 +583,16 @@ cosmos_close(struct cw_docstore *s)
 	free(c->url);
 	free(c);
 }
+
+static const struct cw_docstore cosmos_ops = {
+	.create = cosmos_create,
+	.read = cosmos_read,
+	.replace = cosmos_replace,
+	.upsert = cosmos_upsert,
+	.remove = cosmos_remove,
+	.query = cosmos_query,
+	.close = cosmos_close,
+};
 
 /* POST body to path (signed for type/link); 201 made, 409 there already. */
 static int
@@ -584,21 +613,18 @@ ensure(struct cosmos *c, const char *what, const char *type, const char *link,
 	return r;
 }
 
-struct cw_docstore *
-cw_cosmos_open(struct cw_http *h, const char *endpoint, const char *key,
-    const char *database, const char *container, cw_err *e)
+/* What opening needs before any request: 0, or -1 with e. The key is
+ * checked for base64 here, so that call() never meets a bad one. */
+static int
+check_open(const char *endpoint, const char *key, const char *database,
+    const char *container, cw_err *e)
 {
-	struct cosmos *c;
 	const char *bad;
-	char *tok, *qd, *qc, *dbpath, *body, *what, *shown;
-	json_t *j;
+	char *tok, *shown;
 	cw_err ue;
-	int r;
 
-	if (endpoint == NULL || *endpoint == '\0') {
-		cw_seterr(e, SERVICE ": no endpoint (AzureCosmosOptions.EndPointUri)");
-		return NULL;
-	}
+	if (endpoint == NULL || *endpoint == '\0')
+		return cw_seterr(e, SERVICE ": no endpoint (AzureCosmosOptions.EndPointUri)");
 	/* The key signs every request: a user or password in the URL is never
 	 * used, and refusing it keeps it out of every message below. */
 	shown = cw_url_redact(endpoint);
@@ -606,50 +632,53 @@ cw_cosmos_open(struct cw_http *h, const char *endpoint, const char *key,
 		cw_seterr(e, SERVICE " %.200s: %s", shown, strcmp(shown, endpoint) != 0 ?
 		    "remove the user name and password: the key authenticates" : ue.msg);
 		free(shown);
-		return NULL;
+		return -1;
 	}
 	free(shown);
 	/* The key never goes into a message, not even a bad one. */
 	if (key == NULL || *key == '\0' ||
-	    (tok = cw_cosmos_auth(key, "GET", "dbs", "", "x")) == NULL) {
-		cw_seterr(e, SERVICE " %.200s: the key (AzureCosmosOptions.PrimaryKey) is "
-		    "%s", endpoint, key == NULL || *key == '\0' ? "empty" : "not base64");
-		return NULL;
-	}
+	    (tok = cw_cosmos_auth(key, "GET", "dbs", "", "x")) == NULL)
+		return cw_seterr(e, SERVICE " %.200s: the key (AzureCosmosOptions.PrimaryKey) "
+		    "is %s", endpoint, key == NULL || *key == '\0' ? "empty" : "not base64");
 	cw_secret_free(tok);
-	if (database == NULL || (bad = badname(database)) != NULL) {
-		cw_seterr(e, SERVICE " %.200s: the database name (AzureCosmosOptions."
+	if (database == NULL || (bad = badname(database)) != NULL)
+		return cw_seterr(e, SERVICE " %.200s: the database name (AzureCosmosOptions."
 		    "DatabaseId) %s", endpoint, database == NULL ? "is missing" : bad);
-		return NULL;
-	}
-	if (container == NULL || (bad = badname(container)) != NULL) {
-		cw_seterr(e, SERVICE " %.200s: the container name (AzureCosmosOptions."
+	if (container == NULL || (bad = badname(container)) != NULL)
+		return cw_seterr(e, SERVICE " %.200s: the container name (AzureCosmosOptions."
 		    "ContainerId) %s", endpoint, container == NULL ? "is missing" : bad);
-		return NULL;
-	}
+	return 0;
+}
 
-	c = cw_calloc(1, sizeof(*c));
-	c->ops.create = cosmos_create;
-	c->ops.read = cosmos_read;
-	c->ops.replace = cosmos_replace;
-	c->ops.upsert = cosmos_upsert;
-	c->ops.remove = cosmos_remove;
-	c->ops.query = cosmos_query;
-	c->ops.describe = cosmos_describe;
-	c->ops.close = cosmos_close;
+/* The store's links and paths, from names check_open accepted. */
+static struct cosmos *
+cosmos_new(struct cw_http *h, const char *endpoint, const char *key,
+    const char *database, const char *container)
+{
+	struct cosmos *c = cw_calloc(1, sizeof(*c));
+	char *qd = cw_urlencode(database), *qc = cw_urlencode(container);
+
+	c->ops = cosmos_ops;
 	c->h = h;
 	c->key = cw_strdup(key);
 	c->base = cw_url_trim_slash(endpoint);
-	qd = cw_urlencode(database);
-	qc = cw_urlencode(container);
-	dbpath = cw_asprintf("/dbs/%s", qd);
 	c->coll = cw_asprintf("dbs/%s/colls/%s", database, container);
 	c->collpath = cw_asprintf("/dbs/%s/colls/%s", qd, qc);
-	c->url = cw_asprintf("%s%s", c->base, c->collpath);
+	c->ops.where = c->url = cw_asprintf("%s%s", c->base, c->collpath);
 	free(qd);
 	free(qc);
+	return c;
+}
 
-	/* As the sample does: create both if missing; 409 says they exist. */
+/* As the sample does: creates the database, then the container, partitioned
+ * on /oun, if missing; 409 says one exists. 0, or -1 with e. */
+static int
+make_container(struct cosmos *c, const char *database, const char *container, cw_err *e)
+{
+	char *body, *what, *dblink, *dbpath, *colls;
+	json_t *j;
+	int r;
+
 	j = json_pack("{s:s}", "id", database);
 	body = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
@@ -657,23 +686,37 @@ cw_cosmos_open(struct cw_http *h, const char *endpoint, const char *key,
 	r = ensure(c, what, "dbs", "", "/dbs", body, e);
 	free(body);
 	free(what);
-	if (r == 0) {
-		char *dblink = cw_asprintf("dbs/%s", database);
-		char *colls = cw_asprintf("%s/colls", dbpath);
-
-		j = json_pack("{s:s, s:{s:[s], s:s}}", "id", container, "partitionKey",
-		    "paths", "/oun", "kind", "Hash");
-		body = json_dumps(j, JSON_COMPACT);
-		json_decref(j);
-		what = cw_asprintf("create %s", c->coll);
-		r = ensure(c, what, "colls", dblink, colls, body, e);
-		free(what);
-		free(body);
-		free(colls);
-		free(dblink);
-	}
+	if (r != 0)
+		return r;
+	dblink = cw_asprintf("dbs/%s", database);
+	body = cw_urlencode(database);
+	dbpath = cw_asprintf("/dbs/%s", body);
+	colls = cw_asprintf("%s/colls", dbpath);
+	free(body);
+	j = json_pack("{s:s, s:{s:[s], s:s}}", "id", container, "partitionKey",
+	    "paths", "/oun", "kind", "Hash");
+	body = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	what = cw_asprintf("create %s", c->coll);
+	r = ensure(c, what, "colls", dblink, colls, body, e);
+	free(what);
+	free(body);
+	free(colls);
 	free(dbpath);
-	if (r != 0) {
+	free(dblink);
+	return r;
+}
+
+struct cw_docstore *
+cw_cosmos_open(struct cw_http *h, const char *endpoint, const char *key,
+    const char *database, const char *container, cw_err *e)
+{
+	struct cosmos *c;
+
+	if (check_open(endpoint, key, database, container, e) != 0)
+		return NULL;
+	c = cosmos_new(h, endpoint, key, database, container);
+	if (make_container(c, database, container, e) != 0) {
 		cosmos_close(&c->ops);
 		return NULL;
 	}

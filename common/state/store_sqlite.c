@@ -4,13 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "cw/core/dir.h"
 #include "cw/state/docstore.h"
+#include "cw/state/store_sqlite.h"
 
 /* How long a process waits for another's lock before it gives up. */
 #define BUSY_MS 30000
@@ -234,20 +235,11 @@ sq_query(struct cw_docstore *ds, const char *field, const char *value,
 	return r;
 }
 
-static const char *
-sq_describe(const struct cw_docstore *ds)
-{
-	return ((const struct sq *)ds)->path;
-}
-
 static void
 sq_close(struct cw_docstore *ds)
 {
 	struct sq *s = (struct sq *)ds;
 
-	if (s == NULL)
-		return;
-	explicit_bzero(&s->ops.hk, sizeof(s->ops.hk));
 	sqlite3_close(s->db);
 	free(s->path);
 	free(s);
@@ -259,20 +251,14 @@ static int
 prepare_file(const char *path, cw_err *e)
 {
 	char *dir = cw_strdup(path), *slash = strrchr(dir, '/');
+	cw_err de;
 	int fd;
 
 	if (slash != NULL && slash != dir) {
 		*slash = '\0';
-		for (char *p = dir + 1; *p != '\0'; p++) {
-			if (*p != '/')
-				continue;
-			*p = '\0';
-			mkdir(dir, 0700);
-			*p = '/';
-		}
-		if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		if (cw_mkdir_p(dir, 0700, &de) != 0) {
 			cw_seterr(e, "state store %s: cannot make its directory: %s", path,
-			    strerror(errno));
+			    de.msg);
 			free(dir);
 			return -1;
 		}
@@ -329,6 +315,16 @@ setup(struct sq *s, cw_err *e)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
+static const struct cw_docstore sq_ops = {
+	.create = sq_create,
+	.read = sq_read,
+	.replace = sq_replace,
+	.upsert = sq_upsert,
+	.remove = sq_remove,
+	.query = sq_query,
+	.close = sq_close,
+};
+
 struct cw_docstore *
 cw_sqlite_open(const char *path, cw_err *e)
 {
@@ -337,15 +333,8 @@ cw_sqlite_open(const char *path, cw_err *e)
 	if (prepare_file(path, e) != 0)
 		return NULL;
 	s = cw_calloc(1, sizeof(*s));
-	s->path = cw_strdup(path);
-	s->ops.create = sq_create;
-	s->ops.read = sq_read;
-	s->ops.replace = sq_replace;
-	s->ops.upsert = sq_upsert;
-	s->ops.remove = sq_remove;
-	s->ops.query = sq_query;
-	s->ops.describe = sq_describe;
-	s->ops.close = sq_close;
+	s->ops = sq_ops;
+	s->ops.where = s->path = cw_strdup(path);
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
 	    NULL) != SQLITE_OK) {
 		fail(s, e, "open");

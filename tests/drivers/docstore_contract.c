@@ -17,6 +17,9 @@
 
 #include "cw/net/http.h"
 #include "cw/state/docstore.h"
+#include "cw/state/store_cosmos.h"
+#include "cw/state/store_sqlite.h"
+#include "cw/state/stores.h"
 
 #define NCHILD 8
 #define NRACE 50     /* ids every child tries to create */
@@ -87,8 +90,7 @@ store_open(struct cw_http **hp, cw_err *e)
 static void
 store_close(struct cw_docstore *s, struct cw_http *h)
 {
-	if (s != NULL)
-		s->close(s);
+	cw_docstore_close(s);
 	cw_http_free(h);
 }
 
@@ -226,8 +228,8 @@ t_basic(struct cw_docstore *s)
 	cw_err e;
 	int r;
 
-	ok(s->describe(s) != NULL && *s->describe(s) != '\0', "describe() names the store: %s",
-	    s->describe(s) ? s->describe(s) : "(null)");
+	ok(s->where != NULL && *s->where != '\0', "where names the store: %s",
+	    s->where ? s->where : "(null)");
 
 	d1 = mkdoc("A", "doc1", json_pack("{s:i, s:s, s:{s:[i,b,n]}}", "n", 1, "s", "one",
 	    "nested", "list", 7, 1));
@@ -682,8 +684,7 @@ t_negative(struct cw_docstore *s)
 		bad = cw_sqlite_open("/dev/null/cartwatch.db", &e);
 		ok(bad == NULL && e.msg[0] != '\0', "sqlite: a path that cannot be made fails: %s",
 		    e.msg);
-		if (bad != NULL)
-			bad->close(bad);
+		cw_docstore_close(bad);
 		return;
 	}
 	cw_http_opts_default(&o);
@@ -697,24 +698,21 @@ t_negative(struct cw_docstore *s)
 	bad = cw_cosmos_open(h, url, tg.key, tg.db, tg.coll, &e);
 	ok(bad == NULL && strstr(e.msg, "Cosmos DB") != NULL && strstr(e.msg, url) != NULL,
 	    "cosmos: a closed port fails to open, naming Cosmos DB: %s", e.msg);
-	if (bad != NULL)
-		bad->close(bad);
+	cw_docstore_close(bad);
 
 	e.msg[0] = '\0';
 	bad = cw_cosmos_open(h, tg.endpoint, "not*base64!", tg.db, tg.coll, &e);
 	ok(bad == NULL && strstr(e.msg, "not base64") != NULL &&
 	    strstr(e.msg, "not*base64!") == NULL,
 	    "cosmos: a key that is not base64 is refused, without showing it: %s", e.msg);
-	if (bad != NULL)
-		bad->close(bad);
+	cw_docstore_close(bad);
 
 	e.msg[0] = '\0';
 	bad = cw_cosmos_open(h, "http://10.1.2.3:8081/", tg.key, tg.db, tg.coll, &e);
 	ok(bad == NULL && strstr(e.msg, "Cosmos DB") != NULL &&
 	    strstr(e.msg, "plain http") != NULL,
 	    "cosmos: plain http to a host that is not loopback is refused: %s", e.msg);
-	if (bad != NULL)
-		bad->close(bad);
+	cw_docstore_close(bad);
 	cw_http_free(h);
 
 	d = mkdoc("A", "a/b", NULL);
@@ -819,7 +817,7 @@ main(int argc, char *argv[])
 	}
 	/* The counts below are exact only in a store of our own. */
 	if (query(s, NULL, NULL, &sn) != 0 || sn.calls != 0) {
-		printf("Bail out! the store %s is not empty (%d documents)\n", s->describe(s),
+		printf("Bail out! the store %s is not empty (%d documents)\n", s->where,
 		    sn.calls);
 		json_decref(sn.ids);
 		store_close(s, h);

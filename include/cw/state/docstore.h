@@ -1,12 +1,9 @@
-/* docstore.h: the little document store both state stores (SQLite, Cosmos DB) provide. */
+/* docstore.h: the little document store every state store provides (stores.h opens one). */
 #ifndef CW_DOCSTORE_H
 #define CW_DOCSTORE_H
 
 #include <jansson.h>
 #include "cw/core/util.h"
-
-struct cw_config;
-struct cw_http;
 
 /*
  * JSON documents addressed by (partition key, id), each with an opaque etag
@@ -25,11 +22,14 @@ struct cw_http;
  * not a JSON object, an etag that is not a number) is corrupt: read answers
  * CW_DOC_CORRUPT with e naming it, the store itself still working, and query
  * fails (-1) naming it rather than skip it. Such a document can be removed.
+ *
+ * A backend (store_sqlite.c, store_cosmos.c) fills in one struct cw_docstore
+ * and is listed in the registry, stores.c, which opens and closes stores.
  */
 #define CW_DOC_CORRUPT (-2)
 
-/* The ledger's keyed-hash key (ledger.c), read once per open store; the
- * backends only zero it on open and wipe it on close. */
+/* The ledger's keyed-hash key (ledger.c), read once per open store; zero
+ * when a store opens, wiped by cw_docstore_close (stores.h). */
 struct cw_docstore_hashkey {
 	int state;               /* 0 not read yet; see ledger.c */
 	unsigned char key[32];
@@ -59,68 +59,12 @@ struct cw_docstore {
 	int (*query)(struct cw_docstore *s, const char *field, const char *value,
 	    int (*fn)(const json_t *doc, const char *etag, void *ctx), void *ctx,
 	    cw_err *e);
-	/* Where the store is, for messages: a file name or a container URL. */
-	const char *(*describe)(const struct cw_docstore *s);
+	/* Frees the store; callers use cw_docstore_close, which wipes hk first. */
 	void (*close)(struct cw_docstore *s);
+	/* Where the store is, for messages: a file name or a container URL;
+	 * the store's own, valid until it closes. */
+	const char *where;
 	struct cw_docstore_hashkey hk;   /* ledger.c's */
 };
-
-/*
- * Opens the store that Cartwatch.StateStore.Kind names: "sqlite" (the default;
- * Cartwatch.StateStore.Path, default state/cartwatch.db beside the config
- * file, created 0600 in a 0700 directory) or "cosmos" (AzureCosmosOptions:
- * EndPointUri, PrimaryKey, DatabaseId, ContainerId; the database and the
- * container, partitioned on /oun, are created when missing, as the sample
- * does). Keys are read (and problems counted in c) by cw_docstore_config,
- * which must run before any network call; cw_docstore_open then connects.
- */
-struct cw_docstore_cfg {
-	const char *kind;       /* "sqlite" or "cosmos" */
-	char *path;             /* sqlite: absolute path; owned */
-	const char *endpoint;   /* cosmos: EndPointUri */
-	const char *key;        /* cosmos: PrimaryKey (base64), "" if from the vault */
-	const char *key_secret; /* cosmos: Cartwatch.StateStore.PrimaryKeySecretName */
-	const char *database;   /* cosmos: DatabaseId */
-	const char *container;  /* cosmos: ContainerId */
-};
-
-void cw_docstore_config(struct cw_docstore_cfg *o, struct cw_config *c);
-void cw_docstore_cfg_free(struct cw_docstore_cfg *o);
-
-struct cw_vault;
-
-/* h and v are borrowed (unused for SQLite) and h must outlive the store; v is
- * asked only for the Cosmos DB key when the configuration names a secret for
- * it (cw_docstore_needs_vault), and may be NULL otherwise. NULL with e set on
- * failure. */
-struct cw_docstore *cw_docstore_open(const struct cw_docstore_cfg *o, struct cw_http *h,
-    struct cw_vault *v, cw_err *e);
-
-/* 1 when opening the store will read its key from the vault. */
-int cw_docstore_needs_vault(const struct cw_docstore_cfg *o);
-
-/*
- * Where the store o names is, for people and scripts, without opening or
- * making anything: the SQLite file's absolute path, or the Cosmos DB
- * container's address ENDPOINT/dbs/DATABASE/colls/CONTAINER. Caller frees.
- */
-char *cw_docstore_where(const struct cw_docstore_cfg *o);
-
-/*
- * 1 when the store o names exists already, 0 when it does not yet, without
- * opening or making it: a SQLite file exists once someone opened it (opening
- * makes it). A Cosmos DB container is taken as existing: only a request could
- * tell, and opening it makes it when missing.
- */
-int cw_docstore_exists(const struct cw_docstore_cfg *o);
-
-/* The backends, for cw_docstore_open, _where, _exists and for tests. The
- * _where functions return a string the caller frees. */
-struct cw_docstore *cw_sqlite_open(const char *path, cw_err *e);
-char *cw_sqlite_where(const char *path);
-int cw_sqlite_exists(const char *path);
-struct cw_docstore *cw_cosmos_open(struct cw_http *h, const char *endpoint,
-    const char *key, const char *database, const char *container, cw_err *e);
-char *cw_cosmos_where(const char *endpoint, const char *database, const char *container);
 
 #endif

@@ -21,9 +21,11 @@ struct cw_ledger_opts {
 
 /* Cartwatch.StateStore.{LeaseMinutes (30), MaxAttempts (3), RetentionDays (90),
  * ResendUncertain (false)},
- * Cartwatch.Reminders (default: one step at the Exclude delay),
- * RetailServerClientOptions.OperatingUnitNumber. Problems counted in c. */
-void cw_ledger_config(struct cw_ledger_opts *o, struct cw_config *c);
+ * Cartwatch.Reminders (default: one step at the Exclude delay, for event),
+ * RetailServerClientOptions.OperatingUnitNumber. Problems counted in c.
+ * event (borrowed, may be NULL) is the provider's campaign event: the ledger
+ * reads no provider's keys, its caller does. */
+void cw_ledger_config(struct cw_ledger_opts *o, struct cw_config *c, const char *event);
 void cw_ledger_opts_free(struct cw_ledger_opts *o);
 
 struct cw_ledger;  /* opaque; borrows the store and the options */
