@@ -82,6 +82,7 @@ MAN7 := man/cartwatch.7
 all: $(BINS)
 
 $(O)/libcw.a: $(LIB_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(O)/%.o: %.c
@@ -108,13 +109,17 @@ check:
 	scripts/install-deps
 	$(MAKE) check-run
 
-check-run: check-layers all unit
+check-run: check-layers check-functions all unit
 	CW_BUILD=$(abspath $(O)) CMOCKA_MESSAGE_OUTPUT=TAP \
 		prove --exec '' -j2 $(if $(V),-v) $(UNIT_BIN) $(sort $(wildcard tests/*.t))
 
 # The library's folders are its layers: no include may point up (ARCHITECTURE.md).
 check-layers:
 	scripts/check-layers
+
+# No library function over 80 lines, no tool's main() over 60.
+check-functions:
+	scripts/check-functions
 
 # Like check: a fresh machine gets what it lacks before the build.
 # Throughput and memory per stage on the sandbox: medians, for the README.
@@ -215,7 +220,7 @@ lint/%: %
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all unit check-layers fuzz-bin fuzz soak lint check check-run bench demo install uninstall clean
+.PHONY: all unit check-layers check-functions fuzz-bin fuzz soak lint check check-run bench demo install uninstall clean
 .SECONDARY:
 -include $(LIB_OBJ:.o=.d) $(BINS:%=$(O)/tools/%.d) $(UNIT_BIN:=.d) $(DRIVER_BIN:=.d) \
 	$(FUZZ_BIN:=.d)
