@@ -39,31 +39,13 @@ plant "$T/tree/tools/kv-secret.c" helper 200
 expect_exit 0 "a tool's own helpers are not held to it" "$top/scripts/check-functions" "$T/tree"
 
 copy
-sed -i '/^main(int argc/,/^{$/{/^{$/a\
-	int pad1 = 0, pad2 = 0, pad3 = 0;\
-	(void)pad1; (void)pad2; (void)pad3;\
-	(void)pad1; (void)pad2; (void)pad3;\
-	(void)pad1; (void)pad2; (void)pad3;\
-	(void)pad1; (void)pad2; (void)pad3;\
-	(void)pad1; (void)pad2; (void)pad3;\
-	(void)pad1; (void)pad2; (void)pad3;\
-	(void)pad1; (void)pad2; (void)pad3;\
-	(void)pad1; (void)pad2; (void)pad3;\
-	(void)pad1; (void)pad2; (void)pad3;\
-	(void)pad1; (void)pad2; (void)pad3;\
-	(void)pad1; (void)pad2; (void)pad3;\
-	(void)pad1; (void)pad2; (void)pad3;\
-	(void)pad1; (void)pad2; (void)pad3;\
-	(void)pad1; (void)pad2; (void)pad3;\
-	(void)pad1; (void)pad2; (void)pad3;\
-	(void)pad1; (void)pad2; (void)pad3;\
-	(void)pad1; (void)pad2; (void)pad3;\
-	(void)pad1; (void)pad2; (void)pad3;\
-	(void)pad1; (void)pad2; (void)pad3;\
-	(void)pad1; (void)pad2; (void)pad3;
-}' "$T/tree/tools/kv-secret.c"
-expect_exit 1 "a main() over 60 lines fails" "$top/scripts/check-functions" "$T/tree"
-has "$T/stdout" '^tools/kv-secret\.c:[0-9]+: main is [0-9]+ lines, over 60$' "it names main"
+plant "$T/tree/tools/extra.c" main 60
+expect_exit 0 "a main() of 60 lines passes" "$top/scripts/check-functions" "$T/tree"
+
+copy
+plant "$T/tree/tools/extra.c" main 61
+expect_exit 1 "a main() of 61 lines fails" "$top/scripts/check-functions" "$T/tree"
+has "$T/stdout" '^tools/extra\.c:[0-9]+: main is 61 lines, over 60$' "it names main"
 
 expect_exit 2 "an unknown option is a usage error" "$top/scripts/check-functions" -x
 expect_exit 2 "a folder without the code is an error" "$top/scripts/check-functions" "$T/nowhere"
