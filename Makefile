@@ -179,7 +179,7 @@ soak: all
 #  bugprone-signed-char-misuse, cert-str34-c: strchr(set, *p), where a plain
 #    char is what strchr compares (render.c).
 #  cert-err33-c: unchecked printf/snprintf results; output is checked once
-#    with ferror() by cw_output_finish(), and snprintf truncation is meant.
+#    with ferror() by cw_eoutput_finish(), and snprintf truncation is meant.
 #  clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling:
 #    wants C11 Annex K (snprintf_s), which glibc does not have.
 #  clang-analyzer-security.insecureAPI.strcpy: bans strcpy outright; the

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Hygiene (issue 9): record data cannot forge or garble a diagnostic (finding
 # 7); keys that differ only in case make a bad line (finding 8); previews,
-# which hold names, addresses and carts, are 0600 in 0700 directories (11).
+# which hold names, addresses and carts, are 0600 in 0700 directories (11);
+# a stdout that cannot be written fails the tool.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -167,6 +168,24 @@ if [ "$(stat -c %u "$theirs")" != "$(id -u)" ]; then
 	lacks "$T/stdout" '"path"' "writing nothing"
 else
 	not_ok "no directory of another user to try"
+fi
+
+# A stdout that cannot be written is an error, never a silent loss
+# (STYLE.md 8): a record written with one line per write, and a report the
+# tool only flushes at the end (cart-dedupe status), both exit 1.
+if [ -w /dev/full ]; then
+	cart C9 >"$T/good.ndjson"
+	rm -f "$T"/state/test.db*
+	run sh -c 'cart-dedupe -c "$1" <"$2" >/dev/full' - "$cfg" "$T/good.ndjson"
+	is "$rc" 1 "a record on a full stdout: exit 1"
+	has "$T/stderr" '^cart-dedupe: write error: No space left on device$' "saying why"
+	run sh -c 'cart-dedupe -c "$1" status >/dev/full' - "$cfg"
+	is "$rc" 1 "a report on a full stdout: exit 1"
+	has "$T/stderr" '^cart-dedupe: write error: No space left on device$' "saying why"
+	run sh -c 'cart-dedupe -c "$1" where >/dev/full' - "$cfg"
+	is "$rc" 1 "where on a full stdout: exit 1"
+else
+	not_ok "no /dev/full to write to"
 fi
 
 no_secrets_printed

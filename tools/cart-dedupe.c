@@ -100,7 +100,7 @@ filter(const struct cw_rec *rec, void *ctx)
 		return CW_REC_OK;
 	json_object_set_new(rec->json, "notificationId", json_string(key));
 	json_object_set_new(rec->json, "step", json_integer(step));
-	cw_ndjson_write(stdout, rec->json);
+	cw_ewrite_json(stdout, rec->json);
 	return CW_REC_OK;
 }
 
@@ -404,7 +404,7 @@ run_status(struct dedupe *d, const struct args *a)
 		return CW_EXIT_FAIL;
 	}
 	if (a->given & A_JSON)
-		cw_ndjson_write(stdout, st);
+		cw_ewrite_json(stdout, st);
 	else
 		print_status(st);
 	json_decref(st);
@@ -420,7 +420,7 @@ run_where(struct dedupe *d, const struct args *a)
 	(void)a;
 	printf("%s\n", where);
 	free(where);
-	cw_output_finish();
+	cw_eoutput_finish();
 	return CW_EXIT_OK;
 }
 

@@ -118,7 +118,7 @@ flush(struct enrich *en)
 			en->skipped++;
 			continue;
 		}
-		cw_ndjson_write(stdout, rec);
+		cw_ewrite_json(stdout, rec);
 		json_decref(rec);
 		en->written++;
 	}
@@ -164,7 +164,7 @@ configure(struct enrich *en, struct cw_tool *t, const char *batcharg, size_t *ca
 	batch = cw_config_int(t->cfg, "Cartwatch.Enrich.BatchSize");
 	*cache = (size_t)cw_config_int(t->cfg, "Cartwatch.Enrich.ProductCacheSize");
 	if (batcharg != NULL)
-		batch = cw_opt_int("--batch-size", batcharg, 1, 1000);
+		batch = cw_eopt_int("--batch-size", batcharg, 1, 1000);
 	if ((r = cw_tool_check(t, e)) != 0)
 		return r;
 	en->batch = (size_t)batch;

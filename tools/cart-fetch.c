@@ -70,7 +70,7 @@ emit(struct fetch *f, json_t *cart)
 {
 	json_object_set_new(cart, "channelId", json_integer(f->channel));
 	json_object_set_new(cart, "currency", json_string(f->currency));
-	cw_ndjson_write(stdout, cart);
+	cw_ewrite_json(stdout, cart);
 }
 
 /* The per-cart rule: what the sample keeps, then one cart per customer. */
@@ -166,7 +166,7 @@ configure(struct fetch *f, struct cw_tool *t, cw_err *e)
 	f->one_per_customer = cw_config_bool(cfg, "Cartwatch.OneCartPerCustomer");
 	page = cw_config_int(cfg, "Cartwatch.RetailServer.PageSize");
 	if (f->pagearg != NULL)
-		page = cw_opt_int("--page-size", f->pagearg, 1, 1000);
+		page = cw_eopt_int("--page-size", f->pagearg, 1, 1000);
 	if (cw_now(&now, e) != 0) {
 		cw_tool_check(t, &ce);  /* its problems are reported as they are read */
 		return CW_ERR_CONFIG;

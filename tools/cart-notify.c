@@ -114,7 +114,7 @@ flush(struct notify *nt)
 		nt->q[at[j]].result = res[j] != NULL ? res[j] :
 		    cw_result(recs[j], "failed", nt->p->name, NULL, nt->why);
 	for (i = 0; i < nt->n; i++) {
-		cw_ndjson_write(stdout, nt->q[i].result);
+		cw_ewrite_json(stdout, nt->q[i].result);
 		json_decref(nt->q[i].result);
 		json_decref(nt->q[i].rec);
 	}

@@ -36,7 +36,7 @@ print_secrets(struct cw_vault *vault, int n, char *names[])
 		}
 	for (int i = 0; i < n; i++) {
 		if (status == CW_EXIT_OK)
-			cw_write_line(stdout, values[i], strlen(values[i]));
+			cw_ewrite_line(stdout, values[i], strlen(values[i]));
 		cw_secret_free(values[i]);
 	}
 	free(values);

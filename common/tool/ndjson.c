@@ -154,7 +154,7 @@ write_failed(void)
 }
 
 void
-cw_write_line(FILE *out, const char *s, size_t n)
+cw_ewrite_line(FILE *out, const char *s, size_t n)
 {
 	if (fwrite(s, 1, n, out) != n || putc('\n', out) == EOF)
 		write_failed();
@@ -174,16 +174,26 @@ dump_cb(const char *buf, size_t n, void *data)
  * up to 15 digits survives the trip through a double exactly.
  */
 void
-cw_ndjson_write(FILE *out, const json_t *obj)
+cw_ewrite_json(FILE *out, const json_t *obj)
 {
 	if (json_dump_callback(obj, dump_cb, out, JSON_COMPACT | JSON_REAL_PRECISION(15)) != 0 ||
 	    putc('\n', out) == EOF)
 		write_failed();
 }
 
-void
-cw_output_finish(void)
+int
+cw_output_check(void)
 {
-	if (fflush(stdout) == EOF || ferror(stdout))
-		write_failed();
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		cw_warn("write error");
+		return -1;
+	}
+	return 0;
+}
+
+void
+cw_eoutput_finish(void)
+{
+	if (cw_output_check() != 0)
+		exit(CW_EXIT_FAIL);
 }

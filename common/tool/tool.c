@@ -21,7 +21,7 @@ cw_print_version(void)
 }
 
 struct cw_config *
-cw_tool_config(const char *path, int optional)
+cw_etool_config(const char *path, int optional)
 {
 	struct cw_tool t = {0};
 	cw_err e;
@@ -80,8 +80,8 @@ cw_tool_exit(int kind, const cw_err *e)
 int
 cw_tool_finish(struct cw_tool *t, int code)
 {
-	if (t->started)
-		cw_output_finish();
+	if (t->started && cw_output_check() != 0)
+		code = CW_EXIT_FAIL;
 	cw_vault_close(t->vault);
 	cw_http_free(t->http);
 	free(t->vault_url);
@@ -93,7 +93,7 @@ cw_tool_finish(struct cw_tool *t, int code)
 }
 
 long long
-cw_opt_int(const char *opt, const char *arg, long long min, long long max)
+cw_eopt_int(const char *opt, const char *arg, long long min, long long max)
 {
 	char *end;
 	long long v;

@@ -90,7 +90,7 @@ one(const struct cw_rec *rec, void *p)
 	if (res.status == CW_SMTP_FATAL)
 		rc = CW_REC_STOP;
 done:
-	cw_ndjson_write(stdout, out);
+	cw_ewrite_json(stdout, out);
 	json_decref(out);
 	return rc;
 }
@@ -126,7 +126,7 @@ main(int argc, char **argv)
 		}
 	}
 	cw_output_init();
-	cfg = cw_tool_config(path, 0);
+	cfg = cw_etool_config(path, 0);
 	cw_smtp_opts_default(&so);
 	if (c.preview)
 		cw_preview_opts_config(&c.po, cfg);
@@ -155,6 +155,6 @@ main(int argc, char **argv)
 	cw_smtp_opts_free(&so);
 	cw_preview_opts_free(&c.po);
 	cw_config_free(cfg);
-	cw_output_finish();
+	cw_eoutput_finish();
 	return c.failed ? CW_EXIT_FAIL : code;
 }

@@ -148,7 +148,7 @@ test_reals_keep_their_decimals(void **state)
 	char line[256] = "";
 
 	(void)state;
-	cw_ndjson_write(f, j);
+	cw_ewrite_json(f, j);
 	rewind(f);
 	assert_non_null(fgets(line, sizeof(line), f));
 	assert_string_equal(line, "{\"price\":49.99,\"q\":19.9,\"x\":1234.5678}\n");
@@ -156,7 +156,7 @@ test_reals_keep_their_decimals(void **state)
 	fclose(f);
 }
 
-/* Runs cw_ndjson_write in a child against fd; returns its exit status. */
+/* Runs cw_ewrite_json in a child against fd; returns its exit status. */
 static int
 write_in_child(int fd)
 {
@@ -172,9 +172,9 @@ write_in_child(int fd)
 			_exit(98);
 		cw_output_init();
 		for (int i = 0; i < 100000; i++)
-			cw_ndjson_write(out, j);
+			cw_ewrite_json(out, j);
 		fflush(out);
-		cw_ndjson_write(out, j);
+		cw_ewrite_json(out, j);
 		if (fflush(out) == EOF)
 			_exit(99);  /* write errors must have exited already */
 		_exit(0);

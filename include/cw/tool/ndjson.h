@@ -62,13 +62,15 @@ void cw_output_init(void);
 
 /* Writes obj as one compact line on out. A write error (EPIPE, ENOSPC) is
  * fatal: it reports and exits CW_EXIT_FAIL. */
-void cw_ndjson_write(FILE *out, const json_t *obj);
+void cw_ewrite_json(FILE *out, const json_t *obj);
 
 /* Writes a plain line (s plus '\n') on out, fatal on error like above. */
-void cw_write_line(FILE *out, const char *s, size_t n);
+void cw_ewrite_line(FILE *out, const char *s, size_t n);
 
-/* Flushes and checks stdout; on a write error reports it and exits
- * CW_EXIT_FAIL. Every tool calls it last. */
-void cw_output_finish(void);
+/* Flushes and checks stdout: 0, or -1 after reporting the write error. */
+int cw_output_check(void);
+
+/* cw_output_check(), exiting CW_EXIT_FAIL on a write error. */
+void cw_eoutput_finish(void);
 
 #endif

@@ -25,9 +25,15 @@ struct cw_buf;
  *	return cw_tool_finish(&t, code);
  *
  * Each step returns 0, or CW_ERR_CONFIG or CW_ERR_SERVICE (util.h) with
- * e saying why; e is left empty when the problems were reported as they were
- * read (cw_config_errors). cw_tool_exit turns that into the tool's message
- * and exit code. Nothing here prints or exits by itself.
+ * e saying why; e is left empty when the problems are the configuration's
+ * own, which cw_tool_check prints (cw_config_take_said). cw_tool_exit turns
+ * an error into the tool's message and exit code. These steps never exit.
+ *
+ * The tool layer is the only one that prints and picks exit codes, and the
+ * only one with functions that exit instead of returning an error: their
+ * names start with cw_e (cw_eopt_int, cw_ewrite_json, ...), as sbase's e*
+ * functions, or they are err(3)'s kin (cw_errx). Below it, only running
+ * out of memory ends the process (ARCHITECTURE.md).
  */
 struct cw_tool {
 	struct cw_config *cfg;      /* after cw_tool_load */
@@ -56,8 +62,8 @@ int cw_tool_start(struct cw_tool *t, cw_err *e);
  * CW_EXIT_FAIL. */
 int cw_tool_exit(int kind, const cw_err *e);
 
-/* Closes and frees all of t, after checking stdout if it was set up (a write
- * error there exits CW_EXIT_FAIL, as cw_output_finish does). Returns code. */
+/* Closes and frees all of t, after checking stdout if it was set up.
+ * Returns code, or CW_EXIT_FAIL when stdout had a write error. */
 int cw_tool_finish(struct cw_tool *t, int code);
 
 /* Prints "TOOL (cartwatch) VERSION" on stdout, for --version. */
@@ -68,11 +74,11 @@ void cw_print_version(void);
  * drivers): a file that cannot be read or parsed exits CW_EXIT_USAGE with the
  * reason. Caller frees with cw_config_free().
  */
-struct cw_config *cw_tool_config(const char *path, int optional);
+struct cw_config *cw_etool_config(const char *path, int optional);
 
 /* A whole-number option's argument within [min, max]; anything else exits
  * CW_EXIT_USAGE with "TOOL: OPT: expected a whole number from MIN to MAX". */
-long long cw_opt_int(const char *opt, const char *arg, long long min, long long max);
+long long cw_eopt_int(const char *opt, const char *arg, long long min, long long max);
 
 /*
  * The one way a tool prints a diagnostic: "TOOL: MESSAGE\n" on stderr, in one
