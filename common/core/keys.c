@@ -122,6 +122,8 @@ const struct cw_key cw_keys[] = {
 	    "look recipients up among the state store's opt-outs before sending"),
 	INT("Cartwatch.Notify.RequestsPerMinute", 0, 0, 1000000,
 	    "the provider's pace, 0 for none; emarsys's default is 900"),
+	INT("Cartwatch.Notify.MaxInFlight", 8, 1, 64,
+	    "webhook requests or SMTP connections under way at once"),
 	STR("Cartwatch.Notify.Emarsys.Auth", "wsse",
 	    "Emarsys authentication: wsse or oauth2"),
 	STR("Cartwatch.Notify.Emarsys.TokenUrl", "https://auth.emarsys.net/oauth2/token",
