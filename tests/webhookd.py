@@ -9,6 +9,8 @@ requests under way at once, counted by the server (not by time), and how many
 came. Faults, each for the first request that carries the id:
   --drop-after ID   process it (logged as received), then close without a reply
   --limit ID        answer 429 with Retry-After: --retry-after (seconds) at once
+  --slow408 ID      answer 408 (retried with the client's own short backoff)
+                    after 0.4 s: its retry would come inside the 429's wait
 Python 3 standard library only.
 """
 import argparse
@@ -47,7 +49,8 @@ class State:
     def fault(self, ids):
         """The fault this request meets, once per id: "drop", "limit" or None."""
         with self.lock:
-            for kind, want in (("drop", self.args.drop_after), ("limit", self.args.limit)):
+            for kind, want in (("drop", self.args.drop_after), ("limit", self.args.limit),
+                               ("408", self.args.slow408)):
                 if want in ids and (kind, want) not in self.done:
                     self.done.add((kind, want))
                     return kind
@@ -67,9 +70,17 @@ def handler(st):
 
         def do_POST(self):
             st.enter()
+            self.left = False
             try:
                 self.serve()
             finally:
+                self.leave()
+
+        def leave(self):
+            # Before the answer goes out: once the client has it, it may
+            # send the next request, which must not count this one.
+            if not self.left:
+                self.left = True
                 st.leave()
 
         def serve(self):
@@ -84,10 +95,17 @@ def handler(st):
                 rec.update(end=time.monotonic(), status=429)
                 st.log(rec)
                 return
+            if fault == "408":
+                time.sleep(0.4)
+                self.answer(408, {})
+                rec.update(end=time.monotonic(), status=408)
+                st.log(rec)
+                return
             time.sleep(st.args.delay_ms / 1000)
             if fault == "drop":
                 rec.update(end=time.monotonic(), status=None)
                 st.log(rec)
+                self.leave()
                 self.connection.shutdown(socket.SHUT_RDWR)
                 self.close_connection = True
                 return
@@ -97,6 +115,7 @@ def handler(st):
 
         def answer(self, status, headers):
             out = b'{"ok":true}'
+            self.leave()
             self.send_response(status)
             for k, v in headers.items():
                 self.send_header(k, v)
@@ -115,6 +134,7 @@ def main():
     p.add_argument("--delay-ms", type=int, default=0)
     p.add_argument("--drop-after")
     p.add_argument("--limit")
+    p.add_argument("--slow408")
     p.add_argument("--retry-after", type=int, default=1)
     args = p.parse_args()
     st = State(args)
