@@ -120,5 +120,36 @@ is "$(jq -s '(map(select(.status == 429))[0].end) as $t | map(select(.start > $t
     length > 10' "$T/wh.log")" true "a 429: the rest came after it"
 wh_stop
 
+# --- SMTP: up to N connections, each kept for many messages
+# smtp_run N: the 24 records through N connections to a server that holds
+# each message 50 ms and counts (tests/smtpd.py --stats).
+smtp_run() {
+	rm -rf "$T/maildir" "$T/sm.stats"
+	smtp_server --stats "$T/sm.stats" --delay-ms 50
+	jq --arg u "smtp://127.0.0.1:$SMTP_PORT" --argjson n "$1" '.Cartwatch.Notify = {
+	    Provider: "smtp", MaxInFlight: $n, Smtp: {Url: $u,
+	    From: "Contoso Shop <shop@contoso.example>", MaxAttempts: 3, BackoffMs: 10,
+	    MaxBackoffMs: 40}}' "$T/base.json" >"$T/sm.json"
+	expect_exit 0 "smtp, $1 in flight" cart-notify -c "$T/sm.json" <"$T/in.ndjson"
+	smtp_server_stop
+	in_order "smtp, $1 in flight"
+	is "$(jq -r .status "$T/stdout" | sort -u)" sent "smtp, $1 in flight: all sent"
+	jq -r .email "$T/in.ndjson" | sort >"$T/want"
+	awk '$2 == 250 { print $1 }' "$MAILDIR/rcpt.log" | sort >"$T/recv"
+	if cmp -s "$T/want" "$T/recv" && [ "$(find "$MAILDIR" -name '*.eml' | wc -l)" -eq 24 ]
+	then ok "smtp, $1 in flight: every message delivered exactly once"
+	else not_ok "smtp, $1 in flight: every message delivered exactly once"; fi
+}
+smtp_run 1
+is "$(jq -c '[.max_data, .sessions]' "$T/sm.stats")" '[1,1]' \
+	"smtp, 1 in flight: one message at a time, one connection for all"
+smtp_run 3
+m=$(jq .max_data "$T/sm.stats")
+if [ "$m" -le 3 ] && [ "$m" -ge 2 ]; then ok "smtp, 3 in flight: the server saw $m messages at once (2..3)"
+else not_ok "smtp, 3 in flight: the server saw $m messages at once, not 2..3"; fi
+m=$(jq .sessions "$T/sm.stats")
+if [ "$m" -le 3 ]; then ok "smtp, 3 in flight: $m connections for 24 messages (each kept)"
+else not_ok "smtp, 3 in flight: $m connections for 24 messages, more than 3"; fi
+
 no_secrets_printed
 done_testing
