@@ -138,6 +138,9 @@ def main():
     p.add_argument("--retry-after", type=int, default=1)
     args = p.parse_args()
     st = State(args)
+    # The default listen backlog (5) drops the SYNs of a burst of connections,
+    # which then wait a second to be sent again.
+    http.server.ThreadingHTTPServer.request_queue_size = 128
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler(st))
     srv.daemon_threads = True
     with open(args.port_file + ".tmp", "w") as f:
