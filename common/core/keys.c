@@ -72,7 +72,7 @@ const struct cw_key cw_keys[] = {
 	    "also remind guests: anonymous carts with a ReceiptEmail"),
 	BOOL("Cartwatch.OneCartPerCustomer", 1,
 	    "at most one cart per customer per run, the most recent"),
-	INT("Cartwatch.RetailServer.PageSize", 100, 1, 1000,
+	INT("Cartwatch.RetailServer.PageSize", 1000, 1, 1000,
 	    "carts per Carts/Search request"),
 	STR("Cartwatch.RetailServer.AuthScheme", "id_token",
 	    "the Authorization scheme to Retail Server: id_token or Bearer"),
