@@ -184,7 +184,8 @@ next_line(struct reader *r, int wait_ms, const char **line, size_t *len)
 	int k;
 
 	for (;;) {
-		nl = memchr(r->buf + r->scan, '\n', r->end - r->scan);
+		nl = r->end == r->scan ? NULL :
+		    memchr(r->buf + r->scan, '\n', r->end - r->scan);
 		r->scan = nl != NULL ? (size_t)(nl - r->buf) + 1 : r->end;
 		if (nl != NULL || (r->eof && r->end > r->start)) {
 			*line = r->buf + r->start;
