@@ -20,10 +20,22 @@
 #include "cw/tool/ndjson.h"
 #include "cw/tool/tool.h"
 
+/*
+ * Claims and results are written in groups, one store transaction and one
+ * sync each: a group ends after this many records, or this long after its
+ * first (sooner when input goes quiet), whichever comes first. A passed cart
+ * is held until its group is committed: it leaves only once its claim is
+ * durable, so a kill at any moment loses nothing and duplicates nothing.
+ */
+#define GROUP_RECORDS 1000
+#define GROUP_MS 50
+
 struct dedupe {
 	struct cw_ledger *l;
 	struct timespec now;
 	int store_failed;
+	int grouped;         /* records in the open group; 0: none open */
+	json_t *held;        /* the carts passed in it, written once it commits */
 	/* --commit: what the run-status document will say, per channel */
 	json_t *last;        /* channel -> {"t": iso, "ids": [...]} */
 	int failures;        /* failed results or bad lines: no run status then */
@@ -57,6 +69,8 @@ struct cmd {
 };
 
 static const struct cmd cmds[];
+static int claim(struct dedupe *d, const struct cw_rec *rec);
+static int record(struct dedupe *d, const struct cw_rec *rec);
 
 static void
 usage(FILE *f, int code)
@@ -72,11 +86,74 @@ usage(FILE *f, int code)
 	exit(code);
 }
 
+/* Opens a group if none is: 0, or CW_REC_STOP. */
+static int
+group_open(struct dedupe *d)
+{
+	cw_err e;
+
+	if (d->grouped > 0)
+		return CW_REC_OK;
+	if (cw_ledger_group_begin(d->l, &e) != 0) {
+		cw_warnx("%s", e.msg);
+		d->store_failed = 1;
+		return CW_REC_STOP;
+	}
+	return CW_REC_OK;
+}
+
+/*
+ * Commits the open group, then writes out the carts it passed: the
+ * driver's flush, also called when a group is full. If the commit fails
+ * none of its claims were made, and its carts are dropped unwritten.
+ */
+static int
+group_commit(void *ctx)
+{
+	struct dedupe *d = ctx;
+	const json_t *cart;
+	size_t i;
+	cw_err e;
+	int r = CW_REC_OK;
+
+	if (d->grouped == 0)
+		return CW_REC_OK;
+	d->grouped = 0;
+	if (cw_ledger_group_commit(d->l, &e) != 0) {
+		cw_warnx("%s", e.msg);
+		d->store_failed = 1;
+		r = CW_REC_STOP;
+	} else
+		json_array_foreach(d->held, i, cart)
+			cw_ewrite_json(stdout, cart);
+	json_array_clear(d->held);
+	return r;
+}
+
+/* A record is in the open group: ends the group once it is full. */
+static int
+grouped(struct dedupe *d, int r)
+{
+	if (++d->grouped >= GROUP_RECORDS && group_commit(d) != CW_REC_OK)
+		return CW_REC_STOP;
+	return r;
+}
+
 /* The filter, per cart: claim it or drop it. */
 static int
 filter(const struct cw_rec *rec, void *ctx)
 {
 	struct dedupe *d = ctx;
+
+	if (group_open(d) != CW_REC_OK)
+		return CW_REC_STOP;
+	return grouped(d, claim(d, rec));
+}
+
+/* Claims a cart, holding it for the group's commit if it passes. */
+static int
+claim(struct dedupe *d, const struct cw_rec *rec)
+{
 	char key[CW_NOTIFICATION_ID_LEN + 1];
 	struct timespec modified;
 	int v, step = 1;
@@ -100,7 +177,7 @@ filter(const struct cw_rec *rec, void *ctx)
 		return CW_REC_OK;
 	json_object_set_new(rec->json, "notificationId", json_string(key));
 	json_object_set_new(rec->json, "step", json_integer(step));
-	cw_ewrite_json(stdout, rec->json);
+	json_array_append(d->held, rec->json);
 	return CW_REC_OK;
 }
 
@@ -138,6 +215,16 @@ static int
 commit(const struct cw_rec *rec, void *ctx)
 {
 	struct dedupe *d = ctx;
+
+	if (group_open(d) != CW_REC_OK)
+		return CW_REC_STOP;
+	return grouped(d, record(d, rec));
+}
+
+/* Records a result in the open group. */
+static int
+record(struct dedupe *d, const struct cw_rec *rec)
+{
 	const char *status = cw_json_istr(rec->json, "status");
 	const char *provider = cw_json_istr(rec->json, "provider");
 	int gave_up, bad;
@@ -316,7 +403,7 @@ run_commit(struct dedupe *d, const struct args *a)
 	int code;
 
 	dry_run(d, a, "nothing is recorded");
-	code = cw_ndjson_loop(stdin, "<stdin>", commit, d, NULL);
+	code = cw_ndjson_loop_flush(stdin, "<stdin>", commit, group_commit, GROUP_MS, d, NULL);
 	if (!d->failures && !d->store_failed && code == CW_EXIT_OK)
 		code = write_run_status(d);
 	return code;
@@ -328,7 +415,7 @@ run_filter(struct dedupe *d, const struct args *a)
 	if (a->given & A_COMMIT)
 		return run_commit(d, a);
 	dry_run(d, a, "nothing is claimed");
-	return cw_ndjson_loop(stdin, "<stdin>", filter, d, NULL);
+	return cw_ndjson_loop_flush(stdin, "<stdin>", filter, group_commit, GROUP_MS, d, NULL);
 }
 
 /* suppress, unsuppress: one person from the options, or NDJSON on stdin. */
@@ -553,6 +640,7 @@ main(int argc, char *argv[])
 	c = command(argc, argv, &a);
 
 	d.last = json_object();
+	d.held = json_array();
 	if ((code = cw_tool_load(&t, cfgpath, 0, &e)) != 0 ||
 	    (code = configure(&d, &t, &lo, &e)) != 0 ||
 	    (c->opens && (code = cw_tool_start(&t, &e)) != 0))
@@ -566,6 +654,7 @@ main(int argc, char *argv[])
 			code = CW_EXIT_FAIL;
 	}
 	json_decref(d.last);
+	json_decref(d.held);
 	cw_ledger_free(d.l);
 	cw_docstore_close(store);
 	cw_ledger_opts_free(&lo);

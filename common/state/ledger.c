@@ -106,6 +106,18 @@ cw_ledger_dry_run(struct cw_ledger *l)
 	l->dry = 1;
 }
 
+int
+cw_ledger_group_begin(struct cw_ledger *l, cw_err *e)
+{
+	return l->dry ? 0 : l->s->begin(l->s, e);
+}
+
+int
+cw_ledger_group_commit(struct cw_ledger *l, cw_err *e)
+{
+	return l->dry ? 0 : l->s->commit(l->s, e);
+}
+
 void
 cw_ledger_free(struct cw_ledger *l)
 {

@@ -50,6 +50,23 @@ int cw_ndjson_loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
 int cw_ndjson_loop_all(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
     struct cw_loop_stats *stats);
 
+/* What cw_ndjson_loop_flush calls to let held work go: CW_REC_OK, or
+ * CW_REC_STOP (something outside the records failed; stop reading). */
+typedef int (*cw_flush_fn)(void *ctx);
+
+/*
+ * Like cw_ndjson_loop, for a stage that holds records back (a group of
+ * claims, a batch) and must not keep them waiting on a slow input: also
+ * calls flush(ctx) once flush_ms have passed since the first record fn was
+ * given after the previous flush, whether input is waiting (before the next
+ * record) or not (while waiting for it, through poll(2)); and at the end of
+ * input, or after fn or flush said STOP, if fn was given a record since. So
+ * no record waits much longer than flush_ms plus one call of fn. Reads the
+ * file descriptor of in directly: in must not have been read through stdio.
+ */
+int cw_ndjson_loop_flush(FILE *in, const char *src, cw_rec_fn fn, cw_flush_fn flush,
+    int flush_ms, void *ctx, struct cw_loop_stats *stats);
+
 /* Reports a problem with one record as "TOOL: SRC:LINE: message", escaped
  * as cw_warnx() escapes it: record data cannot forge a line. */
 void cw_rec_warn(const struct cw_rec *rec, const char *fmt, ...)
