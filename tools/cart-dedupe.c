@@ -597,6 +597,14 @@ configure(struct dedupe *d, struct cw_tool *t, struct cw_ledger_opts *lo, cw_err
 	return cw_tool_check(t, e);
 }
 
+static void
+dedupe_free(struct dedupe *d)
+{
+	json_decref(d->last);
+	json_decref(d->held);
+	cw_ledger_free(d->l);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -653,9 +661,7 @@ main(int argc, char *argv[])
 		if (d.store_failed)
 			code = CW_EXIT_FAIL;
 	}
-	json_decref(d.last);
-	json_decref(d.held);
-	cw_ledger_free(d.l);
+	dedupe_free(&d);
 	cw_docstore_close(store);
 	cw_ledger_opts_free(&lo);
 	cw_docstore_cfg_free(&d.sc);
