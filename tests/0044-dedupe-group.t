@@ -46,4 +46,20 @@ is "$(jq -r .Id "$T/stdout" | sort -u | wc -l | tr -d ' ')" 2500 "each comes out
 expect_exit 0 "2500 carts again" cart-dedupe -c "$T/bulk/c.json" <"$T/bulk.ndjson"
 is "$(wc -l <"$T/stdout" | tr -d ' ')" 0 "all were claimed"
 
+# A passed cart is its line as it came with the two fields added: spaces
+# and a CR around it are no matter, and a line that names either field
+# already is written afresh, so that no key comes twice.
+config splice
+{
+	carts 1 0 | jq . | tr -d '\n' | sed 's/$/  \r/'
+	echo
+	carts 1 1 | jq -c '.notificationId = "stale" | .step = 9'
+} >"$T/splice.ndjson"
+expect_exit 0 "a spaced line and one with stale fields" \
+	cart-dedupe -c "$T/splice/c.json" <"$T/splice.ndjson"
+is "$(jq -c '[.Id, (.notificationId | length), .step]' "$T/stdout" | tr '\n' ' ')" \
+	'["cart-0",40,1] ["cart-1",40,1] ' "both come out with their key and step"
+is "$(grep -o '"notificationId"' "$T/stdout" | wc -l | tr -d ' ')" 2 "each names its key once"
+is "$(grep -c '"step"' "$T/stdout")" 2 "and its step once"
+
 done_testing

@@ -35,7 +35,7 @@ struct dedupe {
 	struct timespec now;
 	int store_failed;
 	int grouped;         /* records in the open group; 0: none open */
-	json_t *held;        /* the carts passed in it, written once it commits */
+	struct cw_buf held;  /* the carts passed in it, written once it commits */
 	/* --commit: what the run-status document will say, per channel */
 	json_t *last;        /* channel -> {"t": iso, "ids": [...]} */
 	int failures;        /* failed results or bad lines: no run status then */
@@ -111,8 +111,6 @@ static int
 group_commit(void *ctx)
 {
 	struct dedupe *d = ctx;
-	const json_t *cart;
-	size_t i;
 	cw_err e;
 	int r = CW_REC_OK;
 
@@ -124,9 +122,8 @@ group_commit(void *ctx)
 		d->store_failed = 1;
 		r = CW_REC_STOP;
 	} else
-		json_array_foreach(d->held, i, cart)
-			cw_ewrite_json(stdout, cart);
-	json_array_clear(d->held);
+		cw_ewrite_lines(stdout, d->held.data, d->held.len);
+	cw_buf_reset(&d->held);
 	return r;
 }
 
@@ -148,6 +145,32 @@ filter(const struct cw_rec *rec, void *ctx)
 	if (group_open(d) != CW_REC_OK)
 		return CW_REC_STOP;
 	return grouped(d, claim(d, rec));
+}
+
+/*
+ * Holds a passed cart for its group's commit, with its claim's key and step
+ * added: its line as it came, the two fields spliced in before the closing
+ * brace, rather than the parsed cart serialised again. A line that already
+ * names either field (it would name it twice) is serialised as before.
+ */
+static void
+hold(struct dedupe *d, const struct cw_rec *rec, const char *key, int step)
+{
+	size_t n = rec->len;
+
+	while (n > 0 && strchr(" \t\r", rec->text[n - 1]) != NULL)
+		n--;
+	if (n < 2 || rec->text[n - 1] != '}' ||
+	    cw_json_iget(rec->json, "notificationId") != NULL ||
+	    cw_json_iget(rec->json, "step") != NULL) {
+		json_object_set_new(rec->json, "notificationId", json_string(key));
+		json_object_set_new(rec->json, "step", json_integer(step));
+		cw_json_line(&d->held, rec->json);
+		return;
+	}
+	cw_buf_add(&d->held, rec->text, n - 1);
+	cw_buf_addf(&d->held, "%s\"notificationId\":\"%s\",\"step\":%d}\n",
+	    json_object_size(rec->json) > 0 ? "," : "", key, step);
 }
 
 /* Claims a cart, holding it for the group's commit if it passes. */
@@ -175,9 +198,7 @@ claim(struct dedupe *d, const struct cw_rec *rec)
 	}
 	if (v != CW_PASS)
 		return CW_REC_OK;
-	json_object_set_new(rec->json, "notificationId", json_string(key));
-	json_object_set_new(rec->json, "step", json_integer(step));
-	json_array_append(d->held, rec->json);
+	hold(d, rec, key, step);
 	return CW_REC_OK;
 }
 
@@ -601,7 +622,7 @@ static void
 dedupe_free(struct dedupe *d)
 {
 	json_decref(d->last);
-	json_decref(d->held);
+	cw_buf_free(&d->held);
 	cw_ledger_free(d->l);
 }
 
@@ -648,7 +669,6 @@ main(int argc, char *argv[])
 	c = command(argc, argv, &a);
 
 	d.last = json_object();
-	d.held = json_array();
 	if ((code = cw_tool_load(&t, cfgpath, 0, &e)) != 0 ||
 	    (code = configure(&d, &t, &lo, &e)) != 0 ||
 	    (c->opens && (code = cw_tool_start(&t, &e)) != 0))

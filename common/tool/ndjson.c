@@ -69,7 +69,7 @@ static int
 one_line(const char *src, char *line, size_t len, cw_rec_fn fn, void *ctx, int all,
     struct cw_loop_stats *st, int *status, int *called)
 {
-	struct cw_rec rec = {NULL, ++st->lines, src, NULL};
+	struct cw_rec rec = {NULL, ++st->lines, src, NULL, NULL, 0};
 	json_error_t jerr;
 	char *why = NULL;
 	int r = CW_REC_OK;
@@ -79,6 +79,8 @@ one_line(const char *src, char *line, size_t len, cw_rec_fn fn, void *ctx, int a
 		len--;
 	if (blank(line, len))
 		return 0;
+	rec.text = line;
+	rec.len = len;
 	rec.json = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (rec.json == NULL)
 		why = cw_asprintf("not JSON: %s (column %d)", jerr.text, jerr.column);
@@ -296,12 +298,18 @@ cw_ewrite_line(FILE *out, const char *s, size_t n)
 		write_failed();
 }
 
+void
+cw_ewrite_lines(FILE *out, const char *s, size_t n)
+{
+	if (n > 0 && fwrite(s, 1, n, out) != n)
+		write_failed();
+}
+
 static int
 dump_cb(const char *buf, size_t n, void *data)
 {
-	FILE *out = data;
-
-	return fwrite(buf, 1, n, out) == n ? 0 : -1;
+	cw_buf_add(data, buf, n);
+	return 0;
 }
 
 /*
@@ -310,11 +318,22 @@ dump_cb(const char *buf, size_t n, void *data)
  * up to 15 digits survives the trip through a double exactly.
  */
 void
+cw_json_line(struct cw_buf *b, const json_t *obj)
+{
+	json_dump_callback(obj, dump_cb, b, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	cw_buf_add(b, "\n", 1);
+}
+
+/* One fwrite per record: a line-buffered stream would otherwise take the
+ * dump's many small pieces one by one. */
+void
 cw_ewrite_json(FILE *out, const json_t *obj)
 {
-	if (json_dump_callback(obj, dump_cb, out, JSON_COMPACT | JSON_REAL_PRECISION(15)) != 0 ||
-	    putc('\n', out) == EOF)
-		write_failed();
+	struct cw_buf b = CW_BUF_INIT;
+
+	cw_json_line(&b, obj);
+	cw_ewrite_lines(out, b.data, b.len);
+	cw_buf_free(&b);
 }
 
 int

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <jansson.h>
+#include "cw/core/util.h"
 
 /* One input record. json is borrowed: valid only during the callback
  * (json_incref() it to keep it). */
@@ -14,6 +15,9 @@ struct cw_rec {
 	const char *why;       /* json NULL (cw_ndjson_loop_all): why the line
 	                        * was refused ("not a JSON object", or a reason
 	                        * about the record's keys); else NULL */
+	const char *text;      /* the line as read (len bytes, no newline):
+	                        * for a stage that passes it on unchanged */
+	size_t len;
 };
 
 /* What a per-record function returns. */
@@ -80,6 +84,14 @@ void cw_output_init(void);
 /* Writes obj as one compact line on out. A write error (EPIPE, ENOSPC) is
  * fatal: it reports and exits CW_EXIT_FAIL. */
 void cw_ewrite_json(FILE *out, const json_t *obj);
+
+/* Appends obj to b as one compact line, newline included, exactly as
+ * cw_ewrite_json writes it: for output held back and written at once. */
+void cw_json_line(struct cw_buf *b, const json_t *obj);
+
+/* Writes n bytes of whole lines (each ending in '\n') on out, fatal on error
+ * like above. */
+void cw_ewrite_lines(FILE *out, const char *s, size_t n);
 
 /* Writes a plain line (s plus '\n') on out, fatal on error like above. */
 void cw_ewrite_line(FILE *out, const char *s, size_t n);
