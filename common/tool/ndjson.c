@@ -189,7 +189,8 @@ static int
 next_line(struct reader *r, long long deadline, char **line, size_t *len)
 {
 	for (;;) {
-		char *nl = memchr(r->buf + r->scanned, '\n', r->end - r->scanned);
+		char *nl = r->end > r->scanned ?
+		    memchr(r->buf + r->scanned, '\n', r->end - r->scanned) : NULL;
 		ssize_t n;
 
 		if (nl != NULL || ((r->eof || r->error) && r->start < r->end)) {
