@@ -9,6 +9,7 @@
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/select.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -481,6 +482,93 @@ test_case_twins_first_pair(void **state)
 	}
 }
 
+/* cw_ndjson_loop_flush: the order of records (r) and flushes (f), and the
+ * pipe that tells the writer a flush came. */
+struct order {
+	char ev[16];
+	int n;
+	int told;          /* write end: "a flush came" */
+	int stop_at_flush; /* the flush that answers STOP (1-based; 0 none) */
+	int flushes;
+};
+
+static int
+order_rec(const struct cw_rec *rec, void *ctx)
+{
+	struct order *o = ctx;
+
+	assert_non_null(rec->text);
+	assert_int_equal(rec->text[rec->len - 1], '}');  /* the line, no newline */
+	o->ev[o->n++] = 'r';
+	return CW_REC_OK;
+}
+
+static int
+order_flush(void *ctx)
+{
+	struct order *o = ctx;
+
+	o->ev[o->n++] = 'f';
+	if (o->told >= 0 && o->flushes == 0)  /* the writer hears of the first only */
+		(void)!write(o->told, "f", 1);      /* EPIPE if it gave up waiting */
+	return ++o->flushes == o->stop_at_flush ? CW_REC_STOP : CW_REC_OK;
+}
+
+/*
+ * A writer that sends one line, waits (up to 5 s) to hear of a flush, then
+ * sends a second and closes: a quiet input is flushed without waiting for
+ * more, and the end of input flushes what came since.
+ */
+static void
+test_flush_on_quiet_input(void **state)
+{
+	struct order o = {.told = -1};
+	int data[2], told[2];
+	char c;
+	pid_t pid;
+	FILE *in;
+
+	(void)state;
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(pipe(data), 0);
+	assert_int_equal(pipe(told), 0);
+	if ((pid = fork()) == 0) {
+		struct timeval tv = {5, 0};
+		fd_set fds;
+
+		close(data[0]);
+		close(told[1]);
+		if (write(data[1], "{\"a\":1}\n", 8) != 8)
+			_exit(1);
+		FD_ZERO(&fds);
+		FD_SET(told[0], &fds);
+		if (select(told[0] + 1, &fds, NULL, NULL, &tv) == 1)
+			(void)!read(told[0], &c, 1);
+		(void)!write(data[1], "{\"b\":2}", 7);  /* the last line, no newline */
+		_exit(0);
+	}
+	close(data[1]);
+	close(told[0]);
+	o.told = told[1];
+	assert_non_null(in = fdopen(data[0], "r"));
+	assert_int_equal(cw_ndjson_loop_flush(in, "<stdin>", order_rec, order_flush, 20, &o,
+	    NULL), CW_EXIT_OK);
+	close(told[1]);
+	fclose(in);
+	waitpid(pid, NULL, 0);
+	assert_string_equal(o.ev, "rfrf");
+
+	/* A flush that says STOP stops the reading. */
+	memset(&o, 0, sizeof(o));
+	o.told = -1;
+	o.stop_at_flush = 1;
+	in = input("{\"a\":1}\n{\"a\":2}\n", 16);
+	assert_int_equal(cw_ndjson_loop_flush(in, "<stdin>", order_rec, order_flush, 0, &o,
+	    NULL), CW_EXIT_FAIL);
+	assert_string_equal(o.ev, "rf");
+	fclose(in);
+}
+
 int
 main(void)
 {
@@ -497,6 +585,7 @@ main(void)
 		cmocka_unit_test(test_case_twins_are_bad_lines),
 		cmocka_unit_test(test_loop_all_says_why),
 		cmocka_unit_test(test_case_twins_first_pair),
+		cmocka_unit_test(test_flush_on_quiet_input),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
