@@ -23,12 +23,16 @@
 /*
  * Claims and results are written in groups, one store transaction and one
  * sync each: a group ends after this many records, or this long after its
- * first (sooner when input goes quiet), whichever comes first. A passed cart
- * is held until its group is committed: it leaves only once its claim is
- * durable, so a kill at any moment loses nothing and duplicates nothing.
+ * first, or once input has been quiet for GROUP_IDLE_MS, whichever comes
+ * first. A passed cart is held until its group is committed: it leaves only
+ * once its claim is durable, so a kill at any moment loses nothing and
+ * duplicates nothing. Input that comes slower than one line per
+ * GROUP_IDLE_MS is committed line by line, which it can afford; a stream
+ * read at full speed is never quiet that long between two lines.
  */
 #define GROUP_RECORDS 1000
 #define GROUP_MS 50
+#define GROUP_IDLE_MS 10
 
 struct dedupe {
 	struct cw_ledger *l;
@@ -126,6 +130,11 @@ group_commit(void *ctx)
 	cw_buf_reset(&d->held);
 	return r;
 }
+
+/* When the record driver ends a group (group_commit). */
+static const struct cw_loop_opts grouping = {
+	.flush = group_commit, .idle_ms = GROUP_IDLE_MS, .max_ms = GROUP_MS
+};
 
 /* A record is in the open group: ends the group once it is full. */
 static int
@@ -424,7 +433,7 @@ run_commit(struct dedupe *d, const struct args *a)
 	int code;
 
 	dry_run(d, a, "nothing is recorded");
-	code = cw_ndjson_loop_flush(stdin, "<stdin>", commit, group_commit, GROUP_MS, d, NULL);
+	code = cw_ndjson_loop_flush(stdin, "<stdin>", commit, d, &grouping, NULL);
 	if (!d->failures && !d->store_failed && code == CW_EXIT_OK)
 		code = write_run_status(d);
 	return code;
@@ -436,7 +445,7 @@ run_filter(struct dedupe *d, const struct args *a)
 	if (a->given & A_COMMIT)
 		return run_commit(d, a);
 	dry_run(d, a, "nothing is claimed");
-	return cw_ndjson_loop_flush(stdin, "<stdin>", filter, group_commit, GROUP_MS, d, NULL);
+	return cw_ndjson_loop_flush(stdin, "<stdin>", filter, d, &grouping, NULL);
 }
 
 /* suppress, unsuppress: one person from the options, or NDJSON on stdin. */

@@ -59,22 +59,62 @@ refused(const json_t *obj)
 	return why;
 }
 
-/*
- * Hands one line (len bytes, without its newline) to fn if it is a record,
- * or reports it (and, with all, hands it over as refused). Counts it in st,
- * sets *status to CW_EXIT_FAIL when something failed, and *called when fn
- * was called. 1 when fn said stop, else 0.
- */
-static int
-one_line(const char *src, char *line, size_t len, cw_rec_fn fn, void *ctx, int all,
-    struct cw_loop_stats *st, int *status, int *called)
+/* One loop's state: what to call, when to flush, and what happened so far. */
+struct run {
+	const char *src;
+	cw_rec_fn fn;
+	void *ctx;
+	const struct cw_loop_opts *o;
+	struct cw_loop_stats st;
+	int status;
+	int held;          /* fn was called since the last flush */
+	long long due;     /* held: when max_ms runs out (ms_now() time); else -1 */
+};
+
+static long long
+ms_now(void)
 {
-	struct cw_rec rec = {NULL, ++st->lines, src, NULL, NULL, 0};
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Calls fn; the first call since the last flush starts the max_ms clock. */
+static int
+hand(struct run *rn, const struct cw_rec *rec)
+{
+	if (!rn->held) {
+		rn->held = 1;
+		if (rn->o->max_ms > 0)
+			rn->due = ms_now() + rn->o->max_ms;
+	}
+	return rn->fn(rec, rn->ctx);
+}
+
+/* Lets what fn holds go (o->flush, if any): 1 when it said stop. */
+static int
+flush(struct run *rn)
+{
+	rn->held = 0;
+	rn->due = -1;
+	if (rn->o->flush == NULL || rn->o->flush(rn->ctx) != CW_REC_STOP)
+		return 0;
+	rn->status = CW_EXIT_FAIL;
+	return 1;
+}
+
+/* Handles one line as read, its '\n' included or not: 1 to stop reading. */
+static int
+one_line(struct run *rn, const char *line, size_t len)
+{
+	struct cw_rec rec = {NULL, ++rn->st.lines, rn->src, NULL, NULL, 0};
 	json_error_t jerr;
 	char *why = NULL;
-	int r = CW_REC_OK;
+	int r;
 
-	*called = 0;
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
 	if (blank(line, len))
@@ -89,190 +129,204 @@ one_line(const char *src, char *line, size_t len, cw_rec_fn fn, void *ctx, int a
 	if (why != NULL) {
 		cw_rec_warn(&rec, "%s", why);
 		json_decref(rec.json);
-		st->bad++;
-		*status = CW_EXIT_FAIL;
-		if (all) {
+		rn->st.bad++;
+		rn->status = CW_EXIT_FAIL;
+		r = CW_REC_OK;
+		if (rn->o->all) {
 			/* Jansson quotes the text it stopped at: a piece of a
 			 * record, which should not travel on in a result. */
 			rec.why = rec.json == NULL ? "not a JSON object" : why;
 			rec.json = NULL;
-			r = fn(&rec, ctx);
-			*called = 1;
+			r = hand(rn, &rec);
 		}
 		free(why);
 		return r == CW_REC_STOP;
 	}
-	st->records++;
-	r = fn(&rec, ctx);
-	*called = 1;
+	rn->st.records++;
+	r = hand(rn, &rec);
 	json_decref(rec.json);
 	if (r == CW_REC_BAD) {
-		st->bad++;
-		*status = CW_EXIT_FAIL;
-	} else if (r == CW_REC_STOP)
-		*status = CW_EXIT_FAIL;
-	return r == CW_REC_STOP;
+		rn->st.bad++;
+		rn->status = CW_EXIT_FAIL;
+	} else if (r == CW_REC_STOP) {
+		rn->status = CW_EXIT_FAIL;
+		return 1;
+	}
+	return 0;
 }
 
-static int
-loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx, struct cw_loop_stats *stats,
-    int all)
+static void
+loop_file(FILE *in, struct run *rn)
 {
-	struct cw_loop_stats st = {0, 0, 0};
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
-	int status = CW_EXIT_OK, called;
 
-	while ((n = getline(&line, &cap, in)) != -1) {
-		size_t len = (size_t)n;
-
-		if (len > 0 && line[len - 1] == '\n')
-			len--;
-		if (one_line(src, line, len, fn, ctx, all, &st, &status, &called))
+	while ((n = getline(&line, &cap, in)) != -1)
+		if (one_line(rn, line, (size_t)n))
 			break;
-	}
 	if (ferror(in)) {
-		cw_warn("%s: read error", src);
-		status = CW_EXIT_FAIL;
+		cw_warn("%s: read error", rn->src);
+		rn->status = CW_EXIT_FAIL;
 	}
 	free(line);
-	if (stats != NULL)
-		*stats = st;
-	return status;
 }
 
-/* Input read from a file descriptor, so that a wait for it can time out. */
+/*
+ * Lines straight from a file descriptor, so that we know when none is left
+ * buffered: only then may we wait for input, and only then is it quiet. Bytes
+ * buf[start, end) are unread; those before scan hold no '\n'.
+ */
 struct reader {
 	int fd;
 	char *buf;
-	size_t start, end, cap;  /* the bytes not handed out yet: buf[start, end) */
-	size_t scanned;          /* buf[start, scanned) holds no newline */
-	int eof, error;          /* error: an errno */
+	size_t cap, start, scan, end;
+	int eof, error;    /* error: an errno */
 };
 
-static long long
-ms_now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-/* Waits until r->fd can be read or deadline (ms_now() time; -1: none)
- * passes: 1 readable, 0 timed out. */
+/*
+ * Waits until r->fd can be read, for at most idle_ms (-1: no limit) and not
+ * past due (an ms_now() time; -1: none; already past: no wait at all): 1
+ * readable (or a poll error, left in r->error), 0 not in time.
+ */
 static int
-wait_input(struct reader *r, long long deadline)
+wait_input(struct reader *r, int idle_ms, long long due)
 {
 	struct pollfd p = {r->fd, POLLIN, 0};
-	long long left;
+	long long end = idle_ms >= 0 ? ms_now() + idle_ms : -1, left;
 	int n;
 
-	do {
-		left = deadline < 0 ? -1 : deadline - ms_now();
-		if (deadline >= 0 && left <= 0)
+	if (due >= 0 && (end < 0 || due < end))
+		end = due;
+	for (;;) {
+		left = end < 0 ? -1 : end - ms_now();
+		if (end >= 0 && left <= 0)
 			return 0;
 		n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
-	} while (n == -1 && errno == EINTR);
+		if (n != -1 || errno != EINTR)
+			break;
+	}
 	if (n == -1)
 		r->error = errno;
 	return n != 0;
 }
 
 /*
- * The next line, without its newline, in *line (r's own, valid until the
- * next call) and *len: 1; 0 at the end of input or on a read error; -1 when
- * no whole line came before deadline (-1: wait as long as it takes).
+ * The next line, its '\n' included if it has one, in *line (r's own, valid
+ * until the next call) and *len: 1; 0 at the end of input or on a read error
+ * (r->error). When no whole line is buffered and idle_ms or due is given, -1
+ * if no input came in time (wait_input): the input is quiet, or due.
  */
 static int
-next_line(struct reader *r, long long deadline, char **line, size_t *len)
+next_line(struct reader *r, int idle_ms, long long due, const char **line, size_t *len)
 {
 	for (;;) {
-		char *nl = r->end > r->scanned ?
-		    memchr(r->buf + r->scanned, '\n', r->end - r->scanned) : NULL;
+		char *nl = r->end > r->scan ?
+		    memchr(r->buf + r->scan, '\n', r->end - r->scan) : NULL;
 		ssize_t n;
 
+		r->scan = nl != NULL ? (size_t)(nl + 1 - r->buf) : r->end;
 		if (nl != NULL || ((r->eof || r->error) && r->start < r->end)) {
 			*line = r->buf + r->start;
-			*len = nl != NULL ? (size_t)(nl - *line) : r->end - r->start;
-			r->start = r->scanned = nl != NULL ? (size_t)(nl + 1 - r->buf) : r->end;
+			*len = r->scan - r->start;
+			r->start = r->scan;
 			return 1;
 		}
 		if (r->eof || r->error)
 			return 0;
-		r->scanned = r->end;
 		if (r->start > 0) {
 			memmove(r->buf, r->buf + r->start, r->end - r->start);
 			r->end -= r->start;
-			r->scanned -= r->start;
+			r->scan -= r->start;
 			r->start = 0;
 		}
 		if (r->end == r->cap)
 			r->buf = cw_realloc(r->buf, r->cap = r->cap ? 2 * r->cap : 65536);
-		if (deadline >= 0 && !wait_input(r, deadline))
+		/* Bytes of a line are input too: each read starts idle_ms anew. */
+		if ((idle_ms >= 0 || due >= 0) && !wait_input(r, idle_ms, due))
 			return -1;
+		if (r->error)
+			continue;
 		if ((n = read(r->fd, r->buf + r->end, r->cap - r->end)) > 0)
 			r->end += (size_t)n;
 		else if (n == 0)
 			r->eof = 1;
 		else if (errno == EAGAIN)
-			wait_input(r, -1);  /* a non-blocking descriptor */
+			wait_input(r, -1, -1);  /* a non-blocking descriptor */
 		else if (errno != EINTR)
 			r->error = errno;
 	}
 }
 
-int
-cw_ndjson_loop_flush(FILE *in, const char *src, cw_rec_fn fn, cw_flush_fn flush,
-    int flush_ms, void *ctx, struct cw_loop_stats *stats)
+/* Reads fd, flushing when input is quiet with something held, or due. */
+static void
+loop_fd(int fd, struct run *rn)
 {
-	struct cw_loop_stats st = {0, 0, 0};
-	struct reader r = {fileno(in), NULL, 0, 0, 0, 0, 0, 0};
-	long long due = -1;  /* when the records handed since the last flush are */
-	int status = CW_EXIT_OK, stop = 0, got, called;
-	char *line;
+	struct reader r = {fd, NULL, 0, 0, 0, 0, 0, 0};
+	int idle_ms = rn->o->flush != NULL && rn->o->idle_ms > 0 ? rn->o->idle_ms : -1;
+	int stop = 0, got;
+	const char *line;
 	size_t len;
 
-	while (!stop && (got = next_line(&r, due, &line, &len)) != 0) {
-		if (got > 0) {
-			stop = one_line(src, line, len, fn, ctx, 0, &st, &status, &called);
-			if (called && due < 0)
-				due = ms_now() + flush_ms;
-		}
-		if (due >= 0 && (got < 0 || stop || ms_now() >= due)) {
-			due = -1;
-			if (flush(ctx) == CW_REC_STOP) {
-				status = CW_EXIT_FAIL;
-				stop = 1;
-			}
-		}
+	while (!stop && (got = next_line(&r, rn->held ? idle_ms : -1, rn->due,
+	    &line, &len)) != 0) {
+		if (got > 0)
+			stop = one_line(rn, line, len);
+		if (rn->held && (got < 0 || (rn->due >= 0 && ms_now() >= rn->due)))
+			stop = flush(rn) || stop;
 	}
-	if (due >= 0 && flush(ctx) == CW_REC_STOP)
-		status = CW_EXIT_FAIL;
 	if (r.error != 0) {
 		errno = r.error;
-		cw_warn("%s: read error", src);
-		status = CW_EXIT_FAIL;
+		cw_warn("%s: read error", rn->src);
+		rn->status = CW_EXIT_FAIL;
 	}
 	free(r.buf);
+}
+
+/* The one loop: timed reads the descriptor of in, to be able to wait. */
+static int
+drive(FILE *in, const char *src, cw_rec_fn fn, void *ctx, const struct cw_loop_opts *o,
+    int timed, struct cw_loop_stats *stats)
+{
+	struct run rn = {src, fn, ctx, o, {0, 0, 0}, CW_EXIT_OK, 0, -1};
+	int fd = fileno(in);
+
+	/* A stream without a descriptor (fmemopen) cannot be waited on: what
+	 * fn holds is let go at its end only. */
+	if (timed && fd != -1)
+		loop_fd(fd, &rn);
+	else
+		loop_file(in, &rn);
+	if (rn.held)
+		flush(&rn);
 	if (stats != NULL)
-		*stats = st;
-	return status;
+		*stats = rn.st;
+	return rn.status;
+}
+
+int
+cw_ndjson_loop_flush(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
+    const struct cw_loop_opts *o, struct cw_loop_stats *stats)
+{
+	return drive(in, src, fn, ctx, o, 1, stats);
 }
 
 int
 cw_ndjson_loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
     struct cw_loop_stats *stats)
 {
-	return loop(in, src, fn, ctx, stats, 0);
+	static const struct cw_loop_opts o = {0, NULL, 0, 0};
+
+	return drive(in, src, fn, ctx, &o, 0, stats);
 }
 
 int
 cw_ndjson_loop_all(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
     struct cw_loop_stats *stats)
 {
-	return loop(in, src, fn, ctx, stats, 1);
+	static const struct cw_loop_opts o = {1, NULL, 0, 0};
+
+	return drive(in, src, fn, ctx, &o, 0, stats);
 }
 
 void

@@ -54,22 +54,38 @@ int cw_ndjson_loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
 int cw_ndjson_loop_all(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
     struct cw_loop_stats *stats);
 
-/* What cw_ndjson_loop_flush calls to let held work go: CW_REC_OK, or
- * CW_REC_STOP (something outside the records failed; stop reading). */
+/*
+ * What cw_ndjson_loop_flush() calls to let go what fn holds back (a batch,
+ * a group of claims): send it, commit it, write it. Returns CW_REC_OK, or
+ * CW_REC_STOP to stop reading (the loop then returns CW_EXIT_FAIL).
+ */
 typedef int (*cw_flush_fn)(void *ctx);
 
+struct cw_loop_opts {
+	int all;           /* refused lines go to fn too, as cw_ndjson_loop_all() */
+	cw_flush_fn flush; /* may be NULL: never called */
+	int idle_ms;       /* > 0: flush once input has been quiet this long */
+	int max_ms;        /* > 0: flush this long after the first call of fn
+	                    * since the last flush, input waiting or not */
+};
+
 /*
- * Like cw_ndjson_loop, for a stage that holds records back (a group of
- * claims, a batch) and must not keep them waiting on a slow input: also
- * calls flush(ctx) once flush_ms have passed since the first record fn was
- * given after the previous flush, whether input is waiting (before the next
- * record) or not (while waiting for it, through poll(2)); and at the end of
- * input, or after fn or flush said STOP, if fn was given a record since. So
- * no record waits much longer than flush_ms plus one call of fn. Reads the
- * file descriptor of in directly: in must not have been read through stdio.
+ * cw_ndjson_loop() or, with o->all, cw_ndjson_loop_all(), for a stage that
+ * holds records back and must not keep them waiting on a slow input. Once fn
+ * has been called since the last flush (the records held), calls
+ * o->flush(ctx): when input has been quiet for idle_ms (no byte came that
+ * long and no whole line is left unhandled); when max_ms have passed since
+ * the first of those calls (between two records, or while waiting for
+ * input); and at the end of input, or after fn or flush said STOP. Never
+ * twice without a call of fn between. So no record waits much longer than
+ * max_ms plus one call of fn, nor than idle_ms past the last input.
+ * in is read through its file descriptor, not through stdio: nothing may
+ * have been read from it with stdio before, and nothing should be after. A
+ * stream without a descriptor (fmemopen) is read as cw_ndjson_loop() reads
+ * it, flushed only at its end.
  */
-int cw_ndjson_loop_flush(FILE *in, const char *src, cw_rec_fn fn, cw_flush_fn flush,
-    int flush_ms, void *ctx, struct cw_loop_stats *stats);
+int cw_ndjson_loop_flush(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
+    const struct cw_loop_opts *o, struct cw_loop_stats *stats);
 
 /* Reports a problem with one record as "TOOL: SRC:LINE: message", escaped
  * as cw_warnx() escapes it: record data cannot forge a line. */
