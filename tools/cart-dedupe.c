@@ -20,10 +20,26 @@
 #include "cw/tool/ndjson.h"
 #include "cw/tool/tool.h"
 
+/*
+ * Claims and results are written in groups, one store transaction and one
+ * sync each: a group ends after this many records, or this long after its
+ * first, or once input has been quiet for GROUP_IDLE_MS, whichever comes
+ * first. A passed cart is held until its group is committed: it leaves only
+ * once its claim is durable, so a kill at any moment loses nothing and
+ * duplicates nothing. Input that comes slower than one line per
+ * GROUP_IDLE_MS is committed line by line, which it can afford; a stream
+ * read at full speed is never quiet that long between two lines.
+ */
+#define GROUP_RECORDS 1000
+#define GROUP_MS 50
+#define GROUP_IDLE_MS 10
+
 struct dedupe {
 	struct cw_ledger *l;
 	struct timespec now;
 	int store_failed;
+	int grouped;         /* records in the open group; 0: none open */
+	struct cw_buf held;  /* the carts passed in it, written once it commits */
 	/* --commit: what the run-status document will say, per channel */
 	json_t *last;        /* channel -> {"t": iso, "ids": [...]} */
 	int failures;        /* failed results or bad lines: no run status then */
@@ -57,6 +73,8 @@ struct cmd {
 };
 
 static const struct cmd cmds[];
+static int claim(struct dedupe *d, const struct cw_rec *rec);
+static int record(struct dedupe *d, const struct cw_rec *rec);
 
 static void
 usage(FILE *f, int code)
@@ -72,11 +90,102 @@ usage(FILE *f, int code)
 	exit(code);
 }
 
+/* Opens a group if none is: 0, or CW_REC_STOP. */
+static int
+group_open(struct dedupe *d)
+{
+	cw_err e;
+
+	if (d->grouped > 0)
+		return CW_REC_OK;
+	if (cw_ledger_group_begin(d->l, &e) != 0) {
+		cw_warnx("%s", e.msg);
+		d->store_failed = 1;
+		return CW_REC_STOP;
+	}
+	return CW_REC_OK;
+}
+
+/*
+ * Commits the open group, then writes out the carts it passed: the
+ * driver's flush, also called when a group is full. If the commit fails
+ * none of its claims were made, and its carts are dropped unwritten.
+ */
+static int
+group_commit(void *ctx)
+{
+	struct dedupe *d = ctx;
+	cw_err e;
+	int r = CW_REC_OK;
+
+	if (d->grouped == 0)
+		return CW_REC_OK;
+	d->grouped = 0;
+	if (cw_ledger_group_commit(d->l, &e) != 0) {
+		cw_warnx("%s", e.msg);
+		d->store_failed = 1;
+		r = CW_REC_STOP;
+	} else
+		cw_ewrite_lines(stdout, d->held.data, d->held.len);
+	cw_buf_reset(&d->held);
+	return r;
+}
+
+/* When the record driver ends a group (group_commit). */
+static const struct cw_loop_opts grouping = {
+	.flush = group_commit, .idle_ms = GROUP_IDLE_MS, .max_ms = GROUP_MS
+};
+
+/* A record is in the open group: ends the group once it is full. */
+static int
+grouped(struct dedupe *d, int r)
+{
+	if (++d->grouped >= GROUP_RECORDS && group_commit(d) != CW_REC_OK)
+		return CW_REC_STOP;
+	return r;
+}
+
 /* The filter, per cart: claim it or drop it. */
 static int
 filter(const struct cw_rec *rec, void *ctx)
 {
 	struct dedupe *d = ctx;
+
+	if (group_open(d) != CW_REC_OK)
+		return CW_REC_STOP;
+	return grouped(d, claim(d, rec));
+}
+
+/*
+ * Holds a passed cart for its group's commit, with its claim's key and step
+ * added: its line as it came, the two fields spliced in before the closing
+ * brace, rather than the parsed cart serialised again. A line that already
+ * names either field (it would name it twice) is serialised as before.
+ */
+static void
+hold(struct dedupe *d, const struct cw_rec *rec, const char *key, int step)
+{
+	size_t n = rec->len;
+
+	while (n > 0 && strchr(" \t\r", rec->text[n - 1]) != NULL)
+		n--;
+	if (n < 2 || rec->text[n - 1] != '}' ||
+	    cw_json_iget(rec->json, "notificationId") != NULL ||
+	    cw_json_iget(rec->json, "step") != NULL) {
+		json_object_set_new(rec->json, "notificationId", json_string(key));
+		json_object_set_new(rec->json, "step", json_integer(step));
+		cw_json_line(&d->held, rec->json);
+		return;
+	}
+	cw_buf_add(&d->held, rec->text, n - 1);
+	cw_buf_addf(&d->held, "%s\"notificationId\":\"%s\",\"step\":%d}\n",
+	    json_object_size(rec->json) > 0 ? "," : "", key, step);
+}
+
+/* Claims a cart, holding it for the group's commit if it passes. */
+static int
+claim(struct dedupe *d, const struct cw_rec *rec)
+{
 	char key[CW_NOTIFICATION_ID_LEN + 1];
 	struct timespec modified;
 	int v, step = 1;
@@ -98,9 +207,7 @@ filter(const struct cw_rec *rec, void *ctx)
 	}
 	if (v != CW_PASS)
 		return CW_REC_OK;
-	json_object_set_new(rec->json, "notificationId", json_string(key));
-	json_object_set_new(rec->json, "step", json_integer(step));
-	cw_ewrite_json(stdout, rec->json);
+	hold(d, rec, key, step);
 	return CW_REC_OK;
 }
 
@@ -138,6 +245,16 @@ static int
 commit(const struct cw_rec *rec, void *ctx)
 {
 	struct dedupe *d = ctx;
+
+	if (group_open(d) != CW_REC_OK)
+		return CW_REC_STOP;
+	return grouped(d, record(d, rec));
+}
+
+/* Records a result in the open group. */
+static int
+record(struct dedupe *d, const struct cw_rec *rec)
+{
 	const char *status = cw_json_istr(rec->json, "status");
 	const char *provider = cw_json_istr(rec->json, "provider");
 	int gave_up, bad;
@@ -316,7 +433,7 @@ run_commit(struct dedupe *d, const struct args *a)
 	int code;
 
 	dry_run(d, a, "nothing is recorded");
-	code = cw_ndjson_loop(stdin, "<stdin>", commit, d, NULL);
+	code = cw_ndjson_loop_flush(stdin, "<stdin>", commit, d, &grouping, NULL);
 	if (!d->failures && !d->store_failed && code == CW_EXIT_OK)
 		code = write_run_status(d);
 	return code;
@@ -328,7 +445,7 @@ run_filter(struct dedupe *d, const struct args *a)
 	if (a->given & A_COMMIT)
 		return run_commit(d, a);
 	dry_run(d, a, "nothing is claimed");
-	return cw_ndjson_loop(stdin, "<stdin>", filter, d, NULL);
+	return cw_ndjson_loop_flush(stdin, "<stdin>", filter, d, &grouping, NULL);
 }
 
 /* suppress, unsuppress: one person from the options, or NDJSON on stdin. */
@@ -510,6 +627,14 @@ configure(struct dedupe *d, struct cw_tool *t, struct cw_ledger_opts *lo, cw_err
 	return cw_tool_check(t, e);
 }
 
+static void
+dedupe_free(struct dedupe *d)
+{
+	json_decref(d->last);
+	cw_buf_free(&d->held);
+	cw_ledger_free(d->l);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -565,8 +690,7 @@ main(int argc, char *argv[])
 		if (d.store_failed)
 			code = CW_EXIT_FAIL;
 	}
-	json_decref(d.last);
-	cw_ledger_free(d.l);
+	dedupe_free(&d);
 	cw_docstore_close(store);
 	cw_ledger_opts_free(&lo);
 	cw_docstore_cfg_free(&d.sc);

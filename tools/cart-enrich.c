@@ -157,9 +157,9 @@ enrich(const struct cw_rec *rec, void *ctx)
 	return en->n == en->batch ? flush(en) : CW_REC_OK;
 }
 
-/* Input went quiet: look up and write the carts held (cw_idle_fn). */
+/* Input went quiet, or ended: look up and write the carts held (cw_flush_fn). */
 static int
-idle(void *ctx)
+flush_held(void *ctx)
 {
 	return flush(ctx);
 }
@@ -198,7 +198,7 @@ main(int argc, char *argv[])
 		{"version", no_argument, NULL, 'v'},
 		{NULL, 0, NULL, 0}
 	};
-	struct cw_loop_opts lo = {.idle_ms = IDLE_MS, .idle = idle};
+	struct cw_loop_opts lo = {.flush = flush_held, .idle_ms = IDLE_MS};
 	struct enrich en = {0};
 	struct cw_tool t = {0};
 	const char *cfgpath = NULL, *batcharg = NULL;
@@ -228,9 +228,7 @@ main(int argc, char *argv[])
 		/* Ids per request are not the carts per batch: as many as
 		 * Retail Server answers at once, each asked for once a run. */
 		en.lookup = cw_lookup_new(en.rs, 0, cache[0], cache[1]);
-		code = cw_ndjson_loop_idle(stdin, "<stdin>", enrich, &en, &lo, NULL);
-		if (flush(&en) != CW_REC_OK)
-			code = CW_EXIT_FAIL;
+		code = cw_ndjson_loop_flush(stdin, "<stdin>", enrich, &en, &lo, NULL);
 		cw_lookup_free(en.lookup);
 		cw_retail_close(en.rs);
 	}

@@ -134,9 +134,9 @@ flush(struct notify *nt)
 	return CW_REC_OK;
 }
 
-/* Input went quiet: send what is queued (cw_idle_fn). */
+/* Input went quiet, or ended: send what is queued (cw_flush_fn). */
 static int
-idle(void *ctx)
+flush_queued(void *ctx)
 {
 	struct notify *nt = ctx;
 
@@ -304,7 +304,7 @@ main(int argc, char *argv[])
 		{"version", no_argument, NULL, 'v'},
 		{NULL, 0, NULL, 0}
 	};
-	struct cw_loop_opts lo = {.all = 1, .idle_ms = IDLE_MS, .idle = idle};
+	struct cw_loop_opts lo = {.all = 1, .flush = flush_queued, .idle_ms = IDLE_MS};
 	struct notify nt = {0};
 	struct cw_tool t = {0};
 	const char *cfgpath = NULL, *name = NULL, *dir = NULL;
@@ -333,8 +333,7 @@ main(int argc, char *argv[])
 	else if (nt.p->open(nt.p, t.http, t.vault, &e) != 0)
 		code = cw_tool_exit(CW_ERR_SERVICE, &e);
 	else {
-		code = cw_ndjson_loop_idle(stdin, "<stdin>", notify, &nt, &lo, NULL);
-		flush(&nt);
+		code = cw_ndjson_loop_flush(stdin, "<stdin>", notify, &nt, &lo, NULL);
 		if (nt.stopped || nt.failed)
 			code = CW_EXIT_FAIL;
 	}

@@ -106,6 +106,18 @@ cw_ledger_dry_run(struct cw_ledger *l)
 	l->dry = 1;
 }
 
+int
+cw_ledger_group_begin(struct cw_ledger *l, cw_err *e)
+{
+	return l->dry ? 0 : l->s->begin(l->s, e);
+}
+
+int
+cw_ledger_group_commit(struct cw_ledger *l, cw_err *e)
+{
+	return l->dry ? 0 : l->s->commit(l->s, e);
+}
+
 void
 cw_ledger_free(struct cw_ledger *l)
 {
@@ -362,8 +374,11 @@ exists(struct cw_docstore *s, const char *id, cw_err *e)
 	return r == CW_DOC_CORRUPT ? CW_LEDGER_CORRUPT : r;
 }
 
-int
-cw_suppressed(struct cw_docstore *s, const char *on, const char *value, cw_err *e)
+/* cw_suppressed, with the keyed hash of value if known already (NULL:
+ * hashed here): every cart's email is hashed for its entry too. */
+static int
+suppressed(struct cw_docstore *s, const char *on, const char *value, const char *keyed,
+    cw_err *e)
 {
 	struct timespec now = {0, 0};
 	char *id;
@@ -382,11 +397,18 @@ cw_suppressed(struct cw_docstore *s, const char *on, const char *value, cw_err *
 		free(id);
 	}
 	if (r == 0 && s->hk.state >= HK_KEYED) {
-		id = suppression_id(s, on, value);
+		id = keyed != NULL && *keyed != '\0' ?
+		    cw_asprintf("suppress:%s:%s", on, keyed) : suppression_id(s, on, value);
 		r = exists(s, id, e);
 		free(id);
 	}
 	return r;
+}
+
+int
+cw_suppressed(struct cw_docstore *s, const char *on, const char *value, cw_err *e)
+{
+	return suppressed(s, on, value, NULL, e);
 }
 
 static const char *
@@ -489,15 +511,19 @@ before_switch(struct cw_ledger *l, const json_t *cart, const struct timespec *mo
 	return 0;
 }
 
+/* A new entry for rec; eh is the keyed hash of its email if known already
+ * (NULL: hashed here). */
 static json_t *
 entry(struct cw_ledger *l, const char *key, const json_t *rec, const struct timespec *modified,
-    int step, const char *state, const struct timespec *now)
+    int step, const char *state, const struct timespec *now, const char *eh)
 {
 	const char *email = record_email(rec);
 	const char *cart = cw_json_istr(rec, "cartId");
 	char iso[CW_ISO8601_MAX], up[CW_ISO8601_MAX], h[65] = "";
 
-	if (email != NULL)
+	if (eh != NULL)
+		snprintf(h, sizeof(h), "%s", eh);
+	else if (email != NULL)
 		hash(l->s, email, 1, h);
 	if (cart == NULL)
 		cart = cw_json_istr(rec, "Id");
@@ -612,9 +638,10 @@ is_final(const json_t *doc)
  * -1. */
 static int
 claim_step(struct cw_ledger *l, const char *key, const json_t *cart,
-    const struct timespec *modified, int step, const struct timespec *now, cw_err *e)
+    const struct timespec *modified, int step, const struct timespec *now, const char *eh,
+    cw_err *e)
 {
-	json_t *doc = entry(l, key, cart, modified, step, "claimed", now), *cur;
+	json_t *doc = entry(l, key, cart, modified, step, "claimed", now, eh), *cur;
 	int verdict = CW_BUSY, r;
 	char *etag;
 
@@ -690,14 +717,17 @@ cw_ledger_claim(struct cw_ledger *l, const json_t *cart, const struct timespec *
 	const char *id = cw_json_istr(cart, "Id");
 	long long age = (long long)now->tv_sec - (long long)modified->tv_sec;
 	size_t n = json_array_size(l->o->steps);
+	char eh[65] = "";
 	int r;
 
 	if (ready(l, now, e) != 0)
 		return -1;
+	if (email != NULL)
+		hash(l->s, email, 1, eh);
 	if (customer != NULL && *customer != '\0' &&
 	    (r = cw_suppressed(l->s, "customer", customer, e)) != 0)
 		return r < 0 ? r : CW_SUPPRESSED;
-	if (email != NULL && (r = cw_suppressed(l->s, "email", email, e)) != 0)
+	if (email != NULL && (r = suppressed(l->s, "email", email, eh, e)) != 0)
 		return r < 0 ? r : CW_SUPPRESSED;
 	if ((r = before_switch(l, cart, modified, e)) != 0)
 		return r < 0 ? -1 : CW_BEFORE_SWITCH;
@@ -708,7 +738,7 @@ cw_ledger_claim(struct cw_ledger *l, const json_t *cart, const struct timespec *
 		if (age < after)
 			return CW_NOT_DUE;
 		cw_notification_id(id, modified, (int)k, key);
-		if ((r = claim_step(l, key, cart, modified, (int)k, now, e)) == GAVE_UP)
+		if ((r = claim_step(l, key, cart, modified, (int)k, now, eh, e)) == GAVE_UP)
 			return CW_DONE;
 		if (r != CW_DONE) {
 			*step = (int)k;
@@ -825,7 +855,7 @@ cw_ledger_commit(struct cw_ledger *l, const json_t *result, const struct timespe
 		if (found == 0) {
 			/* A send nobody claimed (a stage run by hand): record it. */
 			cur = entry(l, key, result, &m, json_is_integer(stepv) ?
-			    (int)json_integer_value(stepv) : 1, "claimed", now);
+			    (int)json_integer_value(stepv) : 1, "claimed", now, NULL);
 			etag = NULL;
 		}
 		if ((doc = settled(l, cur, result, now, gave_up)) == NULL) {

@@ -16,10 +16,32 @@
 /* How long a process waits for another's lock before it gives up. */
 #define BUSY_MS 30000
 
+/* The statements every call runs, prepared once per store and kept. */
+enum { ST_CREATE, ST_READ, ST_REPLACE, ST_UPSERT, ST_REMOVE, ST_COUNT };
+
+static const char *const sqls[ST_COUNT] = {
+	[ST_CREATE] = "INSERT INTO docs (pk, id, body, etag) VALUES (?, ?, ?, 1) "
+	    "ON CONFLICT DO NOTHING",
+	[ST_READ] = "SELECT body, etag FROM docs WHERE pk = ? AND id = ?",
+	[ST_REPLACE] = "UPDATE docs SET body = ?, etag = etag + 1 "
+	    "WHERE pk = ? AND id = ? AND etag = ?",
+	[ST_UPSERT] = "INSERT INTO docs (pk, id, body, etag) VALUES (?, ?, ?, 1) "
+	    "ON CONFLICT (pk, id) DO UPDATE SET body = excluded.body, etag = etag + 1",
+	[ST_REMOVE] = "DELETE FROM docs WHERE pk = ? AND id = ?",
+};
+
+static const char *const whats[ST_COUNT] = {
+	[ST_CREATE] = "create", [ST_READ] = "read", [ST_REPLACE] = "replace",
+	[ST_UPSERT] = "upsert", [ST_REMOVE] = "remove",
+};
+
 struct sq {
 	struct cw_docstore ops;
 	sqlite3 *db;
 	char *path;
+	sqlite3_stmt *st[ST_COUNT];
+	int group;           /* a group (BEGIN IMMEDIATE) is open */
+	int lost;            /* ... and a failed call has rolled it back */
 };
 
 /* The etag is a counter bumped by every write: compare-and-swap in one UPDATE. */
@@ -31,30 +53,54 @@ static const char schema[] =
     " etag INTEGER NOT NULL,"
     " PRIMARY KEY (pk, id));";
 
+/* Some errors (a full disk, I/O) end the open transaction: the group's
+ * earlier writes are gone, and its commit must say so. */
 static int
 fail(struct sq *s, cw_err *e, const char *what)
 {
+	if (s->group && sqlite3_get_autocommit(s->db))
+		s->lost = 1;
 	return cw_seterr(e, "state store %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
-/* Runs sql with text arguments; for statements that return no rows.
- * Returns the number of rows changed, or -1. */
-static int
-exec(struct sq *s, const char *what, const char *sql, int n, const char *const *args,
-    cw_err *e)
+/* Statement which, prepared (once) and reset; NULL with e set. */
+static sqlite3_stmt *
+stmt(struct sq *s, int which, cw_err *e)
 {
-	sqlite3_stmt *st;
+	if (s->st[which] == NULL && sqlite3_prepare_v3(s->db, sqls[which], -1,
+	    SQLITE_PREPARE_PERSISTENT, &s->st[which], NULL) != SQLITE_OK) {
+		fail(s, e, whats[which]);
+		return NULL;
+	}
+	return s->st[which];
+}
+
+/* Leaves a kept statement ready for its next call; the bound texts are the
+ * caller's, bound without copies, and must not be looked at again. */
+static void
+done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* Runs statement which with text arguments; for statements that return no
+ * rows. Returns the number of rows changed, or -1. */
+static int
+exec(struct sq *s, int which, int n, const char *const *args, cw_err *e)
+{
+	sqlite3_stmt *st = stmt(s, which, e);
 	int r = -1;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return fail(s, e, what);
+	if (st == NULL)
+		return -1;
 	for (int i = 0; i < n; i++)
-		sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_DONE)
 		r = sqlite3_changes(s->db);
 	else
-		fail(s, e, what);
-	sqlite3_finalize(st);
+		fail(s, e, whats[which]);
+	done(st);
 	return r;
 }
 
@@ -73,8 +119,7 @@ sq_create(struct cw_docstore *ds, const char *pk, const char *id, const json_t *
 	struct sq *s = (struct sq *)ds;
 	char *body = dump(doc);
 	const char *args[] = {pk, id, body};
-	int r = exec(s, "create", "INSERT INTO docs (pk, id, body, etag) VALUES (?, ?, ?, 1) "
-	    "ON CONFLICT DO NOTHING", 3, args, e);
+	int r = exec(s, ST_CREATE, 3, args, e);
 
 	free(body);
 	return r < 0 ? -1 : r == 1;
@@ -112,11 +157,10 @@ sq_read(struct cw_docstore *ds, const char *pk, const char *id, json_t **doc,
 
 	*doc = NULL;
 	*etag = NULL;
-	if (sqlite3_prepare_v2(s->db, "SELECT body, etag FROM docs WHERE pk = ? AND id = ?",
-	    -1, &st, NULL) != SQLITE_OK)
-		return fail(s, e, "read");
-	sqlite3_bind_text(st, 1, pk, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
+	if ((st = stmt(s, ST_READ, e)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, pk, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *why = corrupt(st, doc);
 
@@ -132,7 +176,7 @@ sq_read(struct cw_docstore *ds, const char *pk, const char *id, json_t **doc,
 		r = 0;
 	else
 		fail(s, e, "read");
-	sqlite3_finalize(st);
+	done(st);
 	return r;
 }
 
@@ -143,8 +187,7 @@ sq_replace(struct cw_docstore *ds, const char *pk, const char *id, const json_t 
 	struct sq *s = (struct sq *)ds;
 	char *body = dump(doc);
 	const char *args[] = {body, pk, id, etag};
-	int r = exec(s, "replace", "UPDATE docs SET body = ?, etag = etag + 1 "
-	    "WHERE pk = ? AND id = ? AND etag = ?", 4, args, e);
+	int r = exec(s, ST_REPLACE, 4, args, e);
 
 	free(body);
 	return r < 0 ? -1 : r == 1;
@@ -157,9 +200,7 @@ sq_upsert(struct cw_docstore *ds, const char *pk, const char *id, const json_t *
 	struct sq *s = (struct sq *)ds;
 	char *body = dump(doc);
 	const char *args[] = {pk, id, body};
-	int r = exec(s, "upsert", "INSERT INTO docs (pk, id, body, etag) VALUES (?, ?, ?, 1) "
-	    "ON CONFLICT (pk, id) DO UPDATE SET body = excluded.body, etag = etag + 1",
-	    3, args, e);
+	int r = exec(s, ST_UPSERT, 3, args, e);
 
 	free(body);
 	return r < 0 ? -1 : 1;
@@ -169,8 +210,7 @@ static int
 sq_remove(struct cw_docstore *ds, const char *pk, const char *id, cw_err *e)
 {
 	const char *args[] = {pk, id};
-	int r = exec((struct sq *)ds, "remove", "DELETE FROM docs WHERE pk = ? AND id = ?",
-	    2, args, e);
+	int r = exec((struct sq *)ds, ST_REMOVE, 2, args, e);
 
 	return r < 0 ? -1 : r == 1;
 }
@@ -240,6 +280,9 @@ sq_close(struct cw_docstore *ds)
 {
 	struct sq *s = (struct sq *)ds;
 
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	/* An open group is rolled back as the connection closes. */
 	sqlite3_close(s->db);
 	free(s->path);
 	free(s);
@@ -315,6 +358,45 @@ setup(struct sq *s, cw_err *e)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
+/*
+ * A group is one transaction, its write lock taken up front (BEGIN
+ * IMMEDIATE, waiting for other processes as every call does): a deferred
+ * transaction that reads, then writes, could not wait for the lock. With
+ * synchronous=FULL its COMMIT syncs once for every write of the group.
+ */
+static int
+sq_begin(struct cw_docstore *ds, cw_err *e)
+{
+	struct sq *s = (struct sq *)ds;
+
+	if (s->group)
+		return cw_seterr(e, "state store %s: a group is open already", s->path);
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return fail(s, e, "begin");
+	s->group = 1;
+	s->lost = 0;
+	return 0;
+}
+
+static int
+sq_commit(struct cw_docstore *ds, cw_err *e)
+{
+	struct sq *s = (struct sq *)ds;
+	int r = 0;
+
+	if (!s->group)
+		return cw_seterr(e, "state store %s: no group is open", s->path);
+	if (s->lost)
+		r = cw_seterr(e, "state store %s: commit: an earlier error rolled the group "
+		    "back", s->path);
+	else if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		r = fail(s, e, "commit");
+	if (r != 0 && !sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	s->group = s->lost = 0;
+	return r;
+}
+
 static const struct cw_docstore sq_ops = {
 	.create = sq_create,
 	.read = sq_read,
@@ -322,6 +404,8 @@ static const struct cw_docstore sq_ops = {
 	.upsert = sq_upsert,
 	.remove = sq_remove,
 	.query = sq_query,
+	.begin = sq_begin,
+	.commit = sq_commit,
 	.close = sq_close,
 };
 
@@ -343,8 +427,8 @@ cw_sqlite_open(const char *path, cw_err *e)
 	}
 	/* Several processes share the file: wait for each other's locks rather
 	 * than fail; WAL lets readers run beside a writer; FULL makes each
-	 * statement durable when it returns, so a crash loses at most the line
-	 * in flight. */
+	 * statement (or group, at its commit) durable when it returns, so a
+	 * crash loses nothing a caller has let anyone act on. */
 	sqlite3_busy_timeout(s->db, BUSY_MS);
 	if (setup(s, e) != 0) {
 		sq_close(&s->ops);

@@ -1,11 +1,13 @@
 /* ndjson.c: the record driver and checked output shared by every stage. */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cw/core/json.h"
@@ -57,21 +59,56 @@ refused(const json_t *obj)
 	return why;
 }
 
-/* One loop's state: what to call, and what happened so far. */
+/* One loop's state: what to call, when to flush, and what happened so far. */
 struct run {
 	const char *src;
 	cw_rec_fn fn;
 	void *ctx;
-	int all;           /* refused lines go to fn too */
+	const struct cw_loop_opts *o;
 	struct cw_loop_stats st;
 	int status;
+	int held;          /* fn was called since the last flush */
+	long long due;     /* held: when max_ms runs out (ms_now() time); else -1 */
 };
+
+static long long
+ms_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Calls fn; the first call since the last flush starts the max_ms clock. */
+static int
+hand(struct run *rn, const struct cw_rec *rec)
+{
+	if (!rn->held) {
+		rn->held = 1;
+		if (rn->o->max_ms > 0)
+			rn->due = ms_now() + rn->o->max_ms;
+	}
+	return rn->fn(rec, rn->ctx);
+}
+
+/* Lets what fn holds go (o->flush, if any): 1 when it said stop. */
+static int
+flush(struct run *rn)
+{
+	rn->held = 0;
+	rn->due = -1;
+	if (rn->o->flush == NULL || rn->o->flush(rn->ctx) != CW_REC_STOP)
+		return 0;
+	rn->status = CW_EXIT_FAIL;
+	return 1;
+}
 
 /* Handles one line as read, its '\n' included or not: 1 to stop reading. */
 static int
 one_line(struct run *rn, const char *line, size_t len)
 {
-	struct cw_rec rec = {NULL, ++rn->st.lines, rn->src, NULL};
+	struct cw_rec rec = {NULL, ++rn->st.lines, rn->src, NULL, NULL, 0};
 	json_error_t jerr;
 	char *why = NULL;
 	int r;
@@ -82,6 +119,8 @@ one_line(struct run *rn, const char *line, size_t len)
 		len--;
 	if (blank(line, len))
 		return 0;
+	rec.text = line;
+	rec.len = len;
 	rec.json = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (rec.json == NULL)
 		why = cw_asprintf("not JSON: %s (column %d)", jerr.text, jerr.column);
@@ -93,18 +132,18 @@ one_line(struct run *rn, const char *line, size_t len)
 		rn->st.bad++;
 		rn->status = CW_EXIT_FAIL;
 		r = CW_REC_OK;
-		if (rn->all) {
+		if (rn->o->all) {
 			/* Jansson quotes the text it stopped at: a piece of a
 			 * record, which should not travel on in a result. */
 			rec.why = rec.json == NULL ? "not a JSON object" : why;
 			rec.json = NULL;
-			r = rn->fn(&rec, rn->ctx);
+			r = hand(rn, &rec);
 		}
 		free(why);
 		return r == CW_REC_STOP;
 	}
 	rn->st.records++;
-	r = rn->fn(&rec, rn->ctx);
+	r = hand(rn, &rec);
 	json_decref(rec.json);
 	if (r == CW_REC_BAD) {
 		rn->st.bad++;
@@ -142,140 +181,152 @@ struct reader {
 	int fd;
 	char *buf;
 	size_t cap, start, scan, end;
-	int eof;
+	int eof, error;    /* error: an errno */
 };
 
-enum { R_LINE, R_EOF, R_ERR, R_QUIET };
-
-/* Reads more into r: 0, or -1 with errno. */
+/*
+ * Waits until r->fd can be read, for at most idle_ms (-1: no limit) and not
+ * past due (an ms_now() time; -1: none; already past: no wait at all): 1
+ * readable (or a poll error, left in r->error), 0 not in time.
+ */
 static int
-fill(struct reader *r)
+wait_input(struct reader *r, int idle_ms, long long due)
 {
-	ssize_t n;
+	struct pollfd p = {r->fd, POLLIN, 0};
+	long long end = idle_ms >= 0 ? ms_now() + idle_ms : -1, left;
+	int n;
 
-	if (r->start > 0) {
-		memmove(r->buf, r->buf + r->start, r->end - r->start);
-		r->end -= r->start;
-		r->scan -= r->start;
-		r->start = 0;
+	if (due >= 0 && (end < 0 || due < end))
+		end = due;
+	for (;;) {
+		left = end < 0 ? -1 : end - ms_now();
+		if (end >= 0 && left <= 0)
+			return 0;
+		n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (n != -1 || errno != EINTR)
+			break;
 	}
-	if (r->end == r->cap) {
-		r->cap = r->cap > 0 ? r->cap * 2 : 65536;
-		r->buf = cw_realloc(r->buf, r->cap);
-	}
-	if ((n = read(r->fd, r->buf + r->end, r->cap - r->end)) == -1)
-		return errno == EINTR || errno == EAGAIN ? 0 : -1;
-	if (n == 0)
-		r->eof = 1;
-	r->end += (size_t)n;
-	return 0;
+	if (n == -1)
+		r->error = errno;
+	return n != 0;
 }
 
 /*
- * The next line in *line and *len ('\n' included; borrowed until the next
- * call): R_LINE, R_EOF, or R_ERR. When no whole line is buffered and wait_ms
- * >= 0, waits at most that long for input, else R_QUIET.
+ * The next line, its '\n' included if it has one, in *line (r's own, valid
+ * until the next call) and *len: 1; 0 at the end of input or on a read error
+ * (r->error). When no whole line is buffered and idle_ms or due is given, -1
+ * if no input came in time (wait_input): the input is quiet, or due.
  */
 static int
-next_line(struct reader *r, int wait_ms, const char **line, size_t *len)
+next_line(struct reader *r, int idle_ms, long long due, const char **line, size_t *len)
 {
-	struct pollfd p = {r->fd, POLLIN, 0};
-	char *nl;
-	int k;
-
 	for (;;) {
-		nl = r->end == r->scan ? NULL :
-		    memchr(r->buf + r->scan, '\n', r->end - r->scan);
-		r->scan = nl != NULL ? (size_t)(nl - r->buf) + 1 : r->end;
-		if (nl != NULL || (r->eof && r->end > r->start)) {
+		char *nl = r->end > r->scan ?
+		    memchr(r->buf + r->scan, '\n', r->end - r->scan) : NULL;
+		ssize_t n;
+
+		r->scan = nl != NULL ? (size_t)(nl + 1 - r->buf) : r->end;
+		if (nl != NULL || ((r->eof || r->error) && r->start < r->end)) {
 			*line = r->buf + r->start;
 			*len = r->scan - r->start;
 			r->start = r->scan;
-			return R_LINE;
+			return 1;
 		}
-		if (r->eof)
-			return R_EOF;
-		if (wait_ms >= 0) {
-			if ((k = poll(&p, 1, wait_ms)) == 0)
-				return R_QUIET;
-			if (k == -1 && errno == EINTR)
-				continue;
-			wait_ms = -1;  /* readable, or an error read() reports */
+		if (r->eof || r->error)
+			return 0;
+		if (r->start > 0) {
+			memmove(r->buf, r->buf + r->start, r->end - r->start);
+			r->end -= r->start;
+			r->scan -= r->start;
+			r->start = 0;
 		}
-		if (fill(r) != 0)
-			return R_ERR;
+		if (r->end == r->cap)
+			r->buf = cw_realloc(r->buf, r->cap = r->cap ? 2 * r->cap : 65536);
+		/* Bytes of a line are input too: each read starts idle_ms anew. */
+		if ((idle_ms >= 0 || due >= 0) && !wait_input(r, idle_ms, due))
+			return -1;
+		if (r->error)
+			continue;
+		if ((n = read(r->fd, r->buf + r->end, r->cap - r->end)) > 0)
+			r->end += (size_t)n;
+		else if (n == 0)
+			r->eof = 1;
+		else if (errno == EAGAIN)
+			wait_input(r, -1, -1);  /* a non-blocking descriptor */
+		else if (errno != EINTR)
+			r->error = errno;
 	}
 }
 
+/* Reads fd, flushing when input is quiet with something held, or due. */
 static void
-loop_fd(int fd, struct run *rn, const struct cw_loop_opts *o)
+loop_fd(int fd, struct run *rn)
 {
-	struct reader r = {fd, NULL, 0, 0, 0, 0, 0};
-	int idle = o->idle != NULL && o->idle_ms > 0, k;
-	unsigned long since = 0;   /* lines since idle() was last called */
+	struct reader r = {fd, NULL, 0, 0, 0, 0, 0, 0};
+	int idle_ms = rn->o->flush != NULL && rn->o->idle_ms > 0 ? rn->o->idle_ms : -1;
+	int stop = 0, got;
 	const char *line;
 	size_t len;
 
-	while ((k = next_line(&r, idle && since > 0 ? o->idle_ms : -1, &line, &len)) != R_EOF) {
-		if (k == R_ERR) {
-			cw_warn("%s: read error", rn->src);
-			rn->status = CW_EXIT_FAIL;
-			break;
-		}
-		if (k == R_QUIET) {
-			since = 0;
-			if (o->idle(rn->ctx) == CW_REC_STOP) {
-				rn->status = CW_EXIT_FAIL;
-				break;
-			}
-			continue;
-		}
-		since++;
-		if (one_line(rn, line, len))
-			break;
+	while (!stop && (got = next_line(&r, rn->held ? idle_ms : -1, rn->due,
+	    &line, &len)) != 0) {
+		if (got > 0)
+			stop = one_line(rn, line, len);
+		if (rn->held && (got < 0 || (rn->due >= 0 && ms_now() >= rn->due)))
+			stop = flush(rn) || stop;
+	}
+	if (r.error != 0) {
+		errno = r.error;
+		cw_warn("%s: read error", rn->src);
+		rn->status = CW_EXIT_FAIL;
 	}
 	free(r.buf);
 }
 
-int
-cw_ndjson_loop_idle(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
-    const struct cw_loop_opts *o, struct cw_loop_stats *stats)
+/* The one loop: timed reads the descriptor of in, to be able to wait. */
+static int
+drive(FILE *in, const char *src, cw_rec_fn fn, void *ctx, const struct cw_loop_opts *o,
+    int timed, struct cw_loop_stats *stats)
 {
-	struct run rn = {src, fn, ctx, o->all, {0, 0, 0}, CW_EXIT_OK};
+	struct run rn = {src, fn, ctx, o, {0, 0, 0}, CW_EXIT_OK, 0, -1};
 	int fd = fileno(in);
 
-	/* A stream without a descriptor (fmemopen) never waits: no idle. */
-	if (fd == -1)
-		loop_file(in, &rn);
+	/* A stream without a descriptor (fmemopen) cannot be waited on: what
+	 * fn holds is let go at its end only. */
+	if (timed && fd != -1)
+		loop_fd(fd, &rn);
 	else
-		loop_fd(fd, &rn, o);
+		loop_file(in, &rn);
+	if (rn.held)
+		flush(&rn);
 	if (stats != NULL)
 		*stats = rn.st;
 	return rn.status;
+}
+
+int
+cw_ndjson_loop_flush(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
+    const struct cw_loop_opts *o, struct cw_loop_stats *stats)
+{
+	return drive(in, src, fn, ctx, o, 1, stats);
 }
 
 int
 cw_ndjson_loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
     struct cw_loop_stats *stats)
 {
-	struct run rn = {src, fn, ctx, 0, {0, 0, 0}, CW_EXIT_OK};
+	static const struct cw_loop_opts o = {0, NULL, 0, 0};
 
-	loop_file(in, &rn);
-	if (stats != NULL)
-		*stats = rn.st;
-	return rn.status;
+	return drive(in, src, fn, ctx, &o, 0, stats);
 }
 
 int
 cw_ndjson_loop_all(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
     struct cw_loop_stats *stats)
 {
-	struct run rn = {src, fn, ctx, 1, {0, 0, 0}, CW_EXIT_OK};
+	static const struct cw_loop_opts o = {1, NULL, 0, 0};
 
-	loop_file(in, &rn);
-	if (stats != NULL)
-		*stats = rn.st;
-	return rn.status;
+	return drive(in, src, fn, ctx, &o, 0, stats);
 }
 
 void
@@ -302,12 +353,18 @@ cw_ewrite_line(FILE *out, const char *s, size_t n)
 		write_failed();
 }
 
+void
+cw_ewrite_lines(FILE *out, const char *s, size_t n)
+{
+	if (n > 0 && fwrite(s, 1, n, out) != n)
+		write_failed();
+}
+
 static int
 dump_cb(const char *buf, size_t n, void *data)
 {
-	FILE *out = data;
-
-	return fwrite(buf, 1, n, out) == n ? 0 : -1;
+	cw_buf_add(data, buf, n);
+	return 0;
 }
 
 /*
@@ -316,11 +373,22 @@ dump_cb(const char *buf, size_t n, void *data)
  * up to 15 digits survives the trip through a double exactly.
  */
 void
+cw_json_line(struct cw_buf *b, const json_t *obj)
+{
+	json_dump_callback(obj, dump_cb, b, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	cw_buf_add(b, "\n", 1);
+}
+
+/* One fwrite per record: a line-buffered stream would otherwise take the
+ * dump's many small pieces one by one. */
+void
 cw_ewrite_json(FILE *out, const json_t *obj)
 {
-	if (json_dump_callback(obj, dump_cb, out, JSON_COMPACT | JSON_REAL_PRECISION(15)) != 0 ||
-	    putc('\n', out) == EOF)
-		write_failed();
+	struct cw_buf b = CW_BUF_INIT;
+
+	cw_json_line(&b, obj);
+	cw_ewrite_lines(out, b.data, b.len);
+	cw_buf_free(&b);
 }
 
 int

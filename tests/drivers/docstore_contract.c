@@ -649,6 +649,150 @@ t_races(struct cw_docstore **sp, struct cw_http **hp)
 	ok(errs == 0, "remove the race documents");
 }
 
+/* In a child: race_create's creates, in groups of 7 (begin, creates, commit). */
+static int
+race_group(int child)
+{
+	struct cw_docstore *s;
+	struct cw_http *h;
+	int won = 0, r = 0;
+	char id[32];
+	cw_err e;
+
+	if ((s = store_open(&h, &e)) == NULL) {
+		warnx("child %d: %s", child, e.msg);
+		return CHILD_ERR;
+	}
+	for (int i = 0; i < NRACE && r >= 0; i++) {
+		json_t *d;
+		int k = (i + child * 11) % NRACE;
+
+		if (i % 7 == 0 && (r = s->begin(s, &e)) != 0)
+			break;
+		snprintf(id, sizeof(id), "group-%02d", k);
+		d = mkdoc("race", id, json_pack("{s:i}", "winner", child));
+		if ((r = s->create(s, "race", id, d, &e)) > 0)
+			won++;
+		json_decref(d);
+		if (r >= 0 && (i % 7 == 6 || i == NRACE - 1))
+			r = s->commit(s, &e);
+	}
+	if (r < 0)
+		warnx("child %d: %s", child, e.msg);
+	store_close(s, h);
+	return r < 0 ? CHILD_ERR : won;
+}
+
+/* SQLite, in a child: a group's writes, then death before its commit. */
+static int
+crash_in_group(int child)
+{
+	struct cw_docstore *s;
+	struct cw_http *h;
+	json_t *d = mkdoc("G", "crashed", NULL);
+	cw_err e;
+
+	(void)child;
+	if ((s = store_open(&h, &e)) == NULL || s->begin(s, &e) != 0 ||
+	    s->create(s, "G", "crashed", d, &e) != 1)
+		_exit(CHILD_ERR);
+	_exit(0);
+}
+
+/* SQLite: how many rows with id a connection of its own sees (-1 error);
+ * a store's open would wait for the group's write lock. */
+static int
+outside(const char *id)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int n = -1;
+
+	if (sqlite3_open_v2(tg.path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT count(*) FROM docs WHERE id = ?", -1, &st,
+	    NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return n;
+}
+
+/* Groups (begin, commit): their writes seen inside them, kept after the
+ * commit, and racing groups still make one winner per id. */
+static void
+t_group(struct cw_docstore **sp, struct cw_http **hp)
+{
+	struct cw_docstore *s = *sp;
+	json_t *d1 = mkdoc("G", "g1", json_pack("{s:i}", "n", 1));
+	json_t *d2 = mkdoc("G", "g2", json_pack("{s:i}", "n", 2));
+	json_t *d0 = mkdoc("G", "g2", json_pack("{s:i}", "n", 0));
+	int st[NCHILD], total = 0, errs = 0, r;
+	char id[32];
+	cw_err e;
+
+	ok(said(s->begin(s, &e), "begin", &e) == 0, "begin a group");
+	ok(said(s->create(s, "G", "g1", d1, &e), "create", &e) == 1 &&
+	    said(s->upsert(s, "G", "g2", d0, &e), "upsert", &e) == 1 &&
+	    said(s->upsert(s, "G", "g2", d2, &e), "upsert", &e) == 1,
+	    "writes in the group");
+	ok(reads_as(s, "G", "g1", d1) && reads_as(s, "G", "g2", d2),
+	    "reads in the group see its writes");
+	if (!tg.cosmos)
+		ok(outside("g1") == 0,
+		    "sqlite: another connection does not see them before the commit");
+	ok(said(s->commit(s, &e), "commit", &e) == 0, "commit the group");
+	store_close(s, *hp);
+	if ((s = *sp = store_open(hp, &e)) == NULL) {
+		printf("Bail out! cannot reopen the store: %s\n", e.msg);
+		exit(1);
+	}
+	ok(reads_as(s, "G", "g1", d1) && reads_as(s, "G", "g2", d2),
+	    "after the commit they are in the store (reopened)");
+	ok(s->remove(s, "G", "g1", &e) == 1 && s->remove(s, "G", "g2", &e) == 1,
+	    "remove them");
+	if (!tg.cosmos) {
+		store_close(s, *hp);
+		fork_all(crash_in_group, st);
+		if ((s = *sp = store_open(hp, &e)) == NULL) {
+			printf("Bail out! cannot reopen the store: %s\n", e.msg);
+			exit(1);
+		}
+		ok(st[0] == 0 && absent(s, "G", "crashed"),
+		    "sqlite: a process that dies inside a group leaves none of its writes");
+		ok(s->begin(s, &e) == 0 && s->begin(s, &e) == -1 && s->commit(s, &e) == 0,
+		    "sqlite: groups do not nest");
+		ok(s->commit(s, &e) == -1, "sqlite: a commit with no group open fails");
+	}
+	json_decref(d0);
+	json_decref(d1);
+	json_decref(d2);
+
+	store_close(s, *hp);
+	*sp = NULL;
+	fork_all(race_group, st);
+	for (int i = 0; i < NCHILD; i++) {
+		if (st[i] == CHILD_ERR)
+			errs++;
+		else
+			total += st[i];
+	}
+	if ((s = *sp = store_open(hp, &e)) == NULL) {
+		printf("Bail out! cannot reopen the store: %s\n", e.msg);
+		exit(1);
+	}
+	ok(errs == 0 && total == NRACE, "%d children creating the same %d ids in groups: "
+	    "exactly %d creates win (%d, %d errors)", NCHILD, NRACE, NRACE, total, errs);
+	for (int i = 0; i < NRACE; i++) {
+		snprintf(id, sizeof(id), "group-%02d", i);
+		if ((r = s->remove(s, "race", id, &e)) != 1)
+			errs++;
+	}
+	ok(errs == 0, "remove the group race documents");
+}
+
 /* A loopback port nobody listens on: bound, read, closed. */
 static int
 closed_port(void)
@@ -831,6 +975,7 @@ main(int argc, char *argv[])
 	t_query(s);
 	t_paging(s);
 	t_races(&s, &h);
+	t_group(&s, &h);
 	t_negative(s);
 	t_corrupt(s);
 

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/select.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -481,13 +483,13 @@ test_case_twins_first_pair(void **state)
 	}
 }
 
-/* The idle loop reads its own way (from the descriptor): the same records,
+/* The timed loop reads its own way (from the descriptor): the same records,
  * line numbers and verdicts, a last line without '\n', lines past its buffer. */
 static void
-test_idle_loop_reads_alike(void **state)
+test_flush_loop_reads_alike(void **state)
 {
 	static const char in[] = "{\"a\":1}\r\n\n   \n{nope\n{\"c\":3}";
-	struct cw_loop_opts o = {0, 0, NULL};
+	struct cw_loop_opts o = {0, NULL, 0, 0};
 	size_t big = 300 * 1024, n = big + 32;
 	char *text = malloc(n);
 	struct cw_loop_stats st;
@@ -499,7 +501,7 @@ test_idle_loop_reads_alike(void **state)
 
 	(void)state;
 	capture_begin(&cap);
-	assert_int_equal(cw_ndjson_loop_idle(f, "<stdin>", collect, &s, &o, &st), CW_EXIT_FAIL);
+	assert_int_equal(cw_ndjson_loop_flush(f, "<stdin>", collect, &s, &o, &st), CW_EXIT_FAIL);
 	said = capture_end(&cap);
 	assert_non_null(strstr(said, "<stdin>:4: not JSON"));
 	free(said);
@@ -517,14 +519,14 @@ test_idle_loop_reads_alike(void **state)
 	k += (int)big;
 	k += snprintf(text + k, n - (size_t)k, "\"}\n{\"a\":1}\n");
 	f = input(text, (size_t)k);
-	assert_int_equal(cw_ndjson_loop_idle(f, "<stdin>", collect, &s, &o, NULL), CW_EXIT_OK);
+	assert_int_equal(cw_ndjson_loop_flush(f, "<stdin>", collect, &s, &o, NULL), CW_EXIT_OK);
 	assert_int_equal(s.n, 2);
 	assert_int_equal(s.biglen, big);
 	fclose(f);
 	free(text);
 }
 
-/* What the idle callback saw, and the pipe it feeds. */
+/* What the flush on a quiet input saw, and the pipe it feeds. */
 struct quiet {
 	struct seen s;
 	int wfd;           /* the pipe's write end, -1 once closed */
@@ -534,7 +536,7 @@ struct quiet {
 };
 
 static int
-on_idle(void *ctx)
+on_quiet(void *ctx)
 {
 	struct quiet *q = ctx;
 	static const char rest[] = ":3}\n";
@@ -557,13 +559,14 @@ collect_quiet(const struct cw_rec *rec, void *ctx)
 	return collect(rec, &((struct quiet *)ctx)->s);
 }
 
-/* Input open but quiet: idle is called once every whole line is handled (a
- * half line waits), once per quiet spell, and may stop the loop. */
+/* Input open but quiet: flush is called once every whole line is handled (a
+ * half line waits), once per quiet spell, not at the end with nothing held
+ * since, and may stop the loop. */
 static void
-test_idle_when_input_is_quiet(void **state)
+test_flush_when_input_is_quiet(void **state)
 {
 	static const char in[] = "{\"a\":1}\n{\"b\":2}\n{\"c\"";
-	struct cw_loop_opts o = {0, 20, on_idle};
+	struct cw_loop_opts o = {0, on_quiet, 20, 0};
 	struct quiet q = {0};
 	int fds[2];
 	FILE *f;
@@ -573,7 +576,7 @@ test_idle_when_input_is_quiet(void **state)
 	assert_int_equal(write(fds[1], in, sizeof(in) - 1), sizeof(in) - 1);
 	q.wfd = fds[1];
 	f = fdopen(fds[0], "r");
-	assert_int_equal(cw_ndjson_loop_idle(f, "<stdin>", collect_quiet, &q, &o, NULL),
+	assert_int_equal(cw_ndjson_loop_flush(f, "<stdin>", collect_quiet, &q, &o, NULL),
 	    CW_EXIT_OK);
 	assert_int_equal(q.calls, 2);
 	assert_int_equal(q.at[0], 2);  /* the half line was not a record yet */
@@ -586,13 +589,145 @@ test_idle_when_input_is_quiet(void **state)
 	assert_int_equal(pipe(fds), 0);
 	assert_int_equal(write(fds[1], in, 8), 8);
 	f = fdopen(fds[0], "r");
-	assert_int_equal(cw_ndjson_loop_idle(f, "<stdin>", collect_quiet, &q, &o, NULL),
+	assert_int_equal(cw_ndjson_loop_flush(f, "<stdin>", collect_quiet, &q, &o, NULL),
 	    CW_EXIT_FAIL);
 	assert_int_equal(q.calls, 1);
 	assert_int_equal(q.s.n, 1);
 	close(fds[1]);
 	fclose(f);
 }
+
+/* cw_ndjson_loop_flush: the order of records (r) and flushes (f), and the
+ * pipe that tells the writer a flush came. */
+struct order {
+	char ev[16];
+	int n;
+	int told;          /* write end: "a flush came" */
+	int stop_at_flush; /* the flush that answers STOP (1-based; 0 none) */
+	int flushes;
+	int rec_ms;        /* how long each record takes */
+};
+
+static int
+order_rec(const struct cw_rec *rec, void *ctx)
+{
+	struct order *o = ctx;
+
+	assert_non_null(rec->text);
+	assert_int_equal(rec->text[rec->len - 1], '}');  /* the line, no newline */
+	o->ev[o->n++] = 'r';
+	if (o->rec_ms > 0)
+		nanosleep(&(struct timespec){0, o->rec_ms * 1000000L}, NULL);
+	return CW_REC_OK;
+}
+
+static int
+order_flush(void *ctx)
+{
+	struct order *o = ctx;
+
+	o->ev[o->n++] = 'f';
+	if (o->told >= 0 && o->flushes == 0)  /* the writer hears of the first only */
+		(void)!write(o->told, "f", 1);      /* EPIPE if it gave up waiting */
+	return ++o->flushes == o->stop_at_flush ? CW_REC_STOP : CW_REC_OK;
+}
+
+/*
+ * A writer that sends one line, waits (up to 5 s) to hear of a flush, then
+ * sends a second and closes: a quiet input is flushed without waiting for
+ * more, by idle_ms or by max_ms alone, and the end of input flushes what
+ * came since.
+ */
+static void
+test_flush_on_quiet_input(void **state)
+{
+	static const struct cw_loop_opts opts[] = {
+		{0, order_flush, 20, 0},
+		{0, order_flush, 0, 20},
+	};
+	int data[2], told[2];
+	char c;
+	pid_t pid;
+	FILE *in;
+
+	(void)state;
+	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		struct order o = {.told = -1};
+
+		assert_int_equal(pipe(data), 0);
+		assert_int_equal(pipe(told), 0);
+		if ((pid = fork()) == 0) {
+			struct timeval tv = {5, 0};
+			fd_set fds;
+
+			close(data[0]);
+			close(told[1]);
+			if (write(data[1], "{\"a\":1}\n", 8) != 8)
+				_exit(1);
+			FD_ZERO(&fds);
+			FD_SET(told[0], &fds);
+			if (select(told[0] + 1, &fds, NULL, NULL, &tv) == 1)
+				(void)!read(told[0], &c, 1);
+			(void)!write(data[1], "{\"b\":2}", 7);  /* the last line, no newline */
+			_exit(0);
+		}
+		close(data[1]);
+		close(told[0]);
+		o.told = told[1];
+		assert_non_null(in = fdopen(data[0], "r"));
+		assert_int_equal(cw_ndjson_loop_flush(in, "<stdin>", order_rec, &o, &opts[i],
+		    NULL), CW_EXIT_OK);
+		close(told[1]);
+		fclose(in);
+		waitpid(pid, NULL, 0);
+		assert_string_equal(o.ev, "rfrf");
+	}
+}
+
+/* Three lines at once, each record taking longer than max_ms: a flush after
+ * each, though the next line waits; a flush that says STOP stops reading;
+ * without max_ms, and from a stream without a descriptor, one flush at the
+ * end. */
+static void
+test_flush_while_input_waits(void **state)
+{
+	static const char lines[] = "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n";
+	struct cw_loop_opts lo = {0, order_flush, 1000, 10};
+	struct order o = {.told = -1, .rec_ms = 25};
+	FILE *in;
+
+	(void)state;
+	in = input(lines, sizeof(lines) - 1);
+	assert_int_equal(cw_ndjson_loop_flush(in, "<stdin>", order_rec, &o, &lo, NULL),
+	    CW_EXIT_OK);
+	assert_string_equal(o.ev, "rfrfrf");
+	fclose(in);
+
+	o = (struct order){.told = -1, .rec_ms = 25, .stop_at_flush = 1};
+	in = input(lines, sizeof(lines) - 1);
+	assert_int_equal(cw_ndjson_loop_flush(in, "<stdin>", order_rec, &o, &lo, NULL),
+	    CW_EXIT_FAIL);
+	assert_string_equal(o.ev, "rf");
+	fclose(in);
+
+	o = (struct order){.told = -1, .rec_ms = 25};
+	lo.max_ms = 0;
+	in = input(lines, sizeof(lines) - 1);
+	assert_int_equal(cw_ndjson_loop_flush(in, "<stdin>", order_rec, &o, &lo, NULL),
+	    CW_EXIT_OK);
+	assert_string_equal(o.ev, "rrrf");
+	fclose(in);
+
+	o = (struct order){.told = -1, .rec_ms = 25};
+	lo.max_ms = 10;
+	assert_non_null(in = fmemopen((void *)lines, sizeof(lines) - 1, "r"));
+	assert_int_equal(cw_ndjson_loop_flush(in, "<stdin>", order_rec, &o, &lo, NULL),
+	    CW_EXIT_OK);
+	assert_string_equal(o.ev, "rrrf");
+	fclose(in);
+}
+
 
 int
 main(void)
@@ -610,8 +745,10 @@ main(void)
 		cmocka_unit_test(test_case_twins_are_bad_lines),
 		cmocka_unit_test(test_loop_all_says_why),
 		cmocka_unit_test(test_case_twins_first_pair),
-		cmocka_unit_test(test_idle_loop_reads_alike),
-		cmocka_unit_test(test_idle_when_input_is_quiet),
+		cmocka_unit_test(test_flush_loop_reads_alike),
+		cmocka_unit_test(test_flush_when_input_is_quiet),
+		cmocka_unit_test(test_flush_on_quiet_input),
+		cmocka_unit_test(test_flush_while_input_waits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -59,6 +59,20 @@ struct cw_docstore {
 	int (*query)(struct cw_docstore *s, const char *field, const char *value,
 	    int (*fn)(const json_t *doc, const char *etag, void *ctx), void *ctx,
 	    cw_err *e);
+	/*
+	 * A group of calls: begin, any calls, then commit. Every write of the
+	 * group is durable once commit returns 0, and a caller must not let
+	 * anyone act on a write (write its record out, acknowledge it) before
+	 * then: a crash inside a group may lose any of its writes (SQLite loses
+	 * them all, atomically). Calls inside a group see its own writes. When
+	 * commit fails (-1 with e) none of the group's writes happened: a call
+	 * that failed may have rolled the group back, and commit then says so.
+	 * Groups do not nest; a store closed with a group open rolls it back.
+	 * For a store whose every write is durable when it returns (Cosmos DB)
+	 * both are no-ops. 0, or -1 with e.
+	 */
+	int (*begin)(struct cw_docstore *s, cw_err *e);
+	int (*commit)(struct cw_docstore *s, cw_err *e);
 	/* Frees the store; callers use cw_docstore_close, which wipes hk first. */
 	void (*close)(struct cw_docstore *s);
 	/* Where the store is, for messages: a file name or a container URL;

@@ -38,6 +38,17 @@ void cw_ledger_free(struct cw_ledger *l);
  * switch-over note, no result, no hashing key. */
 void cw_ledger_dry_run(struct cw_ledger *l);
 
+/*
+ * Groups claims and results (cw_ledger_claim, cw_ledger_commit) into one
+ * store transaction (docstore.h's begin and commit): many writes, one sync.
+ * Nothing claimed or recorded in a group may be acted on (a cart written
+ * out, a result acknowledged) before cw_ledger_group_commit returns 0; when
+ * it fails (-1 with e), none of the group's writes happened. In a dry run
+ * both do nothing. 0, or -1 with e.
+ */
+int cw_ledger_group_begin(struct cw_ledger *l, cw_err *e);
+int cw_ledger_group_commit(struct cw_ledger *l, cw_err *e);
+
 /* What the filter decides for a cart. */
 enum cw_verdict {
 	CW_PASS,            /* claimed for us: send it */

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <jansson.h>
+#include "cw/core/util.h"
 
 /* One input record. json is borrowed: valid only during the callback
  * (json_incref() it to keep it). */
@@ -14,6 +15,9 @@ struct cw_rec {
 	const char *why;       /* json NULL (cw_ndjson_loop_all): why the line
 	                        * was refused ("not a JSON object", or a reason
 	                        * about the record's keys); else NULL */
+	const char *text;      /* the line as read (len bytes, no newline):
+	                        * for a stage that passes it on unchanged */
+	size_t len;
 };
 
 /* What a per-record function returns. */
@@ -51,28 +55,36 @@ int cw_ndjson_loop_all(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
     struct cw_loop_stats *stats);
 
 /*
- * Called by cw_ndjson_loop_idle() once input has been quiet for the idle time:
- * no line has come for that long and every line read has been handed to the
- * record function. The stage sends or writes what it holds back. Once per
- * quiet spell: not again until a line has come since. Returns CW_REC_OK, or
+ * What cw_ndjson_loop_flush() calls to let go what fn holds back (a batch,
+ * a group of claims): send it, commit it, write it. Returns CW_REC_OK, or
  * CW_REC_STOP to stop reading (the loop then returns CW_EXIT_FAIL).
  */
-typedef int (*cw_idle_fn)(void *ctx);
+typedef int (*cw_flush_fn)(void *ctx);
 
 struct cw_loop_opts {
 	int all;           /* refused lines go to fn too, as cw_ndjson_loop_all() */
-	int idle_ms;       /* > 0 with idle: how long input must be quiet */
-	cw_idle_fn idle;   /* may be NULL: never called */
+	cw_flush_fn flush; /* may be NULL: never called */
+	int idle_ms;       /* > 0: flush once input has been quiet this long */
+	int max_ms;        /* > 0: flush this long after the first call of fn
+	                    * since the last flush, input waiting or not */
 };
 
 /*
- * cw_ndjson_loop() or, with o->all, cw_ndjson_loop_all(), calling o->idle
- * when input goes quiet (with ctx, as fn). in is read through its file
- * descriptor, not through stdio: nothing may have been read from it with
- * stdio before, and nothing should be after. A stream without a descriptor
- * (fmemopen) is read as cw_ndjson_loop() reads it, never idle.
+ * cw_ndjson_loop() or, with o->all, cw_ndjson_loop_all(), for a stage that
+ * holds records back and must not keep them waiting on a slow input. Once fn
+ * has been called since the last flush (the records held), calls
+ * o->flush(ctx): when input has been quiet for idle_ms (no byte came that
+ * long and no whole line is left unhandled); when max_ms have passed since
+ * the first of those calls (between two records, or while waiting for
+ * input); and at the end of input, or after fn or flush said STOP. Never
+ * twice without a call of fn between. So no record waits much longer than
+ * max_ms plus one call of fn, nor than idle_ms past the last input.
+ * in is read through its file descriptor, not through stdio: nothing may
+ * have been read from it with stdio before, and nothing should be after. A
+ * stream without a descriptor (fmemopen) is read as cw_ndjson_loop() reads
+ * it, flushed only at its end.
  */
-int cw_ndjson_loop_idle(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
+int cw_ndjson_loop_flush(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
     const struct cw_loop_opts *o, struct cw_loop_stats *stats);
 
 /* Reports a problem with one record as "TOOL: SRC:LINE: message", escaped
@@ -88,6 +100,14 @@ void cw_output_init(void);
 /* Writes obj as one compact line on out. A write error (EPIPE, ENOSPC) is
  * fatal: it reports and exits CW_EXIT_FAIL. */
 void cw_ewrite_json(FILE *out, const json_t *obj);
+
+/* Appends obj to b as one compact line, newline included, exactly as
+ * cw_ewrite_json writes it: for output held back and written at once. */
+void cw_json_line(struct cw_buf *b, const json_t *obj);
+
+/* Writes n bytes of whole lines (each ending in '\n') on out, fatal on error
+ * like above. */
+void cw_ewrite_lines(FILE *out, const char *s, size_t n);
 
 /* Writes a plain line (s plus '\n') on out, fatal on error like above. */
 void cw_ewrite_line(FILE *out, const char *s, size_t n);
