@@ -47,6 +47,16 @@ is "$(jq '.retail.units["128"] | ([.carts[].CustomerId | select(. != null and . 
 sandbox_start "$T/ds.json"
 is "$(curl -sf "$SANDBOX/_sandbox/health" | jq -r .ok)" true "the sandbox serves it"
 
+# --- the sandbox's latency knob (a lower bound only: the delay is a sleep)
+is "$(curl -sf "$SANDBOX/_sandbox/latency")" '{"ms":0}' "no latency by default"
+is "$(curl -sf -X POST -d '{"ms": 300}' "$SANDBOX/_sandbox/latency")" '{"ms":300}' "latency set to 300 ms"
+took=$(curl -s -o /dev/null -w '%{time_total}' "$SANDBOX/kv/secrets/x?api-version=7.4")
+is "$(awk -v t="$took" 'BEGIN { print (t >= 0.3) }')" 1 \
+	"a service request waits at least that long ($took s)"
+is "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{"ms": -1}' "$SANDBOX/_sandbox/latency")" 400 \
+	"a negative latency is refused"
+is "$(curl -sf -X DELETE "$SANDBOX/_sandbox/latency")" '{"ms":0}' "DELETE: none again"
+
 # --- the benchmark, tiny
 export BENCH_CARTS=200 BENCH_BIG=400 BENCH_SMALL=100 BENCH_PREVIEW=20 BENCH_PREVIEW_BIG=40 \
 	BENCH_RUNS=1 BENCH_OUT="$T/out"
