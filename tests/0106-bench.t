@@ -59,7 +59,7 @@ is "$(curl -sf -X DELETE "$SANDBOX/_sandbox/latency")" '{"ms":0}' "DELETE: none 
 
 # --- the benchmark, tiny
 export BENCH_CARTS=200 BENCH_BIG=400 BENCH_SMALL=100 BENCH_PREVIEW=20 BENCH_PREVIEW_BIG=40 \
-	BENCH_RUNS=1 BENCH_OUT="$T/out"
+	BENCH_RUNS=1 BENCH_ONLINE_CARTS=300 BENCH_LATENCY_MS=5 BENCH_OUT="$T/out"
 expect_exit 0 "scripts/bench on a tiny size" "$top/scripts/bench"
 r=$T/out/report.json
 same "$T/stdout" "$T/out/report.md" "it prints the markdown report it writes"
@@ -73,10 +73,17 @@ is "$(jq -r '[.speed[] | .wall_s, .cpu_s, .rss_kib, .records_per_s, .cpu_s_per_1
 is "$(jq -r '[.speed[].records] | join(" ")' "$r")" "200 200 200 20" "over the records asked for"
 is "$(jq -r '[.memory[] | .records | join("→")] | join(" ")' "$r")" "100→400 100→400 100→400 100→40" \
 	"memory growth at both sizes"
-is "$(jq -r '[.speed[].targets[], .memory[].target | .verdict | test("^(met|missed by [0-9.]+×|not measured)")] | all' "$r")" true \
+is "$(jq -r '.online | [.carts, .latency_ms, .sent == .fetched, .fetched > 0] | join(" ")' "$r")" "300 5 true true" \
+	"online: the pipeline against the sandbox sent every cart it fetched"
+is "$(jq -r '.online.by_service | [.aad, .keyvault, .emarsys, ."retail Carts/Search"] | map(. > 0) | all' "$r")" true \
+	"requests counted by service from the sandbox's log"
+is "$(jq -r '.online | (.sample_s == .sample_requests * 0.005) and .sample_requests > .requests and .sandbox_cpu_s >= 0' "$r")" true \
+	"the sample's sequential time from its request count and the latency"
+is "$(jq -r '[.speed[].targets[], .memory[].target, .online_targets[] | .verdict | test("^(met|missed by [0-9.]+×|not measured)")] | all' "$r")" true \
 	"each target says met or missed by how much"
 has "$T/out/report.md" '^\| `cart-dedupe`, fresh store \| 200 \|' "the markdown table"
-has "$T/out/report.md" 'Online, end to end' "and says what is not measured"
+has "$T/out/report.md" '^### Online, end to end' "the online section"
+has "$T/out/report.md" 'Cosmos DB.*not measured yet' "and says what is not measured"
 
 BENCH_RUNS=x expect_exit 1 "a bad setting is refused" "$top/scripts/bench"
 has "$T/stderr" 'BENCH_RUNS' "naming it"
