@@ -314,7 +314,7 @@ def growth(small, big, psmall, pbig):
         ns = (psmall, pbig) if key == "preview" else (small["records"][key], big["records"][key])
         rows.append({"stage": key, "title": title, "records": list(ns), "rss_kib": [a, b],
                      "ratio": b / a, "target": verdict("%s: peak RSS at %s records ÷ at %s" % (
-                         title, n(ns[1]), n(ns[0])), b / a, RSS_LIMIT)})
+                         title, num(ns[1]), num(ns[0])), b / a, RSS_LIMIT)})
     return rows
 
 
@@ -326,7 +326,7 @@ def git(*args):
         return "unknown"
 
 
-def n(x):
+def num(x):
     return "{:,}".format(int(round(x)))
 
 
@@ -348,31 +348,31 @@ def markdown(rep):
     for r in rep["speed"]:
         v = r["vs_jq"]
         out.append("| %s | %s | %.2f s | %s | %.2f s | %s | %.2f s, %.2f s, %s | %s | %s | %s |" % (
-            r["title"], n(r["records"]), r["wall_s"], n(r["records_per_s"] or 0),
+            r["title"], num(r["records"]), r["wall_s"], num(r["records_per_s"] or 0),
             r["cpu_s_per_100k"], mib(r["rss_kib"]), r["jq"]["wall_s"], r["jq"]["cpu_s"],
             mib(r["jq"]["rss_kib"]), ratio(v["wall"]), ratio(v["cpu"]), ratio(v["rss"])))
     out += ["", "### Memory growth (one run each)", "",
             "| stage | records | peak RSS | ratio |", "|---|---|---|---:|"]
     for r in rep["memory"]:
         out.append("| %s | %s → %s | %s → %s | %.2f× |" % (
-            r["title"], n(r["records"][0]), n(r["records"][1]), mib(r["rss_kib"][0]),
+            r["title"], num(r["records"][0]), num(r["records"][1]), mib(r["rss_kib"][0]),
             mib(r["rss_kib"][1]), r["ratio"]))
     o = rep["online"]
     out += ["", "### Online, end to end (one run)", "",
             "`pipeline.sh` (Emarsys, SQLite store) against the sandbox holding %s carts, "
             "%d ms added to every request: %s carts searched, %s fetched, %s sent." % (
-                n(o["carts"]), o["latency_ms"], n(o["searched"]), n(o["fetched"]), n(o["sent"])),
+                num(o["carts"]), o["latency_ms"], num(o["searched"]), num(o["fetched"]), num(o["sent"])),
             "",
             "| wall | CPU (tools) | sandbox CPU | requests | ours one after another "
             "| the sample's pattern | faster than the sample |",
             "|---:|---:|---:|---:|---:|---:|---:|",
             "| %.2f s | %.2f s | %.2f s | %s | %.2f s | %.2f s (%s requests) | %s |" % (
-                o["wall_s"], o["cpu_s"], o["sandbox_cpu_s"], n(o["requests"]),
-                o["ours_one_after_another_s"], o["sample_s"], n(o["sample_requests"]),
+                o["wall_s"], o["cpu_s"], o["sandbox_cpu_s"], num(o["requests"]),
+                o["ours_one_after_another_s"], o["sample_s"], num(o["sample_requests"]),
                 ratio(o["faster_than_sample"])),
             "", "| service | requests | per cart |", "|---|---:|---:|"]
     for k, v in sorted(o["by_service"].items()):
-        out.append("| %s | %s | %.4f |" % (k, n(v), o["per_cart"][k]))
+        out.append("| %s | %s | %.4f |" % (k, num(v), o["per_cart"][k]))
     out += ["", "The sample's pattern, its requests one after another: the token and vault "
             "requests this run made, one search per %d carts searched, and per cart fetched "
             "%d requests (its customer, its products, one provider call); times the latency. "
