@@ -38,6 +38,17 @@ is "$(retail_log | jq -r 'select(.path | test("Carts/Search")) | .query["$top"]'
 pages=$(retail_log | grep -c 'Carts/Search' || :)
 is "$pages" 7 "18 carts in the window take 7 pages of 3 (the last one short or empty)"
 
+# The default: pages of 1000, Retail Server's documented maximum; the 18 carts
+# fit in one, and the short first page is confirmed by an empty one (a server
+# that caps pages lower answers short pages too: see the end).
+sandbox_config "$cfg"
+sandbox_clear
+expect_exit 0 "the default page size" cart-fetch -c "$cfg"
+is "$(ids)" "$want" "the same carts"
+is "$(retail_log | jq -r 'select(.path | test("Carts/Search")) | .query["$top"]' | sort -u)" 1000 \
+	"pages of 1000 asked for by default"
+is "$(retail_log | grep -c 'Carts/Search' || :)" 2 "one page and an empty one"
+
 # Every Retail Server request: the app's token for the audience, the OUN.
 retail_log >"$T/retail.log"
 is "$(jq -r .headers.oun "$T/retail.log" | sort -u)" 128 "OUN: 128 on every request"
@@ -163,4 +174,18 @@ expect_exit 2 "a stray argument" cart-fetch -c "$cfg" extra
 is "$(curl -sf "$SANDBOX/_sandbox/log" | wc -l | tr -d ' ')" 0 "none of these made a request"
 
 no_secrets_printed
+
+# A Retail Server whose maxPageSize is below our $top caps pages silently:
+# every cart of the window all the same, not just the first short page.
+kill "$sandbox_pid"
+wait "$sandbox_pid" 2>/dev/null || :
+jq '.retail.max_page_size = 2' "$top/tests/sandbox/default.json" >"$T/capped.json"
+rm -f "$T/sandbox.port"
+sandbox_start "$T/capped.json"
+sandbox_env
+sandbox_config "$cfg"
+expect_exit 0 "a server capping pages at 2, pages of 3 asked" cart-fetch -c "$cfg" --page-size 3
+is "$(ids)" "$want" "every cart of the window"
+expect_exit 0 "the same server, the default page size" cart-fetch -c "$cfg"
+is "$(ids)" "$want" "every cart of the window"
 done_testing

@@ -13,6 +13,11 @@ login, tls). Every RCPT TO is logged to DIR/rcpt.log as "ADDRESS CODE".
   --tempfail ADDR    answer RCPT TO:<ADDR> with 451 (repeatable)
   --tls-cert/--tls-key FILE  offer STARTTLS, and require it
   --smtps            TLS from the first byte (with the cert and key)
+  --stats FILE       count, and keep in FILE as JSON: "sessions" (connections
+                     made), "max_sessions" (the most open at once), "max_data"
+                     (the most messages in DATA at once)
+  --delay-ms N       hold each message N ms before accepting it, so that the
+                     counts above can see a client's messages overlap
 """
 import argparse
 import asyncio
@@ -28,6 +33,19 @@ class Handler:
     def __init__(self, args):
         self.args = args
         self.n = 0
+        self.count = {"sessions": 0, "open": 0, "max_sessions": 0, "data": 0, "max_data": 0}
+
+    def tally(self, what, step):
+        c = self.count
+        if what == "open" and step > 0:
+            c["sessions"] += 1
+        c[what] += step
+        peak = "max_sessions" if what == "open" else "max_data"
+        c[peak] = max(c[peak], c[what])
+        if self.args.stats:
+            with open(self.args.stats + ".tmp", "w") as f:
+                json.dump({k: c[k] for k in ("sessions", "max_sessions", "max_data")}, f)
+            os.rename(self.args.stats + ".tmp", self.args.stats)
 
     def log_rcpt(self, address, code):
         with open(os.path.join(self.args.dir, "rcpt.log"), "a") as f:
@@ -45,6 +63,11 @@ class Handler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        self.tally("data", 1)
+        try:
+            await asyncio.sleep(self.args.delay_ms / 1000)
+        finally:
+            self.tally("data", -1)
         self.n += 1
         base = os.path.join(self.args.dir, str(self.n))
         with open(base + ".eml.tmp", "wb") as f:
@@ -61,6 +84,18 @@ class Handler:
             json.dump(meta, f)
         os.rename(base + ".eml.tmp", base + ".eml")
         return f"250 2.0.0 OK: queued as {self.n}"
+
+
+class CountingSMTP(SMTP):
+    """Counts the connections open at once (Handler.tally)."""
+
+    def connection_made(self, transport):
+        self.event_handler.tally("open", 1)
+        super().connection_made(transport)
+
+    def connection_lost(self, error):
+        self.event_handler.tally("open", -1)
+        super().connection_lost(error)
 
 
 def authenticator(args):
@@ -86,6 +121,8 @@ def main():
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
     p.add_argument("--smtps", action="store_true")
+    p.add_argument("--stats")
+    p.add_argument("--delay-ms", type=int, default=0)
     args = p.parse_args()
     os.makedirs(args.dir, exist_ok=True)
 
@@ -106,7 +143,7 @@ def main():
     asyncio.set_event_loop(loop)
     handler = Handler(args)
     server = loop.run_until_complete(loop.create_server(
-        lambda: SMTP(handler, loop=loop, **kw), host="127.0.0.1", port=0,
+        lambda: CountingSMTP(handler, loop=loop, **kw), host="127.0.0.1", port=0,
         ssl=ctx if args.smtps else None))
     port = server.sockets[0].getsockname()[1]
     with open(args.port_file + ".tmp", "w") as f:

@@ -20,6 +20,13 @@
 #include "cw/tool/ndjson.h"
 #include "cw/tool/tool.h"
 
+/*
+ * How long input may be quiet before the carts held are looked up and
+ * written: a trickle moves on now rather than when a full batch has come;
+ * a stream read at full speed is never quiet that long between two lines.
+ */
+#define IDLE_MS 200
+
 struct queued {
 	json_t *cart;
 	struct cw_rec where;   /* for messages about it */
@@ -150,9 +157,17 @@ enrich(const struct cw_rec *rec, void *ctx)
 	return en->n == en->batch ? flush(en) : CW_REC_OK;
 }
 
-/* Reads the keys and --batch-size into en and t: 0, or CW_ERR_CONFIG. */
+/* Input went quiet: look up and write the carts held (cw_idle_fn). */
 static int
-configure(struct enrich *en, struct cw_tool *t, const char *batcharg, size_t *cache,
+idle(void *ctx)
+{
+	return flush(ctx);
+}
+
+/* Reads the keys and --batch-size into en and t: 0, or CW_ERR_CONFIG.
+ * cache[0], cache[1]: the products and the customers kept for the run. */
+static int
+configure(struct enrich *en, struct cw_tool *t, const char *batcharg, size_t cache[2],
     cw_err *e)
 {
 	long long batch;
@@ -162,7 +177,8 @@ configure(struct enrich *en, struct cw_tool *t, const char *batcharg, size_t *ca
 	cw_notify_config(&en->no, t->cfg);
 	t->vault_url = cw_vault_url_config(t->cfg);
 	batch = cw_config_int(t->cfg, "Cartwatch.Enrich.BatchSize");
-	*cache = (size_t)cw_config_int(t->cfg, "Cartwatch.Enrich.ProductCacheSize");
+	cache[0] = (size_t)cw_config_int(t->cfg, "Cartwatch.Enrich.ProductCacheSize");
+	cache[1] = (size_t)cw_config_int(t->cfg, "Cartwatch.Enrich.CustomerCacheSize");
 	if (batcharg != NULL)
 		batch = cw_eopt_int("--batch-size", batcharg, 1, 1000);
 	if ((r = cw_tool_check(t, e)) != 0)
@@ -182,10 +198,11 @@ main(int argc, char *argv[])
 		{"version", no_argument, NULL, 'v'},
 		{NULL, 0, NULL, 0}
 	};
+	struct cw_loop_opts lo = {.idle_ms = IDLE_MS, .idle = idle};
 	struct enrich en = {0};
 	struct cw_tool t = {0};
 	const char *cfgpath = NULL, *batcharg = NULL;
-	size_t cache;
+	size_t cache[2];
 	int ch, code;
 	cw_err e;
 
@@ -202,14 +219,16 @@ main(int argc, char *argv[])
 		usage(stderr, CW_EXIT_USAGE);
 
 	if ((code = cw_tool_load(&t, cfgpath, 0, &e)) != 0 ||
-	    (code = configure(&en, &t, batcharg, &cache, &e)) != 0 ||
+	    (code = configure(&en, &t, batcharg, cache, &e)) != 0 ||
 	    (code = cw_tool_start(&t, &e)) != 0)
 		code = cw_tool_exit(code, &e);
 	else if ((en.rs = cw_retail_open(&en.ro, t.http, t.vault, &e)) == NULL)
 		code = cw_tool_exit(CW_ERR_SERVICE, &e);
 	else {
-		en.lookup = cw_lookup_new(en.rs, en.batch, cache);
-		code = cw_ndjson_loop(stdin, "<stdin>", enrich, &en, NULL);
+		/* Ids per request are not the carts per batch: as many as
+		 * Retail Server answers at once, each asked for once a run. */
+		en.lookup = cw_lookup_new(en.rs, 0, cache[0], cache[1]);
+		code = cw_ndjson_loop_idle(stdin, "<stdin>", enrich, &en, &lo, NULL);
 		if (flush(&en) != CW_REC_OK)
 			code = CW_EXIT_FAIL;
 		cw_lookup_free(en.lookup);

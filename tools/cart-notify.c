@@ -22,6 +22,15 @@
 #include "cw/tool/ndjson.h"
 #include "cw/tool/tool.h"
 
+/*
+ * How long input may be quiet before what is queued is sent: a slow trickle
+ * (a pipeline's upstream stage waiting on the network, a reminder or two at a
+ * time) gets its results now rather than when a full batch has come. Long
+ * enough that a stream read at full speed is never split: between two lines
+ * of one, the wait is microseconds.
+ */
+#define IDLE_MS 200
+
 /* A line waiting for its result; results leave in input order. */
 struct line {
 	json_t *rec;       /* NULL when the line was refused before sending */
@@ -123,6 +132,15 @@ flush(struct notify *nt)
 	free(res);
 	free(at);
 	return CW_REC_OK;
+}
+
+/* Input went quiet: send what is queued (cw_idle_fn). */
+static int
+idle(void *ctx)
+{
+	struct notify *nt = ctx;
+
+	return nt->n > 0 ? flush(nt) : CW_REC_OK;
 }
 
 static void
@@ -286,6 +304,7 @@ main(int argc, char *argv[])
 		{"version", no_argument, NULL, 'v'},
 		{NULL, 0, NULL, 0}
 	};
+	struct cw_loop_opts lo = {.all = 1, .idle_ms = IDLE_MS, .idle = idle};
 	struct notify nt = {0};
 	struct cw_tool t = {0};
 	const char *cfgpath = NULL, *name = NULL, *dir = NULL;
@@ -314,7 +333,7 @@ main(int argc, char *argv[])
 	else if (nt.p->open(nt.p, t.http, t.vault, &e) != 0)
 		code = cw_tool_exit(CW_ERR_SERVICE, &e);
 	else {
-		code = cw_ndjson_loop_all(stdin, "<stdin>", notify, &nt, NULL);
+		code = cw_ndjson_loop_idle(stdin, "<stdin>", notify, &nt, &lo, NULL);
 		flush(&nt);
 		if (nt.stopped || nt.failed)
 			code = CW_EXIT_FAIL;

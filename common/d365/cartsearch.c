@@ -37,7 +37,7 @@ cw_cart_search(struct cw_retail *r, const struct cw_cart_window *w, cw_cart_fn f
 	/* The keyset: the latest time seen, and the ids seen at exactly it. */
 	struct timespec from = w->from;
 	json_t *seen = json_object();
-	size_t skip = 0;
+	size_t skip = 0, longest = 0;
 	int rc = 0;
 
 	for (;;) {
@@ -76,8 +76,14 @@ cw_cart_search(struct cw_retail *r, const struct cw_cart_window *w, cw_cart_fn f
 				rc = -1;
 		}
 		json_decref(page);
-		if (rc != 0 || n < (size_t)w->page_size)
+		/* A page shorter than asked is the last one -- unless the server
+		 * caps pages below our $top (Retail Server's maxPageSize is
+		 * configurable and the cap is silent): a short page counts as the
+		 * last only when an earlier one was longer, or it is empty. */
+		if (rc != 0 || n == 0 || (n < (size_t)w->page_size && n < longest))
 			break;
+		if (n > longest)
+			longest = n;
 		if (cw_time_cmp(&last, &from) == 0) {
 			/* The whole page shared the time we started from: skip the
 			 * carts seen at it, or, if the server's order of ties shifted

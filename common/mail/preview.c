@@ -93,6 +93,8 @@ fail:
  * Writes name in the directory dfd through a temporary file, 0600 whatever the
  * umask, and rename(2): a reader never sees half a file. The temporary name is
  * made with O_EXCL and O_NOFOLLOW, so a link planted there is never followed.
+ * No fsync: a preview is for looking at, nothing is owed if a crash loses it,
+ * and a sync per file made it the slowest part of a preview run.
  */
 static int
 write_file(int dfd, const char *dir, const char *name, const char *data, size_t n,
@@ -126,8 +128,6 @@ write_file(int dfd, const char *dir, const char *name, const char *data, size_t 
 		}
 		off += (size_t)w;
 	}
-	if (fsync(fd) == -1)
-		goto fail;
 	if (close(fd) == -1) {
 		fd = -1;
 		goto fail;

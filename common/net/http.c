@@ -35,6 +35,10 @@ struct cw_http {
 	struct conn *conns;
 	size_t nconns;
 	struct cw_backoff backoff;
+	/* cw_http_do_many's: its connections, and the handles not in flight. */
+	CURLM *multi;
+	CURL **idle;
+	size_t nidle;
 };
 
 static int curl_users;
@@ -86,6 +90,12 @@ cw_http_free(struct cw_http *h)
 		free(h->conns[i].key);
 	}
 	free(h->conns);
+	/* The multi first: it holds the connections, the handles are out of it. */
+	if (h->multi != NULL)
+		curl_multi_cleanup(h->multi);
+	for (size_t i = 0; i < h->nidle; i++)
+		curl_easy_cleanup(h->idle[i]);
+	free(h->idle);
 	free(h);
 	if (--curl_users == 0)
 		curl_global_cleanup();
@@ -483,9 +493,10 @@ struct call {
 /* What an attempt leaves to do. */
 enum next { DONE, FAILED, AGAIN };
 
-/* Checks the URL and readies the handle and headers every attempt uses. */
+/* Checks the URL and readies the headers every attempt uses, and the handle
+ * unless it is pooled (cw_http_do_many gives one per attempt). */
 static int
-start(struct call *k, cw_err *e)
+start(struct call *k, int pooled, cw_err *e)
 {
 	const struct cw_http_req *req = k->req;
 	struct curl_slist *t;
@@ -507,7 +518,8 @@ start(struct call *k, cw_err *e)
 	}
 	k->where = public_url(u);
 	curl_url_cleanup(u);
-	k->c = handle(k->h, key);
+	if (!pooled)
+		k->c = handle(k->h, key);
 	free(key);
 	k->max = req->max_attempts > 0 ? req->max_attempts : k->h->o.max_attempts;
 	/* No "Expect: 100-continue": a round trip lost on every large body. */
@@ -575,13 +587,10 @@ judge_fault(struct call *k, CURLcode rc, int n, cw_err *e)
 	return AGAIN;
 }
 
-/* Attempt number n; on AGAIN, *wait is how long to wait before the next. */
-static enum next
-attempt(struct call *k, int n, long *wait, cw_err *e)
+/* Readies attempt number n of k on k->c. */
+static void
+attempt_begin(struct call *k, int n)
 {
-	enum next next;
-	CURLcode rc;
-
 	setup(k->c, k->h, k->req, k->plain, k->hdrs, &k->s);
 	k->cerr[0] = '\0';
 	curl_easy_setopt(k->c, CURLOPT_ERRORBUFFER, k->cerr);
@@ -590,12 +599,27 @@ attempt(struct call *k, int n, long *wait, cw_err *e)
 	k->s.too_big = 0;
 	k->resp->attempts = n;
 	k->resp->status = 0;
+}
+
+/* Attempt n ended with rc; on AGAIN, *wait is how long the server asks to
+ * wait before the next, -1 if it asks nothing. */
+static enum next
+attempt_end(struct call *k, int n, CURLcode rc, long *wait, cw_err *e)
+{
 	*wait = -1;
-	rc = curl_easy_perform(k->c);
 	if (rc == CURLE_OK)
-		next = judge_reply(k, n, wait, e);
-	else
-		next = judge_fault(k, rc, n, e);
+		return judge_reply(k, n, wait, e);
+	return judge_fault(k, rc, n, e);
+}
+
+/* Attempt number n; on AGAIN, *wait is how long to wait before the next. */
+static enum next
+attempt(struct call *k, int n, long *wait, cw_err *e)
+{
+	enum next next;
+
+	attempt_begin(k, n);
+	next = attempt_end(k, n, curl_easy_perform(k->c), wait, e);
 	if (next == AGAIN && *wait < 0)
 		*wait = cw_backoff_ms(&k->h->backoff, n);
 	return next;
@@ -605,8 +629,10 @@ attempt(struct call *k, int n, long *wait, cw_err *e)
 static void
 finish(struct call *k, int ok)
 {
-	curl_easy_setopt(k->c, CURLOPT_ERRORBUFFER, NULL);
-	curl_easy_setopt(k->c, CURLOPT_HTTPHEADER, NULL);
+	if (k->c != NULL) {
+		curl_easy_setopt(k->c, CURLOPT_ERRORBUFFER, NULL);
+		curl_easy_setopt(k->c, CURLOPT_HTTPHEADER, NULL);
+	}
 	curl_slist_free_all(k->hdrs);
 	if (ok) {
 		k->resp->body_len = k->s.body.len;
@@ -626,12 +652,178 @@ cw_http_do(struct cw_http *h, const struct cw_http_req *req,
 	long wait;
 
 	memset(resp, 0, sizeof(*resp));
-	if (start(&k, e) != 0)
+	if (start(&k, 0, e) != 0)
 		return -1;
 	for (int n = 1; (next = attempt(&k, n, &wait, e)) == AGAIN; n++)
 		cw_sleep_ms(wait);
 	finish(&k, next == DONE);
 	return next == DONE ? 0 : -1;
+}
+
+/* One request of cw_http_do_many: its call, and when it may start again. */
+struct flight {
+	struct call k;
+	struct cw_http_job *job;
+	int n;             /* attempts begun */
+	int state;         /* enum fstate */
+	long long ready;   /* monotonic ms before which its next attempt waits */
+};
+
+enum fstate { WAITING, FLYING, OVER };
+
+static long long
+mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static CURLM *
+multi(struct cw_http *h)
+{
+	if (h->multi == NULL && (h->multi = curl_multi_init()) == NULL)
+		errx(CW_EXIT_FAIL, "cannot create a libcurl multi handle");
+	return h->multi;
+}
+
+/* Starts f's next attempt on a handle of the pool. */
+static void
+take_off(struct cw_http *h, struct flight *f)
+{
+	if (h->nidle > 0)
+		f->k.c = h->idle[--h->nidle];
+	else if ((f->k.c = curl_easy_init()) == NULL)
+		errx(CW_EXIT_FAIL, "cannot create a libcurl handle");
+	attempt_begin(&f->k, ++f->n);
+	curl_easy_setopt(f->k.c, CURLOPT_PRIVATE, f);
+	if (curl_multi_add_handle(multi(h), f->k.c) != CURLM_OK)
+		errx(CW_EXIT_FAIL, "cannot add a libcurl handle");
+	f->state = FLYING;
+}
+
+/* Gives f's handle back to the pool. */
+static void
+ground(struct cw_http *h, struct flight *f)
+{
+	curl_multi_remove_handle(h->multi, f->k.c);
+	curl_easy_setopt(f->k.c, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(f->k.c, CURLOPT_HTTPHEADER, NULL);
+	h->idle = cw_realloc(h->idle, (h->nidle + 1) * sizeof(*h->idle));
+	h->idle[h->nidle++] = f->k.c;
+	f->k.c = NULL;
+}
+
+/* Attempt of f ended with rc: done, or waiting for its next attempt. A wait
+ * the server asks for, or a 429, holds back every request of the gate: one
+ * rate limit covers them all. */
+static void
+landed(struct cw_http *h, struct flight *f, CURLcode rc, struct cw_http_gate *gate)
+{
+	enum next next;
+	long wait;
+
+	next = attempt_end(&f->k, f->n, rc, &wait, &f->job->e);
+	ground(h, f);
+	if (next != AGAIN) {
+		finish(&f->k, next == DONE);
+		f->job->rc = next == DONE ? 0 : -1;
+		f->state = OVER;
+		return;
+	}
+	f->state = WAITING;
+	if (wait >= 0 || f->k.resp->status == 429) {
+		f->ready = mono_ms() + (wait >= 0 ? wait : cw_backoff_ms(&h->backoff, f->n));
+		if (f->ready > gate->not_before_ms)
+			gate->not_before_ms = f->ready;
+	} else {
+		f->ready = mono_ms() + cw_backoff_ms(&h->backoff, f->n);
+	}
+}
+
+/* Starts what may start, first come first: at most max in flight, none
+ * before its own time or the gate's. Returns how many are in flight; *sleep
+ * is how long until the next waiting one may start (capped at 1 s). */
+static size_t
+launch(struct cw_http *h, struct flight *f, size_t n, size_t max,
+    const struct cw_http_gate *gate, long *sleep)
+{
+	long long now = mono_ms(), at;
+	size_t flying = 0;
+
+	for (size_t i = 0; i < n; i++)
+		flying += f[i].state == FLYING;
+	*sleep = 1000;
+	for (size_t i = 0; i < n; i++) {
+		if (f[i].state != WAITING)
+			continue;
+		at = f[i].ready > gate->not_before_ms ? f[i].ready : gate->not_before_ms;
+		if (at <= now && flying < max) {
+			take_off(h, &f[i]);
+			flying++;
+		} else if (at > now && at - now < *sleep) {
+			*sleep = (long)(at - now);
+		}
+	}
+	return flying;
+}
+
+/* Readies jobs[0..n) as flights; those whose URL is refused are over. */
+static struct flight *
+board(struct cw_http *h, struct cw_http_job *jobs, size_t n)
+{
+	struct flight *f = cw_calloc(n, sizeof(*f));
+
+	for (size_t i = 0; i < n; i++) {
+		memset(&jobs[i].resp, 0, sizeof(jobs[i].resp));
+		jobs[i].rc = -1;
+		f[i].job = &jobs[i];
+		f[i].k = (struct call){.h = h, .req = jobs[i].req, .resp = &jobs[i].resp};
+		f[i].k.s = (struct sink){CW_BUF_INIT, &jobs[i].resp, 0};
+		f[i].state = start(&f[i].k, 1, &jobs[i].e) == 0 ? WAITING : OVER;
+	}
+	return f;
+}
+
+static int
+all_over(const struct flight *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (f[i].state != OVER)
+			return 0;
+	return 1;
+}
+
+int
+cw_http_do_many(struct cw_http *h, struct cw_http_job *jobs, size_t n, int max_in_flight,
+    struct cw_http_gate *gate)
+{
+	struct flight *f = board(h, jobs, n);
+	size_t max = max_in_flight > 0 ? (size_t)max_in_flight : 1;
+	int running, left, landings, failed = 0;
+	CURLMsg *msg;
+	char *done;
+	long sleep;
+
+	while (launch(h, f, n, max, gate, &sleep) > 0 || !all_over(f, n)) {
+		curl_multi_perform(multi(h), &running);
+		landings = 0;
+		while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &done);
+			landed(h, (struct flight *)(void *)done, msg->data.result, gate);
+			landings++;
+		}
+		/* A landing may have freed a place or set a time: look again first. */
+		if (landings == 0)
+			curl_multi_poll(h->multi, NULL, 0, (int)sleep, NULL);
+	}
+	for (size_t i = 0; i < n; i++)
+		failed += jobs[i].rc != 0;
+	free(f);
+	return failed;
 }
 
 /* Appends s to b without control characters, at most max bytes of it. */

@@ -1,4 +1,5 @@
 /* provider_smtp.c: one rendered multipart message per notification, over SMTP. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,8 @@ struct smtp {
 	struct cw_provider p;
 	struct cw_smtp_opts o;
 	struct cw_render *r;
-	struct cw_smtp *s;
+	int in_flight;      /* Cartwatch.Notify.MaxInFlight: connections */
+	struct cw_smtp **s; /* in_flight of them, each its connection kept */
 };
 
 static int
@@ -31,9 +33,12 @@ sm_open(struct cw_provider *p, struct cw_http *h, struct cw_vault *v, cw_err *e)
 	if (m->o.user != NULL && *m->o.user != '\0' &&
 	    cw_vault_get(v, m->o.password_secret, &password, e) != 0)
 		return -1;
-	m->s = cw_smtp_new(&m->o, password, e);
+	m->s = cw_calloc((size_t)m->in_flight, sizeof(*m->s));
+	for (int i = 0; i < m->in_flight; i++)
+		if ((m->s[i] = cw_smtp_new(&m->o, password, e)) == NULL)
+			break;
 	cw_secret_free(password);
-	return m->s != NULL ? 0 : -1;
+	return m->s[m->in_flight - 1] != NULL ? 0 : -1;
 }
 
 static void
@@ -41,63 +46,162 @@ sm_close(struct cw_provider *p)
 {
 	struct smtp *m = (struct smtp *)p;
 
-	cw_smtp_free(m->s);
+	for (int i = 0; m->s != NULL && i < m->in_flight; i++)
+		cw_smtp_free(m->s[i]);
+	free(m->s);
 	cw_render_free(m->r);
 	cw_smtp_opts_free(&m->o);
 	free(m);
+}
+
+/* One message of a batch, rendered, and what became of it. */
+struct mjob {
+	const char *rcpt;           /* borrowed from the record */
+	char *msg;                  /* NULL: it could not be made (res set) */
+	size_t len;
+	int tried;                  /* 0: not sent, a FATAL stopped the batch */
+	struct cw_smtp_result sr;
+	cw_err me;
+};
+
+/* The messages of a batch and the connections that take them in turn. */
+struct crew {
+	struct mjob *jobs;
+	size_t n, next;
+	int fatal;                  /* a FATAL came: take no more */
+	cw_err why;                 /* its reason */
+	pthread_mutex_t mu;
+};
+
+struct hand {
+	struct crew *c;
+	struct cw_smtp *s;
+};
+
+/* Sends job j on s; 1 if the verdict stops the batch. */
+static int
+send_one(struct cw_smtp *s, struct mjob *j)
+{
+	j->tried = 1;
+	return cw_smtp_send(s, j->rcpt, j->msg, j->len, &j->sr, &j->me) == CW_SMTP_FATAL;
+}
+
+/* One connection's thread: the next message not yet taken, until none is
+ * left or a FATAL says every other would fail the same way. */
+static void *
+work(void *arg)
+{
+	struct hand *hd = arg;
+	struct crew *c = hd->c;
+	struct mjob *j;
+
+	for (;;) {
+		pthread_mutex_lock(&c->mu);
+		j = !c->fatal && c->next < c->n ? &c->jobs[c->next++] : NULL;
+		pthread_mutex_unlock(&c->mu);
+		if (j == NULL)
+			return NULL;
+		if (j->msg == NULL || !send_one(hd->s, j))
+			continue;
+		pthread_mutex_lock(&c->mu);
+		if (!c->fatal)
+			c->why = j->me;
+		c->fatal = 1;
+		pthread_mutex_unlock(&c->mu);
+	}
+}
+
+/* Sends c's messages on up to in_flight connections at once, each taking
+ * the next message when it is free; one connection: in this thread. */
+static void
+send_all(struct smtp *m, struct crew *c)
+{
+	size_t k = c->n < (size_t)m->in_flight ? c->n : (size_t)m->in_flight, started;
+	struct hand *hd = cw_calloc(k, sizeof(*hd));
+	pthread_t *t = cw_calloc(k, sizeof(*t));
+
+	for (size_t i = 0; i < k; i++)
+		hd[i] = (struct hand){c, m->s[i]};
+	if (k <= 1) {
+		work(&hd[0]);
+		k = 0;
+	}
+	for (started = 0; started < k; started++)
+		if (pthread_create(&t[started], NULL, work, &hd[started]) != 0)
+			break;
+	if (k > 0 && started == 0)
+		work(&hd[0]);  /* no thread to be had: one connection it is */
+	for (size_t i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	free(hd);
+	free(t);
+}
+
+/* res[i] for job j of recs[i]; *rc and e as sm_send() returns them. */
+static void
+judge(const struct crew *c, const struct mjob *j, json_t *rec, json_t **res, int *rc,
+    cw_err *e)
+{
+	char mid[300];
+
+	if (!j->tried) {
+		/* Not sent: a FATAL says every message would fail the same way. */
+		*res = cw_result(rec, "failed", "smtp", NULL, c->why.msg);
+	} else if (j->sr.status == CW_SMTP_SENT) {
+		snprintf(mid, sizeof(mid), "%s", cw_json_istr(rec, "notificationId"));
+		*res = cw_result(rec, "sent", "smtp", mid, NULL);
+	} else if (j->sr.status == CW_SMTP_UNCERTAIN) {
+		/* The server may have it: the ledger must not send it again by
+		 * itself (DESIGN.md 8.1). */
+		*res = cw_result_uncertain(rec, "smtp", j->me.msg);
+	} else {
+		*res = cw_result(rec, "failed", "smtp", NULL, j->me.msg);
+	}
+	if (j->tried && j->sr.status != CW_SMTP_SENT && j->sr.status != CW_SMTP_REJECTED &&
+	    j->sr.status != CW_SMTP_FATAL && *rc == 0) {
+		cw_seterr(e, "%s", j->me.msg);
+		*rc = 1;
+	}
 }
 
 static int
 sm_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_err *e)
 {
 	struct smtp *m = (struct smtp *)p;
-	struct cw_smtp_result sr;
+	struct crew c = {.jobs = cw_calloc(n, sizeof(*c.jobs)), .n = n};
 	struct cw_email mail;
-	char *msg = NULL, mid[300];
-	size_t len;
 	int rc = 0;
 	cw_err me;
 
+	if (n == 0)
+		return 0;
+	pthread_mutex_init(&c.mu, NULL);
 	for (size_t i = 0; i < n; i++) {
-		const char *id = cw_json_istr(recs[i], "notificationId");
-
 		cw_render_email(m->r, recs[i], &mail);
 		cw_provider_say(p, cw_render_warnings(m->r));
-		if (cw_mime_notification(&mail, recs[i], m->o.from, time(NULL), &msg, &len,
-		    &me) != 0) {
+		c.jobs[i].rcpt = cw_json_istr(recs[i], "email");
+		c.jobs[i].tried = 1;
+		if (cw_mime_notification(&mail, recs[i], m->o.from, time(NULL), &c.jobs[i].msg,
+		    &c.jobs[i].len, &me) != 0) {
+			c.jobs[i].msg = NULL;
 			res[i] = cw_result(recs[i], "failed", "smtp", NULL, me.msg);
-		} else if (cw_smtp_send(m->s, cw_json_istr(recs[i], "email"), msg, len, &sr,
-		    &me) == CW_SMTP_SENT) {
-			snprintf(mid, sizeof(mid), "%s", id);
-			res[i] = cw_result(recs[i], "sent", "smtp", mid, NULL);
-		} else if (sr.status == CW_SMTP_UNCERTAIN) {
-			/* The server may have it: the ledger must not send it
-			 * again by itself (DESIGN.md 8.1). */
-			res[i] = cw_result_uncertain(recs[i], "smtp", me.msg);
-			if (rc == 0) {
-				cw_seterr(e, "%s", me.msg);
-				rc = 1;
-			}
 		} else {
-			res[i] = cw_result(recs[i], "failed", "smtp", NULL, me.msg);
-			if (sr.status == CW_SMTP_TRANSIENT && rc == 0) {
-				cw_seterr(e, "%s", me.msg);
-				rc = 1;
-			} else if (sr.status == CW_SMTP_FATAL) {
-				/* Every other message would fail the same way. */
-				cw_seterr(e, "%s", me.msg);
-				rc = -1;
-				for (size_t j = i + 1; j < n; j++)
-					res[j] = cw_result(recs[j], "failed", "smtp", NULL, me.msg);
-				free(msg);
-				cw_email_free(&mail);
-				break;
-			}
+			c.jobs[i].tried = 0;
 		}
-		free(msg);
-		msg = NULL;
 		cw_email_free(&mail);
 	}
+	send_all(m, &c);
+	for (size_t i = 0; i < n; i++) {
+		if (c.jobs[i].msg != NULL)
+			judge(&c, &c.jobs[i], recs[i], &res[i], &rc, e);
+		free(c.jobs[i].msg);
+	}
+	if (c.fatal) {
+		cw_seterr(e, "%s", c.why.msg);
+		rc = -1;
+	}
+	pthread_mutex_destroy(&c.mu);
+	free(c.jobs);
 	return rc;
 }
 
@@ -109,7 +213,9 @@ cw_smtp_config(struct cw_config *c, const struct cw_provider_opts *o)
 
 	(void)o;  /* nothing to choose over the configuration */
 	m->p.name = "smtp";
-	m->p.batch = 1;
+	m->in_flight = (int)cw_config_int(c, "Cartwatch.Notify.MaxInFlight");
+	/* A message for each connection: 1 in flight, one at a time as before. */
+	m->p.batch = (size_t)m->in_flight;
 	m->p.open = sm_open;
 	m->p.send = sm_send;
 	m->p.close = sm_close;

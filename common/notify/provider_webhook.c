@@ -14,6 +14,16 @@
 struct webhook {
 	struct cw_api api;  /* the signing secret */
 	const char *url;
+	size_t per_post;    /* Cartwatch.Notify.Webhook.BatchSize */
+	int in_flight;      /* Cartwatch.Notify.MaxInFlight */
+	struct cw_http_gate gate;  /* the receiver's rate limit, across batches */
+};
+
+/* One POST: its body, the headers that sign it, the request. */
+struct post {
+	char *json, *sig, *key;
+	const char *headers[5];
+	struct cw_http_req req;
 };
 
 /*
@@ -49,51 +59,174 @@ static const struct cw_http_errfmt receiver_errors = {
 	{"error_description", "error.message", "message"},
 };
 
-/* One record: its JSON as the body. More: a JSON array of them. */
+/* Readies the POST of recs[0..n): one record, its JSON as the body; more,
+ * a JSON array of them. */
+static void
+post_ready(struct webhook *w, json_t *const *recs, size_t n, struct post *ps)
+{
+	json_t *body = n == 1 ? json_incref(recs[0]) : json_array();
+	char mac[65];
+
+	for (size_t i = 0; n > 1 && i < n; i++)
+		json_array_append(body, recs[i]);
+	ps->json = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	json_decref(body);
+	/* The receiver checks the exact bytes it got against this. */
+	cw_hmac_sha256_hex(w->api.secret, strlen(w->api.secret), ps->json, strlen(ps->json),
+	    mac);
+	ps->sig = cw_asprintf("X-Cartwatch-Signature: sha256=%s", mac);
+	ps->key = idempotency_key(recs, n);
+	ps->headers[0] = ps->sig;
+	ps->headers[1] = "Content-Type: application/json";
+	ps->headers[2] = "User-Agent: cartwatch";
+	ps->headers[3] = ps->key;
+	ps->headers[4] = NULL;
+	ps->req = (struct cw_http_req){.service = "webhook", .method = "POST", .url = w->url,
+	    .headers = ps->headers, .body = ps->json, .body_len = strlen(ps->json),
+	    .retry = CW_RETRY_UNSENT};
+}
+
+static void
+post_free(struct post *ps)
+{
+	free(ps->key);
+	free(ps->sig);
+	free(ps->json);
+}
+
+/*
+ * What became of the POST of recs[0..n) (rc, resp and he as cw_http_do()
+ * left them): 0 sent, 1 failed, 2 refused for a record's content (res left
+ * NULL); res[i] filled but for 2, why says what went wrong.
+ */
+static int
+post_outcome(json_t *const *recs, size_t n, int rc, const struct cw_http_resp *resp,
+    const cw_err *he, json_t **res, char *why, size_t whysize)
+{
+	char desc[300];
+	int r = 0;
+
+	if (rc != 0) {
+		snprintf(why, whysize, "%s", he->msg);
+		r = 1;
+	} else if (resp->status < 200 || resp->status > 299) {
+		snprintf(why, whysize, "webhook: %s",
+		    cw_http_describe(resp, &receiver_errors, desc, sizeof(desc)));
+		/* 422: the receiver processed none of it and refuses a record's
+		 * content; split until that record is alone. A 400 (cannot read
+		 * the request) would be the same for every half: not split. */
+		r = resp->status == 422 ? 2 : 1;
+	}
+	for (size_t i = 0; i < n && r != 2; i++)
+		res[i] = r == 0 ? cw_result(recs[i], "sent", "webhook", NULL, NULL) :
+		    cw_result_failed(recs[i], "webhook", why, resp->uncertain);
+	return r;
+}
+
+/* recs[0..n) in one POST. */
+static int
+wh_post(struct webhook *w, json_t *const *recs, size_t n, json_t **res, cw_err *e)
+{
+	struct cw_http_resp resp = {0};
+	struct post ps;
+	char why[600];
+	cw_err he;
+	int rc, r;
+
+	post_ready(w, recs, n, &ps);
+	rc = cw_api_post(&w->api, "webhook", w->url, ps.headers, ps.json, CW_RETRY_UNSENT,
+	    &resp, &he);
+	r = post_outcome(recs, n, rc, &resp, &he, res, why, sizeof(why));
+	cw_http_resp_free(&resp);
+	post_free(&ps);
+	if (r != 0)
+		cw_seterr(e, "%s", why);
+	return r;
+}
+
+/* The worse of two send() results, a refusal (2) settled already. */
+static int
+worse(int a, int b)
+{
+	return a < 0 || b < 0 ? -1 : a > b ? a : b;
+}
+
+/*
+ * The POST of recs[0..n) was refused for a record's content (422, why), and
+ * its records are not sent: as cw_provider_send() does with a refused batch,
+ * one record fails, more are sent again in halves, each split on its own.
+ */
+static int
+refused(struct webhook *w, json_t *const *recs, size_t n, json_t **res, const char *why,
+    cw_err *e)
+{
+	size_t half = n / 2;
+	cw_err e2;
+	int a, b;
+
+	if (n == 1) {
+		res[0] = cw_result(recs[0], "failed", "webhook", NULL, why);
+		return 0;
+	}
+	a = cw_provider_send(&w->api.p, recs, half, res, e);
+	b = cw_provider_send(&w->api.p, recs + half, n - half, res + half, &e2);
+	if (a == 0 && b != 0)
+		*e = e2;
+	return worse(a, b);
+}
+
+/*
+ * recs[0..n) in POSTs of per_post records, up to in_flight of them under
+ * way at once. A POST refused for a record's content (422) is split on its
+ * own afterwards, so that the others' results stand and only that POST's
+ * records go again.
+ */
+static int
+wh_post_many(struct webhook *w, json_t *const *recs, size_t n, json_t **res, cw_err *e)
+{
+	size_t m = (n + w->per_post - 1) / w->per_post, at, len;
+	struct cw_http_job *jobs = cw_calloc(m, sizeof(*jobs));
+	struct post *ps = cw_calloc(m, sizeof(*ps));
+	char why[600];
+	cw_err e2;
+	int r = 0, one;
+
+	for (size_t j = 0; j < m; j++) {
+		at = j * w->per_post;
+		post_ready(w, recs + at, n - at < w->per_post ? n - at : w->per_post, &ps[j]);
+		jobs[j].req = &ps[j].req;
+	}
+	/* No pacer to wait for: the webhook has none (RequestsPerMinute is the
+	 * template APIs'); the gate keeps the receiver's own limit. */
+	cw_http_do_many(w->api.h, jobs, m, w->in_flight, &w->gate);
+	for (size_t j = 0; j < m; j++) {
+		at = j * w->per_post;
+		len = n - at < w->per_post ? n - at : w->per_post;
+		one = post_outcome(recs + at, len, jobs[j].rc, &jobs[j].resp, &jobs[j].e,
+		    res + at, why, sizeof(why));
+		if (one == 2)
+			one = refused(w, recs + at, len, res + at, why, &e2);
+		else
+			cw_seterr(&e2, "%s", why);
+		if (one != 0 && r == 0)
+			cw_seterr(e, "%s", e2.msg);
+		r = worse(r, one);
+		cw_http_resp_free(&jobs[j].resp);
+		post_free(&ps[j]);
+	}
+	free(jobs);
+	free(ps);
+	return r;
+}
+
 static int
 wh_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_err *e)
 {
 	struct webhook *w = (struct webhook *)p;
-	struct cw_http_resp resp = {0};
-	json_t *body = n == 1 ? json_incref(recs[0]) : json_array();
-	const char *headers[5];
-	char *json, *sig, *key, mac[65], why[600], desc[300];
-	cw_err he;
-	int ok = 0, refused = 0;
 
-	for (size_t i = 0; n > 1 && i < n; i++)
-		json_array_append(body, recs[i]);
-	json = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
-	json_decref(body);
-	/* The receiver checks the exact bytes it got against this. */
-	cw_hmac_sha256_hex(w->api.secret, strlen(w->api.secret), json, strlen(json), mac);
-	sig = cw_asprintf("X-Cartwatch-Signature: sha256=%s", mac);
-	key = idempotency_key(recs, n);
-	headers[0] = sig;
-	headers[1] = "Content-Type: application/json";
-	headers[2] = "User-Agent: cartwatch";
-	headers[3] = key;
-	headers[4] = NULL;
-	if (cw_api_post(&w->api, "webhook", w->url, headers, json, CW_RETRY_UNSENT, &resp,
-	    &he) != 0)
-		snprintf(why, sizeof(why), "%s", he.msg);
-	else if (resp.status < 200 || resp.status > 299) {
-		snprintf(why, sizeof(why), "webhook: %s",
-		    cw_http_describe(&resp, &receiver_errors, desc, sizeof(desc)));
-		/* 422: the receiver processed none of it and refuses a record's
-		 * content; split until that record is alone. A 400 (cannot read
-		 * the request) would be the same for every half: not split. */
-		refused = resp.status == 422;
-	} else
-		ok = 1;
-	for (size_t i = 0; i < n; i++)
-		res[i] = ok ? cw_result(recs[i], "sent", "webhook", NULL, NULL) : refused ? NULL :
-		    cw_result_failed(recs[i], "webhook", why, resp.uncertain);
-	cw_http_resp_free(&resp);
-	free(key);
-	free(sig);
-	free(json);
-	return ok ? 0 : (cw_seterr(e, "%s", why), refused ? 2 : 1);
+	if (n <= w->per_post)
+		return wh_post(w, recs, n, res, e);
+	return wh_post_many(w, recs, n, res, e);
 }
 
 struct cw_provider *
@@ -105,7 +238,10 @@ cw_webhook_config(struct cw_config *c, const struct cw_provider_opts *o)
 	(void)o;  /* nothing to choose over the configuration */
 	w->url = cw_config_need_str(c, "Cartwatch.Notify.Webhook.Url");
 	w->api.secret_name = cw_config_str(c, "Cartwatch.Notify.Webhook.SecretName");
-	w->api.p.batch = (size_t)cw_config_int(c, "Cartwatch.Notify.Webhook.BatchSize");
+	w->per_post = (size_t)cw_config_int(c, "Cartwatch.Notify.Webhook.BatchSize");
+	w->in_flight = (int)cw_config_int(c, "Cartwatch.Notify.MaxInFlight");
+	/* A batch is a POST for each place in flight: 1 in flight, one POST. */
+	w->api.p.batch = w->per_post * (size_t)w->in_flight;
 	if (*w->url != '\0' && cw_http_url_allowed(w->url, &e) != 0)
 		cw_config_bad(c, "Cartwatch.Notify.Webhook.Url", "%s", e.msg);
 	return &w->api.p;

@@ -1,10 +1,12 @@
 /* ndjson.c: the record driver and checked output shared by every stage. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cw/core/json.h"
 #include "cw/core/util.h"
@@ -55,85 +57,225 @@ refused(const json_t *obj)
 	return why;
 }
 
+/* One loop's state: what to call, and what happened so far. */
+struct run {
+	const char *src;
+	cw_rec_fn fn;
+	void *ctx;
+	int all;           /* refused lines go to fn too */
+	struct cw_loop_stats st;
+	int status;
+};
+
+/* Handles one line as read, its '\n' included or not: 1 to stop reading. */
 static int
-loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx, struct cw_loop_stats *stats,
-    int all)
+one_line(struct run *rn, const char *line, size_t len)
 {
-	struct cw_loop_stats st = {0, 0, 0};
+	struct cw_rec rec = {NULL, ++rn->st.lines, rn->src, NULL};
+	json_error_t jerr;
+	char *why = NULL;
+	int r;
+
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (blank(line, len))
+		return 0;
+	rec.json = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (rec.json == NULL)
+		why = cw_asprintf("not JSON: %s (column %d)", jerr.text, jerr.column);
+	else
+		why = refused(rec.json);
+	if (why != NULL) {
+		cw_rec_warn(&rec, "%s", why);
+		json_decref(rec.json);
+		rn->st.bad++;
+		rn->status = CW_EXIT_FAIL;
+		r = CW_REC_OK;
+		if (rn->all) {
+			/* Jansson quotes the text it stopped at: a piece of a
+			 * record, which should not travel on in a result. */
+			rec.why = rec.json == NULL ? "not a JSON object" : why;
+			rec.json = NULL;
+			r = rn->fn(&rec, rn->ctx);
+		}
+		free(why);
+		return r == CW_REC_STOP;
+	}
+	rn->st.records++;
+	r = rn->fn(&rec, rn->ctx);
+	json_decref(rec.json);
+	if (r == CW_REC_BAD) {
+		rn->st.bad++;
+		rn->status = CW_EXIT_FAIL;
+	} else if (r == CW_REC_STOP) {
+		rn->status = CW_EXIT_FAIL;
+		return 1;
+	}
+	return 0;
+}
+
+static void
+loop_file(FILE *in, struct run *rn)
+{
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
-	int status = CW_EXIT_OK;
 
-	while ((n = getline(&line, &cap, in)) != -1) {
-		struct cw_rec rec = {NULL, ++st.lines, src, NULL};
-		json_error_t jerr;
-		size_t len = (size_t)n;
-		char *why = NULL;
-		int r;
-
-		if (len > 0 && line[len - 1] == '\n')
-			len--;
-		if (len > 0 && line[len - 1] == '\r')
-			len--;
-		if (blank(line, len))
-			continue;
-		rec.json = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-		if (rec.json == NULL)
-			why = cw_asprintf("not JSON: %s (column %d)", jerr.text, jerr.column);
-		else
-			why = refused(rec.json);
-		if (why != NULL) {
-			cw_rec_warn(&rec, "%s", why);
-			json_decref(rec.json);
-			st.bad++;
-			status = CW_EXIT_FAIL;
-			r = CW_REC_OK;
-			if (all) {
-				/* Jansson quotes the text it stopped at: a piece of a
-				 * record, which should not travel on in a result. */
-				rec.why = rec.json == NULL ? "not a JSON object" : why;
-				rec.json = NULL;
-				r = fn(&rec, ctx);
-			}
-			free(why);
-			if (r == CW_REC_STOP)
-				break;
-			continue;
-		}
-		st.records++;
-		r = fn(&rec, ctx);
-		json_decref(rec.json);
-		if (r == CW_REC_BAD) {
-			st.bad++;
-			status = CW_EXIT_FAIL;
-		} else if (r == CW_REC_STOP) {
-			status = CW_EXIT_FAIL;
+	while ((n = getline(&line, &cap, in)) != -1)
+		if (one_line(rn, line, (size_t)n))
 			break;
-		}
-	}
 	if (ferror(in)) {
-		cw_warn("%s: read error", src);
-		status = CW_EXIT_FAIL;
+		cw_warn("%s: read error", rn->src);
+		rn->status = CW_EXIT_FAIL;
 	}
 	free(line);
+}
+
+/*
+ * Lines straight from a file descriptor, so that we know when none is left
+ * buffered: only then may we wait for input, and only then is it quiet. Bytes
+ * buf[start, end) are unread; those before scan hold no '\n'.
+ */
+struct reader {
+	int fd;
+	char *buf;
+	size_t cap, start, scan, end;
+	int eof;
+};
+
+enum { R_LINE, R_EOF, R_ERR, R_QUIET };
+
+/* Reads more into r: 0, or -1 with errno. */
+static int
+fill(struct reader *r)
+{
+	ssize_t n;
+
+	if (r->start > 0) {
+		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->end -= r->start;
+		r->scan -= r->start;
+		r->start = 0;
+	}
+	if (r->end == r->cap) {
+		r->cap = r->cap > 0 ? r->cap * 2 : 65536;
+		r->buf = cw_realloc(r->buf, r->cap);
+	}
+	if ((n = read(r->fd, r->buf + r->end, r->cap - r->end)) == -1)
+		return errno == EINTR || errno == EAGAIN ? 0 : -1;
+	if (n == 0)
+		r->eof = 1;
+	r->end += (size_t)n;
+	return 0;
+}
+
+/*
+ * The next line in *line and *len ('\n' included; borrowed until the next
+ * call): R_LINE, R_EOF, or R_ERR. When no whole line is buffered and wait_ms
+ * >= 0, waits at most that long for input, else R_QUIET.
+ */
+static int
+next_line(struct reader *r, int wait_ms, const char **line, size_t *len)
+{
+	struct pollfd p = {r->fd, POLLIN, 0};
+	char *nl;
+	int k;
+
+	for (;;) {
+		nl = r->end == r->scan ? NULL :
+		    memchr(r->buf + r->scan, '\n', r->end - r->scan);
+		r->scan = nl != NULL ? (size_t)(nl - r->buf) + 1 : r->end;
+		if (nl != NULL || (r->eof && r->end > r->start)) {
+			*line = r->buf + r->start;
+			*len = r->scan - r->start;
+			r->start = r->scan;
+			return R_LINE;
+		}
+		if (r->eof)
+			return R_EOF;
+		if (wait_ms >= 0) {
+			if ((k = poll(&p, 1, wait_ms)) == 0)
+				return R_QUIET;
+			if (k == -1 && errno == EINTR)
+				continue;
+			wait_ms = -1;  /* readable, or an error read() reports */
+		}
+		if (fill(r) != 0)
+			return R_ERR;
+	}
+}
+
+static void
+loop_fd(int fd, struct run *rn, const struct cw_loop_opts *o)
+{
+	struct reader r = {fd, NULL, 0, 0, 0, 0, 0};
+	int idle = o->idle != NULL && o->idle_ms > 0, k;
+	unsigned long since = 0;   /* lines since idle() was last called */
+	const char *line;
+	size_t len;
+
+	while ((k = next_line(&r, idle && since > 0 ? o->idle_ms : -1, &line, &len)) != R_EOF) {
+		if (k == R_ERR) {
+			cw_warn("%s: read error", rn->src);
+			rn->status = CW_EXIT_FAIL;
+			break;
+		}
+		if (k == R_QUIET) {
+			since = 0;
+			if (o->idle(rn->ctx) == CW_REC_STOP) {
+				rn->status = CW_EXIT_FAIL;
+				break;
+			}
+			continue;
+		}
+		since++;
+		if (one_line(rn, line, len))
+			break;
+	}
+	free(r.buf);
+}
+
+int
+cw_ndjson_loop_idle(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
+    const struct cw_loop_opts *o, struct cw_loop_stats *stats)
+{
+	struct run rn = {src, fn, ctx, o->all, {0, 0, 0}, CW_EXIT_OK};
+	int fd = fileno(in);
+
+	/* A stream without a descriptor (fmemopen) never waits: no idle. */
+	if (fd == -1)
+		loop_file(in, &rn);
+	else
+		loop_fd(fd, &rn, o);
 	if (stats != NULL)
-		*stats = st;
-	return status;
+		*stats = rn.st;
+	return rn.status;
 }
 
 int
 cw_ndjson_loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
     struct cw_loop_stats *stats)
 {
-	return loop(in, src, fn, ctx, stats, 0);
+	struct run rn = {src, fn, ctx, 0, {0, 0, 0}, CW_EXIT_OK};
+
+	loop_file(in, &rn);
+	if (stats != NULL)
+		*stats = rn.st;
+	return rn.status;
 }
 
 int
 cw_ndjson_loop_all(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
     struct cw_loop_stats *stats)
 {
-	return loop(in, src, fn, ctx, stats, 1);
+	struct run rn = {src, fn, ctx, 1, {0, 0, 0}, CW_EXIT_OK};
+
+	loop_file(in, &rn);
+	if (stats != NULL)
+		*stats = rn.st;
+	return rn.status;
 }
 
 void

@@ -481,6 +481,119 @@ test_case_twins_first_pair(void **state)
 	}
 }
 
+/* The idle loop reads its own way (from the descriptor): the same records,
+ * line numbers and verdicts, a last line without '\n', lines past its buffer. */
+static void
+test_idle_loop_reads_alike(void **state)
+{
+	static const char in[] = "{\"a\":1}\r\n\n   \n{nope\n{\"c\":3}";
+	struct cw_loop_opts o = {0, 0, NULL};
+	size_t big = 300 * 1024, n = big + 32;
+	char *text = malloc(n);
+	struct cw_loop_stats st;
+	struct capture cap;
+	struct seen s = {0};
+	FILE *f = input(in, sizeof(in) - 1);
+	char *said;
+	int k;
+
+	(void)state;
+	capture_begin(&cap);
+	assert_int_equal(cw_ndjson_loop_idle(f, "<stdin>", collect, &s, &o, &st), CW_EXIT_FAIL);
+	said = capture_end(&cap);
+	assert_non_null(strstr(said, "<stdin>:4: not JSON"));
+	free(said);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.lines[0], 1);
+	assert_int_equal(s.lines[1], 5);
+	assert_int_equal(st.lines, 5);
+	assert_int_equal(st.records, 2);
+	assert_int_equal(st.bad, 1);
+	fclose(f);
+
+	memset(&s, 0, sizeof(s));
+	k = snprintf(text, n, "{\"big\":\"");
+	memset(text + k, 'x', big);
+	k += (int)big;
+	k += snprintf(text + k, n - (size_t)k, "\"}\n{\"a\":1}\n");
+	f = input(text, (size_t)k);
+	assert_int_equal(cw_ndjson_loop_idle(f, "<stdin>", collect, &s, &o, NULL), CW_EXIT_OK);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.biglen, big);
+	fclose(f);
+	free(text);
+}
+
+/* What the idle callback saw, and the pipe it feeds. */
+struct quiet {
+	struct seen s;
+	int wfd;           /* the pipe's write end, -1 once closed */
+	int calls;
+	int at[4];         /* records seen at each call */
+	int stop;          /* answer CW_REC_STOP */
+};
+
+static int
+on_idle(void *ctx)
+{
+	struct quiet *q = ctx;
+	static const char rest[] = ":3}\n";
+
+	q->at[q->calls++] = q->s.n;
+	if (q->stop)
+		return CW_REC_STOP;
+	if (q->calls == 1)
+		assert_int_equal(write(q->wfd, rest, sizeof(rest) - 1), sizeof(rest) - 1);
+	else {
+		close(q->wfd);
+		q->wfd = -1;
+	}
+	return CW_REC_OK;
+}
+
+static int
+collect_quiet(const struct cw_rec *rec, void *ctx)
+{
+	return collect(rec, &((struct quiet *)ctx)->s);
+}
+
+/* Input open but quiet: idle is called once every whole line is handled (a
+ * half line waits), once per quiet spell, and may stop the loop. */
+static void
+test_idle_when_input_is_quiet(void **state)
+{
+	static const char in[] = "{\"a\":1}\n{\"b\":2}\n{\"c\"";
+	struct cw_loop_opts o = {0, 20, on_idle};
+	struct quiet q = {0};
+	int fds[2];
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(write(fds[1], in, sizeof(in) - 1), sizeof(in) - 1);
+	q.wfd = fds[1];
+	f = fdopen(fds[0], "r");
+	assert_int_equal(cw_ndjson_loop_idle(f, "<stdin>", collect_quiet, &q, &o, NULL),
+	    CW_EXIT_OK);
+	assert_int_equal(q.calls, 2);
+	assert_int_equal(q.at[0], 2);  /* the half line was not a record yet */
+	assert_int_equal(q.at[1], 3);
+	assert_int_equal(q.s.n, 3);
+	fclose(f);
+
+	memset(&q, 0, sizeof(q));
+	q.stop = 1;
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(write(fds[1], in, 8), 8);
+	f = fdopen(fds[0], "r");
+	assert_int_equal(cw_ndjson_loop_idle(f, "<stdin>", collect_quiet, &q, &o, NULL),
+	    CW_EXIT_FAIL);
+	assert_int_equal(q.calls, 1);
+	assert_int_equal(q.s.n, 1);
+	close(fds[1]);
+	fclose(f);
+}
+
 int
 main(void)
 {
@@ -497,6 +610,8 @@ main(void)
 		cmocka_unit_test(test_case_twins_are_bad_lines),
 		cmocka_unit_test(test_loop_all_says_why),
 		cmocka_unit_test(test_case_twins_first_pair),
+		cmocka_unit_test(test_idle_loop_reads_alike),
+		cmocka_unit_test(test_idle_when_input_is_quiet),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

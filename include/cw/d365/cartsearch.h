@@ -27,6 +27,8 @@ typedef int (*cw_cart_fn)(json_t *cart, const struct timespec *modified, void *c
  * across a page boundary are neither lost nor repeated, and carts modified
  * while we page do not shift the ones still to come. Carts with no or an
  * unparsable ModifiedDateTime, or outside the window, are passed over.
+ * A server that caps pages below page_size is paged to the end all the same
+ * (a short first page costs one more request, which comes back empty).
  * Returns 0, or -1 with e set when a call fails.
  */
 int cw_cart_search(struct cw_retail *r, const struct cw_cart_window *w,

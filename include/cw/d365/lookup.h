@@ -1,4 +1,4 @@
-/* lookup.h: customers and products from Retail Server, batched, products cached for the run. */
+/* lookup.h: customers and products from Retail Server, batched, cached for the run. */
 #ifndef CW_LOOKUP_H
 #define CW_LOOKUP_H
 
@@ -9,14 +9,24 @@
 struct cw_retail;
 struct cw_lookup;  /* opaque: owns the product cache */
 
-/* r is borrowed. batch: ids per request; cache_max: products kept at most
- * (past it the cache starts over). Free with cw_lookup_free(). */
-struct cw_lookup *cw_lookup_new(struct cw_retail *r, size_t batch, size_t cache_max);
+/* Ids per request at most: Retail Server's documented maximum page size
+ * (DESIGN.md 8.3), which caps $top and so what one request can return. */
+#define CW_LOOKUP_BATCH_MAX 1000
+
+/* r is borrowed. batch: ids per request (0: CW_LOOKUP_BATCH_MAX); cache_max,
+ * customers_max: products and customers kept at most, 0 for no bound (past
+ * it that cache starts over). Free with cw_lookup_free(). */
+struct cw_lookup *cw_lookup_new(struct cw_retail *r, size_t batch, size_t cache_max,
+    size_t customers_max);
 void cw_lookup_free(struct cw_lookup *l);
 
-/* Customers/GetByAccountNumbers for accounts (a JSON array of strings), in
- * batches. *found maps AccountNumber -> Customer (new reference; caller
- * decrefs); accounts Retail Server does not know are absent. 0, or -1 with e. */
+/* Customers/GetByAccountNumbers for the accounts (a JSON array of strings)
+ * not cached yet, in batches; accounts it does not return are cached as
+ * unknown, so each account is asked for once while the cache holds it.
+ * *found maps AccountNumber -> Customer, only the fields a notification uses
+ * (AccountNumber, FirstName, LastName, Email, Language; new reference, caller
+ * decrefs); accounts Retail Server does not know are absent. 0, or -1 with e
+ * (*found NULL). */
 int cw_lookup_customers(struct cw_lookup *l, const json_t *accounts, json_t **found,
     cw_err *e);
 

@@ -109,6 +109,38 @@ struct cw_http_resp {
 int cw_http_do(struct cw_http *h, const struct cw_http_req *req,
     struct cw_http_resp *resp, cw_err *e);
 
+/*
+ * A "not before" time that the requests of one service share: a wait one
+ * answer asks for holds back all the others. Zero it before first use; keep
+ * it for as long as the service's rate limit may last (a provider's life).
+ */
+struct cw_http_gate {
+	long long not_before_ms;  /* CLOCK_MONOTONIC ms; 0: none */
+};
+
+/* One request of cw_http_do_many(): req borrowed; the rest as cw_http_do()'s
+ * return value, resp (free with cw_http_resp_free() in every case) and e. */
+struct cw_http_job {
+	const struct cw_http_req *req;
+	int rc;
+	struct cw_http_resp resp;
+	cw_err e;
+};
+
+/*
+ * Performs jobs[0..n) as cw_http_do() performs one, every guarantee of it
+ * kept for each (retry classes, a new connection for every send that is not
+ * CW_RETRY_ANY, no proxy for plain http, messages without secrets), with up
+ * to max_in_flight (at least 1) under way at once, on connections of their
+ * own. A job starts when a place is free, in order. A wait an answer asks
+ * for (Retry-After and the others cw_http_retry_after_ms() reads), or a 429,
+ * moves gate on: no job of this call, and none of a later call on the same
+ * gate, starts or is tried again before it; each request's own backoff still
+ * applies. Blocks until every job is over; returns how many have rc -1.
+ */
+int cw_http_do_many(struct cw_http *h, struct cw_http_job *jobs, size_t n,
+    int max_in_flight, struct cw_http_gate *gate);
+
 void cw_http_resp_free(struct cw_http_resp *resp);
 
 /* Value of the response header name (any case); borrowed from resp, NULL if absent. */

@@ -50,6 +50,31 @@ int cw_ndjson_loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
 int cw_ndjson_loop_all(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
     struct cw_loop_stats *stats);
 
+/*
+ * Called by cw_ndjson_loop_idle() once input has been quiet for the idle time:
+ * no line has come for that long and every line read has been handed to the
+ * record function. The stage sends or writes what it holds back. Once per
+ * quiet spell: not again until a line has come since. Returns CW_REC_OK, or
+ * CW_REC_STOP to stop reading (the loop then returns CW_EXIT_FAIL).
+ */
+typedef int (*cw_idle_fn)(void *ctx);
+
+struct cw_loop_opts {
+	int all;           /* refused lines go to fn too, as cw_ndjson_loop_all() */
+	int idle_ms;       /* > 0 with idle: how long input must be quiet */
+	cw_idle_fn idle;   /* may be NULL: never called */
+};
+
+/*
+ * cw_ndjson_loop() or, with o->all, cw_ndjson_loop_all(), calling o->idle
+ * when input goes quiet (with ctx, as fn). in is read through its file
+ * descriptor, not through stdio: nothing may have been read from it with
+ * stdio before, and nothing should be after. A stream without a descriptor
+ * (fmemopen) is read as cw_ndjson_loop() reads it, never idle.
+ */
+int cw_ndjson_loop_idle(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
+    const struct cw_loop_opts *o, struct cw_loop_stats *stats);
+
 /* Reports a problem with one record as "TOOL: SRC:LINE: message", escaped
  * as cw_warnx() escapes it: record data cannot forge a line. */
 void cw_rec_warn(const struct cw_rec *rec, const char *fmt, ...)
