@@ -22,14 +22,16 @@ The cart, product and customer records are demo-data.py's; this file only
 chooses how many and of what. Python 3 standard library only.
 """
 
-import argparse
+import sys
+sys.dont_write_bytecode = True      # keep __pycache__ out of the source tree
+
+import argparse  # noqa: E402
 import datetime as dt
 import decimal
 import importlib.util
 import json
 import os
 import random
-import sys
 from decimal import Decimal
 
 HERE = os.path.dirname(os.path.abspath(__file__))
