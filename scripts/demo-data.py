@@ -157,9 +157,10 @@ def slug(name):
     return out.strip("-")
 
 
-def make_products():
+def make_products(specs=PRODUCTS):
+    """Product records of SPECS, (name, price, image, alt) as in PRODUCTS."""
     products = []
-    for i, (name, price, image, alt) in enumerate(PRODUCTS):
+    for i, (name, price, image, alt) in enumerate(specs):
         item = "DM-%04d" % (2001 + i)
         p = Decimal(price)
         prod = {
@@ -190,9 +191,11 @@ def make_products():
     return products
 
 
-def make_customers():
+def make_customers(specs=CUSTOMERS):
+    """Customer records of SPECS, (first, last, name, language, email) as in
+    CUSTOMERS; account numbers from 007001."""
     out = []
-    for i, (first, last, name, lang, email) in enumerate(CUSTOMERS):
+    for i, (first, last, name, lang, email) in enumerate(specs):
         out.append({
             "AccountNumber": "%06d" % (7001 + i),
             "RecordId": 5637150001 + i,
@@ -214,10 +217,14 @@ def make_customers():
     return out
 
 
-def make_lines(rng, products, empty=False):
+# How many lines a cart has, and how often (weights).
+LINE_COUNTS = ([1, 2, 3, 4], [45, 30, 17, 8])
+
+
+def make_lines(rng, products, empty=False, counts=LINE_COUNTS):
     if empty:
         return []
-    n = rng.choices([1, 2, 3, 4], weights=[45, 30, 17, 8])[0]
+    n = rng.choices(counts[0], weights=counts[1])[0]
     lines = []
     for prod in rng.sample(products, n):
         qty = rng.choices([1, 2, 3], weights=[75, 18, 7])[0]
@@ -237,8 +244,9 @@ def make_lines(rng, products, empty=False):
 
 
 def make_cart(rng, channel, products, modified, customer=None, email=None,
-              empty=False, cart_type=1):
-    lines = make_lines(rng, products, empty)
+              empty=False, cart_type=1, counts=LINE_COUNTS):
+    """A Retail Server cart; CUSTOMER needs only AccountNumber and Email."""
+    lines = make_lines(rng, products, empty, counts)
     subtotal = sum((l["TotalAmount"] for l in lines), Decimal("0.00"))
     began = modified - dt.timedelta(minutes=rng.randint(1, 240), seconds=rng.randint(0, 59))
     cart = {

@@ -253,6 +253,7 @@ class Sandbox:
         self.log_path = log_path
         self.log_file = None
         self.stopping = threading.Event()
+        self.latency = 0.0      # seconds added before every service request
         self.token_lifetime = int(data.get("token_lifetime", DEFAULT_TOKEN_LIFETIME))
         for spec in data.get("faults") or []:
             self.add_fault(spec)
@@ -576,6 +577,8 @@ class SandboxHandler(http.server.BaseHTTPRequestHandler):
         if req.path == CONTROL_PREFIX or req.path.startswith(CONTROL_PREFIX + "/"):
             self._send(sb.control(req))
             return
+        if sb.latency > 0:
+            sb.stopping.wait(sb.latency)
         route = sb.find_route(req.path)
         if route:
             req.service = route.service

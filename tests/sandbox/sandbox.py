@@ -3,7 +3,7 @@
 (Entra ID, managed identity, Key Vault, Retail Server, Emarsys, SendGrid,
 Mandrill, a webhook receiver), on 127.0.0.1 only.
 
-    sandbox.py --data FILE --port-file FILE [--port N] [--log FILE]
+    sandbox.py --data FILE --port-file FILE [--port N] [--log FILE] [--latency MS]
     sandbox.py --list-secrets --data FILE
 
 See README.md in this directory.
@@ -98,11 +98,29 @@ def extend(sb):
             return s["value"]
         raise ValueError("%s: want a string or {\"keyvault\": \"SecretName\"}" % what)
 
+    def latency(req):
+        if req.method == "POST":
+            try:
+                spec = json.loads(req.body.decode("utf-8") or "{}")
+                value = spec["ms"]
+                if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                    raise ValueError("not a number of 0 or more")
+            except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+                return core.json_response(400, {"error": "want {\"ms\": N}: %s" % e})
+            sb.latency = value / 1000.0
+        elif req.method == "DELETE":
+            sb.latency = 0.0
+        elif req.method != "GET":
+            return core.json_response(405, {"error": "GET, POST or DELETE"})
+        ms = sb.latency * 1000
+        return core.json_response(200, {"ms": int(ms) if ms == int(ms) else ms})
+
     sb.add_control = add_control
     sb.control = control
     sb.now = now
     sb.secret_ref = secret_ref
     add_control("/clock", clock)
+    add_control("/latency", latency)
 
 
 def build(data, log_path=None):
@@ -119,6 +137,8 @@ def main(argv=None):
     p.add_argument("--port-file", help="where to write the port once listening")
     p.add_argument("--port", type=int, default=0, help="port (default: ephemeral)")
     p.add_argument("--log", help="append the request log (NDJSON) here")
+    p.add_argument("--latency", type=float, default=0, metavar="MS",
+                   help="milliseconds added before answering each service request")
     p.add_argument("--list-secrets", action="store_true",
                    help="print every secret value in the data set and exit")
     a = p.parse_args(argv)
@@ -128,6 +148,9 @@ def main(argv=None):
             # Server sends decimals with their scale. It is still a float.
             data = json.load(f, parse_float=JsonFloat)
         sb = build(data, a.log)
+        if a.latency < 0:
+            raise ValueError("--latency must be 0 or more")
+        sb.latency = a.latency / 1000.0
     except (OSError, ValueError, KeyError, TypeError) as e:
         print("sandbox.py: %s: %s" % (a.data, e), file=sys.stderr)
         return 2
