@@ -168,13 +168,14 @@ static int
 sm_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_err *e)
 {
 	struct smtp *m = (struct smtp *)p;
-	struct crew c = {.jobs = cw_calloc(n, sizeof(*c.jobs)), .n = n};
+	struct crew c = {.n = n};
 	struct cw_email mail;
 	int rc = 0;
 	cw_err me;
 
 	if (n == 0)
 		return 0;
+	c.jobs = cw_calloc(n, sizeof(*c.jobs));
 	pthread_mutex_init(&c.mu, NULL);
 	for (size_t i = 0; i < n; i++) {
 		cw_render_email(m->r, recs[i], &mail);
