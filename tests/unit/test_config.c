@@ -1,6 +1,5 @@
 /* test_config.c: appsettings.json as .NET reads it, and the json.c helpers. */
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,49 +20,12 @@
 #include "cw/core/util.h"
 #include "cw/net/http.h"
 #include "cw/net/smtp.h"
-
-/* Every file a test makes goes in here, so a failed test leaves nothing. */
-static char *scratch;
+#include "scratch.h"
 
 static const char *
 tmpdir(void)
 {
 	return scratch;
-}
-
-static int
-rmone(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
-setup(void **state)
-{
-	const char *t = getenv("TMPDIR");
-
-	(void)state;
-	scratch = cw_asprintf("%s/cwconf.XXXXXX",
-	    t != NULL && *t != '\0' ? t : "/tmp");
-	if (mkdtemp(scratch) == NULL) {
-		print_error("%s: %s\n", scratch, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	int r;
-
-	(void)state;
-	r = nftw(scratch, rmone, 8, FTW_DEPTH | FTW_PHYS);
-	free(scratch);
-	return r;
 }
 
 static char *
@@ -1239,5 +1201,5 @@ main(void)
 		cmocka_unit_test(test_json_helpers),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }

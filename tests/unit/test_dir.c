@@ -1,6 +1,5 @@
 /* test_dir.c: cw_mkdir_p, the one mkdir -p of the preview directory and the SQLite store. */
 #include <errno.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,43 +13,7 @@
 
 #include "cw/core/dir.h"
 #include "cw/core/util.h"
-
-/* Every directory a test makes goes in here, so a failed test leaves nothing. */
-static char *scratch;
-
-static int
-rmone(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
-setup(void **state)
-{
-	const char *t = getenv("TMPDIR");
-
-	(void)state;
-	scratch = cw_asprintf("%s/cwdir.XXXXXX", t != NULL && *t != '\0' ? t : "/tmp");
-	if (mkdtemp(scratch) == NULL) {
-		print_error("%s: %s\n", scratch, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	int r;
-
-	(void)state;
-	r = nftw(scratch, rmone, 8, FTW_DEPTH | FTW_PHYS);
-	free(scratch);
-	return r;
-}
+#include "scratch.h"
 
 /* The mode bits of path, or -1 if it is not a directory. */
 static int
@@ -141,5 +104,5 @@ main(void)
 		cmocka_unit_test(test_names_what_failed),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }

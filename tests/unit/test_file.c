@@ -1,6 +1,5 @@
 /* test_file.c: cw_read_file, the one whole-file reader, and its refusals. */
 #include <errno.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,43 +13,7 @@
 
 #include "cw/core/file.h"
 #include "cw/core/util.h"
-
-/* Every file a test makes goes in here, so a failed test leaves nothing. */
-static char *scratch;
-
-static int
-rmone(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
-setup(void **state)
-{
-	const char *t = getenv("TMPDIR");
-
-	(void)state;
-	scratch = cw_asprintf("%s/cwfile.XXXXXX", t != NULL && *t != '\0' ? t : "/tmp");
-	if (mkdtemp(scratch) == NULL) {
-		print_error("%s: %s\n", scratch, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	int r;
-
-	(void)state;
-	r = nftw(scratch, rmone, 8, FTW_DEPTH | FTW_PHYS);
-	free(scratch);
-	return r;
-}
+#include "scratch.h"
 
 /* A file in scratch holding n bytes of s (repeated), with mode; caller frees. */
 static char *
@@ -180,5 +143,5 @@ main(void)
 		cmocka_unit_test(test_private),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }
