@@ -477,6 +477,15 @@ run_remove(struct dedupe *d, const struct args *a)
 	return run_suppress(d, a, 0);
 }
 
+/* What forget and prune say when they are done: "forgot 3 records". */
+static int
+removed_ok(const char *verb, unsigned long removed)
+{
+	fprintf(stderr, "%s: %s %lu record%s\n", program_invocation_short_name, verb,
+	    removed, removed == 1 ? "" : "s");
+	return CW_EXIT_OK;
+}
+
 static int
 run_forget(struct dedupe *d, const struct args *a)
 {
@@ -489,9 +498,7 @@ run_forget(struct dedupe *d, const struct args *a)
 		cw_warnx("%s", e.msg);
 		return CW_EXIT_FAIL;
 	}
-	fprintf(stderr, "%s: forgot %lu record%s\n", program_invocation_short_name,
-	    removed, removed == 1 ? "" : "s");
-	return CW_EXIT_OK;
+	return removed_ok("forgot", removed);
 }
 
 static int
@@ -505,9 +512,7 @@ run_prune(struct dedupe *d, const struct args *a)
 		cw_warnx("%s", e.msg);
 		return CW_EXIT_FAIL;
 	}
-	fprintf(stderr, "%s: pruned %lu record%s\n", program_invocation_short_name,
-	    removed, removed == 1 ? "" : "s");
-	return CW_EXIT_OK;
+	return removed_ok("pruned", removed);
 }
 
 static int

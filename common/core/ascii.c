@@ -1,4 +1,4 @@
-/* ascii.c: comparing names with ASCII letters folded, whatever the locale. */
+/* ascii.c: names compared with ASCII letters folded, and digits checked, whatever the locale. */
 #include <stddef.h>
 
 #include "cw/core/util.h"
@@ -25,4 +25,13 @@ int
 cw_ascii_casecmp(const char *a, const char *b)
 {
 	return cw_ascii_ncasecmp(a, b, (size_t)-1);
+}
+
+int
+cw_ascii_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return n > 0;
 }

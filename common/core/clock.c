@@ -343,3 +343,12 @@ cw_time_cmp(const struct timespec *a, const struct timespec *b)
 		return a->tv_nsec < b->tv_nsec ? -1 : 1;
 	return 0;
 }
+
+long long
+cw_monotonic_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}

@@ -401,17 +401,6 @@ cw_config_path(const struct cw_config *c)
 	return c->path;
 }
 
-static int
-alldigits(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return n > 0;
-}
-
 
 /*
  * One dotted path, no aliases. .NET flattens the file into "A:B" keys before
@@ -431,7 +420,7 @@ lookup(json_t *v, const char *key)
 	if (n == 0)
 		return NULL;
 	if (json_is_array(v)) {
-		if (!alldigits(key, n) || n > 9)
+		if (!cw_ascii_digits(key, n) || n > 9)
 			return NULL;
 		child = json_array_get(v, strtoul(key, NULL, 10));
 		return dot != NULL ? lookup(child, dot + 1) : child;
@@ -650,7 +639,7 @@ parseint(const char *s, size_t n, long long *out)
 	buf[n] = '\0';
 	if (buf[0] == '+' || buf[0] == '-')
 		i++;
-	if (!alldigits(buf + i, n - i))
+	if (!cw_ascii_digits(buf + i, n - i))
 		return -1;
 	errno = 0;
 	*out = strtoll(buf, &end, 10);

@@ -190,17 +190,6 @@ const struct cw_key cw_keys[] = {
 
 const size_t cw_nkeys = sizeof(cw_keys) / sizeof(cw_keys[0]);
 
-static int
-alldigits(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return n > 0;
-}
-
 /* Does name match pattern, segment by segment? A "*" matches an index or
  * itself, so that every row finds itself. */
 static int
@@ -215,7 +204,7 @@ matches(const char *pattern, const char *name)
 		pn = pe != NULL ? (size_t)(pe - pattern) : strlen(pattern);
 		nn = ne != NULL ? (size_t)(ne - name) : strlen(name);
 		if (pn == 1 && *pattern == '*') {
-			if (!alldigits(name, nn) && !(nn == 1 && *name == '*'))
+			if (!cw_ascii_digits(name, nn) && !(nn == 1 && *name == '*'))
 				return 0;
 		} else if (pn != nn || cw_ascii_ncasecmp(pattern, name, pn) != 0)
 			return 0;

@@ -671,15 +671,6 @@ struct flight {
 
 enum fstate { WAITING, FLYING, OVER };
 
-static long long
-mono_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static CURLM *
 multi(struct cw_http *h)
 {
@@ -734,11 +725,11 @@ landed(struct cw_http *h, struct flight *f, CURLcode rc, struct cw_http_gate *ga
 	}
 	f->state = WAITING;
 	if (wait >= 0 || f->k.resp->status == 429) {
-		f->ready = mono_ms() + (wait >= 0 ? wait : cw_backoff_ms(&h->backoff, f->n));
+		f->ready = cw_monotonic_ms() + (wait >= 0 ? wait : cw_backoff_ms(&h->backoff, f->n));
 		if (f->ready > gate->not_before_ms)
 			gate->not_before_ms = f->ready;
 	} else {
-		f->ready = mono_ms() + cw_backoff_ms(&h->backoff, f->n);
+		f->ready = cw_monotonic_ms() + cw_backoff_ms(&h->backoff, f->n);
 	}
 }
 
@@ -749,7 +740,7 @@ static size_t
 launch(struct cw_http *h, struct flight *f, size_t n, size_t max,
     const struct cw_http_gate *gate, long *sleep)
 {
-	long long now = mono_ms(), at;
+	long long now = cw_monotonic_ms(), at;
 	size_t flying = 0;
 
 	for (size_t i = 0; i < n; i++)

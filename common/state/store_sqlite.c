@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include "cw/core/clock.h"
 #include "cw/core/dir.h"
 #include "cw/state/docstore.h"
 #include "cw/state/store_sqlite.h"
@@ -313,15 +314,6 @@ prepare_file(const char *path, cw_err *e)
 	return 0;
 }
 
-static long long
-ms_now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /*
  * Turning a file to WAL (a new store) reads its header, then writes it, in
  * one statement: SQLite cannot wait for that upgrade (two upgraders would
@@ -334,15 +326,15 @@ ms_now(void)
 static int
 setup(struct sq *s, cw_err *e)
 {
-	long long until = ms_now() + BUSY_MS;
+	long long until = cw_monotonic_ms() + BUSY_MS;
 	char *err = NULL;
 	int rc;
 
 	while ((rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, &err)) ==
-	    SQLITE_BUSY && ms_now() < until) {
+	    SQLITE_BUSY && cw_monotonic_ms() < until) {
 		sqlite3_free(err);
 		err = NULL;
-		sqlite3_sleep(10 + (int)(ms_now() % 40));
+		sqlite3_sleep(10 + (int)(cw_monotonic_ms() % 40));
 	}
 	if (rc == SQLITE_OK) {
 		rc = sqlite3_exec(s->db, "PRAGMA synchronous=FULL", NULL, NULL, &err);

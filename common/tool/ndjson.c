@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cw/core/clock.h"
 #include "cw/core/json.h"
 #include "cw/core/util.h"
 #include "cw/tool/ndjson.h"
@@ -68,17 +69,8 @@ struct run {
 	struct cw_loop_stats st;
 	int status;
 	int held;          /* fn was called since the last flush */
-	long long due;     /* held: when max_ms runs out (ms_now() time); else -1 */
+	long long due;     /* held: when max_ms runs out (cw_monotonic_ms() time); else -1 */
 };
-
-static long long
-ms_now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 /* Calls fn; the first call since the last flush starts the max_ms clock. */
 static int
@@ -87,7 +79,7 @@ hand(struct run *rn, const struct cw_rec *rec)
 	if (!rn->held) {
 		rn->held = 1;
 		if (rn->o->max_ms > 0)
-			rn->due = ms_now() + rn->o->max_ms;
+			rn->due = cw_monotonic_ms() + rn->o->max_ms;
 	}
 	return rn->fn(rec, rn->ctx);
 }
@@ -186,20 +178,20 @@ struct reader {
 
 /*
  * Waits until r->fd can be read, for at most idle_ms (-1: no limit) and not
- * past due (an ms_now() time; -1: none; already past: no wait at all): 1
+ * past due (an cw_monotonic_ms() time; -1: none; already past: no wait at all): 1
  * readable (or a poll error, left in r->error), 0 not in time.
  */
 static int
 wait_input(struct reader *r, int idle_ms, long long due)
 {
 	struct pollfd p = {r->fd, POLLIN, 0};
-	long long end = idle_ms >= 0 ? ms_now() + idle_ms : -1, left;
+	long long end = idle_ms >= 0 ? cw_monotonic_ms() + idle_ms : -1, left;
 	int n;
 
 	if (due >= 0 && (end < 0 || due < end))
 		end = due;
 	for (;;) {
-		left = end < 0 ? -1 : end - ms_now();
+		left = end < 0 ? -1 : end - cw_monotonic_ms();
 		if (end >= 0 && left <= 0)
 			return 0;
 		n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
@@ -272,7 +264,7 @@ loop_fd(int fd, struct run *rn)
 	    &line, &len)) != 0) {
 		if (got > 0)
 			stop = one_line(rn, line, len);
-		if (rn->held && (got < 0 || (rn->due >= 0 && ms_now() >= rn->due)))
+		if (rn->held && (got < 0 || (rn->due >= 0 && cw_monotonic_ms() >= rn->due)))
 			stop = flush(rn) || stop;
 	}
 	if (r.error != 0) {

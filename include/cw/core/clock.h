@@ -43,4 +43,8 @@ char *cw_rfc5322_format(time_t t, char buf[CW_RFC5322_MAX]);
 /* Compares two times: <0, 0, >0. */
 int cw_time_cmp(const struct timespec *a, const struct timespec *b);
 
+/* Milliseconds on the monotonic clock (CLOCK_MONOTONIC): for deadlines and
+ * intervals within a run, never for the business clock (cw_now). */
+long long cw_monotonic_ms(void);
+
 #endif

@@ -40,6 +40,8 @@ int cw_seterr(cw_err *e, const char *fmt, ...)
  * follows the locale. */
 int cw_ascii_casecmp(const char *a, const char *b);
 int cw_ascii_ncasecmp(const char *a, const char *b, size_t n);
+/* 1 if s[0..n) is one or more ASCII digits, else 0. */
+int cw_ascii_digits(const char *s, size_t n);
 
 void *cw_malloc(size_t n);
 void *cw_calloc(size_t n, size_t size);
