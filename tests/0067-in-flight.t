@@ -151,5 +151,55 @@ m=$(jq .sessions "$T/sm.stats")
 if [ "$m" -le 3 ]; then ok "smtp, 3 in flight: $m connections for 24 messages (each kept)"
 else not_ok "smtp, 3 in flight: $m connections for 24 messages, more than 3"; fi
 
+# --- Cartwatch.Notify.RequestsPerMinute holds across requests in flight:
+# 600 a minute is a start every 100 ms; each is held 300 ms, so without the
+# pace all eight would be under way at once. Gaps are counted where the
+# requests arrive (a few ms either way).
+# gaps FILE: the smallest gap between two of the times in FILE, one a line.
+gaps() { sort -n "$1" | awk 'NR > 1 && (min == "" || $1 - p < min) { min = $1 - p } { p = $1 }
+	END { print (min >= 0.08) ? "paced" : "gap " min }'; }
+head -n 8 "$T/in.ndjson" >"$T/in8.ndjson"
+wh_start --delay-ms 300
+conf 8 1
+jq '.Cartwatch.Notify.RequestsPerMinute = 600' "$T/wh.json" >"$T/wh-paced.json"
+expect_exit 0 "webhook, 8 in flight, 600 a minute" cart-notify -c "$T/wh-paced.json" <"$T/in8.ndjson"
+is "$(jq -r .status "$T/stdout" | sort -u)" sent "webhook paced: all sent"
+jq .start "$T/wh.log" >"$T/starts"
+is "$(gaps "$T/starts")" paced "webhook paced: POSTs start at least 100 ms apart"
+m=$(maxflight)
+if [ "$m" -ge 2 ]; then ok "webhook paced: still $m in flight at once"
+else not_ok "webhook paced: $m in flight at once, not 2 or more"; fi
+wh_stop
+
+rm -rf "$T/maildir" "$T/sm.stats"
+smtp_server --stats "$T/sm.stats" --delay-ms 300
+jq --arg u "smtp://127.0.0.1:$SMTP_PORT" '.Cartwatch.Notify = {Provider: "smtp",
+    MaxInFlight: 8, RequestsPerMinute: 600,
+    Smtp: {Url: $u, From: "Contoso Shop <shop@contoso.example>"}}' "$T/base.json" >"$T/sm-paced.json"
+expect_exit 0 "smtp, 8 in flight, 600 a minute" cart-notify -c "$T/sm-paced.json" <"$T/in8.ndjson"
+smtp_server_stop
+is "$(jq -r .status "$T/stdout" | sort -u)" sent "smtp paced: all sent"
+cat "$MAILDIR"/*.json | jq .data_at >"$T/starts"
+is "$(wc -l <"$T/starts" | tr -d ' ')" 8 "smtp paced: 8 messages"
+is "$(gaps "$T/starts")" paced "smtp paced: messages at least 100 ms apart"
+m=$(jq .max_data "$T/sm.stats")
+if [ "$m" -ge 2 ]; then ok "smtp paced: still $m messages at once"
+else not_ok "smtp paced: $m messages at once, not 2 or more"; fi
+
+# Emarsys sends one request at a time whatever MaxInFlight says: its own
+# pace (here 60 a minute) is not shortened by it.
+jq --arg s "$SANDBOX" '.EmarsysClientOptions = {
+	ApiUrl: ($s + "/emarsys/api/v2/event/{0}/trigger"), ExternalEventId: "4242",
+	ApiUserNameKeyVaultSecretName: "EmarsysApiUser",
+	ApiSecretKeyVaultSecretName: "EmarsysApiSecret", EmarsysContactKeyId: "3"} |
+	.Cartwatch.Notify = {Provider: "emarsys", MaxInFlight: 8, RequestsPerMinute: 60,
+	CheckOptOuts: false} | .Cartwatch.Reminders = [{AfterMinutes: 10, ExternalEventId: "4242"},
+	{AfterMinutes: 60, ExternalEventId: "4243"}]' "$T/base.json" >"$T/em.json"
+{ sed -n 1p "$T/in.ndjson"; sed -n 2p "$T/in.ndjson" | jq -c '.step = 2'; } >"$T/two-steps.ndjson"
+sandbox_clear
+expect_exit 0 "emarsys, 8 in flight, 60 a minute" cart-notify -c "$T/em.json" <"$T/two-steps.ndjson"
+is "$(curl -sf "$SANDBOX/_sandbox/log?service=emarsys" | jq -s 'length == 2 and .[1].ts - .[0].ts >= 0.9')" \
+	true "emarsys: the second request waited its second"
+
 no_secrets_printed
 done_testing

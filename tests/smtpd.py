@@ -5,7 +5,7 @@ Run with Debian's /usr/bin/python3, which has python3-aiosmtpd. The server
 binds port 0 and writes the port it got to --port-file (no window in which
 another process can take it). Every accepted message becomes DIR/N.eml (the
 bytes as received) and DIR/N.json (mail_from, rcpt_tos, auth mechanism and
-login, tls). Every RCPT TO is logged to DIR/rcpt.log as "ADDRESS CODE".
+login, tls, data_at: when its DATA came, time.monotonic()). Every RCPT TO is logged to DIR/rcpt.log as "ADDRESS CODE".
 
   --auth-user U      require AUTH as U, password from $SMTPD_PASSWORD
   --mechs M,M        the AUTH mechanisms offered (default LOGIN,PLAIN)
@@ -25,6 +25,7 @@ import json
 import os
 import ssl
 import sys
+import time
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
@@ -63,6 +64,7 @@ class Handler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        started = time.monotonic()
         self.tally("data", 1)
         try:
             await asyncio.sleep(self.args.delay_ms / 1000)
@@ -79,6 +81,7 @@ class Handler:
             "login": (session.auth_data.login.decode()
                       if isinstance(session.auth_data, LoginPassword) else None),
             "tls": session.ssl is not None and bool(session.ssl),
+            "data_at": started,
         }
         with open(base + ".json", "w") as f:
             json.dump(meta, f)
