@@ -223,8 +223,11 @@ cw_smtp_config(struct cw_config *c, const struct cw_provider_opts *o)
 	m->p.name = "smtp";
 	m->in_flight = (int)cw_config_int(c, "Cartwatch.Notify.MaxInFlight");
 	m->pace.per_minute = cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute");
-	/* A message for each connection: 1 in flight, one at a time as before. */
-	m->p.batch = (size_t)m->in_flight;
+	/* A few messages for each connection: at a batch's end every
+	 * connection waits for the slowest, and the next batch's first messages
+	 * reach the server all at once; with one message each, that was every
+	 * message. 1 in flight: one message after another, as before. */
+	m->p.batch = (size_t)m->in_flight * CW_BATCHES_IN_FLIGHT;
 	m->p.open = sm_open;
 	m->p.send = sm_send;
 	m->p.close = sm_close;

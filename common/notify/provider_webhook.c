@@ -218,8 +218,9 @@ cw_webhook_config(struct cw_config *c, const struct cw_provider_opts *o)
 	w->per_post = (size_t)cw_config_int(c, "Cartwatch.Notify.Webhook.BatchSize");
 	w->in_flight = (int)cw_config_int(c, "Cartwatch.Notify.MaxInFlight");
 	w->gate.per_minute = (long)cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute");
-	/* A batch is a POST for each place in flight: 1 in flight, one POST. */
-	w->api.p.batch = w->per_post * (size_t)w->in_flight;
+	/* A batch is a few POSTs for each place in flight (as SMTP's): fewer
+	 * batch ends, where every place waits for the slowest. */
+	w->api.p.batch = w->per_post * (size_t)w->in_flight * CW_BATCHES_IN_FLIGHT;
 	if (*w->url != '\0' && cw_http_url_allowed(w->url, &e) != 0)
 		cw_config_bad(c, "Cartwatch.Notify.Webhook.Url", "%s", e.msg);
 	return &w->api.p;
