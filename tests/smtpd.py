@@ -18,6 +18,11 @@ login, tls, data_at: when its DATA came, time.monotonic()). Every RCPT TO is log
                      (the most messages in DATA at once)
   --delay-ms N       hold each message N ms before accepting it, so that the
                      counts above can see a client's messages overlap
+  --port N --reuse-port  listen on port N (default 0: any) with SO_REUSEPORT:
+                     several servers (each its own --dir and --stats) share
+                     one port and the kernel spreads connections among them,
+                     so that one Python process is not what a benchmark
+                     measures
 """
 import argparse
 import asyncio
@@ -126,6 +131,8 @@ def main():
     p.add_argument("--smtps", action="store_true")
     p.add_argument("--stats")
     p.add_argument("--delay-ms", type=int, default=0)
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--reuse-port", action="store_true")
     args = p.parse_args()
     os.makedirs(args.dir, exist_ok=True)
 
@@ -146,8 +153,8 @@ def main():
     asyncio.set_event_loop(loop)
     handler = Handler(args)
     server = loop.run_until_complete(loop.create_server(
-        lambda: CountingSMTP(handler, loop=loop, **kw), host="127.0.0.1", port=0,
-        ssl=ctx if args.smtps else None))
+        lambda: CountingSMTP(handler, loop=loop, **kw), host="127.0.0.1", port=args.port,
+        ssl=ctx if args.smtps else None, reuse_port=args.reuse_port or None))
     port = server.sockets[0].getsockname()[1]
     with open(args.port_file + ".tmp", "w") as f:
         f.write(f"{port}\n")
