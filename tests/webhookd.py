@@ -11,6 +11,7 @@ came. Faults, each for the first request that carries the id:
   --limit ID        answer 429 with Retry-After: --retry-after (seconds) at once
   --slow408 ID      answer 408 (retried with the client's own short backoff)
                     after 0.4 s: its retry would come inside the 429's wait
+  --hold ID         hold it 1 s instead of --delay-ms, then answer 200
 --port N --reuse-port: listen on port N (default 0: any) with SO_REUSEPORT, so
 that several receivers (each its own --stats) share one port and one Python
 process's lock is not what a benchmark measures.
@@ -104,7 +105,7 @@ def handler(st):
                 rec.update(end=time.monotonic(), status=408)
                 st.log(rec)
                 return
-            time.sleep(st.args.delay_ms / 1000)
+            time.sleep(1.0 if st.args.hold in ids else st.args.delay_ms / 1000)
             if fault == "drop":
                 rec.update(end=time.monotonic(), status=None)
                 st.log(rec)
@@ -144,6 +145,7 @@ def main():
     p.add_argument("--drop-after")
     p.add_argument("--limit")
     p.add_argument("--slow408")
+    p.add_argument("--hold")
     p.add_argument("--retry-after", type=int, default=1)
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--reuse-port", action="store_true")
