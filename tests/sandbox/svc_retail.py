@@ -501,12 +501,16 @@ def register(sb):
         "/Products/Search": ("POST", products_search),
     }
 
+    def operation(req):
+        if req.subpath in ops:
+            return req.subpath.lstrip("/")
+        # Without the key, so requests count per operation.
+        return "Customers/GetOrderHistory" if _ORDER_HISTORY_RE.match(req.subpath) else None
+
     def handle(req):
         op = ops.get(req.subpath)
         m = _ORDER_HISTORY_RE.match(req.subpath) if op is None else None
         if m:
-            # Logged without the key, so requests count per operation.
-            req.log["operation"] = "Customers/GetOrderHistory"
             k = _STRING_KEY_RE.match(m.group(1))
             if not k:
                 return odata_error(400, "The key value (%s) is not a valid literal of type "
@@ -519,7 +523,6 @@ def register(sb):
             return odata_error(404, "No HTTP resource was found that matches the request URI "
                                     "'%s%s'." % (req.base_url, req.target))
         method, fn = op
-        req.log.setdefault("operation", req.subpath.lstrip("/"))
         if req.method != method:
             return odata_error(405, "The requested resource does not support http method "
                                     "'%s'." % req.method, {"Allow": method})
@@ -583,7 +586,7 @@ def register(sb):
                                     "service answers application/json." % accept)
         return fn(req, unit)
 
-    sb.route("/Commerce", "retail", handle, fault_body)
+    sb.route("/Commerce", "retail", handle, fault_body, operation)
 
     # -- control: the orders GetOrderHistory reads --
     next_id = [1]
