@@ -50,25 +50,28 @@ cw_unsub_token(const void *key, size_t keylen, const char *addr, cw_err *e)
 	return token;
 }
 
-/* Splits token into its two parts' spans; 0, or -1 with e. */
-static int
-split(const char *token, size_t *alen, const char **mac, cw_err *e)
+/* Splits token: the MAC part, *alen the length of the address part before
+ * it; NULL with e. */
+static const char *
+split(const char *token, size_t *alen, cw_err *e)
 {
 	size_t n = token != NULL ? strlen(token) : 0;
 	const char *dot;
 
 	if (n == 0)
-		return cw_seterr(e, "the token is empty");
-	if (n > CW_UNSUB_TOKEN_MAX)
-		return cw_seterr(e, "the token is longer than any this tool makes (%d characters)",
+		cw_seterr(e, "the token is empty");
+	else if (n > CW_UNSUB_TOKEN_MAX)
+		cw_seterr(e, "the token is longer than any this tool makes (%d characters)",
 		    CW_UNSUB_TOKEN_MAX);
-	if ((dot = strchr(token, '.')) == NULL || strchr(dot + 1, '.') != NULL)
-		return cw_seterr(e, "the token is not two parts joined by one \".\"");
-	if (dot == token || dot[1] == '\0')
-		return cw_seterr(e, "a part of the token is empty");
-	*alen = (size_t)(dot - token);
-	*mac = dot + 1;
-	return 0;
+	else if ((dot = strchr(token, '.')) == NULL || strchr(dot + 1, '.') != NULL)
+		cw_seterr(e, "the token is not two parts joined by one \".\"");
+	else if (dot == token || dot[1] == '\0')
+		cw_seterr(e, "a part of the token is empty");
+	else {
+		*alen = (size_t)(dot - token);
+		return dot + 1;
+	}
+	return NULL;
 }
 
 /* The address the token names, decoded and its MAC checked; NULL with e. */
@@ -77,10 +80,10 @@ verified(const void *key, size_t keylen, const char *token, cw_err *e)
 {
 	unsigned char want[MAC_LEN], *got = NULL;
 	char *addr = NULL;
-	const char *mac = NULL;
+	const char *mac;
 	size_t alen = 0, n = 0, maclen = 0;
 
-	if (split(token, &alen, &mac, e) != 0)
+	if ((mac = split(token, &alen, e)) == NULL)
 		return NULL;
 	if ((addr = (char *)cw_unbase64url(token, alen, &n)) == NULL ||
 	    (got = cw_unbase64url(mac, strlen(mac), &maclen)) == NULL) {
