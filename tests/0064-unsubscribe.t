@@ -190,9 +190,23 @@ EOF
 has "$T/stderr" "signature does not match" "its signature does not match"
 expect_exit 2 "an empty stdin" cart-dedupe -c "$cfg" suppress --token - </dev/null
 has "$T/stderr" "the token is empty" "is an empty token"
-is "$(suppressions)" 2 "none of them suppressed anything"
+# The longest token there is (a 254-octet address) with CRLF on stdin is
+# taken; one byte more than any token and a CRLF is not.
+longest=$(jq -r '.secrets.UnsubscribeKey' "$T/vault-secrets.json" | python3 -c '
+import base64, hashlib, hmac, sys
+k = sys.stdin.read().strip().encode()
+a = b"a" * 64 + b"@" + b"b" * 63 + b"." + b"c" * 63 + b"." + b"d" * 61
+b = lambda x: base64.urlsafe_b64encode(x).rstrip(b"=").decode()
+print(b(a) + "." + b(hmac.new(k, a, hashlib.sha256).digest()))')
+is "${#longest}" 383 "the longest token is 383 characters"
+printf '%s\r\n' "$longest" >"$T/longest"
+expect_exit 0 "the longest token, CRLF-ended, on stdin" cart-dedupe -c "$cfg" suppress --token - <"$T/longest"
+printf '%0387d' 0 >"$T/too-long"
+expect_exit 2 "387 bytes on stdin" cart-dedupe -c "$cfg" suppress --token - <"$T/too-long"
+has "$T/stderr" "token refused: the token is longer than any" "are refused as too long"
+is "$(suppressions)" 3 "only the good ones suppressed anything"
 expect_exit 0 "while the good one works" cart-dedupe -c "$cfg" suppress --token "$t4"
-is "$(suppressions)" 3 "three suppressions"
+is "$(suppressions)" 4 "four suppressions"
 expect_exit 2 "--token with --email" cart-dedupe -c "$cfg" suppress --token "$t4" --email a@example.com
 expect_exit 2 "unsuppress takes no --token" cart-dedupe -c "$cfg" unsuppress --token "$t4"
 expect_exit 1 "a key the vault lacks" cart-dedupe -c "$T/c/nokey.json" suppress --token "$t4"

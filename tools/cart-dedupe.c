@@ -455,20 +455,31 @@ run_filter(struct dedupe *d, const struct args *a)
 /*
  * The token of suppress --token, from the argument or, for "-", standard
  * input: one line, where no other user of the machine can read it as they
- * can read argv. NULL when stdin holds more than the longest token and a
- * line end, which no token does.
+ * can read argv. NULL with e when stdin cannot be read (CW_EXIT_FAIL in *code)
+ * or holds more than the longest token and a CRLF, which no token does
+ * (CW_EXIT_USAGE).
  */
 static char *
-token_arg(const char *arg)
+token_arg(const char *arg, int *code, cw_err *e)
 {
-	char buf[CW_UNSUB_TOKEN_MAX + 3];
+	/* room for the longest token, CRLF, and one byte more to tell */
+	char buf[CW_UNSUB_TOKEN_MAX + 4];
 	size_t n;
 
 	if (strcmp(arg, "-") != 0)
 		return cw_strdup(arg);
 	n = fread(buf, 1, sizeof(buf) - 1, stdin);
-	if (n == sizeof(buf) - 1 || ferror(stdin))
+	if (ferror(stdin)) {
+		*code = CW_EXIT_FAIL;
+		cw_seterr(e, "<stdin>: %s", strerror(errno));
 		return NULL;
+	}
+	if (n == sizeof(buf) - 1) {
+		*code = CW_EXIT_USAGE;
+		cw_seterr(e, "token refused: the token is longer than any this tool makes "
+		    "(%d characters); nothing suppressed", CW_UNSUB_TOKEN_MAX);
+		return NULL;
+	}
 	buf[n] = '\0';
 	if (n > 0 && buf[n - 1] == '\n')
 		buf[--n] = '\0';
@@ -486,19 +497,17 @@ token_arg(const char *arg)
 static int
 suppress_token(struct dedupe *d, const char *arg)
 {
-	char *token = token_arg(arg), *addr = NULL;
-	int r;
+	char *token, *addr = NULL;
+	int r, code = CW_EXIT_USAGE;
 	cw_err e;
 
-	if ((r = cw_unsub_open(&d->unsub, d->t->vault, &e)) != 0) {
-		free(token);
+	if ((r = cw_unsub_open(&d->unsub, d->t->vault, &e)) != 0)
 		return cw_tool_exit(r, &e);
+	if ((token = token_arg(arg, &code, &e)) == NULL) {
+		cw_warnx("%s", e.msg);
+		return code;
 	}
-	if (token == NULL)
-		cw_seterr(&e, "the token is longer than any this tool makes (%d characters)",
-		    CW_UNSUB_TOKEN_MAX);
-	if (token == NULL || cw_unsub_check(d->unsub.key, strlen(d->unsub.key), token, &addr,
-	    &e) != 0) {
+	if (cw_unsub_check(d->unsub.key, strlen(d->unsub.key), token, &addr, &e) != 0) {
 		cw_warnx("token refused: %s; nothing suppressed", e.msg);
 		free(token);
 		return CW_EXIT_USAGE;
