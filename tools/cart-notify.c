@@ -12,9 +12,11 @@
 #include "cw/core/config.h"
 #include "cw/core/json.h"
 #include "cw/core/util.h"
+#include "cw/d365/retail.h"
 #include "cw/net/http.h"
 #include "cw/net/keyvault.h"
 #include "cw/notify/provider.h"
+#include "cw/notify/purchase.h"
 #include "cw/notify/registry.h"
 #include "cw/notify/result.h"
 #include "cw/state/ledger.h"
@@ -50,6 +52,10 @@ struct notify {
 	struct line *q;
 	size_t n, cap, sendable;
 	int checks;        /* Cartwatch.Notify.CheckOptOuts */
+	int purchases;     /* Cartwatch.StopOnPurchase, when sending for real */
+	int in_flight;     /* Cartwatch.Notify.MaxInFlight */
+	struct cw_retail_opts ro;
+	struct cw_retail *rs;  /* for the order history; opened at the first check */
 	int stopped;       /* the provider cannot go on: fail the rest */
 	int failed;        /* a whole request failed: exit 1 at the end */
 	char why[600];
@@ -61,6 +67,36 @@ usage(FILE *f, int code)
 	fprintf(f, "usage: %s [-c FILE] [--provider NAME] [--dry-run] [--preview-dir DIR]\n",
 	    program_invocation_short_name);
 	exit(code);
+}
+
+/*
+ * Stop on purchase, right before the send: res[j] becomes a skipped result
+ * for each of recs[0..k) whose customer ordered since the cart was modified,
+ * or a failed one when Retail Server could not say. -1 with nt->why when
+ * Retail Server cannot be reached at all.
+ */
+static int
+purchases(struct notify *nt, json_t **recs, size_t k, json_t **res)
+{
+	json_t **out;
+	cw_err e;
+
+	if (!nt->purchases || k == 0)
+		return 0;
+	if (nt->rs == NULL &&
+	    (nt->rs = cw_retail_open(&nt->ro, nt->t->http, nt->t->vault, &e)) == NULL) {
+		cw_warnx("stop on purchase: %s", e.msg);
+		snprintf(nt->why, sizeof(nt->why), "stop on purchase: %s", e.msg);
+		return -1;
+	}
+	out = cw_calloc(k, sizeof(*out));
+	if (cw_purchase_check(nt->rs, recs, k, nt->p->name, nt->in_flight, out) > 0)
+		nt->failed = 1;
+	for (size_t j = 0; j < k; j++)
+		if (out[j] != NULL)
+			res[j] = out[j];
+	free(out);
+	return 0;
 }
 
 /* Sends what is queued, then writes every queued result in order. */
@@ -78,11 +114,17 @@ flush(struct notify *nt)
 			at[k] = i;
 			recs[k++] = nt->q[i].rec;
 		}
+	if (!nt->stopped && purchases(nt, recs, k, res) != 0)
+		nt->stopped = 1;
 	/* Durably "sending" before the provider sees them: a run killed after
 	 * this leaves them uncertain, not owed (cw_ledger_sending). A record
 	 * whose mark cannot be written is not sent. */
 	for (j = 0; j < k && nt->ledger != NULL && !nt->stopped; j++) {
-		int r = cw_ledger_sending(nt->ledger, cw_json_istr(recs[j], "notificationId"),
+		int r;
+
+		if (res[j] != NULL)
+			continue;  /* bought already: not sent */
+		r = cw_ledger_sending(nt->ledger, cw_json_istr(recs[j], "notificationId"),
 		    &nt->now, &e);
 
 		if (r == CW_LEDGER_CORRUPT) {
@@ -247,7 +289,7 @@ notify(const struct cw_rec *rec, void *ctx)
 	if (r > 0) {
 		/* Skipped, not failed: --commit makes it final for this key. */
 		push(nt, json_incref(rec->json),
-		    cw_result(rec->json, "skipped", nt->p->name, NULL, "opted out"));
+		    cw_result_skipped(rec->json, nt->p->name, "suppressed", "opted out"));
 		return CW_REC_OK;
 	}
 	push(nt, json_incref(rec->json), NULL);
@@ -282,6 +324,12 @@ configure(struct notify *nt, struct cw_tool *t, const char *name, int dry, const
 	if ((nt->p != NULL && !nt->p->dry) || cw_docstore_needs_vault(&nt->sc))
 		t->vault_url = cw_vault_url_config(cfg);
 	nt->checks = cw_config_bool(cfg, "Cartwatch.Notify.CheckOptOuts");
+	nt->in_flight = (int)cw_config_int(cfg, "Cartwatch.Notify.MaxInFlight");
+	/* A preview asks nobody: it shows what the templates make. */
+	if (nt->p != NULL && !nt->p->dry && cw_config_bool(cfg, "Cartwatch.StopOnPurchase")) {
+		nt->purchases = 1;
+		cw_retail_config(&nt->ro, cfg);
+	}
 	if ((r = cw_tool_check(t, e)) != 0)
 		return r;
 	if (nt->p == NULL) {
@@ -341,6 +389,7 @@ main(int argc, char *argv[])
 	if (nt.p != NULL)
 		cw_provider_close(nt.p);
 	cw_ledger_free(nt.ledger);
+	cw_retail_close(nt.rs);
 	cw_ledger_opts_free(&nt.lo);
 	cw_docstore_close(nt.store);
 	cw_docstore_cfg_free(&nt.sc);

@@ -98,6 +98,8 @@ const struct cw_key cw_keys[] = {
 	    "what cart-dedupe prune keeps"),
 	STR("Cartwatch.StateStore.PrimaryKeySecretName", NULL,
 	    "the vault secret holding the Cosmos DB key, instead of the file"),
+	BOOL("Cartwatch.StopOnPurchase", 1,
+	    "skip a reminder when the customer ordered since the cart was modified"),
 	INT("Cartwatch.MaxCatchUpMinutes", 10080, 0, MINUTES_10Y,
 	    "after an outage, how far back the window may start"),
 	LIST("Cartwatch.Reminders",

@@ -792,6 +792,13 @@ settled(const struct cw_ledger *l, const json_t *cur, const json_t *result,
 		json_object_set_new(doc, "providerMessageId", json_string(msgid));
 	if (error != NULL)
 		json_object_set_new(doc, "error", json_string(error));
+	if (cw_json_istr(result, "reason") != NULL)  /* why skipped, for the report */
+		json_object_set_new(doc, "reason", json_string(cw_json_istr(result, "reason")));
+	if (strcmp(status, "sent") == 0) {
+		char at[CW_ISO8601_MAX];
+
+		json_object_set_new(doc, "sentAt", json_string(cw_iso8601_format(now, at)));
+	}
 	touch(doc, now);
 	return doc;
 }
