@@ -110,4 +110,27 @@ before=$(mails)
 expect_exit 0 "an unknown customer" cart-notify -c "$cfg" <"$T/ghost.ndjson"
 is "$(jq -r .status "$T/stdout")" sent "is sent (no history to stop it)"
 
+# Without Retail Server in the configuration, stop on purchase is a config
+# error that says how to do without it.
+conf 'del(.RetailServerClientOptions.RetailServerUri)'
+expect_exit 2 "StopOnPurchase without a Retail Server" cart-notify -c "$cfg" <"$input"
+has "$T/stderr" "Cartwatch.StopOnPurchase: true .the default., but RetailServerClientOptions names no Retail Server" \
+	"names the key and the way out"
+is "$(wc -c <"$T/stdout" | tr -d ' ')" 0 "and sends nothing"
+
+# A test send (--to): every email to the marketer, nothing asked, nothing
+# marked, every result marked as a test for cart-dedupe --commit to ignore.
+conf
+sandbox_clear
+before=$(mails)
+expect_exit 0 "cart-notify --to" cart-notify -c "$cfg" --to marketer@contoso.example <"$input"
+is "$(jq -r .status "$T/stdout" | sort -u)" sent "sends all 17, buyers included"
+is "$(jq -r .test "$T/stdout" | sort -u)" true "each result marked as a test"
+is "$(($(mails) - before))" 17 "17 emails"
+is "$(cat "$MAILDIR"/*.json | jq -r '.rcpt_tos[]' | grep -c '^marketer@contoso.example$')" 17 \
+	"all of them to the test address"
+is "$(history_asks)" 0 "no order history asked"
+expect_exit 2 "--to a malformed address" cart-notify -c "$cfg" --to not-an-address <"$input"
+has "$T/stderr" '--to: not an email address' "is refused, naming the option"
+
 done_testing

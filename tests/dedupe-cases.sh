@@ -326,7 +326,9 @@ jq -c '{notificationId, cartId: .Id, status: "skipped", provider: "preview", cha
 expect_exit 0 "its results committed" cart-dedupe -c "$cdir/preview.json" --commit <"$T/prev-res.ndjson"
 has "$T/stderr" 'nothing is recorded$' "says it records nothing"
 expect_exit 0 "preview results from a hand-run stage" cart-dedupe -c "$cfg" --commit <"$T/prev-res.ndjson"
-is "$(count "$T/stderr" 'note: results of the preview provider are not recorded')" 1 "are not recorded, said once"
+is "$(count "$T/stderr" 'note: results of the preview provider and of test sends')" 1 "are not recorded, said once"
+jq -c '. + {provider: "smtp", status: "sent", test: true}' "$T/prev-res.ndjson" >"$T/test-res.ndjson"
+expect_exit 0 "results of a test send (cart-notify --to)" cart-dedupe -c "$cfg" --commit <"$T/test-res.ndjson"
 expect_exit 0 "then a run with the real provider" cart-dedupe -c "$cfg" <"$T/prev.ndjson"
 is "$(jq -r .Id "$T/stdout" | tr '\n' ' ')" "cart-630 cart-631 " "sends everything"
 
@@ -337,8 +339,10 @@ is "$(jq -r .Id "$T/stdout" | tr '\n' ' ')" "cart-630 cart-631 " "sends everythi
 # webhook on a loopback port that refuses: the mark is what is under test.
 printf '{"WebhookSecret": "s3"}' >"$cdir/vault.json"
 chmod 600 "$cdir/vault.json"
+# No Retail Server here to ask for orders: stop on purchase is off.
 jq --arg v "file:$cdir/vault.json" '.KeyVaultOptions.KeyVaultUrl = $v |
     .Cartwatch.Notify = {Provider: "webhook", Webhook: {Url: "http://127.0.0.1:9/hook"}} |
+    .Cartwatch.StopOnPurchase = false |
     .Cartwatch.Http = {MaxAttempts: 1}' "$cfg" >"$cdir/hook.json"
 carts 3 640 >"$T/kill.ndjson"
 expect_exit 0 "three carts claimed" cart-dedupe -c "$cdir/hook.json" <"$T/kill.ndjson"

@@ -256,7 +256,6 @@ static int
 record(struct dedupe *d, const struct cw_rec *rec)
 {
 	const char *status = cw_json_istr(rec->json, "status");
-	const char *provider = cw_json_istr(rec->json, "provider");
 	int gave_up, bad;
 	cw_err e;
 
@@ -270,10 +269,10 @@ record(struct dedupe *d, const struct cw_rec *rec)
 		d->store_failed = 1;
 		return CW_REC_STOP;
 	}
-	if (provider != NULL && strcmp(provider, "preview") == 0 && !d->preview_noted) {
+	if (!cw_ledger_records(rec->json) && !d->preview_noted) {
 		d->preview_noted = 1;
-		cw_warnx("note: results of the preview provider are not recorded: a preview "
-		    "sends nothing, so its carts stay owed");
+		cw_warnx("note: results of the preview provider and of test sends "
+		    "(cart-notify --to) are not recorded: their carts stay owed");
 	}
 	if (json_is_true(cw_json_iget(rec->json, "uncertain")) && !d->resend_uncertain)
 		cw_rec_warn(rec, "notification %s (cart %s) may or may not have been "
@@ -288,7 +287,7 @@ record(struct dedupe *d, const struct cw_rec *rec)
 		    cw_json_istr(rec->json, "error") ? cw_json_istr(rec->json, "error") : "none");
 	if (strcmp(status, "failed") == 0)
 		d->failures = 1;
-	else
+	else if (cw_ledger_records(rec->json))  /* no watermark from a preview */
 		remember(d, rec->json);
 	return CW_REC_OK;
 }

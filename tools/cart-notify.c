@@ -13,6 +13,7 @@
 #include "cw/core/json.h"
 #include "cw/core/util.h"
 #include "cw/d365/retail.h"
+#include "cw/net/email.h"
 #include "cw/net/http.h"
 #include "cw/net/keyvault.h"
 #include "cw/notify/provider.h"
@@ -53,6 +54,7 @@ struct notify {
 	size_t n, cap, sendable;
 	int checks;        /* Cartwatch.Notify.CheckOptOuts */
 	int purchases;     /* Cartwatch.StopOnPurchase, when sending for real */
+	const char *to;    /* --to: a test send to this address instead */
 	int in_flight;     /* Cartwatch.Notify.MaxInFlight */
 	struct cw_retail_opts ro;
 	struct cw_retail *rs;  /* for the order history; opened at the first check */
@@ -64,7 +66,8 @@ struct notify {
 static void
 usage(FILE *f, int code)
 {
-	fprintf(f, "usage: %s [-c FILE] [--provider NAME] [--dry-run] [--preview-dir DIR]\n",
+	fprintf(f, "usage: %s [-c FILE] [--provider NAME] [--dry-run] [--preview-dir DIR] "
+	    "[--to ADDRESS]\n",
 	    program_invocation_short_name);
 	exit(code);
 }
@@ -165,6 +168,8 @@ flush(struct notify *nt)
 		nt->q[at[j]].result = res[j] != NULL ? res[j] :
 		    cw_result(recs[j], "failed", nt->p->name, NULL, nt->why);
 	for (i = 0; i < nt->n; i++) {
+		if (nt->to != NULL)  /* the ledger records no test send */
+			json_object_set_new(nt->q[i].result, "test", json_true());
 		cw_ewrite_json(stdout, nt->q[i].result);
 		json_decref(nt->q[i].result);
 		json_decref(nt->q[i].rec);
@@ -276,6 +281,13 @@ notify(const struct cw_rec *rec, void *ctx)
 		    cw_result(rec->json, "failed", nt->p->name, NULL, e.msg));
 		return CW_REC_OK;
 	}
+	if (nt->to != NULL) {
+		/* A test send: the marketer's address, no store, no opt-outs,
+		 * no claims marked (nothing opens the store). */
+		json_object_set_new(rec->json, "email", json_string(nt->to));
+		push(nt, json_incref(rec->json), NULL);
+		return nt->sendable == nt->p->batch ? flush(nt) : CW_REC_OK;
+	}
 	/* Once the provider or the store cannot go on, every further line
 	 * still gets its result -- failed, so --commit releases its claim now
 	 * instead of leaving it to the lease -- and nothing more is sent. */
@@ -326,9 +338,15 @@ configure(struct notify *nt, struct cw_tool *t, const char *name, int dry, const
 	nt->checks = cw_config_bool(cfg, "Cartwatch.Notify.CheckOptOuts");
 	nt->in_flight = (int)cw_config_int(cfg, "Cartwatch.Notify.MaxInFlight");
 	/* A preview asks nobody: it shows what the templates make. */
-	if (nt->p != NULL && !nt->p->dry && cw_config_bool(cfg, "Cartwatch.StopOnPurchase")) {
+	if (nt->p != NULL && !nt->p->dry && nt->to == NULL &&
+	    cw_config_bool(cfg, "Cartwatch.StopOnPurchase")) {
 		nt->purchases = 1;
-		cw_retail_config(&nt->ro, cfg);
+		if (cw_config_get(cfg, "RetailServerClientOptions.RetailServerUri") == NULL)
+			cw_config_bad(cfg, "Cartwatch.StopOnPurchase", "true (the default), "
+			    "but RetailServerClientOptions names no Retail Server to ask for "
+			    "the customers' orders; set it to false to send without asking");
+		else
+			cw_retail_config(&nt->ro, cfg);
 	}
 	if ((r = cw_tool_check(t, e)) != 0)
 		return r;
@@ -342,12 +360,13 @@ configure(struct notify *nt, struct cw_tool *t, const char *name, int dry, const
 int
 main(int argc, char *argv[])
 {
-	enum { O_PROVIDER = 256, O_DRY, O_DIR };
+	enum { O_PROVIDER = 256, O_DRY, O_DIR, O_TO };
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"provider", required_argument, NULL, O_PROVIDER},
 		{"dry-run", no_argument, NULL, O_DRY},
 		{"preview-dir", required_argument, NULL, O_DIR},
+		{"to", required_argument, NULL, O_TO},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'v'},
 		{NULL, 0, NULL, 0}
@@ -365,6 +384,7 @@ main(int argc, char *argv[])
 		case O_PROVIDER: name = optarg; break;
 		case O_DRY: dry = 1; break;
 		case O_DIR: dir = optarg; break;
+		case O_TO: nt.to = optarg; break;
 		case 'h': usage(stdout, CW_EXIT_OK); break;
 		case 'v': cw_print_version(); return CW_EXIT_OK;
 		default: usage(stderr, CW_EXIT_USAGE);
@@ -372,6 +392,9 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc || (dry && name != NULL && strcmp(name, "preview") != 0))
 		usage(stderr, CW_EXIT_USAGE);
+	if (nt.to != NULL && !cw_email_valid(nt.to))
+		cw_errx(CW_EXIT_USAGE, "--to: not an email address the providers accept: \"%s\"",
+		    nt.to);
 
 	nt.t = &t;
 	if ((code = cw_tool_load(&t, cfgpath, 0, &e)) != 0 ||

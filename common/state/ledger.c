@@ -804,11 +804,22 @@ settled(const struct cw_ledger *l, const json_t *cur, const json_t *result,
 }
 
 int
+cw_ledger_records(const json_t *result)
+{
+	const char *provider = cw_json_istr(result, "provider");
+
+	/* A preview sends nothing: it must not use a key up (it would stay
+	 * skipped, and the real provider would never send it). A test send
+	 * (cart-notify --to) went to somebody else. */
+	return !(provider != NULL && strcmp(provider, "preview") == 0) &&
+	    !json_is_true(cw_json_iget(result, "test"));
+}
+
+int
 cw_ledger_commit(struct cw_ledger *l, const json_t *result, const struct timespec *now,
     int *gave_up, int *bad, cw_err *e)
 {
 	const char *key = cw_json_istr(result, "notificationId");
-	const char *provider = cw_json_istr(result, "provider");
 	const json_t *stepv = cw_json_iget(result, "step");
 	struct timespec m = {0, 0};
 	json_t *doc, *cur;
@@ -820,9 +831,7 @@ cw_ledger_commit(struct cw_ledger *l, const json_t *result, const struct timespe
 		*bad = 1;
 		return -1;
 	}
-	/* A preview sends nothing: it must not use a key up (it would stay
-	 * skipped, and the real provider would never send it). */
-	if (l->dry || (provider != NULL && strcmp(provider, "preview") == 0))
+	if (l->dry || !cw_ledger_records(result))
 		return 0;
 	if (ready(l, now, e) != 0)
 		return -1;

@@ -81,10 +81,14 @@ int cw_ledger_claim(struct cw_ledger *l, const json_t *cart,
  * released; after max_attempts the key is given up and *gave_up set), or
  * skipped. A failed result marked "uncertain": true (the send may have taken
  * effect) makes the key "uncertain", final like sent, unless resend_uncertain:
- * then it is an ordinary failure. A result of the preview provider, or any in
- * a dry run, is checked and not recorded. 0, or -1 with e (the store failed,
- * or the record is malformed or its entry corrupt: then *bad is set).
+ * then it is an ordinary failure. A result cw_ledger_records refuses, or any
+ * in a dry run, is checked and not recorded. 0, or -1 with e (the store
+ * failed, or the record is malformed or its entry corrupt: then *bad is set).
  */
+/* 0 for a result the ledger does not record: the preview provider's (it
+ * sent nothing) and a test send's ("test": true, cart-notify --to); else 1. */
+int cw_ledger_records(const json_t *result);
+
 int cw_ledger_commit(struct cw_ledger *l, const json_t *result,
     const struct timespec *now, int *gave_up, int *bad, cw_err *e);
 
