@@ -11,6 +11,7 @@
 #include "cw/core/clock.h"
 #include "cw/core/config.h"
 #include "cw/core/json.h"
+#include "cw/core/quiet.h"
 #include "cw/core/util.h"
 #include "cw/d365/cart.h"
 #include "cw/net/http.h"
@@ -48,6 +49,9 @@ struct dedupe {
 	int preview_noted;   /* said once that preview results are not recorded */
 	const char *provider;  /* Cartwatch.Notify.Provider */
 	struct cw_docstore_cfg sc;
+	struct cw_quiet quiet;   /* Cartwatch.QuietHours */
+	int quiet_now;           /* this run is inside them: defer, claim nothing */
+	unsigned long deferred;
 };
 
 /* The command line, once parsed. */
@@ -195,7 +199,9 @@ claim(struct dedupe *d, const struct cw_rec *rec)
 		cw_rec_warn(rec, "%s; not claimed", e.msg);
 		return CW_REC_BAD;
 	}
-	v = cw_ledger_claim(d->l, rec->json, &modified, &d->now, key, &step, &e);
+	v = d->quiet_now ? cw_ledger_defer(d->l, rec->json, &modified, &d->now, &e) :
+	    cw_ledger_claim(d->l, rec->json, &modified, &d->now, key, &step, &e);
+	d->deferred += v == CW_DEFERRED;
 	if (v == CW_LEDGER_CORRUPT) {
 		cw_rec_warn(rec, "%s; not claimed", e.msg);
 		return CW_REC_BAD;
@@ -441,10 +447,21 @@ run_commit(struct dedupe *d, const struct args *a)
 static int
 run_filter(struct dedupe *d, const struct args *a)
 {
+	struct timespec until;
+	char end[CW_ISO8601_MAX];
+	int code;
+
 	if (a->given & A_COMMIT)
 		return run_commit(d, a);
 	dry_run(d, a, "nothing is claimed");
-	return cw_ndjson_loop_flush(stdin, "<stdin>", filter, d, &grouping, NULL);
+	if ((d->quiet_now = cw_quiet_inside(&d->quiet, &d->now, &until)))
+		cw_warnx("quiet hours (Cartwatch.QuietHours) until %s: nothing is claimed",
+		    cw_iso8601_format(&until, end));
+	code = cw_ndjson_loop_flush(stdin, "<stdin>", filter, d, &grouping, NULL);
+	if (d->quiet_now)
+		cw_warnx("%lu reminder%s wait for the end of the quiet hours", d->deferred,
+		    d->deferred == 1 ? "" : "s");
+	return code;
 }
 
 /* suppress, unsuppress: one person from the options, or NDJSON on stdin. */
@@ -619,6 +636,7 @@ configure(struct dedupe *d, struct cw_tool *t, struct cw_ledger_opts *lo, cw_err
 	/* The default step's event is Emarsys's; the ledger reads no provider keys. */
 	cw_ledger_config(lo, t->cfg, cw_config_str(t->cfg, "EmarsysClientOptions.ExternalEventId"));
 	d->provider = cw_config_str(t->cfg, "Cartwatch.Notify.Provider");
+	cw_quiet_config(&d->quiet, t->cfg);
 	/* The vault only when the store's key lives there. */
 	if (cw_docstore_needs_vault(&d->sc))
 		t->vault_url = cw_vault_url_config(t->cfg);

@@ -98,6 +98,8 @@ const struct cw_key cw_keys[] = {
 	    "what cart-dedupe prune keeps"),
 	STR("Cartwatch.StateStore.PrimaryKeySecretName", NULL,
 	    "the vault secret holding the Cosmos DB key, instead of the file"),
+	INT("Cartwatch.FrequencyCap.Minutes", 0, 0, MINUTES_10Y,
+	    "at most one reminder per person within this many minutes; 0 = off"),
 	STR("Cartwatch.QuietHours.Start", NULL,
 	    "quiet hours: local \"HH:MM\" from which nothing is sent"),
 	STR("Cartwatch.QuietHours.End", NULL,
