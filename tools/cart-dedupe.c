@@ -11,6 +11,7 @@
 #include "cw/core/clock.h"
 #include "cw/core/config.h"
 #include "cw/core/json.h"
+#include "cw/core/quiet.h"
 #include "cw/core/util.h"
 #include "cw/d365/cart.h"
 #include "cw/net/http.h"
@@ -51,6 +52,9 @@ struct dedupe {
 	struct cw_docstore_cfg sc;
 	struct cw_unsub unsub;  /* suppress --token: the key that signs tokens */
 	struct cw_tool *t;      /* its vault, for that key */
+	struct cw_quiet quiet;  /* Cartwatch.QuietHours */
+	int quiet_now;          /* this run is inside them: defer, claim nothing */
+	unsigned long deferred;
 };
 
 /* The command line, once parsed. */
@@ -199,7 +203,9 @@ claim(struct dedupe *d, const struct cw_rec *rec)
 		cw_rec_warn(rec, "%s; not claimed", e.msg);
 		return CW_REC_BAD;
 	}
-	v = cw_ledger_claim(d->l, rec->json, &modified, &d->now, key, &step, &e);
+	v = d->quiet_now ? cw_ledger_defer(d->l, rec->json, &modified, &d->now, &e) :
+	    cw_ledger_claim(d->l, rec->json, &modified, &d->now, key, &step, &e);
+	d->deferred += v == CW_DEFERRED;
 	if (v == CW_LEDGER_CORRUPT) {
 		cw_rec_warn(rec, "%s; not claimed", e.msg);
 		return CW_REC_BAD;
@@ -260,7 +266,6 @@ static int
 record(struct dedupe *d, const struct cw_rec *rec)
 {
 	const char *status = cw_json_istr(rec->json, "status");
-	const char *provider = cw_json_istr(rec->json, "provider");
 	int gave_up, bad;
 	cw_err e;
 
@@ -274,10 +279,10 @@ record(struct dedupe *d, const struct cw_rec *rec)
 		d->store_failed = 1;
 		return CW_REC_STOP;
 	}
-	if (provider != NULL && strcmp(provider, "preview") == 0 && !d->preview_noted) {
+	if (!cw_ledger_records(rec->json) && !d->preview_noted) {
 		d->preview_noted = 1;
-		cw_warnx("note: results of the preview provider are not recorded: a preview "
-		    "sends nothing, so its carts stay owed");
+		cw_warnx("note: results of the preview provider and of test sends "
+		    "(cart-notify --to) are not recorded: their carts stay owed");
 	}
 	if (json_is_true(cw_json_iget(rec->json, "uncertain")) && !d->resend_uncertain)
 		cw_rec_warn(rec, "notification %s (cart %s) may or may not have been "
@@ -292,7 +297,7 @@ record(struct dedupe *d, const struct cw_rec *rec)
 		    cw_json_istr(rec->json, "error") ? cw_json_istr(rec->json, "error") : "none");
 	if (strcmp(status, "failed") == 0)
 		d->failures = 1;
-	else
+	else if (cw_ledger_records(rec->json))  /* no watermark from a preview */
 		remember(d, rec->json);
 	return CW_REC_OK;
 }
@@ -446,10 +451,21 @@ run_commit(struct dedupe *d, const struct args *a)
 static int
 run_filter(struct dedupe *d, const struct args *a)
 {
+	struct timespec until;
+	char end[CW_ISO8601_MAX];
+	int code;
+
 	if (a->given & A_COMMIT)
 		return run_commit(d, a);
 	dry_run(d, a, "nothing is claimed");
-	return cw_ndjson_loop_flush(stdin, "<stdin>", filter, d, &grouping, NULL);
+	if ((d->quiet_now = cw_quiet_inside(&d->quiet, &d->now, &until)))
+		cw_warnx("quiet hours (Cartwatch.QuietHours) until %s: nothing is claimed",
+		    cw_iso8601_format(&until, end));
+	code = cw_ndjson_loop_flush(stdin, "<stdin>", filter, d, &grouping, NULL);
+	if (d->quiet_now)
+		cw_warnx("%lu reminder%s wait for the end of the quiet hours", d->deferred,
+		    d->deferred == 1 ? "" : "s");
+	return code;
 }
 
 /*
@@ -697,6 +713,7 @@ configure(struct dedupe *d, struct cw_tool *t, const struct args *a,
 	/* The default step's event is Emarsys's; the ledger reads no provider keys. */
 	cw_ledger_config(lo, t->cfg, cw_config_str(t->cfg, "EmarsysClientOptions.ExternalEventId"));
 	d->provider = cw_config_str(t->cfg, "Cartwatch.Notify.Provider");
+	cw_quiet_config(&d->quiet, t->cfg);
 	/* The vault only when the store's key lives there, or for the key
 	 * that signs unsubscribe tokens. */
 	if (a->given & A_TOKEN)
