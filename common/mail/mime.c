@@ -138,19 +138,55 @@ mailbox_header(struct cw_buf *b, const char *hdr, const char *name, const char *
 	return 0;
 }
 
+/*
+ * The bytes go through a small array of our own and reach b a chunk at a time,
+ * runs of literal bytes copied whole: a call per byte (and a printf per
+ * encoded one) was most of a preview's CPU.
+ */
 void
 cw_qp_encode(struct cw_buf *b, const char *s, size_t n)
 {
-	size_t col = 0;
+	static const char hex[] = "0123456789ABCDEF";
+	char out[1024];
+	size_t col = 0, o = 0, i = 0, k;
 
-	for (size_t i = 0; i < n; i++) {
+	while (i < n) {
 		unsigned char c = (unsigned char)s[i];
 		int eol, enc;
 
+		/* Room for the most one turn makes: a run up to column 75. */
+		if (o > sizeof(out) - 80) {
+			cw_buf_add(b, out, o);
+			o = 0;
+		}
+		/* The run of bytes that stand for themselves, up to column 75:
+		 * printable ASCII but '=', blanks not before a line break nor at
+		 * the end. '.' and 'F' starting a line take the long way. */
+		k = 0;
+		if (col < 75 && (col > 0 || (c != '.' && c != 'F'))) {
+			size_t lim = n - i < 75 - col ? n - i : 75 - col;
+			const unsigned char *p = (const unsigned char *)s + i;
+
+			for (; k < lim; k++) {
+				if ((unsigned)(p[k] - 0x21) < 0x7f - 0x21 && p[k] != '=')
+					continue;
+				if ((p[k] == ' ' || p[k] == '\t') && i + k + 1 < n &&
+				    p[k + 1] != '\n' && p[k + 1] != '\r')
+					continue;
+				break;
+			}
+		}
+		if (k > 0) {
+			memcpy(out + o, s + i, k);
+			o += k;
+			col += k;
+			i += k;
+			continue;
+		}
 		if (c == '\n' || (c == '\r' && i + 1 < n && s[i + 1] == '\n')) {
-			if (c == '\r')
-				i++;
-			cw_buf_add(b, "\r\n", 2);
+			i += c == '\r' ? 2 : 1;
+			out[o++] = '\r';
+			out[o++] = '\n';
 			col = 0;
 			continue;
 		}
@@ -159,19 +195,26 @@ cw_qp_encode(struct cw_buf *b, const char *s, size_t n)
 		enc = c == '=' || c > 0x7e || (c < 0x20 && c != '\t') ||
 		    ((c == ' ' || c == '\t') && eol);
 		if (col + (enc ? 3 : 1) > 75) {
-			cw_buf_add(b, "=\r\n", 3);
+			out[o++] = '=';
+			out[o++] = '\r';
+			out[o++] = '\n';
 			col = 0;
 		}
 		/* A relay may eat a leading dot; an mbox quotes "From ". */
 		if (col == 0 && (c == '.' || (c == 'F' && n - i >= 5 &&
 		    memcmp(s + i, "From ", 5) == 0)))
 			enc = 1;
-		if (enc)
-			cw_buf_addf(b, "=%02X", c);
-		else
-			cw_buf_add(b, s + i, 1);
+		if (enc) {
+			out[o++] = '=';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		} else
+			out[o++] = (char)c;
 		col += enc ? 3 : 1;
+		i++;
 	}
+	if (o > 0)
+		cw_buf_add(b, out, o);
 }
 
 /* RFC 5322 date-time in UTC, independent of the locale. */
