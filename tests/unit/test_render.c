@@ -527,6 +527,28 @@ test_default_image(void **state)
 	cw_render_free(r);
 }
 
+/* The record is the caller's: rendering fixes the images of a view of it
+ * that shares what it does not change, and leaves the record as it was. */
+static void
+test_record_untouched(void **state)
+{
+	static const char *const ids[] = { "repeat-late", "images-missing" };
+	struct cw_render *r = shipped();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		json_t *rec = golden_record(ids[i]), *before = json_deep_copy(rec);
+		struct cw_email m;
+
+		cw_render_email(r, rec, &m);
+		assert_true(json_equal(rec, before));
+		cw_email_free(&m);
+		json_decref(before);
+		json_decref(rec);
+	}
+	cw_render_free(r);
+}
+
 static char *
 tmpdir(void)
 {
@@ -1063,6 +1085,7 @@ main(void)
 		cmocka_unit_test(test_sections),
 		cmocka_unit_test(test_unknown_warns_once),
 		cmocka_unit_test(test_default_image),
+		cmocka_unit_test(test_record_untouched),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_raw_text_ends),
 		cmocka_unit_test(test_comments),
