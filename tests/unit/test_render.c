@@ -317,6 +317,7 @@ test_urls(void **state)
 	url_is("cart", "cart", 0);
 	url_is("  https://x.example/a b\t ", "https://x.example/a%20b", 0);
 	url_is("", "", 0);
+	url_is("https://x.example/a\x01" "b\x7f c\td\r\ne f", "https://x.example/a%01b%7F%20cde%20f", 0);
 	/* negative: every scheme that runs code or carries content */
 	url_is("javascript:alert(1)", "about:invalid", 1);
 	url_is("JaVaScRiPt:alert(1)", "about:invalid", 1);
@@ -928,6 +929,9 @@ test_url_rules(void **state)
 	assert_null(strstr(out, "alert"));
 	assert_non_null(strstr(out, "srcset=\"https://i.example/a.png 1x, about:invalid 2x\""));
 	free(out);
+	/* inside a URL of a list, what would split it is percent-encoded */
+	expect_html("<img srcset=\"/a.png?q={{q}} 1x\">", "{\"q\": \"a b\\t&\\u007f\\\"c\\n\"}",
+	    "<img srcset=\"/a.png?q=a%20b%09&amp;%7F&quot;c%0A 1x\">");
 	expect_html("<a href=\"{{u}}\">", "{\"u\": \"&#106;avascript:alert(1)\"}",
 	    "<a href=\"&amp;#106;avascript:alert(1)\">");
 	expect_html("<a href=\"{{u}}\">", "{\"u\": \"\\u000bjavascript:alert(1)\"}",
