@@ -245,23 +245,26 @@ good_lang(const char *s)
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == n;
 }
 
-/* One part; -1 if the boundary (a caller's own) occurs in its body. */
+/* One part; -1 if the boundary (a caller's own) occurs in its body. The body
+ * is encoded in place, not in a buffer of its own copied after. */
 static int
 part(struct cw_buf *b, const char *boundary, const char *type, const char *body)
 {
-	struct cw_buf qp = CW_BUF_INIT;
+	size_t at;
 	int r = 0;
 
-	cw_qp_encode(&qp, body, strlen(body));
-	if (qp.len > 0 && memmem(qp.data, qp.len, boundary, strlen(boundary)) != NULL)
-		r = -1;
-	cw_buf_addf(b, "--%s\r\n", boundary);
-	cw_buf_addf(b, "Content-Type: %s; charset=UTF-8\r\n", type);
+	cw_buf_adds(b, "--");
+	cw_buf_adds(b, boundary);
+	cw_buf_adds(b, "\r\nContent-Type: ");
+	cw_buf_adds(b, type);
+	cw_buf_adds(b, "; charset=UTF-8\r\n");
 	cw_buf_adds(b, "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
-	cw_buf_add(b, qp.data, qp.len);
+	at = b->len;
+	cw_qp_encode(b, body, strlen(body));
+	if (b->len > at && memmem(b->data + at, b->len - at, boundary, strlen(boundary)) != NULL)
+		r = -1;
 	/* This CRLF belongs to the delimiter, not to the body. */
 	cw_buf_adds(b, "\r\n");
-	cw_buf_free(&qp);
 	return r;
 }
 
