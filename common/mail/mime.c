@@ -138,6 +138,24 @@ mailbox_header(struct cw_buf *b, const char *hdr, const char *name, const char *
 	return 0;
 }
 
+/* Quoted-printable's bytes by kind: QP_SELF stands for itself (but '.' and
+ * 'F' starting a line), QP_BLANK too unless a line break or the end follows;
+ * 0 is encoded or a line break. The two kinds share no bit with 0 and AND to
+ * QP_SELF only when all are QP_SELF. */
+#define QP_SELF 1
+#define QP_BLANK 2
+static const unsigned char qp_class[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0,  /* \t */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* ' ' */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1,  /* '=' */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,  /* DEL */
+	/* 0x80 to 0xff: 0 */
+};
+
 /*
  * The bytes go through a small array of our own and reach b a chunk at a time,
  * runs of literal bytes copied whole: a call per byte (and a printf per
@@ -167,12 +185,17 @@ cw_qp_encode(struct cw_buf *b, const char *s, size_t n)
 			size_t lim = n - i < 75 - col ? n - i : 75 - col;
 			const unsigned char *p = (const unsigned char *)s + i;
 
-			for (; k < lim; k++) {
-				if ((unsigned)(p[k] - 0x21) < 0x7f - 0x21 && p[k] != '=')
+			for (;;) {
+				/* four at a time while none is a blank or worse */
+				while (k + 4 <= lim && (qp_class[p[k]] & qp_class[p[k + 1]] &
+				    qp_class[p[k + 2]] & qp_class[p[k + 3]]) == QP_SELF)
+					k += 4;
+				if (k < lim && (qp_class[p[k]] == QP_SELF ||
+				    (qp_class[p[k]] == QP_BLANK && i + k + 1 < n &&
+				    p[k + 1] != '\n' && p[k + 1] != '\r'))) {
+					k++;
 					continue;
-				if ((p[k] == ' ' || p[k] == '\t') && i + k + 1 < n &&
-				    p[k + 1] != '\n' && p[k + 1] != '\r')
-					continue;
+				}
 				break;
 			}
 		}
