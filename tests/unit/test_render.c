@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -190,6 +191,66 @@ test_golden(void **state)
 		assert_string_equal(got, want);
 		free(want);
 		free(got);
+		free(path);
+		free(rel);
+		cw_email_free(&m);
+		json_decref(rec);
+	}
+	cw_render_free(r);
+}
+
+/* The whole message of each golden record, byte for byte, its random
+ * boundary replaced by "BOUNDARY": what SMTP sends and the preview's .eml
+ * hold. CW_UPDATE_GOLDEN=1 rewrites the files instead. */
+static void
+test_golden_eml(void **state)
+{
+	static const char *const ids[] = {
+		"repeat-late", "images-missing", "tie-b", "guest-empty-id",
+	};
+	struct cw_render *r = shipped();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		json_t *rec = golden_record(ids[i]);
+		char *rel = cw_asprintf("tests/unit/render/%s.eml.golden", ids[i]);
+		char *path = src_file(rel), *out, *want, *bnd, *q;
+		struct cw_buf got = CW_BUF_INIT;
+		struct cw_email m;
+		const char *p;
+		size_t n;
+		cw_err e;
+
+		cw_render_email(r, rec, &m);
+		/* 2026-11-24T12:34:56Z */
+		if (cw_mime_notification(&m, rec, "Contoso Sh\xc3\xb6p <shop@contoso.example>",
+		    (time_t)1795523696, &out, &n, &e) != 0)
+			fail_msg("%s: %s", ids[i], e.msg);
+		assert_int_equal(strlen(out), n);
+		assert_non_null(p = strstr(out, "boundary=\""));
+		p += strlen("boundary=\"");
+		assert_non_null(q = strchr(p, '"'));
+		bnd = cw_strndup(p, (size_t)(q - p));
+		for (p = out; (q = strstr(p, bnd)) != NULL; p = q + strlen(bnd)) {
+			cw_buf_add(&got, p, (size_t)(q - p));
+			cw_buf_adds(&got, "BOUNDARY");
+		}
+		cw_buf_adds(&got, p);
+		if (getenv("CW_UPDATE_GOLDEN") != NULL) {
+			FILE *f = fopen(path, "wb");
+
+			assert_non_null(f);
+			fwrite(got.data, 1, got.len, f);
+			fclose(f);
+		}
+		want = slurp(path);
+		if (want == NULL)
+			fail_msg("%s: cannot read", path);
+		assert_string_equal(got.data, want);
+		free(want);
+		free(bnd);
+		free(out);
+		cw_buf_free(&got);
 		free(path);
 		free(rel);
 		cw_email_free(&m);
@@ -1081,6 +1142,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden),
+		cmocka_unit_test(test_golden_eml),
 		cmocka_unit_test(test_golden_facts),
 		cmocka_unit_test(test_html_escaping),
 		cmocka_unit_test(test_urls),
