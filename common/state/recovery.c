@@ -308,11 +308,11 @@ set_rate(json_t *row)
 {
 	json_int_t sent = json_integer_value(json_object_get(row, "sent"));
 	json_int_t rec = json_integer_value(json_object_get(row, "recovered"));
+	/* ten-thousandths, a share to a hundredth of a percent, rounded half
+	 * up in integers (no libm) */
+	json_int_t bp = sent > 0 ? (rec * 20000 + sent) / (2 * sent) : 0;
 
-	/* four decimals, a share to a hundredth of a percent, rounded half up
-	 * in integers (no libm) */
-	json_object_set_new(row, "rate", json_real(sent > 0 ?
-	    (double)((rec * 20000 + sent) / (2 * sent)) / 10000.0 : 0.0));
+	json_object_set_new(row, "rate", json_real((double)bp / 10000.0));
 }
 
 static int
