@@ -656,8 +656,10 @@ attribute(struct dedupe *d, json_t *entries, int *failed)
 		if (vault == NULL)
 			url = cw_vault_url_config(cfg);
 		cw_warn_lines(cw_config_take_said(cfg));
-		if (cw_config_errors(cfg) != 0)
+		if (cw_config_errors(cfg) != 0) {
+			free(url);
 			return CW_EXIT_USAGE;
+		}
 		if ((url != NULL && cw_vault_open(url, d->tool->http, &vault, &e) != 0) ||
 		    (rs = cw_retail_open(&ro, d->tool->http, vault, &e)) == NULL) {
 			/* the figures still come, with what the store knows */
