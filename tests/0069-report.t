@@ -115,6 +115,31 @@ expect_exit 0 "r19 settled again" cart-dedupe -c "$cfg" report --days 7
 expect_exit 0 "a report with nothing open asks nobody" cart-dedupe -c "$T/nors.json" report \
 	--since 2026-11-20T00:00:00Z --json
 is "$(jq -c 'select(.day == "2026-11-25") | .recovered' "$T/stdout")" 1 "and has every day"
+# An entry that changes while the report waits for Retail Server (the
+# sandbox slowed down): kept only by a replace with the etag it read, so q1,
+# changed but still the same sent reminder, is read again and settled with
+# its change kept; q2, sent again meanwhile (another sentAt), is left alone.
+jq '.Cartwatch.StateStore.Path = "race.db"' "$cfg" >"$T/race.json"
+store=sqlite:$T/race.db
+run cart-dedupe -c "$T/race.json" status
+entry q1 sent 1 004013 2026-11-20T11:00:00Z
+entry q2 sent 1 004017 2026-11-22T10:00:00Z
+sandbox_clear
+curl -sf -X POST --data '{"ms": 400}' "$SANDBOX/_sandbox/latency" >/dev/null
+cart-dedupe -c "$T/race.json" report --days 7 --json >"$T/race.out" 2>"$T/race.err" &
+race=$!
+i=0   # the first request to a service: the report has read the store
+until [ -n "$(curl -sf "$SANDBOX/_sandbox/log")" ] || [ $i -gt 300 ]; do
+	i=$((i + 1)); sleep 0.05; done
+entry q1 sent 1 004013 2026-11-20T11:00:00Z '.note = "changed meanwhile"'
+entry q2 sent 1 004017 2026-11-26T11:00:00Z
+wait "$race" && rc=0 || rc=$?
+curl -sf -X DELETE "$SANDBOX/_sandbox/latency" >/dev/null
+is "$rc $(history_asks)" "0 004013 004017 " "the report waited for both customers' orders"
+is "$(storectl get 128 q1 | jq -c '[.note, .recoveryCheckedUntil]')" \
+	'["changed meanwhile","2026-11-22T11:00:00Z"]' "a change meanwhile is kept, and the entry settled"
+is "$(storectl get 128 q2 | jq -c '[.sentAt, .recoveryCheckedUntil]')" \
+	'["2026-11-26T11:00:00Z",null]' "a reminder sent again meanwhile is not settled by the old one's window"
 no_secrets_printed
 
 # The core case on Cosmos DB.
