@@ -477,6 +477,9 @@ is "$rc" 28 "fault: a hanging ping2 (curl 28, timed out)"
 curl -sS "$SANDBOX/_sandbox/log" >"$T/log"
 is "$(jq -r 'select(.fault) | .fault' "$T/log" | tr '\n' ,)" "status,truncate,status,drop,malformed,hang," \
 	"fault: each logged with its action"
+is "$(jq -r 'select(.fault) | .operation' "$T/log" | tr '\n' ,)" \
+	"Customers/GetOrderHistory,Customers/GetOrderHistory,suppression/bounces,rejects/list,settings,users/ping2," \
+	"fault: each logged with its operation, so it counts for its endpoint"
 
 no_secrets_printed
 done_testing

@@ -217,7 +217,6 @@ def register(sb):
 
     def token(req):
         req.log["api"] = "oauth2"
-        req.log["operation"] = "oauth2/token"
         req.log["auth"] = "basic"
         if req.method != "POST":
             return oauth_error(405, "invalid_request", "The token endpoint takes POST.",
@@ -351,7 +350,6 @@ def register(sb):
 
     def settings(req):
         req.log["api"] = "v2"
-        req.log["operation"] = "settings"
         if req.method != "GET":
             return bad(1009, "Invalid HTTP method.", None)
         user, why = check_wsse(req)
@@ -373,13 +371,16 @@ def register(sb):
             return settings(req)
         m = _TRIGGER_RE.match(sub)
         if m:
-            req.log["operation"] = "event/trigger"
             return trigger(req, m.group(1), m.group(2))
         return reply(404, 1, "Not Found: the sandbox serves POST /api/v2/event/{id}/trigger, "
                              "/api/v3/event/{id}/trigger, GET /api/v2/settings and "
                              "/oauth2/token only.")
 
-    sb.route("/emarsys", "emarsys", handle, fault_body)
+    def operation(req):
+        return {"/oauth2/token": "oauth2/token", "/api/v2/settings": "settings"}.get(
+            req.subpath, "event/trigger" if _TRIGGER_RE.match(req.subpath) else None)
+
+    sb.route("/emarsys", "emarsys", handle, fault_body, operation)
 
     # -- control --
 

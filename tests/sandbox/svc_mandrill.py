@@ -42,6 +42,7 @@ from svc_retail import JsonFloat, encode
 from svc_sendgrid import valid_email
 
 PATHS = ("/api/1.0/messages/send-template", "/api/1.0/messages/send-template.json")
+METHODS = ("messages/send-template", "rejects/list", "users/ping2", "users/ping")
 REASONS = ("hard-bounce", "soft-bounce", "spam", "unsub", "custom")
 MAX_REJECTS = 1000
 # An entry of the data file without a time was made at this moment.
@@ -188,13 +189,17 @@ def register(sb):
         # users/ping answers a bare JSON string.
         return Response(200, b'"PONG!"', content_type="application/json; charset=utf-8")
 
-    def handle(req):
-        req.log["request_bytes"] = len(req.body)
+    def operation(req):
+        """The API method: "rejects/list" for /api/1.0/rejects/list[.json]."""
         method = req.subpath[len("/api/1.0/"):] if req.subpath.startswith("/api/1.0/") else ""
         if method.endswith(".json"):
             method = method[:-5]
+        return method if method in METHODS else None
+
+    def handle(req):
+        req.log["request_bytes"] = len(req.body)
+        method = operation(req)
         if method in ("rejects/list", "users/ping2", "users/ping") and req.method == "POST":
-            req.log["operation"] = method
             return rejects_list(req) if method == "rejects/list" else \
                 ping(req, method == "users/ping2")
         if req.subpath not in PATHS or req.method != "POST":
@@ -202,7 +207,6 @@ def register(sb):
                             "/api/1.0/messages/send-template, rejects/list, users/ping "
                             "and users/ping2 [.json], not %s %s."
                             % (req.method, req.path), 404)
-        req.log["operation"] = "messages/send-template"
         body, err = keyed_body(req)
         if err:
             return err
@@ -279,7 +283,7 @@ def register(sb):
         req.log["statuses"] = counts
         return Response(200, out)
 
-    sb.route("/mandrill", "mandrill", handle, fault_body)
+    sb.route("/mandrill", "mandrill", handle, fault_body, operation)
 
     def delivered(req):
         if req.method == "GET":

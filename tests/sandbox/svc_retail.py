@@ -189,15 +189,26 @@ class Unit:
                 self.seeded_orders.append(check_order(o))
             except ValueError as e:
                 raise ValueError("retail unit %s: orders[%d]: %s" % (oun, i, e))
-        self.orders = list(self.seeded_orders)
+        self.reset_orders()
+        # By account number: make bench asks for the history of thousands.
+        self.by_account = {}
+        for c in self.customers:
+            self.by_account.setdefault(str(c.get("AccountNumber", "")).lower(), c)
 
     def customer(self, account):
         """The unit's customer with that AccountNumber (case-insensitive), or None."""
-        want = account.lower()
-        for c in self.customers:
-            if str(c.get("AccountNumber", "")).lower() == want:
-                return c
-        return None
+        return self.by_account.get(account.lower())
+
+    def reset_orders(self):
+        """Back to the data file's orders."""
+        self.orders = []
+        self.orders_of = {}             # account number, lower case -> [(ticks, order)]
+        self.add_orders(self.seeded_orders)
+
+    def add_orders(self, entries):
+        for t in entries:
+            self.orders.append(t)
+            self.orders_of.setdefault(t[1]["CustomerId"].lower(), []).append(t)
 
 
 def check_order(order):
@@ -484,9 +495,8 @@ def register(sb):
             return rs_error(404, "CustomerNotFound", "DataValidationException",
                             "No customer found using the specified customer account number "
                             "'%s'." % account)
-        want = account.lower()
         with orders_lock:
-            found = [t for t in unit.orders if t[1]["CustomerId"].lower() == want]
+            found = list(unit.orders_of.get(account.lower(), ()))
         # Newest first; a stable sort keeps orders of the same instant in data order.
         found.sort(key=lambda t: t[0], reverse=True)
         orders = [o for _, o in found]
@@ -501,12 +511,16 @@ def register(sb):
         "/Products/Search": ("POST", products_search),
     }
 
+    def operation(req):
+        if req.subpath in ops:
+            return req.subpath.lstrip("/")
+        # Without the key, so requests count per operation.
+        return "Customers/GetOrderHistory" if _ORDER_HISTORY_RE.match(req.subpath) else None
+
     def handle(req):
         op = ops.get(req.subpath)
         m = _ORDER_HISTORY_RE.match(req.subpath) if op is None else None
         if m:
-            # Logged without the key, so requests count per operation.
-            req.log["operation"] = "Customers/GetOrderHistory"
             k = _STRING_KEY_RE.match(m.group(1))
             if not k:
                 return odata_error(400, "The key value (%s) is not a valid literal of type "
@@ -519,7 +533,6 @@ def register(sb):
             return odata_error(404, "No HTTP resource was found that matches the request URI "
                                     "'%s%s'." % (req.base_url, req.target))
         method, fn = op
-        req.log.setdefault("operation", req.subpath.lstrip("/"))
         if req.method != method:
             return odata_error(405, "The requested resource does not support http method "
                                     "'%s'." % req.method, {"Allow": method})
@@ -583,7 +596,7 @@ def register(sb):
                                     "service answers application/json." % accept)
         return fn(req, unit)
 
-    sb.route("/Commerce", "retail", handle, fault_body)
+    sb.route("/Commerce", "retail", handle, fault_body, operation)
 
     # -- control: the orders GetOrderHistory reads --
     next_id = [1]
@@ -632,7 +645,7 @@ def register(sb):
                 added.append(entry)
                 if "Id" not in o:
                     next_id[0] += 1
-            unit.orders.extend(added)
+            unit.add_orders(added)
         return Response(201, {"oun": unit.oun, "ids": [o["Id"] for _, o in added]})
 
     def orders_control(req):
@@ -649,7 +662,7 @@ def register(sb):
         if req.method == "DELETE":
             with orders_lock:
                 for u in units:
-                    u.orders = list(u.seeded_orders)
+                    u.reset_orders()
             return Response(200, {"reset": sorted(u.oun for u in units)})
         return Response(405, {"error": "GET, POST or DELETE"})
 

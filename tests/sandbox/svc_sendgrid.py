@@ -299,18 +299,22 @@ def register(sb):
         return Response(200, encode(out, ascii_only=False).encode("utf-8"),
                         content_type="application/json")
 
+    def operation(req):
+        sub = req.subpath
+        if sub in ("/v3/scopes", "/v3/mail/send") or \
+                (sub.startswith("/v3/suppression/") and sub[16:] in SUPPRESSION_LISTS):
+            return sub[4:]
+        return None
+
     def handle(req):
         req.log["request_bytes"] = len(req.body)
         sub = req.subpath
         if sub == "/v3/scopes":
-            req.log["operation"] = "scopes"
             return scopes(req)
         if sub.startswith("/v3/suppression/") and sub[16:] in SUPPRESSION_LISTS:
-            req.log["operation"] = "suppression/" + sub[16:]
             return suppressions(req, sub[16:])
         if sub != "/v3/mail/send":
             return errors(404, [{"field": None, "message": "not found"}])
-        req.log["operation"] = "mail/send"
         if req.method != "POST":
             return errors(405, [{"field": None, "message": "method not allowed"}],
                           {"Allow": "POST"})
@@ -347,7 +351,7 @@ def register(sb):
         req.log["recipients"] = sum(len(p["to"]) for p in body["personalizations"])
         return Response(202, b"", {"X-Message-Id": msg_id})
 
-    sb.route("/sendgrid", "sendgrid", handle, fault_body)
+    sb.route("/sendgrid", "sendgrid", handle, fault_body, operation)
 
     def delivered(req):
         if req.method == "GET":
