@@ -108,6 +108,8 @@ const struct cw_key cw_keys[] = {
 	    "quiet hours: their IANA time zone; none = no quiet hours"),
 	BOOL("Cartwatch.StopOnPurchase", 1,
 	    "skip a reminder when the customer ordered since the cart was modified"),
+	INT("Cartwatch.Report.AttributionDays", 7, 1, 365,
+	    "cart-dedupe report: an order this long after a reminder recovers it"),
 	INT("Cartwatch.MaxCatchUpMinutes", 10080, 0, MINUTES_10Y,
 	    "after an outage, how far back the window may start"),
 	LIST("Cartwatch.Reminders",

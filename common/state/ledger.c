@@ -1271,3 +1271,9 @@ cw_ledger_status(struct cw_ledger *l, const struct timespec *now, json_t **out, 
 	json_decref(c.docs);
 	return 0;
 }
+
+struct cw_docstore *
+cw_ledger_store(const struct cw_ledger *l)
+{
+	return l->s;
+}

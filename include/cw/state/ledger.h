@@ -170,4 +170,9 @@ int cw_ledger_prune(struct cw_ledger *l, const struct timespec *now,
 int cw_ledger_status(struct cw_ledger *l, const struct timespec *now, json_t **out,
     cw_err *e);
 
+/* The store the ledger keeps its entries in (borrowed): for readers of
+ * the entries that are not the ledger's own business, as the recovery
+ * report (recovery.h). */
+struct cw_docstore *cw_ledger_store(const struct cw_ledger *l);
+
 #endif
