@@ -98,6 +98,18 @@ const struct cw_key cw_keys[] = {
 	    "what cart-dedupe prune keeps"),
 	STR("Cartwatch.StateStore.PrimaryKeySecretName", NULL,
 	    "the vault secret holding the Cosmos DB key, instead of the file"),
+	INT("Cartwatch.FrequencyCap.Minutes", 0, 0, MINUTES_10Y,
+	    "at most one reminder per person within this many minutes; 0 = off"),
+	STR("Cartwatch.QuietHours.Start", NULL,
+	    "quiet hours: local \"HH:MM\" from which nothing is sent"),
+	STR("Cartwatch.QuietHours.End", NULL,
+	    "quiet hours: local \"HH:MM\" until which nothing is sent"),
+	STR("Cartwatch.QuietHours.TimeZone", NULL,
+	    "quiet hours: their IANA time zone; none = no quiet hours"),
+	BOOL("Cartwatch.StopOnPurchase", 1,
+	    "skip a reminder when the customer ordered since the cart was modified"),
+	INT("Cartwatch.Report.AttributionDays", 7, 1, 365,
+	    "cart-dedupe report: an order this long after a reminder recovers it"),
 	INT("Cartwatch.MaxCatchUpMinutes", 10080, 0, MINUTES_10Y,
 	    "after an outage, how far back the window may start"),
 	LIST("Cartwatch.Reminders",
@@ -190,6 +202,12 @@ const struct cw_key cw_keys[] = {
 	    "records per webhook POST"),
 	STR("Cartwatch.Notify.Preview.Dir", "preview",
 	    "where the preview writes, relative to the configuration file"),
+
+	/* Unsubscribe links (DESIGN.md 8.6). */
+	STR("Cartwatch.Unsubscribe.Url", NULL,
+	    "the unsubscribe page, https, {token} where the token goes; none: no link"),
+	STR("Cartwatch.Unsubscribe.KeySecretName", "UnsubscribeKey",
+	    "the vault secret that signs unsubscribe tokens"),
 };
 
 const size_t cw_nkeys = sizeof(cw_keys) / sizeof(cw_keys[0]);

@@ -34,6 +34,16 @@ cw_result(const json_t *rec, const char *status, const char *provider,
 }
 
 json_t *
+cw_result_skipped(const json_t *rec, const char *provider, const char *reason,
+    const char *why)
+{
+	json_t *r = cw_result(rec, "skipped", provider, NULL, why);
+
+	json_object_set_new(r, "reason", json_string(reason));
+	return r;
+}
+
+json_t *
 cw_result_uncertain(const json_t *rec, const char *provider, const char *error)
 {
 	json_t *r = cw_result(rec, "failed", provider, NULL, error);
@@ -78,9 +88,13 @@ cw_notification_data(const json_t *rec)
 		"firstName", "lastName", "language", "currency", "returnToCartUrl",
 		"orderDetails"
 	};
-	json_t *d = json_object();
+	json_t *d = json_object(), *v;
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
 		copy(d, rec, keys[i]);
+	/* Only where cart-notify signed one (Cartwatch.Unsubscribe.Url): without
+	 * it the object is the sample's, as it was. */
+	if ((v = cw_json_iget(rec, "unsubscribeUrl")) != NULL)
+		json_object_set(d, "unsubscribeUrl", v);
 	return d;
 }

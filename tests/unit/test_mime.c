@@ -135,6 +135,77 @@ test_qp(void **state)
 	cw_buf_free(&b);
 }
 
+/* The encoder as it was before it was made fast, byte by byte: the bytes
+ * cw_qp_encode() writes must not change (previews, golden mails). */
+static void
+qp_reference(struct cw_buf *b, const char *s, size_t n)
+{
+	size_t col = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		int eol, enc;
+
+		if (c == '\n' || (c == '\r' && i + 1 < n && s[i + 1] == '\n')) {
+			if (c == '\r')
+				i++;
+			cw_buf_add(b, "\r\n", 2);
+			col = 0;
+			continue;
+		}
+		eol = i + 1 == n || s[i + 1] == '\n' ||
+		    (s[i + 1] == '\r' && i + 2 < n && s[i + 2] == '\n');
+		enc = c == '=' || c > 0x7e || (c < 0x20 && c != '\t') ||
+		    ((c == ' ' || c == '\t') && eol);
+		if (col + (enc ? 3 : 1) > 75) {
+			cw_buf_add(b, "=\r\n", 3);
+			col = 0;
+		}
+		if (col == 0 && (c == '.' || (c == 'F' && n - i >= 5 &&
+		    memcmp(s + i, "From ", 5) == 0)))
+			enc = 1;
+		if (enc)
+			cw_buf_addf(b, "=%02X", c);
+		else
+			cw_buf_add(b, s + i, 1);
+		col += enc ? 3 : 1;
+	}
+}
+
+/* Pseudo-random texts made of the pieces the encoder treats apart, of every
+ * length from 0 to past its own chunk, against the reference. */
+static void
+test_qp_same_bytes(void **state)
+{
+	static const char *const pieces[] = {
+		"a", "word", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+		" ", "\t", "  ", "\n", "\r\n", "\r", "=", ".", "F", "From ", "Fro",
+		"\xc3\xab", "\xe2\x82\xac", "\x01", "\x7f", "<td style=\"a:b;\">", " \n",
+		"\t\r\n", ". ", "=\n",
+	};
+	const size_t npieces = sizeof(pieces) / sizeof(pieces[0]);
+	unsigned long x = 11;
+
+	(void)state;
+	for (int t = 0; t < 3000; t++) {
+		struct cw_buf in = CW_BUF_INIT, got = CW_BUF_INIT, want = CW_BUF_INIT;
+		size_t len = (size_t)(t % 300) * (t % 7 == 0 ? 20 : 1);
+
+		while (in.len < len) {
+			x = x * 6364136223846793005UL + 1442695040888963407UL;
+			cw_buf_adds(&in, pieces[(x >> 33) % npieces]);
+		}
+		cw_qp_encode(&got, in.data, in.len);
+		qp_reference(&want, in.data, in.len);
+		assert_int_equal(got.len, want.len);
+		if (got.len > 0)
+			assert_memory_equal(got.data, want.data, got.len);
+		cw_buf_free(&in);
+		cw_buf_free(&got);
+		cw_buf_free(&want);
+	}
+}
+
 static char *
 header(const char *name, const char *value)
 {
@@ -534,16 +605,106 @@ test_notification(void **state)
 	json_decref(rec);
 }
 
+/* List-Unsubscribe and List-Unsubscribe-Post (RFC 2369, RFC 8058). */
+static void
+test_unsubscribe(void **state)
+{
+	static const char *const bad[] = {
+		"https://shop.example.com/u?t=a b", "https://shop.example.com/u?t=a>b",
+		"https://shop.example.com/u?t=<a", "https://shop.example.com/u?t=\x7f",
+		"https://shop.example.com/u?t=\xc3\xa9", "https://shop.example.com/u?t=\r\nBcc: x",
+	};
+	struct cw_mime m;
+	char *out, *v, longer[400];
+	size_t n;
+	cw_err e;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.from = "Shop <shop@example.com>";
+	m.to = "olivia.smith@example.com";
+	m.subject = "Hello";
+	m.text = "t";
+	m.html = "<p>h</p>";
+	m.id = "bfb0270ee64b040f01beff2cfd3a10567a9ae5ec";
+	m.date = WHEN;
+	/* none: no header */
+	assert_int_equal(cw_mime_build(&m, &out, &n, &e), 0);
+	assert_null(strstr(out, "List-Unsubscribe"));
+	free(out);
+	m.unsubscribe = "";
+	assert_int_equal(cw_mime_build(&m, &out, &n, &e), 0);
+	assert_null(strstr(out, "List-Unsubscribe"));
+	free(out);
+
+	/* short: beside the name, then the one-click header */
+	m.unsubscribe = "https://shop.example.com/u?t=b0BleC5pbw.crdQ";
+	assert_int_equal(cw_mime_build(&m, &out, &n, &e), 0);
+	assert_non_null(strstr(out, "\r\nList-Unsubscribe: <https://shop.example.com/u?t="
+	    "b0BleC5pbw.crdQ>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
+	assert_true(strstr(out, "List-Unsubscribe") < strstr(out, "\r\n\r\n"));
+	free(out);
+
+	/* long: on the next line, whole, never folded inside the brackets */
+	memset(longer, 'x', sizeof(longer));
+	memcpy(longer, "https://shop.example.com/u?t=", 29);
+	longer[sizeof(longer) - 1] = '\0';
+	m.unsubscribe = longer;
+	assert_int_equal(cw_mime_build(&m, &out, &n, &e), 0);
+	v = cw_asprintf("\r\nList-Unsubscribe:\r\n <%s>\r\nList-Unsubscribe-Post: "
+	    "List-Unsubscribe=One-Click\r\n", longer);
+	assert_non_null(strstr(out, v));
+	free(v);
+	v = get_header(out, "List-Unsubscribe");
+	assert_non_null(strstr(v, longer));
+	free(v);
+	free(out);
+
+	/* what could end the URL early, or start a header, is refused */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		m.unsubscribe = bad[i];
+		assert_int_equal(cw_mime_build(&m, &out, &n, &e), -1);
+		assert_null(out);
+		assert_non_null(strstr(e.msg, "List-Unsubscribe"));
+	}
+}
+
+/* A notification's unsubscribeUrl (cart-notify's) becomes its header. */
+static void
+test_notification_unsubscribe(void **state)
+{
+	json_t *rec = json_pack("{s:s,s:s,s:s}", "notificationId", "n1", "email", "o@ex.io",
+	    "unsubscribeUrl", "https://shop.example.com/u/t.m");
+	struct cw_email em = {(char *)"S", (char *)"<p>h</p>", (char *)"t"};
+	char *out;
+	size_t n;
+	cw_err e;
+
+	(void)state;
+	assert_int_equal(cw_mime_notification(&em, rec, "shop@example.com", WHEN, &out, &n, &e), 0);
+	assert_non_null(strstr(out, "\r\nList-Unsubscribe: <https://shop.example.com/u/t.m>\r\n"
+	    "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
+	free(out);
+	json_object_del(rec, "unsubscribeUrl");
+	assert_int_equal(cw_mime_notification(&em, rec, "shop@example.com", WHEN, &out, &n, &e), 0);
+	assert_null(strstr(out, "List-Unsubscribe"));
+	free(out);
+	json_decref(rec);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_qp),
+		cmocka_unit_test(test_qp_same_bytes),
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_injection),
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_structure),
 		cmocka_unit_test(test_notification),
+		cmocka_unit_test(test_unsubscribe),
+		cmocka_unit_test(test_notification_unsubscribe),
 	};
 
 	return cmocka_run_group_tests_name("mime", tests, NULL, NULL);
