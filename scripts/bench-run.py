@@ -377,8 +377,9 @@ def inflight_config(work, provider, k, srv_port, vault_port):
     with open(cfg, "w") as f:
         json.dump({"KeyVaultOptions": {"KeyVaultUrl": base + "/kv"},
                    "RetailServerClientOptions": {"TenantId": TENANT, "OperatingUnitNumber": 128},
+                   # Sending only: no Retail Server to ask for orders.
                    "Cartwatch": {"StateStore": {"Path": os.path.join(work, "inflight.db")},
-                                 "Notify": notify}}, f)
+                                 "StopOnPurchase": False, "Notify": notify}}, f)
     env = dict(os.environ, CARTWATCH_NOW=NOW, AZURE_AUTHORITY_HOST=base + "/aad",
                AZURE_TENANT_ID=TENANT, AZURE_CLIENT_ID=CLIENT,
                AZURE_CLIENT_SECRET=sandbox_secret())
