@@ -84,6 +84,9 @@ is "$(jq -r '[.speed[].targets[], .memory[].target, .online_targets[] | .verdict
 	"each target says met or missed by how much"
 has "$T/out/report.md" '^\| `cart-dedupe`, fresh store \| 200 \|' "the markdown table"
 has "$T/out/report.md" '^### Online, end to end' "the online section"
+is "$(jq -r '.online | .order_history > 0 and .order_history_per_reminder > 0 and .order_history_per_reminder <= 1' "$r")" true \
+	"stop on purchase's order history: counted, at most one request per reminder"
+has "$T/out/report.md" '^Stop on purchase .* per reminder' "and reported apart"
 is "$(jq -r '[.inflight[] | .provider, (.median | .["1"].records, .["8"].records, .["8"].servers)] |
 	join(" ")' "$r")" "webhook 16 16 2 smtp 16 16 2" \
 	"in flight: webhook and SMTP, every record sent with 1 and with 8, against 2 servers"
