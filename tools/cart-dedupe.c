@@ -595,6 +595,7 @@ run_commit(struct dedupe *d, const struct args *a)
 	int code;
 
 	dry_run(d, a, "nothing is recorded");
+	d->ahead = cw_ledger_reads_ahead(d->l);
 	d->results = 1;
 	code = cw_ndjson_loop_flush(stdin, "<stdin>", commit, d, &grouping, NULL);
 	if (!d->failures && !d->store_failed && code == CW_EXIT_OK)
@@ -608,6 +609,7 @@ run_filter(struct dedupe *d, const struct args *a)
 	if (a->given & A_COMMIT)
 		return run_commit(d, a);
 	dry_run(d, a, "nothing is claimed");
+	d->ahead = cw_ledger_reads_ahead(d->l);
 	return cw_ndjson_loop_flush(stdin, "<stdin>", filter, d, &grouping, NULL);
 }
 
@@ -857,7 +859,6 @@ main(int argc, char *argv[])
 		code = cw_tool_exit(CW_ERR_SERVICE, &e);
 	else {
 		d.l = store != NULL ? cw_ledger_new(store, &lo) : NULL;
-		d.ahead = d.l != NULL && cw_ledger_reads_ahead(d.l);
 		code = c->run(&d, &a);
 		if (d.store_failed || d.bad)
 			code = CW_EXIT_FAIL;
