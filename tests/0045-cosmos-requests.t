@@ -1,7 +1,8 @@
 #!/bin/sh
 # cart-dedupe on Cosmos DB asks for a group of records in a few requests,
 # not one or more per record: a group's keys are read ahead in one query per
-# partition, its writes sent as transactional batches of up to 100. Counted
+# partition, its writes sent as transactional batches of up to 100; and
+# cart-notify reads its opt-out checks and "sending" marks ahead alike. Counted
 # by tests/faultproxy.py in front of cosmosdb-server. The bounds are request
 # counts, not times: 250 carts cost a handful of requests per run where
 # per-record requests would cost 250 or more.
@@ -10,18 +11,25 @@
 
 cosmos_start
 faultproxy_start "$COSMOS"
+sandbox_start
 export COSMOS_KEY CARTWATCH_NOW=2026-11-24T12:00:00Z
 cfg=$T/appsettings.json
+# The webhook signs with the sandbox's secret, kept in a file vault.
+(umask 077 && jq '.keyvault.secrets | {WebhookSecret}' "$top/tests/sandbox/default.json" >"$T/vault.json")
 cat >"$cfg" <<JSON
 {
   "RetailServerClientOptions": { "OperatingUnitNumber": "128" },
+  "KeyVaultOptions": { "KeyVaultUrl": "file:$T/vault.json" },
   "AzureCosmosOptions": {
     "EndPointUri": "$FAULTPROXY",
     "PrimaryKey": "$COSMOS_KEY",
     "DatabaseId": "AbandonedCartSampleDB",
     "ContainerId": "RunStatus"
   },
-  "Cartwatch": { "StateStore": { "Kind": "cosmos" } }
+  "Cartwatch": {
+    "StateStore": { "Kind": "cosmos" },
+    "Notify": { "Provider": "webhook", "Webhook": { "Url": "$SANDBOX/webhook/carts" } }
+  }
 }
 JSON
 n=250
@@ -56,9 +64,22 @@ is "$(wc -l <"$T/stdout" | tr -d ' ')" 0 "passes none"
 got=$(requests); echo "# again: $got"
 within "$n carts, nothing to claim" "${got%% *}" 12
 
+# cart-notify: each record's opt-outs checked, its claim marked "sending".
 jq -c '{notificationId, cartId: .Id, customerId: .CustomerId, step,
-    modifiedDateTime: .ModifiedDateTime, email: .ReceiptEmail, status: "sent",
-    provider: "test", channelId}' "$T/passed.ndjson" >"$T/results.ndjson"
+    modifiedDateTime: .ModifiedDateTime, email: .ReceiptEmail, channelId,
+    orderDetails: []}' "$T/passed.ndjson" >"$T/notify.ndjson"
+expect_exit 0 "cart-notify of $n notifications" cart-notify -c "$cfg" <"$T/notify.ndjson"
+cp "$T/stdout" "$T/results.ndjson"
+is "$(jq -r .status "$T/results.ndjson" | sort | uniq -c | tr -s ' ')" " $n sent" "sends them all"
+got=$(requests); echo "# notify: $got"
+# Opt-outs and entries read ahead about 100 records at a time; the marks
+# still go a provider batch at a time (the webhook's: 8), one batch request
+# each, so that no more are marked than are about to be handed over.
+within "sending $n notifications (opt-outs, sending marks)" "${got%% *}" 50
+is "$(cart-dedupe -c "$cfg" status --json | jq -c '.counts.sending')" $n \
+	"every claim marked sending"
+requests >/dev/null
+
 expect_exit 0 "--commit of $n results" cart-dedupe -c "$cfg" --commit <"$T/results.ndjson"
 got=$(requests); echo "# commit: $got"
 within "recording $n results" "${got%% *}" 12

@@ -443,6 +443,7 @@ group_ahead(struct dedupe *d)
 	}
 	if (r == CW_REC_STOP)
 		d->store_failed = 1;
+	cw_ledger_prefetch(d->l, NULL, NULL, 0, &d->now, &e);  /* this group's only */
 	cw_buf_free(&out);
 	cw_buf_reset(&d->held);
 	for (size_t i = 0; i < d->npend; i++) {

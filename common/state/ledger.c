@@ -812,6 +812,28 @@ free_ids(char **ids, size_t n)
 }
 
 int
+cw_suppressed_prefetch(struct cw_docstore *s, const json_t *const *recs, size_t n,
+    cw_err *e)
+{
+	struct timespec now = {0, 0};
+	char **ids;
+	size_t ni = 0;
+	int r;
+
+	if (s->prefetch == NULL || n == 0)
+		return 0;
+	if (s->hk.state != HK_MIGRATED && hashkey(s, 0, &now, e) != 0)
+		return -1;
+	ids = cw_calloc(4 * n + 1, sizeof(*ids));
+	ids[ni++] = cw_strdup(HASHKEY_ID);
+	for (size_t i = 0; i < n; i++)
+		ahead_optouts(s, recs[i], ids, &ni);
+	r = s->prefetch(s, SUPPRESSION_PK, (const char *const *)ids, ni, e);
+	free_ids(ids, ni);
+	return r;
+}
+
+int
 cw_ledger_prefetch(struct cw_ledger *l, const json_t *const *recs,
     const struct timespec *modified, size_t n, const struct timespec *now, cw_err *e)
 {
@@ -820,9 +842,13 @@ cw_ledger_prefetch(struct cw_ledger *l, const json_t *const *recs,
 	char **optouts, **keys;
 	int r = 0;
 
-	if (s->prefetch == NULL || n == 0)
+	if (s->prefetch == NULL)
 		return 0;
-	if (ready(l, now, e) != 0)
+	if (n == 0)
+		return s->prefetch(s, NULL, NULL, 0, e);
+	/* Keys alone (results, sending marks) need no hashing key: none is
+	 * made for them. */
+	if (modified != NULL && ready(l, now, e) != 0)
 		return -1;
 	optouts = cw_calloc(4 * n + 1, sizeof(*optouts));
 	keys = cw_calloc((steps > 0 ? steps : 1) * n, sizeof(*keys));

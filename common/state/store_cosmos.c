@@ -1022,10 +1022,15 @@ cosmos_commit(struct cw_docstore *s, void (*lost)(const char *pk, const char *id
 			if (c->kn[j].hold != HOLD_NONE && strcmp(c->kn[j].pk, c->kn[i].pk) == 0)
 				ops[n++] = &c->kn[j];
 		r = batch_send(c, ops, n, lost, ctx, e);
-		for (size_t j = 0; j < n; j++)
+		/* What was written has new etags now; the rest read ahead
+		 * stays known until it is forgotten (prefetch, n 0). */
+		for (size_t j = 0; j < n; j++) {
 			ops[j]->hold = HOLD_NONE;
+			known_forget(c, ops[j]->pk, ops[j]->id);
+		}
 	}
-	known_reset(c);
+	if (r != 0)
+		known_reset(c);
 	return r;
 }
 

@@ -87,11 +87,12 @@ struct cw_docstore {
 	 * Optional (NULL: the store reads each document when asked, cheaply).
 	 * Reads the documents ids[0..n-1] of partition pk ahead, in as few
 	 * requests as it can, so that read() answers them, found or absent,
-	 * without asking again until the next commit; ids it cannot read ahead
-	 * are read when asked. What it read may be stale by then: create and
-	 * replace still decide (see lost above). n 0 (ids NULL) forgets what
-	 * was read ahead, for a caller that does not commit (a dry run).
-	 * ids are borrowed. 0, or -1 with e.
+	 * without asking again until they are written (a write outside a
+	 * group, or a group's commit, forgets what it wrote) or forgotten:
+	 * n 0 (ids NULL) forgets all that was read ahead, as the caller must
+	 * once it is done with it. Ids it cannot read ahead are read when
+	 * asked. What it read may be stale by then: create and replace still
+	 * decide (see lost above). ids are borrowed. 0, or -1 with e.
 	 */
 	int (*prefetch)(struct cw_docstore *s, const char *pk, const char *const *ids,
 	    size_t n, cw_err *e);
