@@ -827,32 +827,48 @@ ahead_doc(const json_t *doc, const char *etag, void *ctx)
 	return 0;
 }
 
-/* The query of ids[0..n-1], made known as absent for now; NULL when none
- * is left to ask. */
+/* SELECT * FROM c WHERE c.id IN (@i0, ...): the query of ids[0..n-1]
+ * (n > 0), each id a parameter. */
 static char *
-ahead_body(struct cosmos *c, const char *pk, const char *const *ids, size_t n)
+in_query(const char *const *ids, size_t n)
 {
 	struct cw_buf sql = CW_BUF_INIT;
 	json_t *params = json_array(), *q;
-	char *body = NULL, name[32];
-	size_t m = 0;
+	char *body, name[32];
 
 	cw_buf_adds(&sql, "SELECT * FROM c WHERE c.id IN (");
 	for (size_t i = 0; i < n; i++) {
-		if (badname(ids[i]) != NULL || known_find(c, pk, ids[i]) != NULL)
-			continue;
-		known_put(c, pk, ids[i]);
-		snprintf(name, sizeof(name), "@i%zu", m);
-		cw_buf_addf(&sql, "%s%s", m++ > 0 ? ", " : "", name);
+		snprintf(name, sizeof(name), "@i%zu", i);
+		cw_buf_addf(&sql, "%s%s", i > 0 ? ", " : "", name);
 		json_array_append_new(params, json_pack("{s:s, s:s}", "name", name,
 		    "value", ids[i]));
 	}
 	cw_buf_adds(&sql, ")");
 	q = json_pack("{s:s, s:o}", "query", sql.data, "parameters", params);
-	if (m > 0)
-		body = json_dumps(q, JSON_COMPACT);
+	body = json_dumps(q, JSON_COMPACT);
 	json_decref(q);
 	cw_buf_free(&sql);
+	return body;
+}
+
+/* The query of ids[0..n-1] not known yet, made known as absent for now;
+ * NULL when none is left to ask. */
+static char *
+ahead_body(struct cosmos *c, const char *pk, const char *const *ids, size_t n)
+{
+	const char **ask = cw_calloc(n + 1, sizeof(*ask));
+	char *body = NULL;
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (badname(ids[i]) != NULL || known_find(c, pk, ids[i]) != NULL)
+			continue;
+		known_put(c, pk, ids[i]);
+		ask[m++] = ids[i];
+	}
+	if (m > 0)
+		body = in_query(ask, m);
+	free(ask);
 	return body;
 }
 
@@ -916,20 +932,20 @@ batch_body(struct known *const *ops, size_t n)
 	return body;
 }
 
+/* What became of one operation of a batch. */
+enum { OP_DONE, OP_AGAIN, OP_LOST };
+
 /*
- * One answer of a batch, per operation: 2xx done; 424 not tried (another
- * failed, and an atomic batch does all or nothing): left in ops for the
- * next round (*left counts them); a create that found the id, a replace
- * that found its etag moved or the document gone: lost. Anything else
- * fails the commit. 0, or -1 with e.
+ * One answer of a batch, per operation, into out[i]: 2xx done; 424 not
+ * tried (another failed, and an atomic batch does all or nothing): again;
+ * a create that found the id, a replace that found its etag moved or the
+ * document gone: lost. Anything else fails the commit. 0, or -1 with e.
  */
 static int
 batch_results(struct cosmos *c, const char *what, const struct cw_http_resp *resp,
-    struct known **ops, size_t n, size_t *left,
-    void (*lost)(const char *pk, const char *id, void *ctx), void *ctx, cw_err *e)
+    struct known *const *ops, size_t n, int *out, cw_err *e)
 {
 	json_t *a = cw_json_parse(resp->body, resp->body_len);
-	size_t m = 0;
 	int r = 0;
 
 	if (!json_is_array(a) || json_array_size(a) != n) {
@@ -944,19 +960,79 @@ batch_results(struct cosmos *c, const char *what, const struct cw_http_resp *res
 		    "statusCode"));
 		int how = ops[i]->hold;
 
-		if (st == 424)
-			ops[m++] = ops[i];
-		else if ((how == HOLD_CREATE && st == 409) ||
-		    (how == HOLD_REPLACE && (st == 412 || st == 404))) {
-			if (lost != NULL)
-				lost(ops[i]->pk, ops[i]->id, ctx);
-		} else if (st / 100 != 2)
+		out[i] = st == 424 ? OP_AGAIN : OP_DONE;
+		if ((how == HOLD_CREATE && st == 409) ||
+		    (how == HOLD_REPLACE && (st == 412 || st == 404)))
+			out[i] = OP_LOST;
+		else if (st != 424 && st / 100 != 2)
 			r = cw_seterr(e, SERVICE " %s/: %s: %s docs/%s: HTTP %" JSON_INTEGER_FORMAT,
 			    c->base, what, how == HOLD_CREATE ? "create" : how == HOLD_REPLACE ?
 			    "replace" : "upsert", ops[i]->id, st);
 	}
 	json_decref(a);
-	*left = m;
+	return r;
+}
+
+/* landed(): a document the query found, against the operations. */
+struct landing {
+	struct known *const *ops;
+	size_t n;
+	int *out;
+};
+
+static int
+landed_doc(const json_t *doc, const char *etag, void *ctx)
+{
+	struct landing *l = ctx;
+	const char *id = cw_json_istr(doc, "id");
+
+	(void)etag;
+	for (size_t i = 0; id != NULL && i < l->n; i++)
+		if (l->out[i] != OP_DONE && strcmp(l->ops[i]->id, id) == 0 &&
+		    json_equal((json_t *)doc, l->ops[i]->doc))
+			l->out[i] = OP_DONE;
+	return 0;
+}
+
+static int
+some_lost(const int *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (out[i] == OP_LOST)
+			return 1;
+	return 0;
+}
+
+/*
+ * A batch sent again after its answer was lost (by us, or by libcurl on a
+ * connection that died) meets its own writes, and nothing in the answer
+ * tells them from another run's: each operation not done whose document
+ * now holds exactly what it wrote is done. One query; 0, or -1 with e.
+ */
+static int
+landed(struct cosmos *c, struct known *const *ops, size_t n, int *out, cw_err *e)
+{
+	struct landing l = {ops, n, out};
+	const char *ids[BATCH_MAX];
+	char *what, *body, *cont = NULL, *next;
+	size_t m = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (out[i] != OP_DONE)
+			ids[m++] = ops[i]->id;
+	if (m == 0)
+		return 0;
+	what = cw_asprintf("batch %s: what landed", c->coll);
+	body = in_query(ids, m);
+	do {
+		r = query_page(c, what, ops[0]->pk, body, cont, landed_doc, &l, &next, e);
+		free(cont);
+		cont = next;
+	} while (r == 0 && cont != NULL);
+	free(cont);
+	free(body);
+	free(what);
 	return r;
 }
 
@@ -964,8 +1040,9 @@ batch_results(struct cosmos *c, const char *what, const struct cw_http_resp *res
  * Sends ops[0..n-1] (n <= BATCH_MAX, one partition key) as transactional
  * batches until each is done or lost: an operation that failed takes the
  * others of its batch down with it (424), and they go again without it.
- * Every operation is conditional or an upsert, so a batch retried after its
- * answer was lost meets its own writes: lost, and the caller looks again.
+ * Every operation is conditional or an upsert, so a batch sent again after
+ * its answer was lost meets its own writes (409, 412): what holds exactly
+ * what it wrote is done, and only the rest is lost.
  */
 static int
 batch_send(struct cosmos *c, struct known *const *all, size_t n,
@@ -977,8 +1054,8 @@ batch_send(struct cosmos *c, struct known *const *all, size_t n,
 	char *docs = cw_asprintf("%s/docs", c->collpath), *what, *body;
 	struct known *ops[BATCH_MAX];
 	struct cw_http_resp resp;
-	size_t left = 0;
-	int r = 0;
+	int out[BATCH_MAX], r = 0;
+	size_t m;
 
 	memcpy(ops, all, n * sizeof(*ops));   /* each round keeps those left */
 	while (n > 0 && r == 0) {
@@ -987,12 +1064,20 @@ batch_send(struct cosmos *c, struct known *const *all, size_t n,
 		r = call(c, what, "POST", "docs", c->coll, docs, ops[0]->pk, extra, body,
 		    &resp, e);
 		if (r == 0)
-			r = batch_results(c, what, &resp, ops, n, &left, lost, ctx, e);
-		if (r == 0 && left == n)
+			r = batch_results(c, what, &resp, ops, n, out, e);
+		if (r == 0 && some_lost(out, n))
+			r = landed(c, ops, n, out, e);
+		for (size_t i = m = 0; r == 0 && i < n; i++) {
+			if (out[i] == OP_LOST && lost != NULL)
+				lost(ops[i]->pk, ops[i]->id, ctx);
+			if (out[i] == OP_AGAIN)
+				ops[m++] = ops[i];
+		}
+		if (r == 0 && m == n)
 			r = cw_seterr(e, SERVICE " %s/: %s: no operation succeeded nor failed",
 			    c->base, what);
 		if (r == 0)
-			n = left;
+			n = m;
 		cw_http_resp_free(&resp);
 		free(body);
 		free(what);
@@ -1001,7 +1086,6 @@ batch_send(struct cosmos *c, struct known *const *all, size_t n,
 	return r;
 }
 
-/* Sends every held write, a batch per partition key and BATCH_MAX. */
 static int
 cosmos_commit(struct cw_docstore *s, void (*lost)(const char *pk, const char *id,
     void *ctx), void *ctx, cw_err *e)
