@@ -59,7 +59,7 @@ is "$(curl -sf -X DELETE "$SANDBOX/_sandbox/latency")" '{"ms":0}' "DELETE: none 
 
 # --- the benchmark, tiny
 export BENCH_CARTS=200 BENCH_BIG=400 BENCH_SMALL=100 BENCH_PREVIEW=20 BENCH_PREVIEW_BIG=40 \
-	BENCH_RUNS=1 BENCH_ONLINE_CARTS=300 BENCH_LATENCY_MS=5 BENCH_OUT="$T/out"
+	BENCH_RUNS=1 BENCH_ONLINE_CARTS=300 BENCH_LATENCY_MS=5 BENCH_COSMOS_CARTS=200 BENCH_OUT="$T/out"
 expect_exit 0 "scripts/bench on a tiny size" "$top/scripts/bench"
 r=$T/out/report.json
 same "$T/stdout" "$T/out/report.md" "it prints the markdown report it writes"
@@ -83,7 +83,12 @@ is "$(jq -r '[.speed[].targets[], .memory[].target, .online_targets[] | .verdict
 	"each target says met or missed by how much"
 has "$T/out/report.md" '^\| `cart-dedupe`, fresh store \| 200 \|' "the markdown table"
 has "$T/out/report.md" '^### Online, end to end' "the online section"
-has "$T/out/report.md" 'Cosmos DB.*not measured yet' "and says what is not measured"
+is "$(jq -r '.cosmos | [.carts, .passed, (.runs | keys | join(",")), ([.runs[].per_cart, .pipeline.per_cart] | map(. > 0) | all), .pipeline.sent == .pipeline.fetched] | join(" ")' "$r")" \
+	"200 200 again,claim,commit true true" "Cosmos DB: requests per cart of each run and of the pipeline"
+is "$(jq -r '[.online_targets[] | select(.what | test("Cosmos DB"))] | length' "$r")" 4 \
+	"Cosmos DB: its targets"
+has "$T/out/report.md" '^### Cosmos DB requests' "the Cosmos DB section"
+has "$T/out/report.md" 'webhook and SMTP.*not measured yet' "and says what is not measured"
 
 BENCH_RUNS=x expect_exit 1 "a bad setting is refused" "$top/scripts/bench"
 has "$T/stderr" 'BENCH_RUNS' "naming it"
