@@ -1042,7 +1042,10 @@ landed(struct cosmos *c, struct known *const *ops, size_t n, int *out, cw_err *e
  * others of its batch down with it (424), and they go again without it.
  * Every operation is conditional or an upsert, so a batch sent again after
  * its answer was lost meets its own writes (409, 412): what holds exactly
- * what it wrote is done, and only the rest is lost.
+ * what it wrote is done, and only the rest is lost. Cosmos DB answers a
+ * failed batch 207 (or the failed operation's status) and rolls it back,
+ * the others answered 424; cosmosdb-server answers 200 and keeps those
+ * before the failed one, answered 2xx: done here, which they are there.
  */
 static int
 batch_send(struct cosmos *c, struct known *const *all, size_t n,
