@@ -190,6 +190,12 @@ const struct cw_key cw_keys[] = {
 	    "records per webhook POST"),
 	STR("Cartwatch.Notify.Preview.Dir", "preview",
 	    "where the preview writes, relative to the configuration file"),
+
+	/* Unsubscribe links (DESIGN.md 8.6). */
+	STR("Cartwatch.Unsubscribe.Url", NULL,
+	    "the unsubscribe page, https, {token} where the token goes; none: no link"),
+	STR("Cartwatch.Unsubscribe.KeySecretName", "UnsubscribeKey",
+	    "the vault secret that signs unsubscribe tokens"),
 };
 
 const size_t cw_nkeys = sizeof(cw_keys) / sizeof(cw_keys[0]);
