@@ -427,6 +427,8 @@ group_ahead(struct dedupe *d)
 		recs[i] = d->pend[i].rec.json;
 		mods[i] = d->pend[i].modified;
 	}
+	if (d->lost == NULL)
+		d->lost = json_object();
 	json_object_clear(d->lost);
 	if (cw_ledger_prefetch(d->l, (const json_t *const *)recs, d->results ? NULL : mods,
 	    d->npend, &d->now, &e) != 0) {
@@ -934,7 +936,6 @@ main(int argc, char *argv[])
 	}
 	c = command(argc, argv, &a);
 	d.last = json_object();
-	d.lost = json_object();
 	if ((code = cw_tool_load(&t, cfgpath, 0, &e)) != 0 ||
 	    (code = configure(&d, &t, &a, &lo, &e)) != 0 ||
 	    (c->opens && (code = cw_tool_start(&t, &e)) != 0))
