@@ -60,7 +60,7 @@ is "$(curl -sf -X DELETE "$SANDBOX/_sandbox/latency")" '{"ms":0}' "DELETE: none 
 # --- the benchmark, tiny
 export BENCH_CARTS=200 BENCH_BIG=400 BENCH_SMALL=100 BENCH_PREVIEW=20 BENCH_PREVIEW_BIG=40 \
 	BENCH_RUNS=1 BENCH_ONLINE_CARTS=300 BENCH_LATENCY_MS=5 BENCH_OUT="$T/out" \
-	BENCH_INFLIGHT=16 BENCH_INFLIGHT_SERVERS=2
+	BENCH_INFLIGHT=16 BENCH_INFLIGHT_SERVERS=2 BENCH_COSMOS_CARTS=200
 expect_exit 0 "scripts/bench on a tiny size" "$top/scripts/bench"
 r=$T/out/report.json
 same "$T/stdout" "$T/out/report.md" "it prints the markdown report it writes"
@@ -95,7 +95,12 @@ is "$(jq -r '[.inflight[] | .speed_up, .median["8"].wall_s, .median["8"].server_
 is "$(jq -r '[.inflight[].target | .verdict | test("^(met|missed by [0-9.]+×)")] | all' "$r")" true \
 	"and its target, met or missed by how much"
 has "$T/out/report.md" '^### Requests in flight' "the in-flight section"
-has "$T/out/report.md" 'Cosmos DB.*not measured yet' "and says what is not measured"
+is "$(jq -r '.cosmos | [.carts, .passed, (.runs | keys | join(",")), ([.runs[].per_cart, .pipeline.per_cart] | map(. > 0) | all), .pipeline.sent == .pipeline.fetched] | join(" ")' "$r")" \
+	"200 200 again,claim,commit true true" "Cosmos DB: requests per cart of each run and of the pipeline"
+is "$(jq -r '[.online_targets[] | select(.what | test("Cosmos DB"))] | length' "$r")" 4 \
+	"Cosmos DB: its targets"
+has "$T/out/report.md" '^### Cosmos DB requests' "the Cosmos DB section"
+lacks "$T/out/report.md" 'not measured yet' "and nothing is left unmeasured"
 
 BENCH_RUNS=x expect_exit 1 "a bad setting is refused" "$top/scripts/bench"
 has "$T/stderr" 'BENCH_RUNS' "naming it"
