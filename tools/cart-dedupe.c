@@ -136,6 +136,36 @@ static const struct cw_loop_opts grouping = {
 	.flush = group_commit, .idle_ms = GROUP_IDLE_MS, .max_ms = GROUP_MS
 };
 
+/*
+ * What claim() reads of a cart besides what cw_cart_check does: the ledger's
+ * fields (cw_ledger_claim, its entry) and hold()'s. Matched ignoring case.
+ */
+static const char *const cart_keys[] = {
+	"customerid", "email", "receiptemail", "cartid", "channelid", "id",
+	"notificationid", "step", NULL
+};
+
+/* The filter's stand-in for a cart (cw_cart_slim): only what claim() reads.
+ * A cart that names notificationId or step is serialised whole by hold(). */
+static json_t *
+slim_cart(const char *text, size_t len)
+{
+	json_t *cart = cw_cart_slim(text, len, cart_keys);
+
+	if (cart != NULL && (cw_json_iget(cart, "notificationId") != NULL ||
+	    cw_json_iget(cart, "step") != NULL)) {
+		json_decref(cart);
+		return NULL;
+	}
+	return cart;
+}
+
+/* The filter's grouping, on carts parsed only as far as claim() reads. */
+static const struct cw_loop_opts filtering = {
+	.flush = group_commit, .idle_ms = GROUP_IDLE_MS, .max_ms = GROUP_MS,
+	.slim = slim_cart
+};
+
 /* A record is in the open group: ends the group once it is full. */
 static int
 grouped(struct dedupe *d, int r)
@@ -445,7 +475,7 @@ run_filter(struct dedupe *d, const struct args *a)
 	if (a->given & A_COMMIT)
 		return run_commit(d, a);
 	dry_run(d, a, "nothing is claimed");
-	return cw_ndjson_loop_flush(stdin, "<stdin>", filter, d, &grouping, NULL);
+	return cw_ndjson_loop_flush(stdin, "<stdin>", filter, d, &filtering, NULL);
 }
 
 /* suppress, unsuppress: one person from the options, or NDJSON on stdin. */

@@ -113,11 +113,13 @@ one_line(struct run *rn, const char *line, size_t len)
 		return 0;
 	rec.text = line;
 	rec.len = len;
-	rec.json = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (rec.json == NULL)
-		why = cw_asprintf("not JSON: %s (column %d)", jerr.text, jerr.column);
-	else
-		why = refused(rec.json);
+	if (rn->o->slim == NULL || (rec.json = rn->o->slim(line, len)) == NULL) {
+		rec.json = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+		if (rec.json == NULL)
+			why = cw_asprintf("not JSON: %s (column %d)", jerr.text, jerr.column);
+		else
+			why = refused(rec.json);
+	}
 	if (why != NULL) {
 		cw_rec_warn(&rec, "%s", why);
 		json_decref(rec.json);
@@ -307,7 +309,7 @@ int
 cw_ndjson_loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
     struct cw_loop_stats *stats)
 {
-	static const struct cw_loop_opts o = {0, NULL, 0, 0};
+	static const struct cw_loop_opts o = {0, NULL, 0, 0, NULL};
 
 	return drive(in, src, fn, ctx, &o, 0, stats);
 }
@@ -316,7 +318,7 @@ int
 cw_ndjson_loop_all(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
     struct cw_loop_stats *stats)
 {
-	static const struct cw_loop_opts o = {1, NULL, 0, 0};
+	static const struct cw_loop_opts o = {1, NULL, 0, 0, NULL};
 
 	return drive(in, src, fn, ctx, &o, 0, stats);
 }
