@@ -18,7 +18,7 @@
 #define BUSY_MS 30000
 
 /* The statements every call runs, prepared once per store and kept. */
-enum { ST_CREATE, ST_READ, ST_REPLACE, ST_UPSERT, ST_REMOVE, ST_COUNT };
+enum { ST_CREATE, ST_READ, ST_REPLACE, ST_UPSERT, ST_REMOVE, ST_EXISTS, ST_COUNT };
 
 static const char *const sqls[ST_COUNT] = {
 	[ST_CREATE] = "INSERT INTO docs (pk, id, body, etag) VALUES (?, ?, ?, 1) "
@@ -29,11 +29,12 @@ static const char *const sqls[ST_COUNT] = {
 	[ST_UPSERT] = "INSERT INTO docs (pk, id, body, etag) VALUES (?, ?, ?, 1) "
 	    "ON CONFLICT (pk, id) DO UPDATE SET body = excluded.body, etag = etag + 1",
 	[ST_REMOVE] = "DELETE FROM docs WHERE pk = ? AND id = ?",
+	[ST_EXISTS] = "SELECT 1 FROM docs WHERE pk = ? AND id = ?",
 };
 
 static const char *const whats[ST_COUNT] = {
 	[ST_CREATE] = "create", [ST_READ] = "read", [ST_REPLACE] = "replace",
-	[ST_UPSERT] = "upsert", [ST_REMOVE] = "remove",
+	[ST_UPSERT] = "upsert", [ST_REMOVE] = "remove", [ST_EXISTS] = "create",
 };
 
 struct sq {
@@ -113,15 +114,40 @@ dump(const json_t *doc)
 	return s != NULL ? s : cw_strdup("{}");
 }
 
+/* 1 if the row is there, 0 if not, -1 with e. */
+static int
+there(struct sq *s, const char *pk, const char *id, cw_err *e)
+{
+	sqlite3_stmt *st = stmt(s, ST_EXISTS, e);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, pk, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		fail(s, e, whats[ST_EXISTS]);
+	done(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int
 sq_create(struct cw_docstore *ds, const char *pk, const char *id, const json_t *doc,
     cw_err *e)
 {
 	struct sq *s = (struct sq *)ds;
-	char *body = dump(doc);
-	const char *args[] = {pk, id, body};
-	int r = exec(s, ST_CREATE, 3, args, e);
+	char *body;
+	int r;
 
+	/* Most creates of a run over carts claimed before find the row there:
+	 * the document is not written out for nothing. The INSERT still does
+	 * nothing on a conflict, for a row made between the two. */
+	if ((r = there(s, pk, id, e)) != 0)
+		return r < 0 ? -1 : 0;
+	body = dump(doc);
+	const char *args[] = {pk, id, body};
+	r = exec(s, ST_CREATE, 3, args, e);
 	free(body);
 	return r < 0 ? -1 : r == 1;
 }
