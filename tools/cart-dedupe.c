@@ -131,9 +131,11 @@ group_commit(void *ctx)
 	return r;
 }
 
-/* When the record driver ends a group (group_commit). */
+/* When the record driver ends a group (group_commit); results read as the
+ * full parse would, only faster (cw_rec_scanload). */
 static const struct cw_loop_opts grouping = {
-	.flush = group_commit, .idle_ms = GROUP_IDLE_MS, .max_ms = GROUP_MS
+	.flush = group_commit, .idle_ms = GROUP_IDLE_MS, .max_ms = GROUP_MS,
+	.slim = cw_rec_scanload
 };
 
 /*

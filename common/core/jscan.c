@@ -1,4 +1,5 @@
 /* jscan.c: a JSON line cut into tokens in place, without building values, for a fast path. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cw/core/jscan.h"
@@ -351,4 +352,125 @@ cw_jscan(const char *s, size_t n, struct cw_jtok *t, size_t max)
 	if (sc.p != sc.n || sc.used > INT32_MAX)
 		return -1;
 	return (int)sc.used;
+}
+
+/* Tokens at most: one takes two bytes of text or more, but the first; a
+ * longer text is left to Jansson. */
+#define MOST_TOKENS 8192
+
+static _Thread_local struct cw_jtok *room;
+
+struct cw_jtok *
+cw_jscan_room(size_t n, size_t *max)
+{
+	if (room == NULL)
+		room = cw_calloc(MOST_TOKENS, sizeof(*room));
+	*max = n / 2 + 2 < MOST_TOKENS ? n / 2 + 2 : MOST_TOKENS;
+	return room;
+}
+
+/* Writes code point v (no NUL, no surrogate: cw_jscan checked) as UTF-8. */
+static size_t
+put_utf8(char *o, unsigned v)
+{
+	if (v < 0x80) {
+		o[0] = (char)v;
+		return 1;
+	}
+	if (v < 0x800) {
+		o[0] = (char)(0xc0 | v >> 6);
+		o[1] = (char)(0x80 | (v & 0x3f));
+		return 2;
+	}
+	o[0] = (char)(0xe0 | v >> 12);
+	o[1] = (char)(0x80 | (v >> 6 & 0x3f));
+	o[2] = (char)(0x80 | (v & 0x3f));
+	return 3;
+}
+
+/* A string token with escapes, decoded: never longer than its text. */
+static json_t *
+unescaped(const char *s, size_t n)
+{
+	char small[256] = "", *buf = n < sizeof(small) ? small : cw_malloc(n + 1), *o = buf;
+	json_t *v;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '\\') {
+			*o++ = s[i];
+			continue;
+		}
+		switch (s[++i]) {
+		case 'b': *o++ = '\b'; break;
+		case 'f': *o++ = '\f'; break;
+		case 'n': *o++ = '\n'; break;
+		case 'r': *o++ = '\r'; break;
+		case 't': *o++ = '\t'; break;
+		case 'u':
+			o += put_utf8(o, (unsigned)strtoul((char[5]){s[i + 1], s[i + 2],
+			    s[i + 3], s[i + 4], '\0'}, NULL, 16));
+			i += 4;
+			break;
+		default: *o++ = s[i]; break;  /* the quote, the backslash, the slash */
+		}
+	}
+	v = json_stringn_nocheck(buf, (size_t)(o - buf));
+	if (buf != small)
+		free(buf);
+	return v;
+}
+
+static json_t *
+number_value(const char *s, const struct cw_jtok *t)
+{
+	char num[MAX_NUMBER + 1];
+
+	memcpy(num, s + t->at, t->len);
+	num[t->len] = '\0';
+	return t->type == CW_J_INTEGER ? json_integer(strtoll(num, NULL, 10)) :
+	    json_real(strtod(num, NULL));
+}
+
+/* The value of token i, its members built from the tokens after it. */
+static json_t *
+build(const char *s, const struct cw_jtok *t, size_t i)
+{
+	json_t *v = NULL, *m;
+
+	switch (t[i].type) {
+	case CW_J_OBJECT:
+	case CW_J_ARRAY:
+		v = t[i].type == CW_J_OBJECT ? json_object() : json_array();
+		for (size_t j = i + 1; v != NULL && j < t[i].end; j = t[j].end) {
+			/* Keys and strings are UTF-8 without NULs: cw_jscan checked. */
+			if ((m = build(s, t, j)) == NULL || (t[i].type == CW_J_OBJECT ?
+			    json_object_setn_new_nocheck(v, s + t[j].key_at, t[j].key_len, m) :
+			    json_array_append_new(v, m)) != 0) {
+				json_decref(v);
+				v = NULL;
+			}
+		}
+		return v;
+	case CW_J_STRING:
+		return t[i].escaped ? unescaped(s + t[i].at, t[i].len) :
+		    json_stringn_nocheck(s + t[i].at, t[i].len);
+	case CW_J_INTEGER:
+	case CW_J_REAL:
+		return number_value(s, &t[i]);
+	case CW_J_TRUE:
+		return json_true();
+	case CW_J_FALSE:
+		return json_false();
+	default:
+		return json_null();
+	}
+}
+
+json_t *
+cw_json_scanload(const char *s, size_t n)
+{
+	size_t max;
+	struct cw_jtok *t = cw_jscan_room(n, &max);
+
+	return cw_jscan(s, n, t, max) > 0 ? build(s, t, 0) : NULL;
 }

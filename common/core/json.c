@@ -125,6 +125,14 @@ cw_json_case_twins(const json_t *v, const char **a, const char **b, char **where
 	return r;
 }
 
+/* An ASCII letter folded: most keys differ from the one looked up in their
+ * first byte, told here without a call. */
+static unsigned char
+lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : (unsigned char)c;
+}
+
 json_t *
 cw_json_iget(const json_t *obj, const char *key)
 {
@@ -139,7 +147,7 @@ cw_json_iget(const json_t *obj, const char *key)
 	 * cw_json_case_twins); a service's reply could.
 	 */
 	json_object_foreach((json_t *)obj, k, v)
-		if (cw_ascii_casecmp(k, key) == 0)
+		if (lower(*k) == lower(*key) && cw_ascii_casecmp(k, key) == 0)
 			found = v;
 	return found;
 }

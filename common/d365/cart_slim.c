@@ -16,8 +16,10 @@ static const char *const line_checked[] = {"productid", "quantity", "price", NUL
 static int
 named(const char *const *names, const char *key, size_t n)
 {
+	/* names are lowercase: a first byte apart is told at once. */
 	for (; names != NULL && *names != NULL; names++)
-		if (strlen(*names) == n && cw_ascii_ncasecmp(*names, key, n) == 0)
+		if (**names == (key[0] | ((key[0] >= 'A' && key[0] <= 'Z') ? 0x20 : 0)) &&
+		    strlen(*names) == n && cw_ascii_ncasecmp(*names, key, n) == 0)
 			return 1;
 	return 0;
 }
@@ -56,18 +58,13 @@ keep(json_t *obj, const char *s, const struct cw_jtok *t, size_t at,
 {
 	for (size_t i = at + 1; i < t[at].end; i = t[i].end) {
 		const char *key = s + t[i].key_at;
-		char *k;
 		json_t *v;
-		int r;
 
 		if (!named(names, key, t[i].key_len) && !named(more, key, t[i].key_len))
 			continue;
-		if ((v = scalar(s, &t[i])) == NULL)
-			return -1;
-		k = cw_strndup(key, t[i].key_len);
-		r = json_object_set_new(obj, k, v);
-		free(k);
-		if (r != 0)
+		/* The key is UTF-8 without escapes or NULs: cw_jscan checked. */
+		if ((v = scalar(s, &t[i])) == NULL ||
+		    json_object_setn_new_nocheck(obj, key, t[i].key_len, v) != 0)
 			return -1;
 	}
 	return 0;
@@ -79,7 +76,6 @@ static int
 lines(json_t *cart, const char *s, const struct cw_jtok *t, size_t at)
 {
 	json_t *arr;
-	char *k;
 	int r = 0;
 
 	if (t[at].type == CW_J_NULL)
@@ -97,38 +93,21 @@ lines(json_t *cart, const char *s, const struct cw_jtok *t, size_t at)
 			json_array_append_new(arr, line);
 		}
 	}
-	k = cw_strndup(s + t[at].key_at, t[at].key_len);
 	if (r == 0)
-		r = json_object_set_new(cart, k, arr);
+		r = json_object_setn_new_nocheck(cart, s + t[at].key_at, t[at].key_len, arr);
 	else
 		json_decref(arr);
-	free(k);
 	return r;
-}
-
-/*
- * Tokens at most: a token takes two bytes of text or more, but the first;
- * a line of more is left to the full parse. The array is kept for the next
- * line (released at exit).
- */
-#define MOST_TOKENS 8192
-
-static _Thread_local struct cw_jtok *tokens;
-
-static size_t
-most_tokens(size_t len)
-{
-	return len / 2 + 2 < MOST_TOKENS ? len / 2 + 2 : MOST_TOKENS;
 }
 
 json_t *
 cw_cart_slim(const char *text, size_t len, const char *const *keys)
 {
-	struct cw_jtok *t = tokens != NULL ? tokens :
-	    (tokens = cw_calloc(MOST_TOKENS, sizeof(*tokens)));
+	size_t max;
+	struct cw_jtok *t = cw_jscan_room(len, &max);
 	json_t *cart = NULL;
 	cw_err e;
-	int n = cw_jscan(text, len, t, most_tokens(len)), ok = n > 0 && t[0].type == CW_J_OBJECT;
+	int n = cw_jscan(text, len, t, max), ok = n > 0 && t[0].type == CW_J_OBJECT;
 
 	if (ok) {
 		cart = json_object();

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cw/core/clock.h"
+#include "cw/core/jscan.h"
 #include "cw/core/json.h"
 #include "cw/core/util.h"
 #include "cw/tool/ndjson.h"
@@ -58,6 +59,19 @@ refused(const json_t *obj)
 	    a, b, *where != '\0' ? " (in " : "", where, *where != '\0' ? ")" : "");
 	free(where);
 	return why;
+}
+
+json_t *
+cw_rec_scanload(const char *text, size_t len)
+{
+	json_t *v = cw_json_scanload(text, len);
+
+	/* The scanner takes arrays too; a record is an object. */
+	if (v != NULL && !json_is_object(v)) {
+		json_decref(v);
+		v = NULL;
+	}
+	return v;
 }
 
 /* One loop's state: what to call, when to flush, and what happened so far. */

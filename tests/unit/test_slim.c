@@ -122,6 +122,9 @@ static const struct {
 	{"{\"Id\":\"c47\",\"ModifiedDateTime\":\"2026-11-24T05:57:40Z\",\"x\":-}", 0},
 	{"{\"Id\":\"c48\",\"ModifiedDateTime\":\"2026-11-24T05:57:40Z\",\"x\":1.}", 0},
 	{"{\"Id\":\"c49\",\"ModifiedDateTime\":\"2026-11-24T05:57:40Z\",\"x\":\"\\x\"}", 0},
+	{"{\"Id\":\"c51\",\"ModifiedDateTime\":\"2026-11-24T05:57:40Z\",\"Esc\":"
+	    "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0001\\u007f\\u0080\\u07ff\\u0800\\uffff\\u00E9\",\"n\":[-0,0.25,"
+	    "123456789012345678,-9.000000000000000000001,true,false,null,{},[]]}", 1},
 	{"{\"Id\":\"c50\",\"ModifiedDateTime\":\"2026-11-24T05:57:40Z\",\"Price\":-0.0,"
 	    "\"CartLines\":[{\"Quantity\":123456789012345678,\"Price\":-0.5}]}", 1},
 };
@@ -158,18 +161,29 @@ record(const struct cw_rec *rec, void *ctx)
 	return CW_REC_OK;
 }
 
+/* The whole record, as the callback was handed it. */
+static int
+record_dump(const struct cw_rec *rec, void *ctx)
+{
+	char *v = json_dumps(rec->json, JSON_COMPACT);
+
+	cw_buf_addf(ctx, "%lu: %s\n", rec->line, v);
+	free(v);
+	return CW_REC_OK;
+}
+
 static json_t *
 slim(const char *text, size_t len)
 {
 	return cw_cart_slim(text, len, keys);
 }
 
-/* The driver over every line, with the fast path or without: what the
+/* The driver over every line, with a stand-in or without (NULL): what the
  * records read like, then what was said on stderr. */
 static char *
-transcript(int fast)
+transcript(json_t *(*fast)(const char *, size_t), cw_rec_fn fn)
 {
-	struct cw_loop_opts o = {0, NULL, 0, 0, fast ? slim : NULL};
+	struct cw_loop_opts o = {0, NULL, 0, 0, fast};
 	struct cw_buf out = CW_BUF_INIT;
 	struct capture cap;
 	FILE *in = tmpfile();
@@ -179,7 +193,7 @@ transcript(int fast)
 		fprintf(in, "%s\n", lines[i].line);
 	rewind(in);
 	capture_begin(&cap);
-	cw_ndjson_loop_flush(in, "<stdin>", record, &out, &o, NULL);
+	cw_ndjson_loop_flush(in, "<stdin>", fn, &out, &o, NULL);
 	err = capture_end(&cap);
 	cw_buf_addf(&out, "stderr:\n%s", err);
 	free(err);
@@ -190,12 +204,26 @@ transcript(int fast)
 static void
 test_same_transcript(void **state)
 {
-	char *full = transcript(0), *fast = transcript(1);
+	char *full = transcript(NULL, record), *fast = transcript(slim, record);
 
 	(void)state;
 	assert_string_equal(fast, full);
 	/* The lines the driver refuses are named by their number. */
 	assert_non_null(strstr(full, "<stdin>:6: not JSON: duplicate object key"));
+	assert_non_null(strstr(full, "<stdin>:41: not a JSON object"));
+	free(full);
+	free(fast);
+}
+
+/* cw_rec_scanload hands the callback the very records the full parse does. */
+static void
+test_same_records(void **state)
+{
+	char *full = transcript(NULL, record_dump);
+	char *fast = transcript(cw_rec_scanload, record_dump);
+
+	(void)state;
+	assert_string_equal(fast, full);
 	assert_non_null(strstr(full, "<stdin>:41: not a JSON object"));
 	free(full);
 	free(fast);
@@ -229,6 +257,18 @@ check_one(const char *s, size_t n)
 	free(where);
 	if (cw_jscan(s, n, t, 4096) >= 0 && (full == NULL || twins))
 		fail_msg("scanner took what the driver refuses: %.*s", (int)n, s);
+	if ((sl = cw_json_scanload(s, n)) != NULL) {
+		json_t *loose = json_loadb(s, n, 0, NULL);
+		char *x = json_dumps(sl, JSON_COMPACT), *y = json_dumps(loose, JSON_COMPACT);
+
+		if (full == NULL || twins || loose == NULL || !json_equal(sl, loose) ||
+		    strcmp(x, y) != 0)
+			fail_msg("scanload made %s of %.*s, Jansson %s", x, (int)n, s, y);
+		free(x);
+		free(y);
+		json_decref(loose);
+		json_decref(sl);
+	}
 	if ((sl = cw_cart_slim(s, n, keys)) != NULL) {
 		struct cw_rec fr = {full, 1, "x", NULL, s, n}, sr = {sl, 1, "x", NULL, s, n};
 		struct cw_buf x = CW_BUF_INIT, y = CW_BUF_INIT;
@@ -302,6 +342,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_transcript),
+		cmocka_unit_test(test_same_records),
 		cmocka_unit_test(test_taken_or_left),
 		cmocka_unit_test(test_mutations),
 	};

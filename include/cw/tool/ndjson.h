@@ -75,6 +75,10 @@ struct cw_loop_opts {
 	json_t *(*slim)(const char *text, size_t len);
 };
 
+/* A stand-in for cw_loop_opts.slim: the whole record, the same tree the full
+ * parse makes, built from cw_jscan's tokens when it vouches for the line. */
+json_t *cw_rec_scanload(const char *text, size_t len);
+
 /*
  * cw_ndjson_loop() or, with o->all, cw_ndjson_loop_all(), for a stage that
  * holds records back and must not keep them waiting on a slow input. Once fn
