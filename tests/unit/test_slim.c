@@ -1,4 +1,5 @@
 /* test_slim: a cart read by cw_cart_slim reads as the full parse reads it, or is left to it. */
+#include <float.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <cmocka.h>
 
 #include "capture.h"
+#include "cw/core/jdump.h"
 #include "cw/core/jscan.h"
 #include "cw/core/json.h"
 #include "cw/core/util.h"
@@ -243,6 +245,68 @@ test_taken_or_left(void **state)
 	}
 }
 
+/* cw_json_dump_compact writes what json_dumps does, at every precision. */
+static void
+same_dump(const json_t *v)
+{
+	for (int p = 1; p <= 17; p++) {
+		struct cw_buf b = CW_BUF_INIT;
+		char *want = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(p));
+
+		assert_int_equal(cw_json_dump_compact(&b, v, p), 0);
+		cw_buf_add(&b, "", 0);
+		if (strcmp(b.data, want) != 0)
+			fail_msg("precision %d: wrote %s, Jansson %s", p, b.data, want);
+		free(want);
+		cw_buf_free(&b);
+	}
+}
+
+static void
+test_same_dump(void **state)
+{
+	static const double reals[] = {
+		0.0, -0.0, 1.0, -1.5, 100.0, 1e21, -1e21, 1e-7, 1.234e-5, 0.1, 1.0 / 3,
+		123456789012345678.0, 1e300, 5e-324, DBL_MAX, -DBL_MAX, 216.8987, 1e15,
+		1e16, 1e17, 9.5
+	};
+	json_t *o = json_object(), *a = json_array(), *ctl = json_object();
+	char all[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(reals) / sizeof(*reals); i++)
+		json_array_append_new(a, json_real(reals[i]));
+	json_array_append_new(a, json_integer(INT64_MIN));
+	json_array_append_new(a, json_integer(INT64_MAX));
+	json_array_append_new(a, json_integer(0));
+	json_array_append_new(a, json_true());
+	json_array_append_new(a, json_false());
+	json_array_append_new(a, json_null());
+	json_array_append_new(a, json_object());
+	json_array_append_new(a, json_array());
+	for (int c = 1; c < 128; c++)
+		all[c - 1] = (char)c;
+	json_array_append_new(a, json_stringn(all, 127));
+	json_array_append_new(a, json_string("caf\xc3\xa9 \xe2\x82\xac \xf0\x9d\x84\x9e"));
+	json_array_append_new(a, json_stringn("a\0b", 3));
+	json_object_set_new(o, "reals and all", a);
+	json_object_setn_new(ctl, "k\0\"\\\n\x1f/", 7, json_string("v"));
+	json_object_set_new(ctl, "", json_string(""));
+	json_object_set_new(o, "keys", ctl);
+	json_object_set_new(o, "Z", json_integer(1));
+	json_object_set_new(o, "a", json_integer(2));
+	same_dump(o);
+	same_dump(a);
+	json_decref(o);
+	for (size_t i = 0; i < sizeof(lines) / sizeof(*lines); i++) {
+		json_t *v = json_loads(lines[i].line, 0, NULL);
+
+		if (v != NULL)
+			same_dump(v);
+		json_decref(v);
+	}
+}
+
 /* Whenever the scanner vouches for a text, Jansson and the driver take it;
  * whenever cw_cart_slim does, every lookup answers as on the full parse. */
 static void
@@ -283,6 +347,8 @@ check_one(const char *s, size_t n)
 		cw_buf_free(&y);
 		json_decref(sl);
 	}
+	if (full != NULL)
+		same_dump(full);
 	json_decref(full);
 }
 
@@ -343,6 +409,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_transcript),
 		cmocka_unit_test(test_same_records),
+		cmocka_unit_test(test_same_dump),
 		cmocka_unit_test(test_taken_or_left),
 		cmocka_unit_test(test_mutations),
 	};
