@@ -15,6 +15,7 @@
 #include "cw/d365/cart.h"
 #include "cw/net/http.h"
 #include "cw/net/keyvault.h"
+#include "cw/net/unsubscribe.h"
 #include "cw/state/ledger.h"
 #include "cw/state/stores.h"
 #include "cw/tool/ndjson.h"
@@ -48,16 +49,19 @@ struct dedupe {
 	int preview_noted;   /* said once that preview results are not recorded */
 	const char *provider;  /* Cartwatch.Notify.Provider */
 	struct cw_docstore_cfg sc;
+	struct cw_unsub unsub;  /* suppress --token: the key that signs tokens */
+	struct cw_tool *t;      /* its vault, for that key */
 };
 
 /* The command line, once parsed. */
 struct args {
 	const char *email, *customer, *notification;
+	const char *token;   /* suppress --token; "-": read from stdin */
 	unsigned given;      /* the A_ options given */
 };
 
 /* Options a command may take (struct cmd) and that args says were given. */
-enum { A_PERSON = 1, A_KEEP = 2, A_JSON = 4, A_COMMIT = 8, A_DRY = 16 };
+enum { A_PERSON = 1, A_KEEP = 2, A_JSON = 4, A_COMMIT = 8, A_DRY = 16, A_TOKEN = 32 };
 
 /* One command of cart-dedupe: its name, the options it takes and needs, its
  * operand, its line of the synopsis (NULL: the line above names it too, or it
@@ -480,6 +484,74 @@ run_filter(struct dedupe *d, const struct args *a)
 	return cw_ndjson_loop_flush(stdin, "<stdin>", filter, d, &filtering, NULL);
 }
 
+/*
+ * The token of suppress --token, from the argument or, for "-", standard
+ * input: one line, where no other user of the machine can read it as they
+ * can read argv. NULL with e when stdin cannot be read (CW_EXIT_FAIL in *code)
+ * or holds more than the longest token and a CRLF, which no token does
+ * (CW_EXIT_USAGE).
+ */
+static char *
+token_arg(const char *arg, int *code, cw_err *e)
+{
+	/* room for the longest token, CRLF, and one byte more to tell */
+	char buf[CW_UNSUB_TOKEN_MAX + 4];
+	size_t n;
+
+	if (strcmp(arg, "-") != 0)
+		return cw_strdup(arg);
+	n = fread(buf, 1, sizeof(buf) - 1, stdin);
+	if (ferror(stdin)) {
+		*code = CW_EXIT_FAIL;
+		cw_seterr(e, "<stdin>: %s", strerror(errno));
+		return NULL;
+	}
+	if (n == sizeof(buf) - 1) {
+		*code = CW_EXIT_USAGE;
+		cw_seterr(e, "token refused: the token is longer than any this tool makes "
+		    "(%d characters); nothing suppressed", CW_UNSUB_TOKEN_MAX);
+		return NULL;
+	}
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	return cw_strdup(buf);
+}
+
+/*
+ * suppress --token: the address a token signed with the vault's key names
+ * (DESIGN.md 8.6) is suppressed. A token refused for what it is (altered,
+ * forged, malformed) exits CW_EXIT_USAGE with nothing suppressed: asking
+ * again will not help; a vault or store that failed exits CW_EXIT_FAIL.
+ */
+static int
+suppress_token(struct dedupe *d, const char *arg)
+{
+	char *token, *addr = NULL;
+	int r, code = CW_EXIT_USAGE;
+	cw_err e;
+
+	if ((r = cw_unsub_open(&d->unsub, d->t->vault, &e)) != 0)
+		return cw_tool_exit(r, &e);
+	if ((token = token_arg(arg, &code, &e)) == NULL) {
+		cw_warnx("%s", e.msg);
+		return code;
+	}
+	if (cw_unsub_check(d->unsub.key, strlen(d->unsub.key), token, &addr, &e) != 0) {
+		cw_warnx("token refused: %s; nothing suppressed", e.msg);
+		free(token);
+		return CW_EXIT_USAGE;
+	}
+	r = cw_ledger_suppress(d->l, "email", addr, 1, &d->now, &e);
+	if (r != 0)
+		cw_warnx("%s", e.msg);
+	free(addr);
+	free(token);
+	return r != 0 ? CW_EXIT_FAIL : CW_EXIT_OK;
+}
+
 /* suppress, unsuppress: one person from the options, or NDJSON on stdin. */
 static int
 run_suppress(struct dedupe *d, const struct args *a, int add)
@@ -487,6 +559,8 @@ run_suppress(struct dedupe *d, const struct args *a, int add)
 	struct bulk b = {d, add};
 	cw_err e;
 
+	if (a->token != NULL)
+		return suppress_token(d, a->token);
 	if (a->email == NULL && a->customer == NULL)
 		return cw_ndjson_loop(stdin, "<stdin>", bulk_line, &b, NULL);
 	if (cw_ledger_suppress(d->l, a->email ? "email" : "customer",
@@ -610,9 +684,10 @@ run_resend(struct dedupe *d, const struct args *a)
 static const struct cmd cmds[] = {
 	{"filter", A_COMMIT | A_DRY, 0, 0, 1, "[--commit | --dry-run]", run_filter},
 	{"commit", 0, 0, 0, 1, NULL, run_commit},
-	{"suppress", A_PERSON, 0, 0, 1,
-	    "suppress | unsuppress [--email ADDR | --customer ID]", run_add},
-	{"unsuppress", A_PERSON, 0, 0, 1, NULL, run_remove},
+	{"suppress", A_PERSON | A_TOKEN, 0, 0, 1,
+	    "suppress [--email ADDR | --customer ID | --token TOKEN]", run_add},
+	{"unsuppress", A_PERSON, 0, 0, 1, "unsuppress [--email ADDR | --customer ID]",
+	    run_remove},
 	{"forget", A_PERSON | A_KEEP, A_PERSON, 0, 1,
 	    "forget --email ADDR | --customer ID [--keep-suppression]", run_forget},
 	{"prune", 0, 0, 0, 1, "prune", run_prune},
@@ -637,6 +712,7 @@ command(int argc, char *argv[], struct args *a)
 	if (c->name == NULL || optind != argc || (c->operand && a->notification == NULL) ||
 	    (a->given & ~c->takes) != 0 || (a->given & c->needs) != c->needs ||
 	    (a->email != NULL && a->customer != NULL) ||
+	    ((a->given & A_TOKEN) && (a->given & A_PERSON)) ||
 	    ((a->given & A_COMMIT) && (a->given & A_DRY)))
 		usage(stderr, CW_EXIT_USAGE);
 	return c;
@@ -644,7 +720,8 @@ command(int argc, char *argv[], struct args *a)
 
 /* Reads the keys d and t need: 0, or CW_ERR_CONFIG with e saying why. */
 static int
-configure(struct dedupe *d, struct cw_tool *t, struct cw_ledger_opts *lo, cw_err *e)
+configure(struct dedupe *d, struct cw_tool *t, const struct args *a,
+    struct cw_ledger_opts *lo, cw_err *e)
 {
 	cw_err ce;
 
@@ -652,9 +729,13 @@ configure(struct dedupe *d, struct cw_tool *t, struct cw_ledger_opts *lo, cw_err
 	/* The default step's event is Emarsys's; the ledger reads no provider keys. */
 	cw_ledger_config(lo, t->cfg, cw_config_str(t->cfg, "EmarsysClientOptions.ExternalEventId"));
 	d->provider = cw_config_str(t->cfg, "Cartwatch.Notify.Provider");
-	/* The vault only when the store's key lives there. */
-	if (cw_docstore_needs_vault(&d->sc))
+	/* The vault only when the store's key lives there, or for the key
+	 * that signs unsubscribe tokens. */
+	if (a->given & A_TOKEN)
+		cw_unsub_config(&d->unsub, t->cfg);
+	if (cw_docstore_needs_vault(&d->sc) || (a->given & A_TOKEN))
 		t->vault_url = cw_vault_url_config(t->cfg);
+	d->t = t;
 	if (cw_now(&d->now, e) != 0) {
 		cw_tool_check(t, &ce);  /* its problems are reported as they are read */
 		return CW_ERR_CONFIG;
@@ -670,18 +751,20 @@ dedupe_free(struct dedupe *d)
 	json_decref(d->last);
 	cw_buf_free(&d->held);
 	cw_ledger_free(d->l);
+	cw_unsub_free(&d->unsub);
 }
 
 int
 main(int argc, char *argv[])
 {
-	enum { O_EMAIL = 256, O_CUSTOMER, O_KEEP, O_JSON, O_COMMIT, O_DRY };
+	enum { O_EMAIL = 256, O_CUSTOMER, O_KEEP, O_JSON, O_COMMIT, O_DRY, O_TOKEN };
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"commit", no_argument, NULL, O_COMMIT},
 		{"dry-run", no_argument, NULL, O_DRY},
 		{"email", required_argument, NULL, O_EMAIL},
 		{"customer", required_argument, NULL, O_CUSTOMER},
+		{"token", required_argument, NULL, O_TOKEN},
 		{"keep-suppression", no_argument, NULL, O_KEEP},
 		{"json", no_argument, NULL, O_JSON},
 		{"help", no_argument, NULL, 'h'},
@@ -705,6 +788,7 @@ main(int argc, char *argv[])
 		case O_DRY: a.given |= A_DRY; break;
 		case O_EMAIL: a.email = optarg; a.given |= A_PERSON; break;
 		case O_CUSTOMER: a.customer = optarg; a.given |= A_PERSON; break;
+		case O_TOKEN: a.token = optarg; a.given |= A_TOKEN; break;
 		case O_KEEP: a.given |= A_KEEP; break;
 		case O_JSON: a.given |= A_JSON; break;
 		case 'h': usage(stdout, CW_EXIT_OK); break;
@@ -713,10 +797,9 @@ main(int argc, char *argv[])
 		}
 	}
 	c = command(argc, argv, &a);
-
 	d.last = json_object();
 	if ((code = cw_tool_load(&t, cfgpath, 0, &e)) != 0 ||
-	    (code = configure(&d, &t, &lo, &e)) != 0 ||
+	    (code = configure(&d, &t, &a, &lo, &e)) != 0 ||
 	    (c->opens && (code = cw_tool_start(&t, &e)) != 0))
 		code = cw_tool_exit(code, &e);
 	else if (c->opens && (store = cw_docstore_open(&d.sc, t.http, t.vault, &e)) == NULL)

@@ -12,11 +12,14 @@
 #include "cw/core/clock.h"
 #include "cw/core/config.h"
 #include "cw/core/json.h"
+#include "cw/core/series.h"
 #include "cw/core/util.h"
 #include "cw/d365/cartsearch.h"
 #include "cw/d365/retail.h"
 #include "cw/net/http.h"
 #include "cw/net/keyvault.h"
+#include "cw/state/ledger.h"
+#include "cw/state/stores.h"
 #include "cw/tool/ndjson.h"
 #include "cw/tool/tool.h"
 
@@ -28,7 +31,10 @@ struct fetch {
 	json_t *held;        /* customer key -> the latest cart, when one_per_customer */
 	unsigned long seen, kept;
 	const char *from, *to, *pagearg;   /* --from, --to, --page-size */
+	struct timespec now;
+	long long max_catch_up;  /* Cartwatch.MaxCatchUpMinutes */
 	struct cw_retail_opts ro;
+	struct cw_docstore_cfg sc;  /* where the last run's watermark is */
 	struct cw_cart_window w;
 	struct cw_retail *rs;
 };
@@ -147,8 +153,8 @@ static int
 configure(struct fetch *f, struct cw_tool *t, cw_err *e)
 {
 	struct cw_config *cfg = t->cfg;
-	long long include, exclude, page;
-	struct timespec now;
+	long long include, exclude, page, reach;
+	struct cw_series series;
 	cw_err ce;
 	int r;
 
@@ -162,20 +168,26 @@ configure(struct fetch *f, struct cw_tool *t, cw_err *e)
 		cw_config_bad(cfg, "RetailServerClientOptions.IncludeAbandonedCartsModifiedSinceLastMinutes",
 		    "%lld is less than ExcludeAbandonedCartsModifiedSinceLastMinutes (%lld): "
 		    "the window would be empty", include, exclude);
+	cw_series_config(&series, cfg, NULL);
+	reach = cw_series_reach_s(&series);
+	cw_series_free(&series);
+	f->max_catch_up = cw_config_int(cfg, "Cartwatch.MaxCatchUpMinutes");
+	cw_docstore_config(&f->sc, cfg);
 	f->guests = cw_config_bool(cfg, "Cartwatch.IncludeGuestCarts");
 	f->one_per_customer = cw_config_bool(cfg, "Cartwatch.OneCartPerCustomer");
 	page = cw_config_int(cfg, "Cartwatch.RetailServer.PageSize");
 	if (f->pagearg != NULL)
 		page = cw_eopt_int("--page-size", f->pagearg, 1, 1000);
-	if (cw_now(&now, e) != 0) {
+	if (cw_now(&f->now, e) != 0) {
 		cw_tool_check(t, &ce);  /* its problems are reported as they are read */
 		return CW_ERR_CONFIG;
 	}
 	if ((r = cw_tool_check(t, e)) != 0)
 		return r;
-	f->w.from = now;
-	f->w.from.tv_sec -= (time_t)include * 60;
-	f->w.to = now;
+	/* Far enough back for every step of the series to be seen until it is late. */
+	f->w.from = f->now;
+	f->w.from.tv_sec -= include * 60 > reach ? (time_t)include * 60 : (time_t)reach;
+	f->w.to = f->now;
 	f->w.to.tv_sec -= (time_t)exclude * 60;
 	if (f->from != NULL)
 		parse_time("--from", f->from, &f->w.from);
@@ -190,6 +202,53 @@ configure(struct fetch *f, struct cw_tool *t, cw_err *e)
 	return 0;
 }
 
+/* The time the last successful run of this channel left off at, from the
+ * state store if there is one: 1 with *at, 0 none, -1 with e. */
+static int
+last_run(struct fetch *f, struct cw_tool *t, struct timespec *at, cw_err *e)
+{
+	struct cw_docstore *s;
+	int r;
+
+	if (!cw_docstore_exists(&f->sc))
+		return 0;  /* no run yet: opening would make the store */
+	if ((s = cw_docstore_open(&f->sc, t->http, t->vault, e)) == NULL)
+		return -1;
+	r = cw_ledger_last_run(s, f->ro.oun, f->channel, at, e);
+	cw_docstore_close(s);
+	return r;
+}
+
+/* After an outage longer than the window, the window starts where the last
+ * successful run left off, as the sample's does, but never earlier than
+ * Cartwatch.MaxCatchUpMinutes ago. An explicit --from is left as it is. */
+static int
+catch_up(struct fetch *f, struct cw_tool *t, cw_err *e)
+{
+	struct timespec at, floor = f->now;
+	char left[CW_ISO8601_MAX], since[CW_ISO8601_MAX];
+	int r, clamped;
+
+	if (f->from != NULL || (r = last_run(f, t, &at, e)) == 0)
+		return 0;
+	if (r < 0)
+		return -1;
+	cw_iso8601_format(&at, left);
+	floor.tv_sec -= (time_t)f->max_catch_up * 60;
+	if ((clamped = cw_time_cmp(&at, &floor) < 0))
+		at = floor;
+	if (cw_time_cmp(&at, &f->w.from) >= 0)
+		return 0;  /* the ordinary window reaches back far enough */
+	f->w.from = at;
+	if (clamped)
+		cw_warnx("the last successful run left off at %s, more than "
+		    "Cartwatch.MaxCatchUpMinutes (%lld minutes) ago: catching up from %s only",
+		    left, f->max_catch_up, cw_iso8601_format(&at, since));
+	else
+		cw_warnx("catching up from %s, where the last successful run left off", left);
+	return 0;
+}
+
 /* The window's carts, kept by the per-cart rule; the exit code. */
 static int
 fetch(struct fetch *f, struct cw_tool *t)
@@ -198,7 +257,8 @@ fetch(struct fetch *f, struct cw_tool *t)
 	cw_err e;
 
 	if ((f->rs = cw_retail_open(&f->ro, t->http, t->vault, &e)) == NULL ||
-	    cw_retail_channel(f->rs, &f->channel, &f->currency, &e) != 0) {
+	    cw_retail_channel(f->rs, &f->channel, &f->currency, &e) != 0 ||
+	    catch_up(f, t, &e) != 0) {
 		cw_warnx("%s", e.msg);
 		return CW_EXIT_FAIL;
 	}
@@ -248,8 +308,10 @@ main(int argc, char *argv[])
 
 	if ((r = cw_tool_load(&t, cfgpath, 0, &e)) != 0 || (r = configure(&f, &t, &e)) != 0 ||
 	    (r = cw_tool_start(&t, &e)) != 0)
-		return cw_tool_finish(&t, cw_tool_exit(r, &e));
-	r = fetch(&f, &t);
+		r = cw_tool_exit(r, &e);
+	else
+		r = fetch(&f, &t);
 	cw_retail_close(f.rs);
+	cw_docstore_cfg_free(&f.sc);
 	return cw_tool_finish(&t, r);
 }

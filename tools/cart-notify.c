@@ -14,6 +14,7 @@
 #include "cw/core/util.h"
 #include "cw/net/http.h"
 #include "cw/net/keyvault.h"
+#include "cw/net/unsubscribe.h"
 #include "cw/notify/provider.h"
 #include "cw/notify/registry.h"
 #include "cw/notify/result.h"
@@ -49,6 +50,7 @@ struct notify {
 	int store_tried;
 	struct line *q;
 	size_t n, cap, sendable;
+	struct cw_unsub unsub;      /* Cartwatch.Unsubscribe: url NULL for no links */
 	int checks;        /* Cartwatch.Notify.CheckOptOuts */
 	int stopped;       /* the provider cannot go on: fail the rest */
 	int failed;        /* a whole request failed: exit 1 at the end */
@@ -212,6 +214,31 @@ opted_out(struct notify *nt, const json_t *rec)
 	return r;
 }
 
+/*
+ * Gives rec its signed unsubscribe link (DESIGN.md 8.6), or takes away one it
+ * came with, in any case of the name: only a link signed here may become a
+ * List-Unsubscribe header or reach a provider's template. 0, or -1 with e.
+ */
+static int
+unsub_link(struct notify *nt, json_t *rec, cw_err *e)
+{
+	const char *k;
+	char *link;
+	json_t *v;
+	void *tmp;
+
+	json_object_foreach_safe(rec, tmp, k, v)
+		if (cw_ascii_casecmp(k, "unsubscribeUrl") == 0)
+			json_object_del(rec, k);
+	if (nt->unsub.url == NULL)
+		return 0;
+	if ((link = cw_unsub_link(&nt->unsub, cw_json_istr(rec, "email"), e)) == NULL)
+		return -1;
+	json_object_set_new(rec, "unsubscribeUrl", json_string(link));
+	free(link);
+	return 0;
+}
+
 /* Per line: refuse what cannot be sent with a failed result, queue the rest. */
 static int
 notify(const struct cw_rec *rec, void *ctx)
@@ -228,7 +255,7 @@ notify(const struct cw_rec *rec, void *ctx)
 		    "failed", "provider", nt->p->name, "error", why));
 		return CW_REC_OK;
 	}
-	if (cw_notification_check(rec->json, &e) != 0) {
+	if (cw_notification_check(rec->json, &e) != 0 || unsub_link(nt, rec->json, &e) != 0) {
 		cw_rec_warn(rec, "%s", e.msg);
 		push(nt, json_incref(rec->json),
 		    cw_result(rec->json, "failed", nt->p->name, NULL, e.msg));
@@ -278,8 +305,11 @@ configure(struct notify *nt, struct cw_tool *t, const char *name, int dry, const
 		cw_ledger_config(&nt->lo, cfg, cw_config_str(cfg,
 		    "EmarsysClientOptions.ExternalEventId"));
 	/* A dry run needs no secret, so no vault, unless the store's key
-	 * lives there. */
-	if ((nt->p != NULL && !nt->p->dry) || cw_docstore_needs_vault(&nt->sc))
+	 * lives there or it shows unsubscribe links, which the vault's key
+	 * signs. */
+	cw_unsub_config(&nt->unsub, cfg);
+	if ((nt->p != NULL && !nt->p->dry) || cw_docstore_needs_vault(&nt->sc) ||
+	    nt->unsub.url != NULL)
 		t->vault_url = cw_vault_url_config(cfg);
 	nt->checks = cw_config_bool(cfg, "Cartwatch.Notify.CheckOptOuts");
 	if ((r = cw_tool_check(t, e)) != 0)
@@ -328,7 +358,8 @@ main(int argc, char *argv[])
 	nt.t = &t;
 	if ((code = cw_tool_load(&t, cfgpath, 0, &e)) != 0 ||
 	    (code = configure(&nt, &t, name, dry, dir, &e)) != 0 ||
-	    (code = cw_tool_start(&t, &e)) != 0)
+	    (code = cw_tool_start(&t, &e)) != 0 ||
+	    (nt.unsub.url != NULL && (code = cw_unsub_open(&nt.unsub, t.vault, &e)) != 0))
 		code = cw_tool_exit(code, &e);
 	else if (nt.p->open(nt.p, t.http, t.vault, &e) != 0)
 		code = cw_tool_exit(CW_ERR_SERVICE, &e);
@@ -344,5 +375,6 @@ main(int argc, char *argv[])
 	cw_ledger_opts_free(&nt.lo);
 	cw_docstore_close(nt.store);
 	cw_docstore_cfg_free(&nt.sc);
+	cw_unsub_free(&nt.unsub);
 	return cw_tool_finish(&t, code);
 }

@@ -2,6 +2,7 @@
 #include <err.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
@@ -99,6 +100,72 @@ cw_unbase64(const char *s, size_t *n)
 	if (n != NULL)
 		*n = done;
 	return out;
+}
+
+char *
+cw_base64url(const void *data, size_t n)
+{
+	char *s = cw_base64(data, n), *p;
+
+	for (p = s; *p != '\0' && *p != '='; p++)
+		if (*p == '+')
+			*p = '-';
+		else if (*p == '/')
+			*p = '_';
+	*p = '\0';
+	return s;
+}
+
+static int
+b64url_value(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '-' ? 62 : c == '_' ? 63 : -1;
+}
+
+unsigned char *
+cw_unbase64url(const char *s, size_t len, size_t *n)
+{
+	unsigned char *out;
+	unsigned long acc = 0;
+	size_t o = 0;
+	int bits = 0, v;
+
+	/* One character over carries 6 bits: no whole byte, never an encoding. */
+	if (len % 4 == 1)
+		return NULL;
+	out = cw_malloc(len / 4 * 3 + 3);
+	for (size_t i = 0; i < len; i++) {
+		if ((v = b64url_value((unsigned char)s[i])) < 0) {
+			free(out);
+			return NULL;
+		}
+		acc = (acc << 6 | (unsigned long)v) & 0xffffff;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	/* Leftover bits set: another string that decodes to the same bytes. */
+	if ((acc & ((1UL << bits) - 1)) != 0) {
+		free(out);
+		return NULL;
+	}
+	out[o] = '\0';
+	if (n != NULL)
+		*n = o;
+	return out;
+}
+
+int
+cw_ct_equal(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0;
 }
 
 /*

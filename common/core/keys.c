@@ -98,10 +98,14 @@ const struct cw_key cw_keys[] = {
 	    "what cart-dedupe prune keeps"),
 	STR("Cartwatch.StateStore.PrimaryKeySecretName", NULL,
 	    "the vault secret holding the Cosmos DB key, instead of the file"),
+	INT("Cartwatch.MaxCatchUpMinutes", 10080, 0, MINUTES_10Y,
+	    "after an outage, how far back the window may start"),
 	LIST("Cartwatch.Reminders",
 	    "a reminder series; default one step at the Exclude delay"),
 	INT("Cartwatch.Reminders.*.AfterMinutes", -1, 0, MINUTES_10Y,
 	    "a step's delay after the cart's modification; required in each"),
+	INT("Cartwatch.Reminders.*.MaxLateMinutes", 0, 0, MINUTES_10Y,
+	    "steps 2 and later: skipped as late this long after due; default the step's delay"),
 	STR("Cartwatch.Reminders.*.ExternalEventId", NULL,
 	    "a step's Emarsys event"),
 	INT("Cartwatch.Http.MaxAttempts", 5, 1, 100,
@@ -186,6 +190,12 @@ const struct cw_key cw_keys[] = {
 	    "records per webhook POST"),
 	STR("Cartwatch.Notify.Preview.Dir", "preview",
 	    "where the preview writes, relative to the configuration file"),
+
+	/* Unsubscribe links (DESIGN.md 8.6). */
+	STR("Cartwatch.Unsubscribe.Url", NULL,
+	    "the unsubscribe page, https, {token} where the token goes; none: no link"),
+	STR("Cartwatch.Unsubscribe.KeySecretName", "UnsubscribeKey",
+	    "the vault secret that signs unsubscribe tokens"),
 };
 
 const size_t cw_nkeys = sizeof(cw_keys) / sizeof(cw_keys[0]);

@@ -202,6 +202,32 @@ good_lang(const char *s)
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == n;
 }
 
+/*
+ * List-Unsubscribe (RFC 2369) and its one-click POST (RFC 8058). The URL is
+ * never folded inside: RFC 2369 lets a reader drop blanks in <...>, but not
+ * every one does. When it does not fit beside the name it starts the next
+ * line; nothing can make it end early or add a header.
+ */
+static int
+unsubscribe_headers(struct cw_buf *b, const char *url, cw_err *e)
+{
+	static const char name[] = "List-Unsubscribe:";
+	size_t n = strlen(url);
+
+	for (const char *p = url; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '<' ||
+		    *p == '>')
+			return cw_seterr(e, "List-Unsubscribe: the URL holds a blank, a control "
+			    "character, '<', '>' or non-ASCII");
+	if (n + 3 > 998)
+		return cw_seterr(e, "List-Unsubscribe: the URL is longer than a mail line");
+	cw_buf_adds(b, name);
+	cw_buf_adds(b, sizeof(name) + n + 2 > FOLD ? "\r\n " : " ");
+	cw_buf_addf(b, "<%s>\r\n", url);
+	cw_buf_adds(b, "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
+	return 0;
+}
+
 /* One part; -1 if the boundary (a caller's own) occurs in its body. */
 static int
 part(struct cw_buf *b, const char *boundary, const char *type, const char *body)
@@ -257,6 +283,9 @@ cw_mime_build(const struct cw_mime *m, char **out, size_t *n, cw_err *e)
 	if (m->language != NULL && good_lang(m->language))
 		cw_buf_addf(&b, "Content-Language: %s\r\n", m->language);
 	cw_buf_addf(&b, "X-Cartwatch-Notification-Id: %s\r\n", m->id);
+	if (m->unsubscribe != NULL && *m->unsubscribe != '\0' &&
+	    unsubscribe_headers(&b, m->unsubscribe, e) != 0)
+		goto out;
 	cw_buf_addf(&b, "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n", bnd);
 	cw_buf_adds(&b, "\r\nThis is a MIME message: a text and an HTML version.\r\n\r\n");
 	/* Plain text first: a reader shows the last part it can. */

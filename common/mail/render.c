@@ -227,6 +227,10 @@ cw_render_email(struct cw_render *r, const json_t *rec, struct cw_email *m)
 		errx(CW_EXIT_FAIL, "out of memory");
 	json_array_foreach(json_object_get(d, "orderDetails"), i, line)
 		fix_image(line);
+	/* A record has it only with Cartwatch.Unsubscribe.Url: its absence is
+	 * no template's mistake, and the section renders nothing. */
+	if (json_object_get(d, "unsubscribeUrl") == NULL)
+		json_object_set_new(d, "unsubscribeUrl", json_null());
 	m->html = cw_tmpl_render(r->html, d);
 	m->text = cw_tmpl_render(r->text, d);
 	/* Blanks around the subject come from empty values: drop them. */
@@ -286,6 +290,7 @@ cw_mime_notification(const struct cw_email *em, const json_t *rec, const char *f
 	m.id = json_string_value(json_object_get(rec, "notificationId"));
 	m.language = json_string_value(json_object_get(rec, "language"));
 	m.date = date;
+	m.unsubscribe = json_string_value(json_object_get(rec, "unsubscribeUrl"));
 	r = cw_mime_build(&m, out, n, e);
 	free(name);
 	return r;

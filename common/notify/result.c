@@ -78,9 +78,13 @@ cw_notification_data(const json_t *rec)
 		"firstName", "lastName", "language", "currency", "returnToCartUrl",
 		"orderDetails"
 	};
-	json_t *d = json_object();
+	json_t *d = json_object(), *v;
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
 		copy(d, rec, keys[i]);
+	/* Only where cart-notify signed one (Cartwatch.Unsubscribe.Url): without
+	 * it the object is the sample's, as it was. */
+	if ((v = cw_json_iget(rec, "unsubscribeUrl")) != NULL)
+		json_object_set(d, "unsubscribeUrl", v);
 	return d;
 }

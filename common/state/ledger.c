@@ -9,6 +9,7 @@
 #include "cw/core/config.h"
 #include "cw/core/crypto.h"
 #include "cw/core/json.h"
+#include "cw/core/series.h"
 #include "cw/state/docstore.h"
 #include "cw/state/ledger.h"
 
@@ -41,8 +42,7 @@ cw_verdict_name(int v)
 void
 cw_ledger_config(struct cw_ledger_opts *o, struct cw_config *c, const char *event)
 {
-	const json_t *rem = cw_config_get(c, "Cartwatch.Reminders"), *r;
-	long long exclude;
+	struct cw_series series;
 	size_t i;
 
 	memset(o, 0, sizeof(*o));
@@ -51,33 +51,13 @@ cw_ledger_config(struct cw_ledger_opts *o, struct cw_config *c, const char *even
 	o->max_attempts = (int)cw_config_int(c, "Cartwatch.StateStore.MaxAttempts");
 	o->resend_uncertain = cw_config_bool(c, "Cartwatch.StateStore.ResendUncertain");
 	o->retention_s = 86400L * (long)cw_config_int(c, "Cartwatch.StateStore.RetentionDays");
-	exclude = cw_config_int(c,
-	    "RetailServerClientOptions.ExcludeAbandonedCartsModifiedSinceLastMinutes");
+	cw_series_config(&series, c, event);
 	o->steps = json_array();
-	if (rem == NULL || json_is_null(rem)) {
-		json_array_append_new(o->steps, json_pack("{s:I,s:s?}", "after",
-		    (json_int_t)(exclude * 60), "event", event));
-		return;
-	}
-	if (!json_is_array(rem) || json_array_size(rem) == 0) {
-		cw_config_bad(c, "Cartwatch.Reminders",
-		    "expected a list of {\"AfterMinutes\": N, \"ExternalEventId\": \"...\"}");
-		return;
-	}
-	json_array_foreach(rem, i, r) {
-		char key[64];
-		long long after;
-
-		snprintf(key, sizeof(key), "Cartwatch.Reminders.%zu.AfterMinutes", i);
-		after = cw_config_int(c, key);
-		if (after < 0) {
-			cw_config_bad(c, key, "missing");
-			continue;
-		}
-		snprintf(key, sizeof(key), "Cartwatch.Reminders.%zu.ExternalEventId", i);
-		json_array_append_new(o->steps, json_pack("{s:I,s:s?}", "after",
-		    (json_int_t)(after * 60), "event", cw_config_str(c, key)));
-	}
+	for (i = 0; i < series.n; i++)
+		json_array_append_new(o->steps, json_pack("{s:I,s:I,s:s?}",
+		    "after", (json_int_t)series.step[i].after_s,
+		    "late", (json_int_t)series.step[i].late_s, "event", series.step[i].event));
+	cw_series_free(&series);
 }
 
 void
@@ -922,6 +902,25 @@ cw_ledger_run_status(struct cw_ledger *l, long long channel, const char *last,
 	json_decref(doc);
 	free(id);
 	return r < 0 ? -1 : 0;
+}
+
+int
+cw_ledger_last_run(struct cw_docstore *s, const char *oun, long long channel,
+    struct timespec *at, cw_err *e)
+{
+	char *id = cw_asprintf("%s:%lld", oun, channel), *etag;
+	const char *wm;
+	json_t *doc;
+	int r = s->read(s, oun, id, &doc, &etag, e);
+
+	free(id);
+	if (r != 1)
+		return r < 0 ? -1 : 0;
+	free(etag);
+	wm = cw_json_istr(doc, "lastSuceessfulCompletionDateTime");
+	r = wm != NULL && cw_iso8601_parse(wm, at) == 0;
+	json_decref(doc);
+	return r;
 }
 
 int

@@ -1,5 +1,5 @@
 /* The MIME builder (common/mail/mime.c). Input: fields split at NUL bytes (from,
- * to, display name, subject, text, HTML, id, language). Property of every
+ * to, display name, subject, text, HTML, id, language, unsubscribe URL). Property of every
  * message built: exactly one From, To and Subject header, CRLF line ends only
  * (no bare CR or LF), no line over 998 octets. */
 #include <strings.h>
@@ -41,17 +41,17 @@ check(const char *msg, size_t n)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {
-	const char *f[8] = {"Shop <shop@example.com>", "ann@example.com", "Ann",
-	    "You left something", "text", "<p>html</p>", "n-1", "en"};
+	const char *f[9] = {"Shop <shop@example.com>", "ann@example.com", "Ann",
+	    "You left something", "text", "<p>html</p>", "n-1", "en", NULL};
 	char *s = fuzz_str(data, n), *p = s, *out;
 	struct cw_mime m;
 	size_t len;
 	cw_err e;
 
-	for (int i = 0; i < 8 && p <= s + n; i++, p += strlen(p) + 1)
+	for (int i = 0; i < 9 && p <= s + n; i++, p += strlen(p) + 1)
 		f[i] = p;
 	m = (struct cw_mime){f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7],
-	    1700000000, "=_cw_fuzz"};
+	    1700000000, "=_cw_fuzz", f[8]};
 	if (cw_mime_build(&m, &out, &len, &e) == 0) {
 		if (strlen(out) != len)
 			fuzz_fail("length %zu, but %zu octets to the NUL", len, strlen(out));

@@ -159,11 +159,12 @@ class Request:
 
 
 class Route:
-    def __init__(self, prefix, service, handler, error_body=None):
+    def __init__(self, prefix, service, handler, error_body=None, operation=None):
         self.prefix = prefix.rstrip("/")
         self.service = service
         self.handler = handler
         self.error_body = error_body
+        self.operation = operation
 
 
 # ------------------------------------------------------------------ faults --
@@ -260,12 +261,14 @@ class Sandbox:
 
     # -- registration (used by service modules) --
 
-    def route(self, prefix, service, handler, error_body=None):
+    def route(self, prefix, service, handler, error_body=None, operation=None):
         """Sends requests whose path is PREFIX or under PREFIX/ to HANDLER.
 
         handler(req) -> Response. error_body(status, message) -> JSON value in
-        the service's error shape, used for injected status faults."""
-        self.routes.append(Route(prefix, service, handler, error_body))
+        the service's error shape, used for injected status faults.
+        operation(req) -> the endpoint's name for the log ("Carts/Search") or
+        None; asked before faults, so a faulted request counts for its endpoint."""
+        self.routes.append(Route(prefix, service, handler, error_body, operation))
         self.routes.sort(key=lambda r: -len(r.prefix))
 
     def add_secrets(self, values):
@@ -583,6 +586,9 @@ class SandboxHandler(http.server.BaseHTTPRequestHandler):
         if route:
             req.service = route.service
             req.prefix = route.prefix
+            op = route.operation(req) if route.operation else None
+            if op:
+                req.log["operation"] = op
         rule = sb.take_fault(req)
         if rule is not None:
             self._fault(req, route, rule)

@@ -115,12 +115,28 @@ def extend(sb):
         ms = sb.latency * 1000
         return core.json_response(200, {"ms": int(ms) if ms == int(ms) else ms})
 
+    def counts(req):
+        # The request log, counted per endpoint: "retail Customers/GetOrderHistory",
+        # "sendgrid suppression/bounces"... (a service without operations: its name).
+        if req.method != "GET":
+            return core.json_response(405, {"error": "GET"})
+        with sb.lock:
+            lines = list(sb.log_entries)
+        by = {}
+        for line in lines:
+            e = json.loads(line)
+            key = " ".join(str(x) for x in (e.get("service"), e.get("operation")) if x)
+            by[key or "unknown"] = by.get(key or "unknown", 0) + 1
+        return core.json_response(200, {"total": len(lines),
+                                        "by_endpoint": dict(sorted(by.items()))})
+
     sb.add_control = add_control
     sb.control = control
     sb.now = now
     sb.secret_ref = secret_ref
     add_control("/clock", clock)
     add_control("/latency", latency)
+    add_control("/counts", counts)
 
 
 def build(data, log_path=None):

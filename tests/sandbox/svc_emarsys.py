@@ -3,6 +3,7 @@
     POST /emarsys/api/v2/event/{eventId}/trigger     X-WSSE: UsernameToken ...
     POST /emarsys/oauth2/token                       Basic client_id:secret
     POST /emarsys/api/v3/event/{eventId}/trigger     Authorization: Bearer <token>
+    GET  /emarsys/api/v2/settings                    X-WSSE (a read-only check)
     (ApiUrl: http://127.0.0.1:PORT/emarsys/api/v2/event/{0}/trigger)
 
     GET|DELETE /_sandbox/emarsys/delivered           NDJSON of delivered contacts
@@ -20,7 +21,8 @@ error 2008 inside an HTTP 200.
 Data: "emarsys": {"users": [{"user": U, "secret": S, "rate_limit_per_minute": N}],
 "events": {id: name}, "key_ids": ["3"], "unknown_contacts": [emails],
 "max_contacts": 1000, "max_body_bytes": 1000000, "created_window_seconds": 300,
-"token_lifetime": 3600}; U and S are strings or {"keyvault": "SecretName"}.
+"token_lifetime": 3600, "settings": {the account's settings}}; U and S are
+strings or {"keyvault": "SecretName"}.
 See README.md.
 """
 
@@ -47,6 +49,11 @@ _NONCE_RE = re.compile(r'^[!-~]+$')
 _CREATED_RE = re.compile(r'^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?'
                          r'(Z|[+-](\d{2}):?(\d{2}))$')
 _TRIGGER_RE = re.compile(r'^/api/(v2|v3)/event/([^/]+)/trigger$')
+
+# GET /api/v2/settings: what the account says of itself.
+DEFAULT_SETTINGS = {"id": 218144431, "environment": "suite17.emarsys.net",
+                    "timezone": "Europe/Vienna", "name": "cartwatch sandbox",
+                    "password_history_queue_size": 1, "country": "Austria"}
 
 # Texts of Emarsys's 401s. "Unauthorized Time frame is invalid" is what Emarsys
 # answers a Created out of its window; the others follow its pattern.
@@ -107,6 +114,7 @@ class Emarsys:
         self.max_bytes = int(conf.get("max_body_bytes", 1000000))
         self.window = int(conf.get("created_window_seconds", 300))
         self.token_lifetime = int(conf.get("token_lifetime", 3600))
+        self.settings = conf.get("settings") or DEFAULT_SETTINGS
         self.lock = threading.Lock()
         self.nonces = {}                # (user, nonce) -> server time it may be forgotten
         self.rate = {}                  # user -> [window start, count]
@@ -340,17 +348,39 @@ def register(sb):
             data["errors"] = errors
         return reply(200, 0, "OK", data, headers)
 
+    def settings(req):
+        req.log["api"] = "v2"
+        if req.method != "GET":
+            return bad(1009, "Invalid HTTP method.", None)
+        user, why = check_wsse(req)
+        if user is None:
+            req.log["auth_error"] = why
+            return reply(401, 1, "%s %s" % (UNAUTHORIZED, why))
+        allowed, headers = rate_headers(user)
+        if not allowed:
+            req.log["rate_limited"] = True
+            return reply(429, 7003, "Too many requests for this account and resource "
+                         "within the last minute.", "", headers)
+        return reply(200, 0, "OK", em.settings, headers)
+
     def handle(req):
         sub = req.subpath
         if sub == "/oauth2/token":
             return token(req)
+        if sub == "/api/v2/settings":
+            return settings(req)
         m = _TRIGGER_RE.match(sub)
         if m:
             return trigger(req, m.group(1), m.group(2))
         return reply(404, 1, "Not Found: the sandbox serves POST /api/v2/event/{id}/trigger, "
-                             "/api/v3/event/{id}/trigger and /oauth2/token only.")
+                             "/api/v3/event/{id}/trigger, GET /api/v2/settings and "
+                             "/oauth2/token only.")
 
-    sb.route("/emarsys", "emarsys", handle, fault_body)
+    def operation(req):
+        return {"/oauth2/token": "oauth2/token", "/api/v2/settings": "settings"}.get(
+            req.subpath, "event/trigger" if _TRIGGER_RE.match(req.subpath) else None)
+
+    sb.route("/emarsys", "emarsys", handle, fault_body, operation)
 
     # -- control --
 

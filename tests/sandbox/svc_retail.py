@@ -1,10 +1,13 @@
-"""Retail Server (Commerce Scale Unit), OData v4: the four calls cartwatch makes.
+"""Retail Server (Commerce Scale Unit), OData v4: the five calls cartwatch makes.
 
     GET  /Commerce/OrgUnits/GetOrgUnitConfiguration()?api-version=7.3
     POST /Commerce/Carts/Search?$top=N&$skip=S&$orderby=ModifiedDateTime&api-version=7.3
     POST /Commerce/Customers/GetByAccountNumbers?$top=N&api-version=7.3
     POST /Commerce/Products/Search?$top=N&api-version=7.3
+    POST /Commerce/Customers('{AccountNumber}')/GetOrderHistory?$top=N&$skip=S&api-version=7.3
     (RetailServerUri: http://127.0.0.1:PORT/Commerce)
+
+    GET|POST|DELETE /_sandbox/retail/orders     the orders GetOrderHistory reads
 
 Every call needs api-version=7.3, "Authorization: id_token <token>" or
 "Bearer <token>" for the configured audience from a registered identity
@@ -13,7 +16,8 @@ provider, an app registered for Retail Server, and "OUN: <operating unit>".
 Data: "retail": {"audience", "api_versions", "max_page_size", "escape_non_ascii",
 "identity_providers": [issuers], "apps": {client id: {"name", "user_id"}},
 "units": {OUN: {"channel": {ChannelConfiguration}, "carts": [Cart],
-"customers": [Customer], "products": [Product]}}}. See README.md.
+"customers": [Customer], "products": [Product], "orders": [SalesOrder]}}}.
+See README.md.
 
 Numbers with a fraction keep the text they had in the data file (19.90 stays
 19.90, 2.0 stays 2.0), as .NET decimals keep their scale, when sandbox.py loads
@@ -24,6 +28,7 @@ import calendar
 import copy
 import json
 import re
+import threading
 
 from core import Response, TokenError, new_request_id
 
@@ -40,6 +45,11 @@ ODATA_CTYPE = ("application/json; odata.metadata=minimal; odata.streaming=true; 
 _DTO_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?"
                      r"(Z|[+-](\d{2}):(\d{2}))$")
 TICKS = 10 ** 7
+# A bound action on one customer: Customers('004011')/GetOrderHistory. The
+# key is an Edm.String literal (single quotes, '' for a quote inside), alone
+# or named (AccountNumber='004011').
+_ORDER_HISTORY_RE = re.compile(r"^/Customers\((.*)\)/GetOrderHistory$", re.S)
+_STRING_KEY_RE = re.compile(r"^(?:AccountNumber=)?'((?:[^']|'')*)'$", re.S)
 
 CART_CRITERIA = {"CartId", "CustomerAccountNumber", "IncludeAnonymous", "SuspendedOnly",
                  "CartTypeValue", "LastModifiedDateTimeFrom", "LastModifiedDateTimeTo",
@@ -171,6 +181,56 @@ class Unit:
             if not isinstance(p.get("RecordId"), int):
                 raise ValueError("retail unit %s: product %r: RecordId must be an integer"
                                  % (oun, p.get("ProductName")))
+        # (ticks, order) in data order; GetOrderHistory sorts. The data file's
+        # orders are kept to reset to (DELETE /_sandbox/retail/orders).
+        self.seeded_orders = []
+        for i, o in enumerate(spec.get("orders") or []):
+            try:
+                self.seeded_orders.append(check_order(o))
+            except ValueError as e:
+                raise ValueError("retail unit %s: orders[%d]: %s" % (oun, i, e))
+        self.reset_orders()
+        # By account number: make bench asks for the history of thousands.
+        self.by_account = {}
+        for c in self.customers:
+            self.by_account.setdefault(str(c.get("AccountNumber", "")).lower(), c)
+
+    def customer(self, account):
+        """The unit's customer with that AccountNumber (case-insensitive), or None."""
+        return self.by_account.get(account.lower())
+
+    def reset_orders(self):
+        """Back to the data file's orders."""
+        self.orders = []
+        self.orders_of = {}             # account number, lower case -> [(ticks, order)]
+        self.add_orders(self.seeded_orders)
+
+    def add_orders(self, entries):
+        for t in entries:
+            self.orders.append(t)
+            self.orders_of.setdefault(t[1]["CustomerId"].lower(), []).append(t)
+
+
+def check_order(order):
+    """(ticks of CreatedDateTime, order) for a SalesOrder; ValueError if it
+    lacks what GetOrderHistory needs."""
+    if not isinstance(order, dict):
+        raise ValueError("a SalesOrder is a JSON object")
+    if not isinstance(order.get("CustomerId"), str) or not order["CustomerId"]:
+        raise ValueError("CustomerId (the customer's AccountNumber) is required")
+    try:
+        ticks = parse_dto(order.get("CreatedDateTime"))
+    except ValueError as e:
+        raise ValueError("order %s: CreatedDateTime %r: %s"
+                         % (order.get("Id"), order.get("CreatedDateTime"), e))
+    for name in ("StatusValue", "ChannelId"):
+        v = order.get(name)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
+            raise ValueError("order %s: %s must be an integer" % (order.get("Id"), name))
+    v = order.get("TotalAmount")
+    if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool)):
+        raise ValueError("order %s: TotalAmount must be a number" % order.get("Id"))
+    return ticks, order
 
 
 class Retail:
@@ -245,6 +305,9 @@ def register(sb):
                                     "for this resource: send Content-Type: application/json."
                                % (req.content_type or "(none)"))
         if req.json_error is not None or not isinstance(req.json, dict):
+            if not params:
+                return bad_request("The request body must be empty or an empty JSON object: "
+                                   "the action takes no parameters.", "InvalidFormat")
             return bad_request("The request body is not a JSON object with the parameter%s "
                                "%s." % ("s" if len(params) > 1 else "",
                                         ", ".join("'%s'" % p for p in params)),
@@ -411,6 +474,36 @@ def register(sb):
         extra = {"@odata.count": len(found)} if count else None
         return reply(req, "Products", page(found, top, skip), extra)
 
+    # -- 5. Customers('{AccountNumber}')/GetOrderHistory --
+    orders_lock = threading.Lock()
+
+    def order_history(req, unit):
+        p = paging(req)
+        if isinstance(p, Response):
+            return p
+        top, skip, count = p
+        if req.query.get("$orderby"):
+            return bad_request("$orderby is not supported on this operation by the sandbox: "
+                               "orders come newest first.", "InvalidQueryOption")
+        # No parameters: OData takes an empty body or {} for such an action.
+        if req.body.strip():
+            err = body_object(req, ())
+            if err:
+                return err
+        account = req.customer_key
+        if unit.customer(account) is None:
+            return rs_error(404, "CustomerNotFound", "DataValidationException",
+                            "No customer found using the specified customer account number "
+                            "'%s'." % account)
+        with orders_lock:
+            found = list(unit.orders_of.get(account.lower(), ()))
+        # Newest first; a stable sort keeps orders of the same instant in data order.
+        found.sort(key=lambda t: t[0], reverse=True)
+        orders = [o for _, o in found]
+        extra = {"@odata.count": len(orders)} if count else None
+        return reply(req, "SalesOrders", [copy.deepcopy(o) for o in page(orders, top, skip)],
+                     extra)
+
     ops = {
         "/OrgUnits/GetOrgUnitConfiguration()": ("GET", org_unit_configuration),
         "/Carts/Search": ("POST", carts_search),
@@ -418,13 +511,28 @@ def register(sb):
         "/Products/Search": ("POST", products_search),
     }
 
+    def operation(req):
+        if req.subpath in ops:
+            return req.subpath.lstrip("/")
+        # Without the key, so requests count per operation.
+        return "Customers/GetOrderHistory" if _ORDER_HISTORY_RE.match(req.subpath) else None
+
     def handle(req):
         op = ops.get(req.subpath)
+        m = _ORDER_HISTORY_RE.match(req.subpath) if op is None else None
+        if m:
+            k = _STRING_KEY_RE.match(m.group(1))
+            if not k:
+                return odata_error(400, "The key value (%s) is not a valid literal of type "
+                                        "'Edm.String': quote it, Customers('004011')."
+                                   % m.group(1))
+            req.customer_key = k.group(1).replace("''", "'")
+            req.log["customer"] = req.customer_key
+            op = ("POST", order_history)
         if op is None:
             return odata_error(404, "No HTTP resource was found that matches the request URI "
                                     "'%s%s'." % (req.base_url, req.target))
         method, fn = op
-        req.log["operation"] = req.subpath.lstrip("/")
         if req.method != method:
             return odata_error(405, "The requested resource does not support http method "
                                     "'%s'." % req.method, {"Allow": method})
@@ -488,4 +596,74 @@ def register(sb):
                                     "service answers application/json." % accept)
         return fn(req, unit)
 
-    sb.route("/Commerce", "retail", handle, fault_body)
+    sb.route("/Commerce", "retail", handle, fault_body, operation)
+
+    # -- control: the orders GetOrderHistory reads --
+    next_id = [1]
+
+    def units_asked(req):
+        oun = req.query.get("oun")
+        if oun is None:
+            return list(rs.units.values())
+        return [rs.units[oun]] if oun in rs.units else None
+
+    def add_orders(req):
+        try:
+            spec = json.loads(req.body.decode("utf-8"), parse_float=JsonFloat)
+            if not isinstance(spec, dict):
+                raise ValueError("not an object")
+        except (ValueError, UnicodeDecodeError) as e:
+            return Response(400, {"error": "want {\"oun\": \"128\", \"orders\": "
+                                           "[SalesOrder...]}: %s" % e})
+        unit = rs.units.get(str(spec.get("oun")))
+        if unit is None:
+            return Response(400, {"error": "no operating unit %r (oun)" % spec.get("oun")})
+        given = spec.get("orders", [spec["order"]] if "order" in spec else None)
+        if not isinstance(given, list) or not given:
+            return Response(400, {"error": "want \"orders\": a non-empty list (or \"order\")"})
+        added = []
+        with orders_lock:
+            ids = {str(o.get("Id")) for _, o in unit.orders}
+            for i, o in enumerate(given):
+                if not isinstance(o, dict):
+                    return Response(400, {"error": "orders[%d]: not an object" % i})
+                order = {"Id": "SBX-ORD-%06d" % next_id[0], "ChannelId": unit.record_id,
+                         "StatusValue": 1, "TotalAmount": 0,
+                         "CurrencyCode": unit.channel.get("Currency")}
+                order.update(o)
+                try:
+                    entry = check_order(order)
+                except ValueError as e:
+                    return Response(400, {"error": "orders[%d]: %s" % (i, e)})
+                if unit.customer(order["CustomerId"]) is None:
+                    return Response(400, {"error": "orders[%d]: %s is not a customer of unit "
+                                                   "%s" % (i, order["CustomerId"], unit.oun)})
+                if str(order["Id"]) in ids:
+                    return Response(400, {"error": "orders[%d]: the unit has an order %s "
+                                                   "already" % (i, order["Id"])})
+                ids.add(str(order["Id"]))
+                added.append(entry)
+                if "Id" not in o:
+                    next_id[0] += 1
+            unit.add_orders(added)
+        return Response(201, {"oun": unit.oun, "ids": [o["Id"] for _, o in added]})
+
+    def orders_control(req):
+        if req.method == "POST":
+            return add_orders(req)
+        units = units_asked(req)
+        if units is None:
+            return Response(400, {"error": "no operating unit %r" % req.query.get("oun")})
+        if req.method == "GET":
+            with orders_lock:
+                out = {u.oun: [o for _, o in u.orders] for u in units}
+            return Response(200, encode(out, False).encode("utf-8"),
+                            content_type="application/json; charset=utf-8")
+        if req.method == "DELETE":
+            with orders_lock:
+                for u in units:
+                    u.reset_orders()
+            return Response(200, {"reset": sorted(u.oun for u in units)})
+        return Response(405, {"error": "GET, POST or DELETE"})
+
+    sb.add_control("/retail/orders", orders_control)

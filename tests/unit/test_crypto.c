@@ -300,6 +300,42 @@ test_urlencode(void **state)
 	    "type%3Dmaster%26ver%3D1.0%26sig%3Da%2Bb%2Fc%3D");
 }
 
+/* RFC 4648 section 10 in the URL alphabet, unpadded; then what is refused. */
+static void
+test_base64url(void **state)
+{
+	static const char *const bad[] = {
+		"Zg==", "Zm8=", "Z", "Zm9vY", "Zm+v", "Zm/v", "Zm9 v", "Zh", "Zm9", "Zm\n",
+	};
+	unsigned char *d;
+	size_t n;
+	char *e;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(b64vec) / sizeof(b64vec[0]); i++) {
+		size_t want = strcspn(b64vec[i][1], "=");
+
+		e = cw_base64url(b64vec[i][0], strlen(b64vec[i][0]));
+		assert_int_equal(strlen(e), want);
+		assert_memory_equal(e, b64vec[i][1], want);
+		d = cw_unbase64url(e, strlen(e), &n);
+		assert_non_null(d);
+		assert_int_equal(n, strlen(b64vec[i][0]));
+		assert_memory_equal(d, b64vec[i][0], n);
+		free(d);
+		free(e);
+	}
+	e = cw_base64url("\xfb\xff\xbf", 3);
+	assert_string_equal(e, "-_-_");
+	free(e);
+	/* "Zh" and "Zm9" set bits no byte uses: "Zg" and "Zm8" are the encodings. */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if ((d = cw_unbase64url(bad[i], strlen(bad[i]), &n)) != NULL)
+			fail_msg("accepted \"%s\"", bad[i]);
+	assert_int_equal(cw_ct_equal("abc", "abc", 3), 1);
+	assert_int_equal(cw_ct_equal("abc", "abd", 3), 0);
+}
+
 int
 main(void)
 {
@@ -307,6 +343,7 @@ main(void)
 		cmocka_unit_test(test_base64_rfc4648),
 		cmocka_unit_test(test_base64_invalid),
 		cmocka_unit_test(test_base64_binary),
+		cmocka_unit_test(test_base64url),
 		cmocka_unit_test(test_sha1),
 		cmocka_unit_test(test_hmac_sha256),
 		cmocka_unit_test(test_hmac_sha256_rekeyed),

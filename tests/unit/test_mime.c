@@ -534,6 +534,93 @@ test_notification(void **state)
 	json_decref(rec);
 }
 
+/* List-Unsubscribe and List-Unsubscribe-Post (RFC 2369, RFC 8058). */
+static void
+test_unsubscribe(void **state)
+{
+	static const char *const bad[] = {
+		"https://shop.example.com/u?t=a b", "https://shop.example.com/u?t=a>b",
+		"https://shop.example.com/u?t=<a", "https://shop.example.com/u?t=\x7f",
+		"https://shop.example.com/u?t=\xc3\xa9", "https://shop.example.com/u?t=\r\nBcc: x",
+	};
+	struct cw_mime m;
+	char *out, *v, longer[400];
+	size_t n;
+	cw_err e;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.from = "Shop <shop@example.com>";
+	m.to = "olivia.smith@example.com";
+	m.subject = "Hello";
+	m.text = "t";
+	m.html = "<p>h</p>";
+	m.id = "bfb0270ee64b040f01beff2cfd3a10567a9ae5ec";
+	m.date = WHEN;
+	/* none: no header */
+	assert_int_equal(cw_mime_build(&m, &out, &n, &e), 0);
+	assert_null(strstr(out, "List-Unsubscribe"));
+	free(out);
+	m.unsubscribe = "";
+	assert_int_equal(cw_mime_build(&m, &out, &n, &e), 0);
+	assert_null(strstr(out, "List-Unsubscribe"));
+	free(out);
+
+	/* short: beside the name, then the one-click header */
+	m.unsubscribe = "https://shop.example.com/u?t=b0BleC5pbw.crdQ";
+	assert_int_equal(cw_mime_build(&m, &out, &n, &e), 0);
+	assert_non_null(strstr(out, "\r\nList-Unsubscribe: <https://shop.example.com/u?t="
+	    "b0BleC5pbw.crdQ>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
+	assert_true(strstr(out, "List-Unsubscribe") < strstr(out, "\r\n\r\n"));
+	free(out);
+
+	/* long: on the next line, whole, never folded inside the brackets */
+	memset(longer, 'x', sizeof(longer));
+	memcpy(longer, "https://shop.example.com/u?t=", 29);
+	longer[sizeof(longer) - 1] = '\0';
+	m.unsubscribe = longer;
+	assert_int_equal(cw_mime_build(&m, &out, &n, &e), 0);
+	v = cw_asprintf("\r\nList-Unsubscribe:\r\n <%s>\r\nList-Unsubscribe-Post: "
+	    "List-Unsubscribe=One-Click\r\n", longer);
+	assert_non_null(strstr(out, v));
+	free(v);
+	v = get_header(out, "List-Unsubscribe");
+	assert_non_null(strstr(v, longer));
+	free(v);
+	free(out);
+
+	/* what could end the URL early, or start a header, is refused */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		m.unsubscribe = bad[i];
+		assert_int_equal(cw_mime_build(&m, &out, &n, &e), -1);
+		assert_null(out);
+		assert_non_null(strstr(e.msg, "List-Unsubscribe"));
+	}
+}
+
+/* A notification's unsubscribeUrl (cart-notify's) becomes its header. */
+static void
+test_notification_unsubscribe(void **state)
+{
+	json_t *rec = json_pack("{s:s,s:s,s:s}", "notificationId", "n1", "email", "o@ex.io",
+	    "unsubscribeUrl", "https://shop.example.com/u/t.m");
+	struct cw_email em = {(char *)"S", (char *)"<p>h</p>", (char *)"t"};
+	char *out;
+	size_t n;
+	cw_err e;
+
+	(void)state;
+	assert_int_equal(cw_mime_notification(&em, rec, "shop@example.com", WHEN, &out, &n, &e), 0);
+	assert_non_null(strstr(out, "\r\nList-Unsubscribe: <https://shop.example.com/u/t.m>\r\n"
+	    "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
+	free(out);
+	json_object_del(rec, "unsubscribeUrl");
+	assert_int_equal(cw_mime_notification(&em, rec, "shop@example.com", WHEN, &out, &n, &e), 0);
+	assert_null(strstr(out, "List-Unsubscribe"));
+	free(out);
+	json_decref(rec);
+}
+
 int
 main(void)
 {
@@ -544,6 +631,8 @@ main(void)
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_structure),
 		cmocka_unit_test(test_notification),
+		cmocka_unit_test(test_unsubscribe),
+		cmocka_unit_test(test_notification_unsubscribe),
 	};
 
 	return cmocka_run_group_tests_name("mime", tests, NULL, NULL);

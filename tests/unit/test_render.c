@@ -252,6 +252,38 @@ test_golden_facts(void **state)
 	cw_render_free(r);
 }
 
+/* The shipped templates' unsubscribe link: shown with unsubscribeUrl,
+ * nothing (and no warning) without it. */
+static void
+test_unsubscribe_link(void **state)
+{
+	struct cw_render *r = shipped();
+	json_t *rec = golden_record("repeat-late");
+	struct cw_email m;
+	char *w;
+
+	(void)state;
+	cw_render_email(r, rec, &m);
+	w = cw_render_warnings(r);
+	if (w != NULL)
+		fail_msg("warnings: %s", w);
+	assert_null(strstr(m.html, "Unsubscribe"));
+	assert_null(strstr(m.text, "stop these reminders"));
+	cw_email_free(&m);
+
+	json_object_set_new(rec, "unsubscribeUrl",
+	    json_string("https://shop.example.com/unsub?t=b0BleC5pbw.crdQ&x=1"));
+	cw_render_email(r, rec, &m);
+	assert_null(cw_render_warnings(r));
+	assert_non_null(strstr(m.html, "<a href=\"https://shop.example.com/unsub?t=b0BleC5pbw.crdQ"
+	    "&amp;x=1\" target=\"_blank\" style=\"color:#6b7280;\">Unsubscribe</a>"));
+	assert_non_null(strstr(m.text, "\nTo stop these reminders: "
+	    "https://shop.example.com/unsub?t=b0BleC5pbw.crdQ&x=1\n"));
+	cw_email_free(&m);
+	json_decref(rec);
+	cw_render_free(r);
+}
+
 static void
 test_html_escaping(void **state)
 {
@@ -1056,6 +1088,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden),
 		cmocka_unit_test(test_golden_facts),
+		cmocka_unit_test(test_unsubscribe_link),
 		cmocka_unit_test(test_html_escaping),
 		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_html_contexts),

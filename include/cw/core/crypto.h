@@ -12,6 +12,24 @@ char *cw_base64(const void *data, size_t n);
  * NULL if s is not valid base64. */
 unsigned char *cw_unbase64(const char *s, size_t *n);
 
+/* base64url (RFC 4648 section 5: '-' and '_' for '+' and '/') without
+ * padding. Caller frees. */
+char *cw_base64url(const void *data, size_t n);
+
+/*
+ * Decodes s[0..len) as base64url without padding, strictly: only the
+ * alphabet (no '=', no whitespace, no '+' or '/'), not a length that leaves
+ * one character over, and the bits a last partial group does not use all
+ * zero, so that each byte string has exactly one encoding. Returns a buffer
+ * the caller frees (NUL-terminated for convenience, *n excludes the NUL), or
+ * NULL when s is not such an encoding.
+ */
+unsigned char *cw_unbase64url(const char *s, size_t len, size_t *n);
+
+/* 1 if a[0..n) and b[0..n) are equal, else 0, in a time that does not
+ * depend on where they differ: for comparing MACs. */
+int cw_ct_equal(const void *a, const void *b, size_t n);
+
 /* Lowercase hex SHA-1 of data, 40 chars and a NUL. */
 void cw_sha1_hex(const void *data, size_t n, char out[41]);
 

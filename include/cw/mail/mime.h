@@ -31,16 +31,22 @@ struct cw_mime {
 	const char *language;   /* Content-Language, NULL or "" for none */
 	time_t date;            /* the Date header: the real clock, time(NULL) */
 	const char *boundary;   /* NULL: a random one; tests may fix it */
+	const char *unsubscribe; /* the one-click unsubscribe URL (https, RFC 8058);
+	                          * NULL or "" for none */
 };
 
 /*
  * Builds the whole message: From, To, Subject, Date, Message-ID,
- * MIME-Version, Content-Language, X-Cartwatch-Notification-Id, then
+ * MIME-Version, Content-Language, X-Cartwatch-Notification-Id, with an
+ * unsubscribe URL List-Unsubscribe: <URL> (RFC 2369; the URL whole, on a
+ * line of its own when it does not fit beside the name) and
+ * List-Unsubscribe-Post: List-Unsubscribe=One-Click (RFC 8058), then
  * multipart/alternative with text/plain and text/html in UTF-8,
  * quoted-printable; CRLF line endings, no line over 998 bytes. *out (for the
  * caller to free) is NUL-terminated, *n its length. -1 with e when a header
  * would carry CR or LF, an address or the id is malformed, or the random
- * boundary could not be had.
+ * boundary could not be had, or the unsubscribe URL holds a blank, a control
+ * character, '<', '>' or non-ASCII, or is too long for a line.
  */
 int cw_mime_build(const struct cw_mime *m, char **out, size_t *n, cw_err *e);
 

@@ -132,7 +132,8 @@ void cw_render_free(struct cw_render *r);
  * that in orderDetails[].productImage viewport images with an empty url are
  * dropped (an image left with none becomes null: no picture), and
  * "defaultImage" is added: the first viewport image with useForDefaultImageTag
- * true, else the last one. rec itself is not changed.
+ * true, else the last one; and a missing unsubscribeUrl is null (no link, no
+ * warning). rec itself is not changed.
  */
 void cw_render_email(struct cw_render *r, const json_t *rec, struct cw_email *m);
 
@@ -146,8 +147,9 @@ void cw_email_free(struct cw_email *m);
 /*
  * cw_mime_build() (mime.h) for a notification record: To is rec's email with
  * "firstName lastName" as the display name (control characters in the names
- * become spaces), the id its notificationId, the language its language; m
- * holds the rendered parts.
+ * become spaces), the id its notificationId, the language its language, the
+ * List-Unsubscribe URL its unsubscribeUrl (when it has one); m holds the
+ * rendered parts.
  */
 int cw_mime_notification(const struct cw_email *m, const json_t *rec,
     const char *from, time_t date, char **out, size_t *n, cw_err *e);

@@ -38,7 +38,8 @@ int cw_notification_check(const json_t *rec, cw_err *e);
 
 /* The data object the sample sends to Emarsys, which SendGrid and Mandrill
  * templates get too: firstName, lastName, language, currency,
- * returnToCartUrl, orderDetails. New reference. */
+ * returnToCartUrl, orderDetails; and unsubscribeUrl when rec has one
+ * (cart-notify adds it with Cartwatch.Unsubscribe.Url). New reference. */
 json_t *cw_notification_data(const json_t *rec);
 
 #endif

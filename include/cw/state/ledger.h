@@ -16,12 +16,14 @@ struct cw_ledger_opts {
 	int max_attempts;    /* failed sends before giving up */
 	int resend_uncertain; /* an unknown outcome counts as a failure */
 	long retention_s;    /* prune: entries older than this go */
-	json_t *steps;       /* [{"after": seconds, "event": "..."}], step 1 first; owned */
+	json_t *steps;       /* [{"after": s, "late": s or -1, "event": "..."}], step 1 first
+	                      * (cw/core/series.h); owned */
 };
 
 /* Cartwatch.StateStore.{LeaseMinutes (30), MaxAttempts (3), RetentionDays (90),
  * ResendUncertain (false)},
- * Cartwatch.Reminders (default: one step at the Exclude delay, for event),
+ * Cartwatch.Reminders (cw/core/series.h: default one step at the Exclude
+ * delay, for event),
  * RetailServerClientOptions.OperatingUnitNumber. Problems counted in c.
  * event (borrowed, may be NULL) is the provider's campaign event: the ledger
  * reads no provider's keys, its caller does. */
@@ -101,6 +103,15 @@ int cw_ledger_sending(struct cw_ledger *l, const char *key, const struct timespe
 /* Upserts the sample's run-status document "<oun>:<channel>" (not in a dry run). */
 int cw_ledger_run_status(struct cw_ledger *l, long long channel, const char *last,
     const char *cart_ids, cw_err *e);
+
+/*
+ * Where the last successful run of channel left off: the time in its
+ * run-status document (the sample's watermark, which cw_ledger_run_status
+ * writes). 1 with *at set; 0 when there is no such document or time; -1
+ * with e. Reads s only: a store without a ledger (cart-fetch's) will do.
+ */
+int cw_ledger_last_run(struct cw_docstore *s, const char *oun, long long channel,
+    struct timespec *at, cw_err *e);
 
 /* on is "email" or "customer". suppress adds (add=1) or removes an opt-out. */
 int cw_ledger_suppress(struct cw_ledger *l, const char *on, const char *value, int add,
