@@ -52,6 +52,7 @@ cat >"$T/race/c.json" <<JSON
 {"KeyVaultOptions": {"KeyVaultUrl": "file:$T/race/vault.json"},
  "RetailServerClientOptions": {"OperatingUnitNumber": 128},
  "Cartwatch": {"StateStore": {"Path": "state/race.db"}, "Http": {"MaxAttempts": 1},
+   "StopOnPurchase": false,
    "Notify": {"Provider": "webhook", "Webhook": {"Url": "http://127.0.0.1:9/hook"}}}}
 JSON
 carts 2 800 >"$T/race/carts.ndjson"

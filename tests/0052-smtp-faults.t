@@ -28,12 +28,13 @@ smtp_fault_start
 jq -n --arg pw "$pw" '{SmtpPassword: $pw}' >"$T/vault.json"
 chmod 600 "$T/vault.json"
 
-# config URL: cart-notify's configuration for SMTP at URL, quick to give up.
+# config URL: cart-notify's configuration for SMTP at URL, quick to give up;
+# no Retail Server here, so no stop on purchase.
 cfg=$T/appsettings.json
 config() {
 	jq -n --arg url "$1" --arg vault "file:$T/vault.json" '{
 	    KeyVaultOptions: {KeyVaultUrl: $vault},
-	    Cartwatch: {Notify: {Provider: "smtp", CheckOptOuts: false, Smtp: {
+	    Cartwatch: {StopOnPurchase: false, Notify: {Provider: "smtp", CheckOptOuts: false, Smtp: {
 		Url: $url, From: "Contoso Shop <shop@contoso.example>",
 		User: "shop-mailer", PasswordSecretName: "SmtpPassword",
 		MaxAttempts: 2, BackoffMs: 10, MaxBackoffMs: 20,

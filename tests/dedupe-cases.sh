@@ -326,7 +326,9 @@ jq -c '{notificationId, cartId: .Id, status: "skipped", provider: "preview", cha
 expect_exit 0 "its results committed" cart-dedupe -c "$cdir/preview.json" --commit <"$T/prev-res.ndjson"
 has "$T/stderr" 'nothing is recorded$' "says it records nothing"
 expect_exit 0 "preview results from a hand-run stage" cart-dedupe -c "$cfg" --commit <"$T/prev-res.ndjson"
-is "$(count "$T/stderr" 'note: results of the preview provider are not recorded')" 1 "are not recorded, said once"
+is "$(count "$T/stderr" 'note: results of the preview provider and of test sends')" 1 "are not recorded, said once"
+jq -c '. + {provider: "smtp", status: "sent", test: true}' "$T/prev-res.ndjson" >"$T/test-res.ndjson"
+expect_exit 0 "results of a test send (cart-notify --to)" cart-dedupe -c "$cfg" --commit <"$T/test-res.ndjson"
 expect_exit 0 "then a run with the real provider" cart-dedupe -c "$cfg" <"$T/prev.ndjson"
 is "$(jq -r .Id "$T/stdout" | tr '\n' ' ')" "cart-630 cart-631 " "sends everything"
 
@@ -337,8 +339,10 @@ is "$(jq -r .Id "$T/stdout" | tr '\n' ' ')" "cart-630 cart-631 " "sends everythi
 # webhook on a loopback port that refuses: the mark is what is under test.
 printf '{"WebhookSecret": "s3"}' >"$cdir/vault.json"
 chmod 600 "$cdir/vault.json"
+# No Retail Server here to ask for orders: stop on purchase is off.
 jq --arg v "file:$cdir/vault.json" '.KeyVaultOptions.KeyVaultUrl = $v |
     .Cartwatch.Notify = {Provider: "webhook", Webhook: {Url: "http://127.0.0.1:9/hook"}} |
+    .Cartwatch.StopOnPurchase = false |
     .Cartwatch.Http = {MaxAttempts: 1}' "$cfg" >"$cdir/hook.json"
 carts 3 640 >"$T/kill.ndjson"
 expect_exit 0 "three carts claimed" cart-dedupe -c "$cdir/hook.json" <"$T/kill.ndjson"
@@ -416,3 +420,85 @@ expect_exit 0 "forget --email of an old opt-out" cart-dedupe -c "$cdir/legacy.js
 has "$T/stderr" "forgot 1 record" "erases it"
 expect_exit 0 "the next run" cart-dedupe -c "$cdir/legacy.json" <"$T/legacy.ndjson"
 is "$(jq -r .Id "$T/stdout" | tr '\n' ' ')" "cart-1 cart-2 " "both are owed again"
+
+# Issue 12's policies, stepping the business clock: a late step skipped, the
+# frequency cap across carts and steps, quiet hours that defer and then send.
+# Steps at 10 and 60 minutes; step 2 late 30 minutes after its moment.
+jq '.Cartwatch.Reminders = [{AfterMinutes: 10}, {AfterMinutes: 60, MaxLateMinutes: 30}]' \
+	"$cfg" >"$cdir/late.json"
+at() { CARTWATCH_NOW=$1; export CARTWATCH_NOW; }
+carts 2 7100 2026-11-24T10:00:00Z >"$T/late.ndjson"
+at 2026-11-24T10:15:00Z
+expect_exit 0 "late: step 1 of two carts" cart-dedupe -c "$cdir/late.json" <"$T/late.ndjson"
+results sent <"$T/stdout" >"$T/late-r1.ndjson"
+cart-dedupe -c "$cdir/late.json" --commit <"$T/late-r1.ndjson" 2>/dev/null
+at 2026-11-24T11:30:00Z   # step 2's moment 11:00, late after 11:30
+expect_exit 0 "late: at the last moment" cart-dedupe -c "$cdir/late.json" <"$T/late.ndjson"
+is "$(jq -r '"\(.Id) \(.step)"' "$T/stdout" | tr '\n' ' ')" "cart-7100 2 cart-7101 2 " \
+	"step 2 is still sent at its moment + MaxLateMinutes"
+cart-dedupe -c "$cdir/late.json" --commit <"$T/stdout" 2>/dev/null || :   # released (no status)
+carts 1 7102 2026-11-24T10:00:00Z >"$T/late2.ndjson"
+at 2026-11-24T10:15:00Z
+cart-dedupe -c "$cdir/late.json" <"$T/late2.ndjson" | results sent >"$T/late-r2.ndjson"
+cart-dedupe -c "$cdir/late.json" --commit <"$T/late-r2.ndjson" 2>/dev/null
+at 2026-11-24T11:30:01Z
+expect_exit 0 "late: a second after" cart-dedupe -c "$cdir/late.json" <"$T/late2.ndjson"
+is "$(lines "$T/stdout")" 0 "step 2 is not sent late"
+k2=$(cart-dedupe -c "$cdir/late.json" --dry-run <"$T/late2.ndjson" 2>/dev/null | wc -l | tr -d ' ')
+is "$k2" 0 "and stays skipped"
+is "$(python3 "$top/tests/storectl.py" "$store" list | jq -r 'select(.cartId == "cart-7102" and .step == 2) | "\(.state) \(.reason)"')" \
+	"skipped late" "the ledger says skipped, reason late"
+at 2026-11-24T12:00:00Z   # the clock the other cases use
+
+# The frequency cap: one reminder per person within 120 minutes, whatever the
+# carts and steps. C7200 has two carts; C7201's step 2 falls inside the cap.
+jq '.Cartwatch.Reminders = [{AfterMinutes: 10}, {AfterMinutes: 60}] |
+	.Cartwatch.FrequencyCap.Minutes = 120' "$cfg" >"$cdir/cap.json"
+{
+	carts 1 7200 2026-11-24T10:00:00Z
+	carts 1 7201 2026-11-24T10:00:00Z
+	carts 1 7202 2026-11-24T10:05:00Z | jq -c '.CustomerId = "C7200" | .ReceiptEmail = "other@example.com"'
+	carts 1 7203 2026-11-24T10:05:00Z | jq -c '.CustomerId = "G" | .ReceiptEmail = "C7201@Example.com"'
+} >"$T/cap.ndjson"
+at 2026-11-24T10:20:00Z
+expect_exit 0 "cap: the first run" cart-dedupe -c "$cdir/cap.json" <"$T/cap.ndjson"
+is "$(jq -r .Id "$T/stdout" | tr '\n' ' ')" "cart-7200 cart-7201 " \
+	"one cart each: the same customer's second cart and the same address's are capped"
+results sent <"$T/stdout" >"$T/cap-r1.ndjson"
+cart-dedupe -c "$cdir/cap.json" --commit <"$T/cap-r1.ndjson" 2>/dev/null
+python3 "$top/tests/storectl.py" "$store" list >"$T/cap-docs.ndjson"
+is "$(jq -r 'select(.cartId == "cart-7202" or .cartId == "cart-7203") | "\(.cartId) \(.state) \(.reason)"' "$T/cap-docs.ndjson" | sort | tr '\n' ';')" \
+	"cart-7202 skipped frequency-cap;cart-7203 skipped frequency-cap;" "both recorded as skipped, frequency-cap"
+at 2026-11-24T11:05:00Z
+expect_exit 0 "cap: step 2 inside the cap" cart-dedupe -c "$cdir/cap.json" <"$T/cap.ndjson"
+is "$(lines "$T/stdout")" 0 "is not sent"
+at 2026-11-24T12:21:00Z
+expect_exit 0 "cap: after it" cart-dedupe -c "$cdir/cap.json" <"$T/cap.ndjson"
+is "$(lines "$T/stdout")" 0 "a capped step stays skipped (final)"
+jq '.Cartwatch.Reminders = [{AfterMinutes: 10}, {AfterMinutes: 60}]' "$cfg" >"$cdir/nocap.json"
+carts 2 7210 2026-11-24T10:00:00Z | jq -c '.CustomerId = "C7210"' >"$T/nocap.ndjson"
+expect_exit 0 "without a cap" cart-dedupe -c "$cdir/nocap.json" <"$T/nocap.ndjson"
+is "$(lines "$T/stdout")" 2 "the same customer's two carts both pass (the cap is off by default)"
+at 2026-11-24T12:00:00Z   # the clock the other cases use
+
+# Quiet hours 22:00-07:00 in Berlin (UTC+1 in November): nothing is claimed,
+# the due step is noted as deferred, and the first run after 07:00 sends it.
+jq '.Cartwatch.QuietHours = {Start: "22:00", End: "07:00", TimeZone: "Europe/Berlin"}' \
+	"$cfg" >"$cdir/quiet.json"
+carts 2 7300 2026-11-24T20:30:00Z >"$T/quiet.ndjson"
+at 2026-11-24T21:30:00Z   # 22:30 in Berlin
+expect_exit 0 "quiet hours: a run inside them" cart-dedupe -c "$cdir/quiet.json" <"$T/quiet.ndjson"
+is "$(lines "$T/stdout")" 0 "claims nothing"
+has "$T/stderr" "quiet hours .Cartwatch.QuietHours. until 2026-11-25T06:00:00Z: nothing is claimed" \
+	"says until when, in UTC"
+has "$T/stderr" "2 reminders wait for the end of the quiet hours" "and how many wait"
+is "$(python3 "$top/tests/storectl.py" "$store" list | jq -r 'select(.cartId == "cart-7300" or .cartId == "cart-7301") | "\(.state) \(.reason)"' | sort -u)" \
+	"deferred quiet-hours" "each due step noted as deferred (quiet-hours)"
+at 2026-11-25T05:59:59Z
+expect_exit 0 "quiet hours: a second before the end" cart-dedupe -c "$cdir/quiet.json" <"$T/quiet.ndjson"
+is "$(lines "$T/stdout")" 0 "still nothing"
+at 2026-11-25T06:00:00Z
+expect_exit 0 "quiet hours: at the end" cart-dedupe -c "$cdir/quiet.json" <"$T/quiet.ndjson"
+is "$(jq -r .Id "$T/stdout" | tr '\n' ' ')" "cart-7300 cart-7301 " "both are claimed and pass"
+lacks "$T/stderr" "quiet hours" "without a word of quiet hours"
+at 2026-11-24T12:00:00Z   # the clock the other cases use

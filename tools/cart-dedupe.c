@@ -11,14 +11,18 @@
 #include "cw/core/clock.h"
 #include "cw/core/config.h"
 #include "cw/core/json.h"
+#include "cw/core/quiet.h"
 #include "cw/core/util.h"
 #include "cw/d365/cart.h"
+#include "cw/d365/retail.h"
 #include "cw/net/http.h"
 #include "cw/net/keyvault.h"
 #include "cw/net/unsubscribe.h"
 #include "cw/state/ledger.h"
+#include "cw/state/recovery.h"
 #include "cw/state/stores.h"
 #include "cw/tool/ndjson.h"
+#include "cw/tool/report.h"
 #include "cw/tool/tool.h"
 
 /*
@@ -51,6 +55,9 @@ struct dedupe {
 	struct cw_docstore_cfg sc;
 	struct cw_unsub unsub;  /* suppress --token: the key that signs tokens */
 	struct cw_tool *t;      /* its vault, for that key */
+	struct cw_quiet quiet;  /* Cartwatch.QuietHours */
+	int quiet_now;          /* this run is inside them: defer, claim nothing */
+	unsigned long deferred;
 };
 
 /* The command line, once parsed. */
@@ -58,6 +65,8 @@ struct args {
 	const char *email, *customer, *notification;
 	const char *token;   /* suppress --token; "-": read from stdin */
 	unsigned given;      /* the A_ options given */
+	long days;           /* report --days */
+	const char *since, *html;  /* report --since, --html */
 };
 
 /* Options a command may take (struct cmd) and that args says were given. */
@@ -231,7 +240,9 @@ claim(struct dedupe *d, const struct cw_rec *rec)
 		cw_rec_warn(rec, "%s; not claimed", e.msg);
 		return CW_REC_BAD;
 	}
-	v = cw_ledger_claim(d->l, rec->json, &modified, &d->now, key, &step, &e);
+	v = d->quiet_now ? cw_ledger_defer(d->l, rec->json, &modified, &d->now, &e) :
+	    cw_ledger_claim(d->l, rec->json, &modified, &d->now, key, &step, &e);
+	d->deferred += v == CW_DEFERRED;
 	if (v == CW_LEDGER_CORRUPT) {
 		cw_rec_warn(rec, "%s; not claimed", e.msg);
 		return CW_REC_BAD;
@@ -292,7 +303,6 @@ static int
 record(struct dedupe *d, const struct cw_rec *rec)
 {
 	const char *status = cw_json_istr(rec->json, "status");
-	const char *provider = cw_json_istr(rec->json, "provider");
 	int gave_up, bad;
 	cw_err e;
 
@@ -306,10 +316,10 @@ record(struct dedupe *d, const struct cw_rec *rec)
 		d->store_failed = 1;
 		return CW_REC_STOP;
 	}
-	if (provider != NULL && strcmp(provider, "preview") == 0 && !d->preview_noted) {
+	if (!cw_ledger_records(rec->json) && !d->preview_noted) {
 		d->preview_noted = 1;
-		cw_warnx("note: results of the preview provider are not recorded: a preview "
-		    "sends nothing, so its carts stay owed");
+		cw_warnx("note: results of the preview provider and of test sends "
+		    "(cart-notify --to) are not recorded: their carts stay owed");
 	}
 	if (json_is_true(cw_json_iget(rec->json, "uncertain")) && !d->resend_uncertain)
 		cw_rec_warn(rec, "notification %s (cart %s) may or may not have been "
@@ -324,7 +334,7 @@ record(struct dedupe *d, const struct cw_rec *rec)
 		    cw_json_istr(rec->json, "error") ? cw_json_istr(rec->json, "error") : "none");
 	if (strcmp(status, "failed") == 0)
 		d->failures = 1;
-	else
+	else if (cw_ledger_records(rec->json))  /* no watermark from a preview */
 		remember(d, rec->json);
 	return CW_REC_OK;
 }
@@ -478,10 +488,21 @@ run_commit(struct dedupe *d, const struct args *a)
 static int
 run_filter(struct dedupe *d, const struct args *a)
 {
+	struct timespec until;
+	char end[CW_ISO8601_MAX];
+	int code;
+
 	if (a->given & A_COMMIT)
 		return run_commit(d, a);
 	dry_run(d, a, "nothing is claimed");
-	return cw_ndjson_loop_flush(stdin, "<stdin>", filter, d, &filtering, NULL);
+	if ((d->quiet_now = cw_quiet_inside(&d->quiet, &d->now, &until)))
+		cw_warnx("quiet hours (Cartwatch.QuietHours) until %s: nothing is claimed",
+		    cw_iso8601_format(&until, end));
+	code = cw_ndjson_loop_flush(stdin, "<stdin>", filter, d, &filtering, NULL);
+	if (d->quiet_now)
+		cw_warnx("%lu reminder%s wait for the end of the quiet hours", d->deferred,
+		    d->deferred == 1 ? "" : "s");
+	return code;
 }
 
 /*
@@ -680,6 +701,157 @@ run_resend(struct dedupe *d, const struct args *a)
 	return CW_EXIT_OK;
 }
 
+/*
+ * report: the recovery report (DESIGN.md section 8 item 8). Its options, in
+ * the bits above those of the other commands'.
+ */
+enum { A_REPORT = 0x100 };
+enum { O_DAYS = 0x1000, O_SINCE, O_HTML };
+#define REPORT_OPTIONS \
+	{"days", required_argument, NULL, O_DAYS}, \
+	{"since", required_argument, NULL, O_SINCE}, \
+	{"html", required_argument, NULL, O_HTML}
+#define REPORT_DAYS 30  /* without --days or --since */
+
+/* One of report's options, or a usage error. */
+static void
+report_option(int ch, struct args *a)
+{
+	switch (ch) {
+	case O_DAYS: a->days = (long)cw_eopt_int("--days", optarg, 1, 3650); break;
+	case O_SINCE: a->since = optarg; break;
+	case O_HTML: a->html = optarg; break;
+	default: usage(stderr, CW_EXIT_USAGE);
+	}
+	a->given |= A_REPORT;
+}
+
+/* Where the report starts, and its period in words, from the options. */
+static void
+report_since(const struct dedupe *d, const struct args *a, struct timespec *since,
+    char *period, size_t n)
+{
+	char from[CW_ISO8601_MAX], now[CW_ISO8601_MAX];
+
+	if ((a->days != 0 && a->since != NULL) || (a->html != NULL && (a->given & A_JSON)))
+		usage(stderr, CW_EXIT_USAGE);
+	cw_iso8601_format(&d->now, now);
+	if (a->since != NULL) {
+		if (cw_iso8601_parse(a->since, since) != 0)
+			cw_errx(CW_EXIT_USAGE, "--since: not an ISO 8601 time: \"%s\"", a->since);
+		snprintf(period, n, "reminders since %s, as of %s", cw_iso8601_format(since, from),
+		    now);
+		return;
+	}
+	/* the last N UTC days, today included */
+	since->tv_sec = d->now.tv_sec - d->now.tv_sec % 86400 -
+	    (a->days != 0 ? a->days - 1 : REPORT_DAYS - 1) * 86400L;
+	since->tv_nsec = 0;
+	cw_iso8601_format(since, from);
+	from[10] = '\0';
+	snprintf(period, n, "reminders of the UTC days since %s, as of %s", from, now);
+}
+
+/*
+ * Attribution, the report's own (cart-dedupe(1) REPORT): asks Retail Server
+ * for the orders of the customers whose sent reminders are not settled yet,
+ * and keeps what it learns in the store. 0, or CW_EXIT_USAGE or
+ * CW_EXIT_FAIL having said why; *failed set when some orders could not be
+ * read (the figures are still made, without them).
+ */
+static int
+attribute(struct dedupe *d, json_t *entries, int *failed)
+{
+	struct cw_config *cfg = d->t->cfg;
+	long days = (long)cw_config_int(cfg, "Cartwatch.Report.AttributionDays");
+	int in_flight = (int)cw_config_int(cfg, "Cartwatch.Notify.MaxInFlight");
+	struct cw_retail_opts ro = {0};
+	struct cw_vault *vault = d->t->vault;
+	struct cw_retail *rs = NULL;
+	size_t asked = 0;
+	long r = 0;
+	char *url = NULL;
+	cw_err e;
+
+	if (cw_recovery_unsettled(entries, days) > 0) {
+		cw_retail_config(&ro, cfg);
+		if (vault == NULL)
+			url = cw_vault_url_config(cfg);
+		cw_warn_lines(cw_config_take_said(cfg));
+		if (cw_config_errors(cfg) != 0) {
+			free(url);
+			return CW_EXIT_USAGE;
+		}
+		if ((url != NULL && cw_vault_open(url, d->t->http, &vault, &e) != 0) ||
+		    (rs = cw_retail_open(&ro, d->t->http, vault, &e)) == NULL) {
+			/* the figures still come, with what the store knows */
+			cw_warnx("%s; no recoveries looked up", e.msg);
+			*failed = 1;
+		} else
+			r = cw_recovery_attribute(cw_ledger_store(d->l), rs, entries, days,
+			    in_flight, &d->now, &asked, &e);
+		cw_retail_close(rs);
+		if (url != NULL)
+			cw_vault_close(vault);
+		free(url);
+	}
+	fprintf(stderr, "%s: asked Retail Server for %zu customers' orders\n",
+	    program_invocation_short_name, asked);
+	if (r < 0) {
+		cw_warnx("%s", e.msg);
+		return CW_EXIT_FAIL;
+	}
+	if (r > 0) {
+		cw_warnx("the orders of %ld customer%s could not be read (%s): their reminders "
+		    "count as not recovered until a later report reads them", r, r == 1 ? "" : "s",
+		    e.msg);
+		*failed = 1;
+	}
+	return 0;
+}
+
+static int
+run_report(struct dedupe *d, const struct args *a)
+{
+	struct timespec since;
+	char period[200];
+	json_t *entries, *rows, *total, *row;
+	struct cw_buf out = CW_BUF_INIT;
+	int failed = 0, code;
+	size_t i;
+	cw_err e;
+
+	report_since(d, a, &since, period, sizeof(period));
+	if (cw_recovery_read(cw_ledger_store(d->l), d->oun, &since, &entries, &e) != 0) {
+		cw_warnx("%s", e.msg);
+		return CW_EXIT_FAIL;
+	}
+	if ((code = attribute(d, entries, &failed)) != 0) {
+		json_decref(entries);
+		return code;
+	}
+	rows = cw_recovery_figures(entries);
+	total = cw_recovery_total(rows);
+	if (a->given & A_JSON)
+		json_array_foreach(rows, i, row)
+			cw_ewrite_json(stdout, row);
+	else if (a->html != NULL) {
+		cw_report_html(&out, rows, total, period);
+		if (cw_report_write(a->html, out.data, out.len, &e) != 0) {
+			cw_warnx("%s", e.msg);
+			failed = 1;
+		}
+	} else {
+		cw_report_table(&out, rows, total, period);
+		cw_ewrite_lines(stdout, out.data, out.len);
+	}
+	cw_buf_free(&out);
+	json_decref(total);
+	json_decref(rows);
+	json_decref(entries);
+	return failed ? CW_EXIT_FAIL : CW_EXIT_OK;
+}
+
 /* In the order of the manual's synopsis; "filter" is the default. */
 static const struct cmd cmds[] = {
 	{"filter", A_COMMIT | A_DRY, 0, 0, 1, "[--commit | --dry-run]", run_filter},
@@ -695,6 +867,8 @@ static const struct cmd cmds[] = {
 	{"where", 0, 0, 0, 0, "where | import", run_where},
 	{"import", 0, 0, 0, 1, NULL, run_import},
 	{"resend", 0, 0, 1, 1, "resend NOTIFICATION-ID", run_resend},
+	{"report", A_JSON | A_REPORT, 0, 0, 1,
+	    "report [--days N | --since ISO] [--json | --html FILE]", run_report},
 	{NULL, 0, 0, 0, 0, NULL, NULL}
 };
 
@@ -729,6 +903,7 @@ configure(struct dedupe *d, struct cw_tool *t, const struct args *a,
 	/* The default step's event is Emarsys's; the ledger reads no provider keys. */
 	cw_ledger_config(lo, t->cfg, cw_config_str(t->cfg, "EmarsysClientOptions.ExternalEventId"));
 	d->provider = cw_config_str(t->cfg, "Cartwatch.Notify.Provider");
+	cw_quiet_config(&d->quiet, t->cfg);
 	/* The vault only when the store's key lives there, or for the key
 	 * that signs unsubscribe tokens. */
 	if (a->given & A_TOKEN)
@@ -766,7 +941,7 @@ main(int argc, char *argv[])
 		{"customer", required_argument, NULL, O_CUSTOMER},
 		{"token", required_argument, NULL, O_TOKEN},
 		{"keep-suppression", no_argument, NULL, O_KEEP},
-		{"json", no_argument, NULL, O_JSON},
+		{"json", no_argument, NULL, O_JSON}, REPORT_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'v'},
 		{NULL, 0, NULL, 0}
@@ -793,7 +968,7 @@ main(int argc, char *argv[])
 		case O_JSON: a.given |= A_JSON; break;
 		case 'h': usage(stdout, CW_EXIT_OK); break;
 		case 'v': cw_print_version(); return CW_EXIT_OK;
-		default: usage(stderr, CW_EXIT_USAGE);
+		default: report_option(ch, &a);
 		}
 	}
 	c = command(argc, argv, &a);

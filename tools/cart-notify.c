@@ -12,10 +12,13 @@
 #include "cw/core/config.h"
 #include "cw/core/json.h"
 #include "cw/core/util.h"
+#include "cw/d365/retail.h"
+#include "cw/net/email.h"
 #include "cw/net/http.h"
 #include "cw/net/keyvault.h"
 #include "cw/net/unsubscribe.h"
 #include "cw/notify/provider.h"
+#include "cw/notify/purchase.h"
 #include "cw/notify/registry.h"
 #include "cw/notify/result.h"
 #include "cw/state/ledger.h"
@@ -52,6 +55,11 @@ struct notify {
 	size_t n, cap, sendable;
 	struct cw_unsub unsub;      /* Cartwatch.Unsubscribe: url NULL for no links */
 	int checks;        /* Cartwatch.Notify.CheckOptOuts */
+	int purchases;     /* Cartwatch.StopOnPurchase, when sending for real */
+	const char *to;    /* --to: a test send to this address instead */
+	int in_flight;     /* Cartwatch.Notify.MaxInFlight */
+	struct cw_retail_opts ro;
+	struct cw_retail *rs;  /* for the order history; opened at the first check */
 	int stopped;       /* the provider cannot go on: fail the rest */
 	int failed;        /* a whole request failed: exit 1 at the end */
 	char why[600];
@@ -60,9 +68,40 @@ struct notify {
 static void
 usage(FILE *f, int code)
 {
-	fprintf(f, "usage: %s [-c FILE] [--provider NAME] [--dry-run] [--preview-dir DIR]\n",
+	fprintf(f, "usage: %s [-c FILE] [--provider NAME] [--dry-run] [--preview-dir DIR] "
+	    "[--to ADDRESS]\n",
 	    program_invocation_short_name);
 	exit(code);
+}
+
+/*
+ * Stop on purchase, right before the send: res[j] becomes a skipped result
+ * for each of recs[0..k) whose customer ordered since the cart was modified,
+ * or a failed one when Retail Server could not say. -1 with nt->why when
+ * Retail Server cannot be reached at all.
+ */
+static int
+purchases(struct notify *nt, json_t **recs, size_t k, json_t **res)
+{
+	json_t **out;
+	cw_err e;
+
+	if (!nt->purchases || k == 0)
+		return 0;
+	if (nt->rs == NULL &&
+	    (nt->rs = cw_retail_open(&nt->ro, nt->t->http, nt->t->vault, &e)) == NULL) {
+		cw_warnx("stop on purchase: %s", e.msg);
+		snprintf(nt->why, sizeof(nt->why), "stop on purchase: %s", e.msg);
+		return -1;
+	}
+	out = cw_calloc(k, sizeof(*out));
+	if (cw_purchase_check(nt->rs, recs, k, nt->p->name, nt->in_flight, out) > 0)
+		nt->failed = 1;
+	for (size_t j = 0; j < k; j++)
+		if (out[j] != NULL)
+			res[j] = out[j];
+	free(out);
+	return 0;
 }
 
 /* Sends what is queued, then writes every queued result in order. */
@@ -80,11 +119,17 @@ flush(struct notify *nt)
 			at[k] = i;
 			recs[k++] = nt->q[i].rec;
 		}
+	if (!nt->stopped && purchases(nt, recs, k, res) != 0)
+		nt->stopped = 1;
 	/* Durably "sending" before the provider sees them: a run killed after
 	 * this leaves them uncertain, not owed (cw_ledger_sending). A record
 	 * whose mark cannot be written is not sent. */
 	for (j = 0; j < k && nt->ledger != NULL && !nt->stopped; j++) {
-		int r = cw_ledger_sending(nt->ledger, cw_json_istr(recs[j], "notificationId"),
+		int r;
+
+		if (res[j] != NULL)
+			continue;  /* bought already: not sent */
+		r = cw_ledger_sending(nt->ledger, cw_json_istr(recs[j], "notificationId"),
 		    &nt->now, &e);
 
 		if (r == CW_LEDGER_CORRUPT) {
@@ -125,6 +170,8 @@ flush(struct notify *nt)
 		nt->q[at[j]].result = res[j] != NULL ? res[j] :
 		    cw_result(recs[j], "failed", nt->p->name, NULL, nt->why);
 	for (i = 0; i < nt->n; i++) {
+		if (nt->to != NULL)  /* the ledger records no test send */
+			json_object_set_new(nt->q[i].result, "test", json_true());
 		cw_ewrite_json(stdout, nt->q[i].result);
 		json_decref(nt->q[i].result);
 		json_decref(nt->q[i].rec);
@@ -255,11 +302,20 @@ notify(const struct cw_rec *rec, void *ctx)
 		    "failed", "provider", nt->p->name, "error", why));
 		return CW_REC_OK;
 	}
+	/* A test send goes to the marketer, and so does its unsubscribe link. */
+	if (nt->to != NULL && json_is_object(rec->json))
+		json_object_set_new(rec->json, "email", json_string(nt->to));
 	if (cw_notification_check(rec->json, &e) != 0 || unsub_link(nt, rec->json, &e) != 0) {
 		cw_rec_warn(rec, "%s", e.msg);
 		push(nt, json_incref(rec->json),
 		    cw_result(rec->json, "failed", nt->p->name, NULL, e.msg));
 		return CW_REC_OK;
+	}
+	if (nt->to != NULL) {
+		/* A test send: no store, no opt-outs, no claims marked
+		 * (nothing opens the store). */
+		push(nt, json_incref(rec->json), NULL);
+		return nt->sendable == nt->p->batch ? flush(nt) : CW_REC_OK;
 	}
 	/* Once the provider or the store cannot go on, every further line
 	 * still gets its result -- failed, so --commit releases its claim now
@@ -274,7 +330,7 @@ notify(const struct cw_rec *rec, void *ctx)
 	if (r > 0) {
 		/* Skipped, not failed: --commit makes it final for this key. */
 		push(nt, json_incref(rec->json),
-		    cw_result(rec->json, "skipped", nt->p->name, NULL, "opted out"));
+		    cw_result_skipped(rec->json, nt->p->name, "suppressed", "opted out"));
 		return CW_REC_OK;
 	}
 	push(nt, json_incref(rec->json), NULL);
@@ -294,6 +350,10 @@ configure(struct notify *nt, struct cw_tool *t, const char *name, int dry, const
 	struct cw_provider_opts po = {.dir = dir};
 	int r;
 
+	if (nt->to != NULL && !cw_email_valid(nt->to)) {
+		cw_seterr(e, "--to: not an email address the providers accept: \"%s\"", nt->to);
+		return CW_ERR_CONFIG;
+	}
 	if (dry || dir != NULL)
 		name = "preview";
 	else if (name == NULL)
@@ -312,6 +372,18 @@ configure(struct notify *nt, struct cw_tool *t, const char *name, int dry, const
 	    nt->unsub.url != NULL)
 		t->vault_url = cw_vault_url_config(cfg);
 	nt->checks = cw_config_bool(cfg, "Cartwatch.Notify.CheckOptOuts");
+	nt->in_flight = (int)cw_config_int(cfg, "Cartwatch.Notify.MaxInFlight");
+	/* A preview asks nobody: it shows what the templates make. */
+	if (nt->p != NULL && !nt->p->dry && nt->to == NULL &&
+	    cw_config_bool(cfg, "Cartwatch.StopOnPurchase")) {
+		nt->purchases = 1;
+		if (cw_config_get(cfg, "RetailServerClientOptions.RetailServerUri") == NULL)
+			cw_config_bad(cfg, "Cartwatch.StopOnPurchase", "true (the default), "
+			    "but RetailServerClientOptions names no Retail Server to ask for "
+			    "the customers' orders; set it to false to send without asking");
+		else
+			cw_retail_config(&nt->ro, cfg);
+	}
 	if ((r = cw_tool_check(t, e)) != 0)
 		return r;
 	if (nt->p == NULL) {
@@ -324,12 +396,13 @@ configure(struct notify *nt, struct cw_tool *t, const char *name, int dry, const
 int
 main(int argc, char *argv[])
 {
-	enum { O_PROVIDER = 256, O_DRY, O_DIR };
+	enum { O_PROVIDER = 256, O_DRY, O_DIR, O_TO };
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"provider", required_argument, NULL, O_PROVIDER},
 		{"dry-run", no_argument, NULL, O_DRY},
 		{"preview-dir", required_argument, NULL, O_DIR},
+		{"to", required_argument, NULL, O_TO},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'v'},
 		{NULL, 0, NULL, 0}
@@ -347,6 +420,7 @@ main(int argc, char *argv[])
 		case O_PROVIDER: name = optarg; break;
 		case O_DRY: dry = 1; break;
 		case O_DIR: dir = optarg; break;
+		case O_TO: nt.to = optarg; break;
 		case 'h': usage(stdout, CW_EXIT_OK); break;
 		case 'v': cw_print_version(); return CW_EXIT_OK;
 		default: usage(stderr, CW_EXIT_USAGE);
@@ -372,6 +446,7 @@ main(int argc, char *argv[])
 	if (nt.p != NULL)
 		cw_provider_close(nt.p);
 	cw_ledger_free(nt.ledger);
+	cw_retail_close(nt.rs);
 	cw_ledger_opts_free(&nt.lo);
 	cw_docstore_close(nt.store);
 	cw_docstore_cfg_free(&nt.sc);

@@ -22,6 +22,7 @@ struct cw_retail {
 	char *base;          /* RetailServerUri without trailing slashes */
 	long long channel;   /* 0 until asked */
 	char *currency;
+	struct cw_http_gate gate;  /* a wait Retail Server asked for, kept for the run */
 };
 
 void
@@ -97,58 +98,120 @@ static const struct cw_http_errfmt retail_errors = {
 	{"error.message", "message", "LocalizedMessage"},
 };
 
+/* One call's request and what it owns, kept until its answer is read. */
+struct call {
+	struct cw_http_req req;
+	const char *headers[5];
+	char *url, *auth, *oun, *json;
+};
+
+/* Builds c's request; 0, or -1 with e when no token could be had. */
+static int
+call_begin(struct cw_retail *r, struct call *c, const char *what, const char *path,
+    const json_t *body, cw_err *e)
+{
+	const char *token;
+	cw_err te;
+
+	memset(c, 0, sizeof(*c));
+	if ((token = cw_cred_token(r->cred, r->o->audience, &te)) == NULL)
+		return cw_seterr(e, "Retail Server %s: %s", what, te.msg);
+	c->url = cw_asprintf("%s/%s%s" API_VERSION, r->base, path,
+	    strchr(path, '?') ? "&" : "?");
+	c->auth = cw_asprintf("Authorization: %s %s", r->o->auth_scheme, token);
+	c->oun = cw_asprintf("OUN: %s", r->o->oun);
+	c->headers[0] = c->auth;
+	c->headers[1] = c->oun;
+	c->headers[2] = "Accept: application/json";
+	c->headers[3] = body ? "Content-Type: application/json; charset=utf-8" : NULL;
+	c->headers[4] = NULL;
+	c->req.service = "Retail Server";
+	c->req.method = body ? "POST" : "GET";
+	c->req.url = c->url;
+	c->req.headers = c->headers;
+	if (body != NULL) {
+		c->json = json_dumps(body, JSON_COMPACT);
+		c->req.body = c->json;
+		c->req.body_len = strlen(c->json);
+	}
+	return 0;
+}
+
+/* Reads the answer to c (rc and te as cw_http_do gave them) into *reply and
+ * frees c and resp: 0, or -1 with e saying which call failed and why. */
+static int
+call_end(struct call *c, const char *what, int rc, struct cw_http_resp *resp,
+    const cw_err *te, json_t **reply, cw_err *e)
+{
+	char why[400];
+
+	*reply = NULL;
+	if (rc != 0) {
+		rc = cw_seterr(e, "Retail Server %s: %s", what, te->msg);
+	} else if (resp->status < 200 || resp->status > 299) {
+		rc = cw_seterr(e, "Retail Server %s: %s%s", what,
+		    cw_http_describe(resp, &retail_errors, why, sizeof(why)),
+		    resp->status == 401 || resp->status == 403 ?
+		    " (is the app registered in Commerce headquarters?)" : "");
+	} else if ((*reply = cw_json_parse(resp->body, resp->body_len)) == NULL) {
+		rc = cw_seterr(e, "Retail Server %s: HTTP %ld with a reply that is not JSON",
+		    what, resp->status);
+	}
+	cw_http_resp_free(resp);
+	free(c->json);
+	free(c->oun);
+	cw_secret_free(c->auth);
+	free(c->url);
+	return rc;
+}
+
 int
 cw_retail_call(struct cw_retail *r, const char *what, const char *path,
     const json_t *body, json_t **reply, cw_err *e)
 {
-	struct cw_http_req req = {0};
 	struct cw_http_resp resp;
-	const char *headers[5], *token;
-	char *url, *auth, *oun, *json = NULL;
-	char why[400];
+	struct call c;
 	cw_err te;
-	int rc = -1;
+	int rc;
 
 	*reply = NULL;
-	if ((token = cw_cred_token(r->cred, r->o->audience, &te)) == NULL)
-		return cw_seterr(e, "Retail Server %s: %s", what, te.msg);
-	url = cw_asprintf("%s/%s%s" API_VERSION, r->base, path,
-	    strchr(path, '?') ? "&" : "?");
-	auth = cw_asprintf("Authorization: %s %s", r->o->auth_scheme, token);
-	oun = cw_asprintf("OUN: %s", r->o->oun);
-	headers[0] = auth;
-	headers[1] = oun;
-	headers[2] = "Accept: application/json";
-	headers[3] = body ? "Content-Type: application/json; charset=utf-8" : NULL;
-	headers[4] = NULL;
-	req.service = "Retail Server";
-	req.method = body ? "POST" : "GET";
-	req.url = url;
-	req.headers = headers;
-	if (body != NULL) {
-		json = json_dumps(body, JSON_COMPACT);
-		req.body = json;
-		req.body_len = strlen(json);
+	if (call_begin(r, &c, what, path, body, e) != 0)
+		return -1;
+	rc = cw_http_do(r->h, &c.req, &resp, &te);
+	return call_end(&c, what, rc, &resp, &te, reply, e);
+}
+
+int
+cw_retail_call_many(struct cw_retail *r, struct cw_retail_job *jobs, size_t n,
+    int max_in_flight)
+{
+	struct cw_http_job *hj = cw_calloc(n ? n : 1, sizeof(*hj));
+	struct call *c = cw_calloc(n ? n : 1, sizeof(*c));
+	size_t i, m = 0;
+	int failed = 0;
+
+	for (i = 0; i < n; i++) {
+		jobs[i].reply = NULL;
+		jobs[i].status = 0;
+		if ((jobs[i].rc = call_begin(r, &c[m], jobs[i].what, jobs[i].path,
+		    jobs[i].body, &jobs[i].e)) == 0) {
+			hj[m].req = &c[m].req;
+			m++;
+		}
 	}
-	if (cw_http_do(r->h, &req, &resp, &te) != 0) {
-		cw_seterr(e, "Retail Server %s: %s", what, te.msg);
-	} else if (resp.status < 200 || resp.status > 299) {
-		cw_seterr(e, "Retail Server %s: %s%s", what,
-		    cw_http_describe(&resp, &retail_errors, why, sizeof(why)),
-		    resp.status == 401 || resp.status == 403 ?
-		    " (is the app registered in Commerce headquarters?)" : "");
-	} else if ((*reply = cw_json_parse(resp.body, resp.body_len)) == NULL) {
-		cw_seterr(e, "Retail Server %s: HTTP %ld with a reply that is not JSON",
-		    what, resp.status);
-	} else {
-		rc = 0;
+	cw_http_do_many(r->h, hj, m, max_in_flight, &r->gate);
+	for (i = 0, m = 0; i < n; i++) {
+		if (jobs[i].rc == 0) {
+			jobs[i].status = hj[m].rc == 0 ? hj[m].resp.status : 0;
+			jobs[i].rc = call_end(&c[m], jobs[i].what, hj[m].rc, &hj[m].resp,
+			    &hj[m].e, &jobs[i].reply, &jobs[i].e);
+			m++;
+		}
+		failed += jobs[i].rc != 0;
 	}
-	cw_http_resp_free(&resp);
-	free(json);
-	free(oun);
-	cw_secret_free(auth);
-	free(url);
-	return rc;
+	free(c);
+	free(hj);
+	return failed;
 }
 
 int

@@ -138,19 +138,78 @@ mailbox_header(struct cw_buf *b, const char *hdr, const char *name, const char *
 	return 0;
 }
 
+/* Quoted-printable's bytes by kind: QP_SELF stands for itself (but '.' and
+ * 'F' starting a line), QP_BLANK too unless a line break or the end follows;
+ * 0 is encoded or a line break. The two kinds share no bit with 0 and AND to
+ * QP_SELF only when all are QP_SELF. */
+#define QP_SELF 1
+#define QP_BLANK 2
+static const unsigned char qp_class[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0,  /* \t */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* ' ' */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1,  /* '=' */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,  /* DEL */
+	/* 0x80 to 0xff: 0 */
+};
+
+/*
+ * The bytes go through a small array of our own and reach b a chunk at a time,
+ * runs of literal bytes copied whole: a call per byte (and a printf per
+ * encoded one) was most of a preview's CPU.
+ */
 void
 cw_qp_encode(struct cw_buf *b, const char *s, size_t n)
 {
-	size_t col = 0;
+	static const char hex[] = "0123456789ABCDEF";
+	char out[1024];
+	size_t col = 0, o = 0, i = 0, k;
 
-	for (size_t i = 0; i < n; i++) {
+	while (i < n) {
 		unsigned char c = (unsigned char)s[i];
 		int eol, enc;
 
+		/* Room for the most one turn makes: a run up to column 75. */
+		if (o > sizeof(out) - 80) {
+			cw_buf_add(b, out, o);
+			o = 0;
+		}
+		/* The run of bytes that stand for themselves, up to column 75:
+		 * printable ASCII but '=', blanks not before a line break nor at
+		 * the end. '.' and 'F' starting a line take the long way. */
+		k = 0;
+		if (col < 75 && (col > 0 || (c != '.' && c != 'F'))) {
+			size_t lim = n - i < 75 - col ? n - i : 75 - col;
+			const unsigned char *p = (const unsigned char *)s + i;
+
+			for (;;) {
+				/* four at a time while none is a blank or worse */
+				while (k + 4 <= lim && (qp_class[p[k]] & qp_class[p[k + 1]] &
+				    qp_class[p[k + 2]] & qp_class[p[k + 3]]) == QP_SELF)
+					k += 4;
+				if (k < lim && (qp_class[p[k]] == QP_SELF ||
+				    (qp_class[p[k]] == QP_BLANK && i + k + 1 < n &&
+				    p[k + 1] != '\n' && p[k + 1] != '\r'))) {
+					k++;
+					continue;
+				}
+				break;
+			}
+		}
+		if (k > 0) {
+			memcpy(out + o, s + i, k);
+			o += k;
+			col += k;
+			i += k;
+			continue;
+		}
 		if (c == '\n' || (c == '\r' && i + 1 < n && s[i + 1] == '\n')) {
-			if (c == '\r')
-				i++;
-			cw_buf_add(b, "\r\n", 2);
+			i += c == '\r' ? 2 : 1;
+			out[o++] = '\r';
+			out[o++] = '\n';
 			col = 0;
 			continue;
 		}
@@ -159,19 +218,26 @@ cw_qp_encode(struct cw_buf *b, const char *s, size_t n)
 		enc = c == '=' || c > 0x7e || (c < 0x20 && c != '\t') ||
 		    ((c == ' ' || c == '\t') && eol);
 		if (col + (enc ? 3 : 1) > 75) {
-			cw_buf_add(b, "=\r\n", 3);
+			out[o++] = '=';
+			out[o++] = '\r';
+			out[o++] = '\n';
 			col = 0;
 		}
 		/* A relay may eat a leading dot; an mbox quotes "From ". */
 		if (col == 0 && (c == '.' || (c == 'F' && n - i >= 5 &&
 		    memcmp(s + i, "From ", 5) == 0)))
 			enc = 1;
-		if (enc)
-			cw_buf_addf(b, "=%02X", c);
-		else
-			cw_buf_add(b, s + i, 1);
+		if (enc) {
+			out[o++] = '=';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		} else
+			out[o++] = (char)c;
 		col += enc ? 3 : 1;
+		i++;
 	}
+	if (o > 0)
+		cw_buf_add(b, out, o);
 }
 
 /* RFC 5322 date-time in UTC, independent of the locale. */
@@ -228,23 +294,26 @@ unsubscribe_headers(struct cw_buf *b, const char *url, cw_err *e)
 	return 0;
 }
 
-/* One part; -1 if the boundary (a caller's own) occurs in its body. */
+/* One part; -1 if the boundary (a caller's own) occurs in its body. The body
+ * is encoded in place, not in a buffer of its own copied after. */
 static int
 part(struct cw_buf *b, const char *boundary, const char *type, const char *body)
 {
-	struct cw_buf qp = CW_BUF_INIT;
+	size_t at;
 	int r = 0;
 
-	cw_qp_encode(&qp, body, strlen(body));
-	if (qp.len > 0 && memmem(qp.data, qp.len, boundary, strlen(boundary)) != NULL)
-		r = -1;
-	cw_buf_addf(b, "--%s\r\n", boundary);
-	cw_buf_addf(b, "Content-Type: %s; charset=UTF-8\r\n", type);
+	cw_buf_adds(b, "--");
+	cw_buf_adds(b, boundary);
+	cw_buf_adds(b, "\r\nContent-Type: ");
+	cw_buf_adds(b, type);
+	cw_buf_adds(b, "; charset=UTF-8\r\n");
 	cw_buf_adds(b, "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
-	cw_buf_add(b, qp.data, qp.len);
+	at = b->len;
+	cw_qp_encode(b, body, strlen(body));
+	if (b->len > at && memmem(b->data + at, b->len - at, boundary, strlen(boundary)) != NULL)
+		r = -1;
 	/* This CRLF belongs to the delimiter, not to the body. */
 	cw_buf_adds(b, "\r\n");
-	cw_buf_free(&qp);
 	return r;
 }
 

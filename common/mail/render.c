@@ -215,18 +215,55 @@ fix_image(json_t *line)
 	json_object_set(img, "defaultImage", pick);
 }
 
-void
-cw_render_email(struct cw_render *r, const json_t *rec, struct cw_email *m)
+/* A shallow copy of what obj holds at key, put in its place: obj's own to
+ * change from now on. Nothing when it is not an object or an array. */
+static json_t *
+own(json_t *obj, const char *key)
 {
-	json_t *d = json_deep_copy(rec), *line;
+	json_t *v = json_object_get(obj, key), *c;
+
+	if (!json_is_object(v) && !json_is_array(v))
+		return NULL;
+	if ((c = json_copy(v)) == NULL || json_object_set_new(obj, key, c) != 0)
+		errx(CW_EXIT_FAIL, "out of memory");
+	return c;
+}
+
+/*
+ * What the templates see: rec with its order lines' images fixed. Only what
+ * fix_image() may change is copied (the object, orderDetails, each line, its
+ * productImage and viewPortImages), the rest shared with rec: a deep copy of
+ * every record was a good part of a preview's CPU.
+ */
+static json_t *
+view(const json_t *rec)
+{
+	json_t *d = json_copy((json_t *)rec), *lines, *line, *copy, *img;
 	size_t i;
-	char *s, *a, *z;
 
 	/* as cw_malloc() does: allocation cannot fail */
 	if (d == NULL)
 		errx(CW_EXIT_FAIL, "out of memory");
-	json_array_foreach(json_object_get(d, "orderDetails"), i, line)
-		fix_image(line);
+	if (!json_is_object(d) || !json_is_array(lines = own(d, "orderDetails")))
+		return d;
+	json_array_foreach(lines, i, line) {
+		if (!json_is_object(line))
+			continue;
+		if ((copy = json_copy(line)) == NULL || json_array_set_new(lines, i, copy) != 0)
+			errx(CW_EXIT_FAIL, "out of memory");
+		if (json_is_object(img = own(copy, "productImage")))
+			own(img, "viewPortImages");
+		fix_image(copy);
+	}
+	return d;
+}
+
+void
+cw_render_email(struct cw_render *r, const json_t *rec, struct cw_email *m)
+{
+	json_t *d = view(rec);
+	char *s, *a, *z;
+
 	/* A record has it only with Cartwatch.Unsubscribe.Url: its absence is
 	 * no template's mistake, and the section renders nothing. */
 	if (json_object_get(d, "unsubscribeUrl") == NULL)

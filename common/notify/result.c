@@ -34,6 +34,16 @@ cw_result(const json_t *rec, const char *status, const char *provider,
 }
 
 json_t *
+cw_result_skipped(const json_t *rec, const char *provider, const char *reason,
+    const char *why)
+{
+	json_t *r = cw_result(rec, "skipped", provider, NULL, why);
+
+	json_object_set_new(r, "reason", json_string(reason));
+	return r;
+}
+
+json_t *
 cw_result_uncertain(const json_t *rec, const char *provider, const char *error)
 {
 	json_t *r = cw_result(rec, "failed", provider, NULL, error);

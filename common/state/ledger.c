@@ -16,6 +16,7 @@
 #define KIND_REMINDER "cartwatch.reminder"
 #define KIND_SUPPRESSION "cartwatch.suppression"
 #define KIND_SWITCH "cartwatch.switch"
+#define KIND_CAP "cartwatch.cap"
 /* Opt-outs hold for every operating unit: one partition of their own. */
 #define SUPPRESSION_PK "*"
 /* Read-modify-write rounds before a commit gives up on a hot key. */
@@ -30,13 +31,14 @@ struct cw_ledger {
 };
 
 static const char *const verdicts[] = {
-	"pass", "done", "busy", "suppressed", "before-switch", "not-due"
+	"pass", "done", "busy", "suppressed", "before-switch", "not-due", "skipped",
+	"deferred"
 };
 
 const char *
 cw_verdict_name(int v)
 {
-	return v >= 0 && v <= CW_NOT_DUE ? verdicts[v] : "error";
+	return v >= 0 && v <= CW_DEFERRED ? verdicts[v] : "error";
 }
 
 void
@@ -51,6 +53,7 @@ cw_ledger_config(struct cw_ledger_opts *o, struct cw_config *c, const char *even
 	o->max_attempts = (int)cw_config_int(c, "Cartwatch.StateStore.MaxAttempts");
 	o->resend_uncertain = cw_config_bool(c, "Cartwatch.StateStore.ResendUncertain");
 	o->retention_s = 86400L * (long)cw_config_int(c, "Cartwatch.StateStore.RetentionDays");
+	o->cap_s = 60 * (long)cw_config_int(c, "Cartwatch.FrequencyCap.Minutes");
 	cw_series_config(&series, c, event);
 	o->steps = json_array();
 	for (i = 0; i < series.n; i++)
@@ -569,7 +572,7 @@ interrupted_send(const struct cw_ledger *l, const json_t *doc, const struct time
 /* The states of an entry; "sending": claimed and handed to the provider;
  * "uncertain": a send whose outcome is unknown. */
 static const char *const states[] = {
-	"claimed", "sending", "sent", "failed", "gaveup", "skipped", "uncertain"
+	"claimed", "sending", "sent", "failed", "gaveup", "skipped", "uncertain", "deferred"
 };
 
 /*
@@ -611,7 +614,7 @@ is_final(const json_t *doc)
 
 /* A step given up ends its series: a customer we could not reach with the
  * first reminder is not sent the second. Internal to claim_step's answers. */
-#define GAVE_UP (CW_NOT_DUE + 1)
+#define GAVE_UP (CW_DEFERRED + 1)
 
 /* Tries to claim key for step: CW_PASS, CW_DONE (sent, skipped or
  * uncertain: look at the next step), GAVE_UP, CW_BUSY, CW_LEDGER_CORRUPT or
@@ -689,9 +692,139 @@ claim_step(struct cw_ledger *l, const char *key, const json_t *cart,
 	return verdict;
 }
 
-int
-cw_ledger_claim(struct cw_ledger *l, const json_t *cart, const struct timespec *modified,
-    const struct timespec *now, char key[CW_NOTIFICATION_ID_LEN + 1], int *step, cw_err *e)
+/*
+ * Records step of cart as reason says, unless its entry is final already or
+ * held by a live claim: state "skipped" (final: late, frequency-cap), or
+ * "deferred" (quiet-hours: claimable later, made only when absent). A verdict
+ * (CW_SKIPPED, CW_DEFERRED, CW_DONE, CW_BUSY), CW_LEDGER_CORRUPT or -1.
+ */
+static int
+mark_step(struct cw_ledger *l, const char *key, const json_t *cart,
+    const struct timespec *modified, int step, const char *state, const char *reason,
+    const struct timespec *now, const char *eh, cw_err *e)
+{
+	int ok = strcmp(state, "deferred") == 0 ? CW_DEFERRED : CW_SKIPPED, r;
+	json_t *doc = entry(l, key, cart, modified, step, state, now, eh), *cur = NULL;
+	char *etag = NULL;
+
+	json_object_set_new(doc, "reason", json_string(reason));
+	r = l->dry ? 0 : l->s->create(l->s, l->o->oun, key, doc, e);
+	if (r == 0)  /* there is an entry (or, in a dry run, may be) */
+		r = l->s->read(l->s, l->o->oun, key, &cur, &etag, e);
+	else if (r == 1)
+		r = 0;   /* made: nothing more to look at */
+	if (r < 0)
+		r = r == CW_DOC_CORRUPT ? CW_LEDGER_CORRUPT : -1;
+	else if (r == 0)
+		r = ok;
+	else if (check_entry(key, cur, e) != 0)
+		r = CW_LEDGER_CORRUPT;
+	else if (is_final(cur) || is_state(cur, "gaveup") || interrupted_send(l, cur, now))
+		r = CW_DONE;
+	else if (claim_live(cur, now))
+		r = CW_BUSY;
+	else if (ok == CW_DEFERRED || l->dry)
+		r = ok;  /* a deferral writes only a new entry */
+	else if ((r = l->s->replace(l->s, l->o->oun, key, doc, etag, e)) >= 0)
+		r = r == 1 ? ok : CW_BUSY;
+	json_decref(cur);
+	json_decref(doc);
+	free(etag);
+	return r;
+}
+
+/* The frequency cap's documents of cart: its customer's and its address's
+ * (keyed hash), in ids[0..2); how many. Caller frees each. */
+static int
+cap_ids(const struct cw_ledger *l, const json_t *cart, const char *eh, char *ids[2])
+{
+	const char *customer = cw_json_istr(cart, "CustomerId");
+	int n = 0;
+
+	if (customer != NULL && *customer != '\0')
+		ids[n++] = cw_asprintf("cartwatch:cap:%s:customer:%s", l->o->oun, customer);
+	if (*eh != '\0')
+		ids[n++] = cw_asprintf("cartwatch:cap:%s:email:%s", l->o->oun, eh);
+	return n;
+}
+
+/* 1 when another reminder of the same person was claimed within the cap;
+ * 0; -1 with e. */
+static int
+capped(struct cw_ledger *l, const json_t *cart, const char *key, const char *eh,
+    const struct timespec *now, cw_err *e)
+{
+	char *ids[2], *etag;
+	int n = cap_ids(l, cart, eh, ids), r = 0;
+	json_t *doc;
+
+	for (int i = 0; i < n; i++) {
+		int found = r == 0 ? l->s->read(l->s, l->o->oun, ids[i], &doc, &etag, e) : 0;
+
+		if (found < 0)
+			r = -1;
+		if (found == 1) {
+			r = strcmp(str_or(doc, "notificationId"), key) != 0 &&
+			    json_integer_value(json_object_get(doc, "lastClaim")) >
+			    (json_int_t)(now->tv_sec - l->o->cap_s);
+			json_decref(doc);
+			free(etag);
+		}
+		free(ids[i]);
+	}
+	return r;
+}
+
+/* Notes key's claim on the person's cap documents: 0, or -1 with e. */
+static int
+note_cap(struct cw_ledger *l, const json_t *cart, const char *key, const char *eh,
+    const struct timespec *now, cw_err *e)
+{
+	char *ids[2], up[CW_ISO8601_MAX];
+	int n = cap_ids(l, cart, eh, ids), r = 0;
+
+	for (int i = 0; i < n; i++) {
+		json_t *doc = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "id", ids[i],
+		    "oun", l->o->oun, "kind", KIND_CAP, "notificationId", key,
+		    "lastClaim", (json_int_t)now->tv_sec, "updated", cw_iso8601_format(now, up));
+
+		if (r == 0 && !l->dry && l->s->upsert(l->s, l->o->oun, ids[i], doc, e) < 0)
+			r = -1;
+		json_decref(doc);
+		free(ids[i]);
+	}
+	return r;
+}
+
+/* The policies of one due step: late, the frequency cap, then the claim
+ * (or, in quiet hours, a deferral). A verdict of claim_step's or mark_step's. */
+static int
+decide_step(struct cw_ledger *l, const char *key, const json_t *cart,
+    const struct timespec *modified, int k, long long age, int defer,
+    const struct timespec *now, const char *eh, cw_err *e)
+{
+	const json_t *st = json_array_get(l->o->steps, (size_t)k - 1);
+	json_int_t after = json_integer_value(json_object_get(st, "after"));
+	json_int_t late = json_integer_value(json_object_get(st, "late"));
+	int r;
+
+	if (late >= 0 && age > after + late)
+		return mark_step(l, key, cart, modified, k, "skipped", "late", now, eh, e);
+	if (defer)
+		return mark_step(l, key, cart, modified, k, "deferred", "quiet-hours", now, eh, e);
+	if (l->o->cap_s > 0 && (r = capped(l, cart, key, eh, now, e)) != 0)
+		return r < 0 ? -1 :
+		    mark_step(l, key, cart, modified, k, "skipped", "frequency-cap", now, eh, e);
+	r = claim_step(l, key, cart, modified, k, now, eh, e);
+	if (r == CW_PASS && l->o->cap_s > 0 && note_cap(l, cart, key, eh, now, e) != 0)
+		return -1;
+	return r;
+}
+
+static int
+claim_or_defer(struct cw_ledger *l, const json_t *cart, const struct timespec *modified,
+    const struct timespec *now, char key[CW_NOTIFICATION_ID_LEN + 1], int *step,
+    int defer, cw_err *e)
 {
 	const char *customer = cw_json_istr(cart, "CustomerId"), *email = record_email(cart);
 	const char *id = cw_json_istr(cart, "Id");
@@ -712,20 +845,37 @@ cw_ledger_claim(struct cw_ledger *l, const json_t *cart, const struct timespec *
 	if ((r = before_switch(l, cart, modified, e)) != 0)
 		return r < 0 ? -1 : CW_BEFORE_SWITCH;
 	for (size_t k = 1; k <= n; k++) {
-		json_int_t after = json_integer_value(json_object_get(
-		    json_array_get(l->o->steps, k - 1), "after"));
-
-		if (age < after)
+		if (age < json_integer_value(json_object_get(json_array_get(l->o->steps, k - 1),
+		    "after")))
 			return CW_NOT_DUE;
 		cw_notification_id(id, modified, (int)k, key);
-		if ((r = claim_step(l, key, cart, modified, (int)k, now, eh, e)) == GAVE_UP)
+		r = decide_step(l, key, cart, modified, (int)k, age, defer, now, eh, e);
+		if (r == GAVE_UP)
 			return CW_DONE;
-		if (r != CW_DONE) {
+		/* A step skipped now ends nothing: the next may be due. */
+		if (r != CW_DONE && r != CW_SKIPPED) {
 			*step = (int)k;
 			return r;
 		}
 	}
 	return CW_DONE;
+}
+
+int
+cw_ledger_claim(struct cw_ledger *l, const json_t *cart, const struct timespec *modified,
+    const struct timespec *now, char key[CW_NOTIFICATION_ID_LEN + 1], int *step, cw_err *e)
+{
+	return claim_or_defer(l, cart, modified, now, key, step, 0, e);
+}
+
+int
+cw_ledger_defer(struct cw_ledger *l, const json_t *cart, const struct timespec *modified,
+    const struct timespec *now, cw_err *e)
+{
+	char key[CW_NOTIFICATION_ID_LEN + 1];
+	int step;
+
+	return claim_or_defer(l, cart, modified, now, key, &step, 1, e);
 }
 
 /*
@@ -792,8 +942,27 @@ settled(const struct cw_ledger *l, const json_t *cur, const json_t *result,
 		json_object_set_new(doc, "providerMessageId", json_string(msgid));
 	if (error != NULL)
 		json_object_set_new(doc, "error", json_string(error));
+	if (cw_json_istr(result, "reason") != NULL)  /* why skipped, for the report */
+		json_object_set_new(doc, "reason", json_string(cw_json_istr(result, "reason")));
+	if (strcmp(status, "sent") == 0) {
+		char at[CW_ISO8601_MAX];
+
+		json_object_set_new(doc, "sentAt", json_string(cw_iso8601_format(now, at)));
+	}
 	touch(doc, now);
 	return doc;
+}
+
+int
+cw_ledger_records(const json_t *result)
+{
+	const char *provider = cw_json_istr(result, "provider");
+
+	/* A preview sends nothing: it must not use a key up (it would stay
+	 * skipped, and the real provider would never send it). A test send
+	 * (cart-notify --to) went to somebody else. */
+	return !(provider != NULL && strcmp(provider, "preview") == 0) &&
+	    !json_is_true(cw_json_iget(result, "test"));
 }
 
 int
@@ -801,7 +970,6 @@ cw_ledger_commit(struct cw_ledger *l, const json_t *result, const struct timespe
     int *gave_up, int *bad, cw_err *e)
 {
 	const char *key = cw_json_istr(result, "notificationId");
-	const char *provider = cw_json_istr(result, "provider");
 	const json_t *stepv = cw_json_iget(result, "step");
 	struct timespec m = {0, 0};
 	json_t *doc, *cur;
@@ -813,9 +981,7 @@ cw_ledger_commit(struct cw_ledger *l, const json_t *result, const struct timespe
 		*bad = 1;
 		return -1;
 	}
-	/* A preview sends nothing: it must not use a key up (it would stay
-	 * skipped, and the real provider would never send it). */
-	if (l->dry || (provider != NULL && strcmp(provider, "preview") == 0))
+	if (l->dry || !cw_ledger_records(result))
 		return 0;
 	if (ready(l, now, e) != 0)
 		return -1;
@@ -1104,4 +1270,10 @@ cw_ledger_status(struct cw_ledger *l, const struct timespec *now, json_t **out, 
 	    "suppressions", supp, "runStatus", runs);
 	json_decref(c.docs);
 	return 0;
+}
+
+struct cw_docstore *
+cw_ledger_store(const struct cw_ledger *l)
+{
+	return l->s;
 }

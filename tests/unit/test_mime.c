@@ -135,6 +135,77 @@ test_qp(void **state)
 	cw_buf_free(&b);
 }
 
+/* The encoder as it was before it was made fast, byte by byte: the bytes
+ * cw_qp_encode() writes must not change (previews, golden mails). */
+static void
+qp_reference(struct cw_buf *b, const char *s, size_t n)
+{
+	size_t col = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		int eol, enc;
+
+		if (c == '\n' || (c == '\r' && i + 1 < n && s[i + 1] == '\n')) {
+			if (c == '\r')
+				i++;
+			cw_buf_add(b, "\r\n", 2);
+			col = 0;
+			continue;
+		}
+		eol = i + 1 == n || s[i + 1] == '\n' ||
+		    (s[i + 1] == '\r' && i + 2 < n && s[i + 2] == '\n');
+		enc = c == '=' || c > 0x7e || (c < 0x20 && c != '\t') ||
+		    ((c == ' ' || c == '\t') && eol);
+		if (col + (enc ? 3 : 1) > 75) {
+			cw_buf_add(b, "=\r\n", 3);
+			col = 0;
+		}
+		if (col == 0 && (c == '.' || (c == 'F' && n - i >= 5 &&
+		    memcmp(s + i, "From ", 5) == 0)))
+			enc = 1;
+		if (enc)
+			cw_buf_addf(b, "=%02X", c);
+		else
+			cw_buf_add(b, s + i, 1);
+		col += enc ? 3 : 1;
+	}
+}
+
+/* Pseudo-random texts made of the pieces the encoder treats apart, of every
+ * length from 0 to past its own chunk, against the reference. */
+static void
+test_qp_same_bytes(void **state)
+{
+	static const char *const pieces[] = {
+		"a", "word", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+		" ", "\t", "  ", "\n", "\r\n", "\r", "=", ".", "F", "From ", "Fro",
+		"\xc3\xab", "\xe2\x82\xac", "\x01", "\x7f", "<td style=\"a:b;\">", " \n",
+		"\t\r\n", ". ", "=\n",
+	};
+	const size_t npieces = sizeof(pieces) / sizeof(pieces[0]);
+	unsigned long x = 11;
+
+	(void)state;
+	for (int t = 0; t < 3000; t++) {
+		struct cw_buf in = CW_BUF_INIT, got = CW_BUF_INIT, want = CW_BUF_INIT;
+		size_t len = (size_t)(t % 300) * (t % 7 == 0 ? 20 : 1);
+
+		while (in.len < len) {
+			x = x * 6364136223846793005UL + 1442695040888963407UL;
+			cw_buf_adds(&in, pieces[(x >> 33) % npieces]);
+		}
+		cw_qp_encode(&got, in.data, in.len);
+		qp_reference(&want, in.data, in.len);
+		assert_int_equal(got.len, want.len);
+		if (got.len > 0)
+			assert_memory_equal(got.data, want.data, got.len);
+		cw_buf_free(&in);
+		cw_buf_free(&got);
+		cw_buf_free(&want);
+	}
+}
+
 static char *
 header(const char *name, const char *value)
 {
@@ -626,6 +697,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_qp),
+		cmocka_unit_test(test_qp_same_bytes),
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_injection),
 		cmocka_unit_test(test_addresses),

@@ -473,6 +473,16 @@ test_case_twins_first_pair(void **state)
 		free(where);
 		json_decref(j);
 	}
+	/* where they are, through objects and arrays, every digit of an index */
+	{
+		json_t *j = json_loads("{\"o\":{\"L\":[0,1,2,3,4,5,6,7,8,9,10,11,"
+		    "[{\"x\":[]},{\"Q\":1,\"q\":2}]]}}", 0, NULL);
+
+		assert_int_equal(cw_json_case_twins(j, &a, &b, &where), 1);
+		assert_string_equal(where, "o.L[12][1]");
+		free(where);
+		json_decref(j);
+	}
 	/* negative: keys alike but for more than ASCII case are not twins */
 	{
 		json_t *j = json_loads("{\"a_b\":1,\"A-B\":2,\"\\u00e9\":3,\"\\u00c9\":4,\"ab\":5}",

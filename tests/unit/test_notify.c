@@ -73,6 +73,59 @@ test_decimals(void **state)
 	assert_string_equal(dec(json_string("1e20")), "100000000000000000000");
 }
 
+static const char *
+add(const char *a, const char *b)
+{
+	static char buf[CW_DECIMAL_MAX];
+
+	if (cw_decimal_add(a, b, buf) != 0)
+		strcpy(buf, "(error)");
+	return buf;
+}
+
+/* The report's revenue: money summed as text, to the cent, never a double. */
+static void
+test_decimal_add(void **state)
+{
+	char sum[CW_DECIMAL_MAX] = "0.00", big[80];
+	int i;
+
+	(void)state;
+	assert_string_equal(add("0.00", "19.9"), "19.90");
+	assert_string_equal(add("0.1", "0.2"), "0.3");  /* 0.30000000000000004 as doubles */
+	assert_string_equal(add("99.99", "0.01"), "100.00");
+	assert_string_equal(add("999", "1"), "1000");
+	assert_string_equal(add("1234.5678", "0.00"), "1234.5678");
+	assert_string_equal(add("-5.5", "2"), "-3.5");
+	assert_string_equal(add("2", "-5.5"), "-3.5");
+	assert_string_equal(add("5.5", "-5.50"), "0.00");
+	assert_string_equal(add("-0.5", "0.25"), "-0.25");
+	assert_string_equal(add("10.00", "-0.01"), "9.99");
+	assert_string_equal(add("+1", "1"), "2");
+	assert_string_equal(add("007", "0"), "7");
+	assert_string_equal(add("12345678901234567.89", "0.01"), "12345678901234567.90");
+	/* ten thousand cents are exactly one hundred */
+	for (i = 0; i < 10000; i++)
+		assert_int_equal(cw_decimal_add(sum, "0.01", sum), 0);
+	assert_string_equal(sum, "100.00");
+	/* negative: what is not a decimal text, or does not fit */
+	assert_string_equal(add("1e3", "1"), "(error)");
+	assert_string_equal(add("", "1"), "(error)");
+	assert_string_equal(add("1.", "1"), "(error)");
+	assert_string_equal(add(".5", "1"), "(error)");
+	assert_string_equal(add("1.2.3", "1"), "(error)");
+	assert_string_equal(add("NaN", "1"), "(error)");
+	assert_string_equal(add("1", "- 1"), "(error)");
+	memset(big, '9', 70);
+	big[70] = '\0';
+	assert_string_equal(add(big, "0"), "(error)");  /* 70 digits: too long */
+	big[63] = '\0';
+	assert_string_equal(add(big, "1"), "(error)");  /* the sum has 64 digits */
+	big[62] = '\0';
+	assert_string_equal(add(big, "1"),  /* 62 nines and one: 63, it fits */
+	    "100000000000000000000000000000000000000000000000000000000000000");
+}
+
 static void
 test_notification_id(void **state)
 {
@@ -277,6 +330,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decimals),
+		cmocka_unit_test(test_decimal_add),
 		cmocka_unit_test(test_notification_id),
 		cmocka_unit_test(test_images),
 		cmocka_unit_test(test_default_viewports_and_bad_ones),

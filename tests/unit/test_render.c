@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -198,6 +199,66 @@ test_golden(void **state)
 	cw_render_free(r);
 }
 
+/* The whole message of each golden record, byte for byte, its random
+ * boundary replaced by "BOUNDARY": what SMTP sends and the preview's .eml
+ * hold. CW_UPDATE_GOLDEN=1 rewrites the files instead. */
+static void
+test_golden_eml(void **state)
+{
+	static const char *const ids[] = {
+		"repeat-late", "images-missing", "tie-b", "guest-empty-id",
+	};
+	struct cw_render *r = shipped();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		json_t *rec = golden_record(ids[i]);
+		char *rel = cw_asprintf("tests/unit/render/%s.eml.golden", ids[i]);
+		char *path = src_file(rel), *out, *want, *bnd, *q;
+		struct cw_buf got = CW_BUF_INIT;
+		struct cw_email m;
+		const char *p;
+		size_t n;
+		cw_err e;
+
+		cw_render_email(r, rec, &m);
+		/* 2026-11-24T12:34:56Z */
+		if (cw_mime_notification(&m, rec, "Contoso Sh\xc3\xb6p <shop@contoso.example>",
+		    (time_t)1795523696, &out, &n, &e) != 0)
+			fail_msg("%s: %s", ids[i], e.msg);
+		assert_int_equal(strlen(out), n);
+		assert_non_null(p = strstr(out, "boundary=\""));
+		p += strlen("boundary=\"");
+		assert_non_null(q = strchr(p, '"'));
+		bnd = cw_strndup(p, (size_t)(q - p));
+		for (p = out; (q = strstr(p, bnd)) != NULL; p = q + strlen(bnd)) {
+			cw_buf_add(&got, p, (size_t)(q - p));
+			cw_buf_adds(&got, "BOUNDARY");
+		}
+		cw_buf_adds(&got, p);
+		if (getenv("CW_UPDATE_GOLDEN") != NULL) {
+			FILE *f = fopen(path, "wb");
+
+			assert_non_null(f);
+			fwrite(got.data, 1, got.len, f);
+			fclose(f);
+		}
+		want = slurp(path);
+		if (want == NULL)
+			fail_msg("%s: cannot read", path);
+		assert_string_equal(got.data, want);
+		free(want);
+		free(bnd);
+		free(out);
+		cw_buf_free(&got);
+		free(path);
+		free(rel);
+		cw_email_free(&m);
+		json_decref(rec);
+	}
+	cw_render_free(r);
+}
+
 static void
 test_golden_facts(void **state)
 {
@@ -349,6 +410,7 @@ test_urls(void **state)
 	url_is("cart", "cart", 0);
 	url_is("  https://x.example/a b\t ", "https://x.example/a%20b", 0);
 	url_is("", "", 0);
+	url_is("https://x.example/a\x01" "b\x7f c\td\r\ne f", "https://x.example/a%01b%7F%20cde%20f", 0);
 	/* negative: every scheme that runs code or carries content */
 	url_is("javascript:alert(1)", "about:invalid", 1);
 	url_is("JaVaScRiPt:alert(1)", "about:invalid", 1);
@@ -556,6 +618,28 @@ test_default_image(void **state)
 	assert_non_null(strstr(m.html, "<img src=\"https://i.example/a.jpg\""));
 	cw_email_free(&m);
 	json_decref(rec);
+	cw_render_free(r);
+}
+
+/* The record is the caller's: rendering fixes the images of a view of it
+ * that shares what it does not change, and leaves the record as it was. */
+static void
+test_record_untouched(void **state)
+{
+	static const char *const ids[] = { "repeat-late", "images-missing" };
+	struct cw_render *r = shipped();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		json_t *rec = golden_record(ids[i]), *before = json_deep_copy(rec);
+		struct cw_email m;
+
+		cw_render_email(r, rec, &m);
+		assert_true(json_equal(rec, before));
+		cw_email_free(&m);
+		json_decref(before);
+		json_decref(rec);
+	}
 	cw_render_free(r);
 }
 
@@ -938,6 +1022,9 @@ test_url_rules(void **state)
 	assert_null(strstr(out, "alert"));
 	assert_non_null(strstr(out, "srcset=\"https://i.example/a.png 1x, about:invalid 2x\""));
 	free(out);
+	/* inside a URL of a list, what would split it is percent-encoded */
+	expect_html("<img srcset=\"/a.png?q={{q}} 1x\">", "{\"q\": \"a b\\t&\\u007f\\\"c\\n\"}",
+	    "<img srcset=\"/a.png?q=a%20b%09&amp;%7F&quot;c%0A 1x\">");
 	expect_html("<a href=\"{{u}}\">", "{\"u\": \"&#106;avascript:alert(1)\"}",
 	    "<a href=\"&amp;#106;avascript:alert(1)\">");
 	expect_html("<a href=\"{{u}}\">", "{\"u\": \"\\u000bjavascript:alert(1)\"}",
@@ -1087,6 +1174,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden),
+		cmocka_unit_test(test_golden_eml),
 		cmocka_unit_test(test_golden_facts),
 		cmocka_unit_test(test_unsubscribe_link),
 		cmocka_unit_test(test_html_escaping),
@@ -1096,6 +1184,7 @@ main(void)
 		cmocka_unit_test(test_sections),
 		cmocka_unit_test(test_unknown_warns_once),
 		cmocka_unit_test(test_default_image),
+		cmocka_unit_test(test_record_untouched),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_raw_text_ends),
 		cmocka_unit_test(test_comments),

@@ -19,4 +19,14 @@ int cw_decimal_text(const json_t *v, char buf[CW_DECIMAL_MAX]);
 /* 1 if cw_decimal_text(v) would succeed, 0 if not; cheaper for a number. */
 int cw_decimal_ok(const json_t *v);
 
+/*
+ * The exact sum of two decimal texts (an optional sign, digits, an optional
+ * point and fraction; no exponent, as cw_decimal_text writes them) into sum,
+ * which may be a or b: as many fraction digits as the longer of the two's,
+ * so that sums started from "0.00" keep cents ("19.9" + "0.00" -> "19.90").
+ * No double on the way: money adds up to the cent. Returns 0, or -1 if
+ * either is not such a text or the sum does not fit (sum then unchanged).
+ */
+int cw_decimal_add(const char *a, const char *b, char sum[CW_DECIMAL_MAX]);
+
 #endif

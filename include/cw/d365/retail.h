@@ -46,6 +46,26 @@ void cw_retail_close(struct cw_retail *r);
 int cw_retail_call(struct cw_retail *r, const char *what, const char *path,
     const json_t *body, json_t **reply, cw_err *e);
 
+/* One call of cw_retail_call_many(): what, path and body as cw_retail_call's
+ * (borrowed); reply, rc and e as its *reply, return value and e; status the
+ * HTTP status of the answer (0: none came). */
+struct cw_retail_job {
+	const char *what, *path;
+	const json_t *body;
+	json_t *reply;  /* caller decrefs */
+	int rc;
+	long status;
+	cw_err e;
+};
+
+/*
+ * Makes the calls jobs[0..n) as cw_retail_call makes one, up to max_in_flight
+ * (at least 1) under way at once (cw_http_do_many: a wait Retail Server asks
+ * for holds back every call of r). Returns how many failed.
+ */
+int cw_retail_call_many(struct cw_retail *r, struct cw_retail_job *jobs, size_t n,
+    int max_in_flight);
+
 /* Like cw_retail_call for calls that answer a collection: *value is the
  * reply's "value" array (a new reference; caller decrefs). */
 int cw_retail_collection(struct cw_retail *r, const char *what, const char *path,

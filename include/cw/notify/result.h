@@ -15,6 +15,15 @@ json_t *cw_result(const json_t *rec, const char *status, const char *provider,
     const char *message_id, const char *error);
 
 /*
+ * A skipped result: nothing was sent, and the ledger makes that final for
+ * the notification. reason is one of DESIGN.md section 8 item 8's
+ * ("purchased", "frequency-cap", "quiet-hours", "suppressed", "late"), why
+ * the words a person reads (the result's "error"). New reference.
+ */
+json_t *cw_result_skipped(const json_t *rec, const char *provider, const char *reason,
+    const char *why);
+
+/*
  * The result of a send whose outcome is unknown: the request may have reached
  * the provider (the body was sent, then the connection dropped or the answer
  * came too late). A failed result that also carries "uncertain": true; the

@@ -16,6 +16,7 @@ struct cw_ledger_opts {
 	int max_attempts;    /* failed sends before giving up */
 	int resend_uncertain; /* an unknown outcome counts as a failure */
 	long retention_s;    /* prune: entries older than this go */
+	long cap_s;          /* Cartwatch.FrequencyCap.Minutes in seconds; 0: off */
 	json_t *steps;       /* [{"after": s, "late": s or -1, "event": "..."}], step 1 first
 	                      * (cw/core/series.h); owned */
 };
@@ -58,7 +59,9 @@ enum cw_verdict {
 	CW_BUSY,            /* another run holds a live claim */
 	CW_SUPPRESSED,      /* the customer or email opted out */
 	CW_BEFORE_SWITCH,   /* reminded by the .NET sample before we took over */
-	CW_NOT_DUE          /* the next step's delay has not passed */
+	CW_NOT_DUE,         /* the next step's delay has not passed */
+	CW_SKIPPED,         /* a step skipped now (late, frequency cap); no later one due */
+	CW_DEFERRED         /* quiet hours: the due step waits (cw_ledger_defer) */
 };
 const char *cw_verdict_name(int v);
 
@@ -71,20 +74,41 @@ const char *cw_verdict_name(int v);
  * business time *now, and if so claims its key atomically. On CW_PASS, key and
  * *step name the claim. Returns a verdict, CW_LEDGER_CORRUPT with e, or -1
  * with e when the store fails.
+ *
+ * On the way it records, final, a due step after the first that is late
+ * (more than its "late" after its moment: "skipped", reason "late") and,
+ * with a frequency cap, a step whose person (customer id, or keyed email
+ * hash) had another reminder claimed within cap_s ("skipped", reason
+ * "frequency-cap"); then it looks at the next step. A claim notes itself on
+ * the person's cap documents (kind "cartwatch.cap").
  */
 int cw_ledger_claim(struct cw_ledger *l, const json_t *cart,
     const struct timespec *modified, const struct timespec *now,
     char key[CW_NOTIFICATION_ID_LEN + 1], int *step, cw_err *e);
 
 /*
+ * Quiet hours: what cw_ledger_claim would claim waits instead. The due step's
+ * entry is made in state "deferred" (reason "quiet-hours") when it has none,
+ * so that the report sees it; a later cw_ledger_claim takes it over. Late
+ * steps are skipped as cw_ledger_claim skips them. CW_DEFERRED or another
+ * verdict, CW_LEDGER_CORRUPT with e, or -1 with e.
+ */
+int cw_ledger_defer(struct cw_ledger *l, const json_t *cart,
+    const struct timespec *modified, const struct timespec *now, cw_err *e);
+
+/*
  * Records one result record (DESIGN.md section 3): sent, failed (the claim is
  * released; after max_attempts the key is given up and *gave_up set), or
  * skipped. A failed result marked "uncertain": true (the send may have taken
  * effect) makes the key "uncertain", final like sent, unless resend_uncertain:
- * then it is an ordinary failure. A result of the preview provider, or any in
- * a dry run, is checked and not recorded. 0, or -1 with e (the store failed,
- * or the record is malformed or its entry corrupt: then *bad is set).
+ * then it is an ordinary failure. A result cw_ledger_records refuses, or any
+ * in a dry run, is checked and not recorded. 0, or -1 with e (the store
+ * failed, or the record is malformed or its entry corrupt: then *bad is set).
  */
+/* 0 for a result the ledger does not record: the preview provider's (it
+ * sent nothing) and a test send's ("test": true, cart-notify --to); else 1. */
+int cw_ledger_records(const json_t *result);
+
 int cw_ledger_commit(struct cw_ledger *l, const json_t *result,
     const struct timespec *now, int *gave_up, int *bad, cw_err *e);
 
@@ -145,5 +169,10 @@ int cw_ledger_prune(struct cw_ledger *l, const struct timespec *now,
 /* Counts by state, the oldest live claim, the run-status documents. */
 int cw_ledger_status(struct cw_ledger *l, const struct timespec *now, json_t **out,
     cw_err *e);
+
+/* The store the ledger keeps its entries in (borrowed): for readers of
+ * the entries that are not the ledger's own business, as the recovery
+ * report (recovery.h). */
+struct cw_docstore *cw_ledger_store(const struct cw_ledger *l);
 
 #endif
