@@ -222,5 +222,5 @@ clean:
 
 .PHONY: all unit check-layers check-functions fuzz-bin fuzz soak lint check check-run bench demo install uninstall clean
 .SECONDARY:
--include $(LIB_OBJ:.o=.d) $(BINS:%=$(O)/tools/%.d) $(UNIT_BIN:=.d) $(DRIVER_BIN:=.d) \
+-include $(LIB_OBJ:.o=.d) $(TOOLS:%=$(O)/tools/%.d) $(UNIT_BIN:=.d) $(DRIVER_BIN:=.d) \
 	$(FUZZ_BIN:=.d)

@@ -4,7 +4,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "cw/core/crypto.h"
@@ -168,17 +168,70 @@ cw_ct_equal(const void *a, const void *b, size_t n)
 	return CRYPTO_memcmp(a, b, n) == 0;
 }
 
+/*
+ * The ledger hashes two values per cart, so the per-call setup of the
+ * one-shot EVP_Digest and HMAC (fetching the algorithm, making a context,
+ * keying it) cost more than the hashing itself. Each thread keeps a fetched
+ * SHA-1 and its context, and an HMAC context keyed with the key last used
+ * (a copy of which it keeps to see whether the next call's is the same:
+ * the ledger's is the same for a whole run). Released at exit only.
+ */
+#define HMAC_KEEP 64  /* longer keys are keyed per call */
+
+static _Thread_local struct {
+	EVP_MD *sha1;
+	EVP_MD_CTX *sha1_ctx;
+	EVP_MAC_CTX *mac;
+	size_t keylen;       /* of key, when mac is keyed with it */
+	unsigned char key[HMAC_KEEP];
+} kept;
+
 void
 cw_sha1_hex(const void *data, size_t n, char out[41])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 
+	if (kept.sha1 == NULL && (kept.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL)) == NULL)
+		errx(CW_EXIT_FAIL, "SHA-1: not available from OpenSSL");
+	if (kept.sha1_ctx == NULL && (kept.sha1_ctx = EVP_MD_CTX_new()) == NULL)
+		errx(CW_EXIT_FAIL, "SHA-1: out of memory");
 	/* A NULL pointer for an empty message upsets some providers. */
-	if (EVP_Digest(n > 0 ? data : "", n, md, &mdlen, EVP_sha1(), NULL) != 1 ||
-	    mdlen != 20)
+	if (EVP_DigestInit_ex(kept.sha1_ctx, kept.sha1, NULL) != 1 ||
+	    EVP_DigestUpdate(kept.sha1_ctx, n > 0 ? data : "", n) != 1 ||
+	    EVP_DigestFinal_ex(kept.sha1_ctx, md, &mdlen) != 1 || mdlen != 20)
 		errx(CW_EXIT_FAIL, "SHA-1: not available from OpenSSL");
 	tohex(md, 20, out);
+}
+
+/* The kept HMAC-SHA256 context, keyed with key: made or rekeyed if need be. */
+static EVP_MAC_CTX *
+hmac_ctx(const unsigned char *key, size_t keylen)
+{
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end()
+	};
+	EVP_MAC *mac;
+
+	if (kept.mac == NULL) {
+		if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
+		    (kept.mac = EVP_MAC_CTX_new(mac)) == NULL)
+			errx(CW_EXIT_FAIL, "HMAC-SHA256: not available from OpenSSL");
+		EVP_MAC_free(mac);
+		kept.keylen = (size_t)-1;
+	}
+	if (keylen == kept.keylen && memcmp(key, kept.key, keylen) == 0)
+		return EVP_MAC_init(kept.mac, NULL, 0, NULL) == 1 ? kept.mac : NULL;
+	explicit_bzero(kept.key, sizeof(kept.key));
+	kept.keylen = (size_t)-1;
+	if (EVP_MAC_init(kept.mac, key, keylen, params) != 1)
+		return NULL;
+	if (keylen <= HMAC_KEEP) {
+		memcpy(kept.key, key, keylen);
+		kept.keylen = keylen;
+	}
+	return kept.mac;
 }
 
 void
@@ -186,13 +239,13 @@ cw_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t n,
     unsigned char out[32])
 {
 	static const unsigned char empty[1];
-	unsigned int len = 0;
+	EVP_MAC_CTX *c;
+	size_t len = 0;
 
-	/* To HMAC_Init_ex a NULL key means "keep the previous one"; never
-	 * hand OpenSSL a NULL pointer for an empty key or message. */
-	if (keylen > 0x7fffffff || HMAC(EVP_sha256(),
-	    keylen > 0 ? key : empty, (int)keylen,
-	    n > 0 ? msg : empty, n, out, &len) == NULL || len != 32)
+	/* Never hand OpenSSL a NULL pointer for an empty key or message. */
+	if ((c = hmac_ctx(keylen > 0 ? key : empty, keylen)) == NULL ||
+	    EVP_MAC_update(c, n > 0 ? msg : empty, n) != 1 ||
+	    EVP_MAC_final(c, out, &len, 32) != 1 || len != 32)
 		errx(CW_EXIT_FAIL, "HMAC-SHA256: not available from OpenSSL");
 }
 

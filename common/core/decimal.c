@@ -22,13 +22,21 @@ trim(char *s)
 		*dot = '\0';
 }
 
+/* A double from_double writes: under 1e21, its text is at most a sign, 21
+ * digits, a point and 40 decimals, which fits CW_DECIMAL_MAX. */
+static int
+writable(double d)
+{
+	return isfinite(d) && fabs(d) < 1e21;
+}
+
 static int
 from_double(double d, char buf[CW_DECIMAL_MAX])
 {
 	char tmp[CW_DECIMAL_MAX];
 	int digits, n;
 
-	if (!isfinite(d) || fabs(d) >= 1e21)
+	if (!writable(d))
 		return -1;
 	if (d == 0) {
 		strcpy(buf, "0");
@@ -87,6 +95,19 @@ cw_decimal_text(const json_t *v, char buf[CW_DECIMAL_MAX])
 	if (strcmp(buf, "-0") == 0)
 		strcpy(buf, "0");
 	return 0;
+}
+
+int
+cw_decimal_ok(const json_t *v)
+{
+	char buf[CW_DECIMAL_MAX];
+
+	/* Numbers, the common case, without writing them out. */
+	if (json_is_integer(v))
+		return 1;
+	if (json_is_real(v))
+		return writable(json_real_value(v));
+	return cw_decimal_text(v, buf) == 0;
 }
 
 /* A decimal text taken apart: its digits without the point, as many

@@ -16,9 +16,8 @@ static int
 number_or_null(const json_t *obj, const char *key)
 {
 	const json_t *v = cw_json_iget(obj, key);
-	char buf[CW_DECIMAL_MAX];
 
-	return v == NULL || json_is_null(v) || cw_decimal_text(v, buf) == 0;
+	return v == NULL || json_is_null(v) || cw_decimal_ok(v);
 }
 
 int

@@ -11,6 +11,8 @@
 
 #include "cw/core/clock.h"
 #include "cw/core/dir.h"
+#include "cw/core/jdump.h"
+#include "cw/core/jscan.h"
 #include "cw/state/docstore.h"
 #include "cw/state/store_sqlite.h"
 
@@ -18,7 +20,7 @@
 #define BUSY_MS 30000
 
 /* The statements every call runs, prepared once per store and kept. */
-enum { ST_CREATE, ST_READ, ST_REPLACE, ST_UPSERT, ST_REMOVE, ST_COUNT };
+enum { ST_CREATE, ST_READ, ST_REPLACE, ST_UPSERT, ST_REMOVE, ST_EXISTS, ST_COUNT };
 
 static const char *const sqls[ST_COUNT] = {
 	[ST_CREATE] = "INSERT INTO docs (pk, id, body, etag) VALUES (?, ?, ?, 1) "
@@ -29,11 +31,12 @@ static const char *const sqls[ST_COUNT] = {
 	[ST_UPSERT] = "INSERT INTO docs (pk, id, body, etag) VALUES (?, ?, ?, 1) "
 	    "ON CONFLICT (pk, id) DO UPDATE SET body = excluded.body, etag = etag + 1",
 	[ST_REMOVE] = "DELETE FROM docs WHERE pk = ? AND id = ?",
+	[ST_EXISTS] = "SELECT 1 FROM docs WHERE pk = ? AND id = ?",
 };
 
 static const char *const whats[ST_COUNT] = {
 	[ST_CREATE] = "create", [ST_READ] = "read", [ST_REPLACE] = "replace",
-	[ST_UPSERT] = "upsert", [ST_REMOVE] = "remove",
+	[ST_UPSERT] = "upsert", [ST_REMOVE] = "remove", [ST_EXISTS] = "create",
 };
 
 struct sq {
@@ -108,9 +111,33 @@ exec(struct sq *s, int which, int n, const char *const *args, cw_err *e)
 static char *
 dump(const json_t *doc)
 {
-	char *s = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	struct cw_buf b = CW_BUF_INIT;
+	char *s;
 
+	/* Jansson's own dump, written out in a fifth of the time. */
+	if (cw_json_dump_compact(&b, doc, 15) == 0)
+		return cw_buf_detach(&b);
+	cw_buf_free(&b);
+	s = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	return s != NULL ? s : cw_strdup("{}");
+}
+
+/* 1 if the row is there, 0 if not, -1 with e. */
+static int
+there(struct sq *s, const char *pk, const char *id, cw_err *e)
+{
+	sqlite3_stmt *st = stmt(s, ST_EXISTS, e);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, pk, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		fail(s, e, whats[ST_EXISTS]);
+	done(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 static int
@@ -118,10 +145,17 @@ sq_create(struct cw_docstore *ds, const char *pk, const char *id, const json_t *
     cw_err *e)
 {
 	struct sq *s = (struct sq *)ds;
-	char *body = dump(doc);
-	const char *args[] = {pk, id, body};
-	int r = exec(s, ST_CREATE, 3, args, e);
+	char *body;
+	int r;
 
+	/* Most creates of a run over carts claimed before find the row there:
+	 * the document is not written out for nothing. The INSERT still does
+	 * nothing on a conflict, for a row made between the two. */
+	if ((r = there(s, pk, id, e)) != 0)
+		return r < 0 ? -1 : 0;
+	body = dump(doc);
+	const char *args[] = {pk, id, body};
+	r = exec(s, ST_CREATE, 3, args, e);
 	free(body);
 	return r < 0 ? -1 : r == 1;
 }
@@ -136,11 +170,16 @@ static const char *
 corrupt(sqlite3_stmt *st, json_t **doc)
 {
 	const char *body = (const char *)sqlite3_column_text(st, 0);
+	size_t n = (size_t)sqlite3_column_bytes(st, 0);
 
 	*doc = NULL;
 	if (sqlite3_column_type(st, 1) != SQLITE_INTEGER)
 		return "its etag is not a number";
-	if (body == NULL || (*doc = json_loads(body, 0, NULL)) == NULL || !json_is_object(*doc)) {
+	/* Parsing the body is most of a read: the scanner's tree when it can
+	 * vouch for the text (it is ours, as we wrote it), else Jansson's. */
+	if (body != NULL && (*doc = cw_json_scanload(body, n)) == NULL)
+		*doc = json_loadb(body, n, 0, NULL);
+	if (body == NULL || *doc == NULL || !json_is_object(*doc)) {
 		json_decref(*doc);
 		*doc = NULL;
 		return "its body is not a JSON object";

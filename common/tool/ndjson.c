@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cw/core/clock.h"
+#include "cw/core/jscan.h"
 #include "cw/core/json.h"
 #include "cw/core/util.h"
 #include "cw/tool/ndjson.h"
@@ -58,6 +59,19 @@ refused(const json_t *obj)
 	    a, b, *where != '\0' ? " (in " : "", where, *where != '\0' ? ")" : "");
 	free(where);
 	return why;
+}
+
+json_t *
+cw_rec_scanload(const char *text, size_t len)
+{
+	json_t *v = cw_json_scanload(text, len);
+
+	/* The scanner takes arrays too; a record is an object. */
+	if (v != NULL && !json_is_object(v)) {
+		json_decref(v);
+		v = NULL;
+	}
+	return v;
 }
 
 /* One loop's state: what to call, when to flush, and what happened so far. */
@@ -113,11 +127,13 @@ one_line(struct run *rn, const char *line, size_t len)
 		return 0;
 	rec.text = line;
 	rec.len = len;
-	rec.json = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (rec.json == NULL)
-		why = cw_asprintf("not JSON: %s (column %d)", jerr.text, jerr.column);
-	else
-		why = refused(rec.json);
+	if (rn->o->slim == NULL || (rec.json = rn->o->slim(line, len)) == NULL) {
+		rec.json = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+		if (rec.json == NULL)
+			why = cw_asprintf("not JSON: %s (column %d)", jerr.text, jerr.column);
+		else
+			why = refused(rec.json);
+	}
 	if (why != NULL) {
 		cw_rec_warn(&rec, "%s", why);
 		json_decref(rec.json);
@@ -307,7 +323,7 @@ int
 cw_ndjson_loop(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
     struct cw_loop_stats *stats)
 {
-	static const struct cw_loop_opts o = {0, NULL, 0, 0};
+	static const struct cw_loop_opts o = {0, NULL, 0, 0, NULL};
 
 	return drive(in, src, fn, ctx, &o, 0, stats);
 }
@@ -316,7 +332,7 @@ int
 cw_ndjson_loop_all(FILE *in, const char *src, cw_rec_fn fn, void *ctx,
     struct cw_loop_stats *stats)
 {
-	static const struct cw_loop_opts o = {1, NULL, 0, 0};
+	static const struct cw_loop_opts o = {1, NULL, 0, 0, NULL};
 
 	return drive(in, src, fn, ctx, &o, 0, stats);
 }

@@ -187,6 +187,49 @@ test_hmac_sha256(void **state)
 	    "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
 }
 
+/*
+ * The HMAC context is kept keyed between calls: the same key again, a key
+ * that is a prefix of the last, one of the same length, an empty one and a
+ * long one, in turns, each giving its own RFC 4231 answer every time.
+ */
+static void
+test_hmac_sha256_rekeyed(void **state)
+{
+	static const char *const want[] = {
+		"5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+		"b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+		"60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+		"b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad",
+	};
+	const char *m6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+	unsigned char k1[20], k6[131];
+	char hex[65], other[65];
+
+	(void)state;
+	memset(k1, 0x0b, sizeof(k1));
+	memset(k6, 0xaa, sizeof(k6));
+	for (int round = 0; round < 3; round++) {
+		cw_hmac_sha256_hex("Jefe", 4, "what do ya want for nothing?", 28, hex);
+		assert_string_equal(hex, want[0]);
+		cw_hmac_sha256_hex("Jefe", 4, "what do ya want for nothing?", 28, hex);
+		assert_string_equal(hex, want[0]);
+		/* Same length, one byte apart; and a prefix of it. */
+		cw_hmac_sha256_hex("Jeff", 4, "what do ya want for nothing?", 28, other);
+		assert_string_not_equal(other, want[0]);
+		cw_hmac_sha256_hex("Jef", 3, "what do ya want for nothing?", 28, hex);
+		assert_string_not_equal(hex, want[0]);
+		assert_string_not_equal(hex, other);
+		cw_hmac_sha256_hex(k1, sizeof(k1), "Hi There", 8, hex);
+		assert_string_equal(hex, want[1]);
+		cw_hmac_sha256_hex(k6, sizeof(k6), m6, strlen(m6), hex);
+		assert_string_equal(hex, want[2]);
+		cw_hmac_sha256_hex(k6, sizeof(k6), m6, strlen(m6), hex);
+		assert_string_equal(hex, want[2]);
+		cw_hmac_sha256_hex(NULL, 0, NULL, 0, hex);
+		assert_string_equal(hex, want[3]);
+	}
+}
+
 static int
 ishex(const char *s)
 {
@@ -303,6 +346,7 @@ main(void)
 		cmocka_unit_test(test_base64url),
 		cmocka_unit_test(test_sha1),
 		cmocka_unit_test(test_hmac_sha256),
+		cmocka_unit_test(test_hmac_sha256_rekeyed),
 		cmocka_unit_test(test_random_hex),
 		cmocka_unit_test(test_urlencode),
 	};

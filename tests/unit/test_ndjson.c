@@ -499,7 +499,7 @@ static void
 test_flush_loop_reads_alike(void **state)
 {
 	static const char in[] = "{\"a\":1}\r\n\n   \n{nope\n{\"c\":3}";
-	struct cw_loop_opts o = {0, NULL, 0, 0};
+	struct cw_loop_opts o = {0, NULL, 0, 0, NULL};
 	size_t big = 300 * 1024, n = big + 32;
 	char *text = malloc(n);
 	struct cw_loop_stats st;
@@ -576,7 +576,7 @@ static void
 test_flush_when_input_is_quiet(void **state)
 {
 	static const char in[] = "{\"a\":1}\n{\"b\":2}\n{\"c\"";
-	struct cw_loop_opts o = {0, on_quiet, 20, 0};
+	struct cw_loop_opts o = {0, on_quiet, 20, 0, NULL};
 	struct quiet q = {0};
 	int fds[2];
 	FILE *f;
@@ -652,8 +652,8 @@ static void
 test_flush_on_quiet_input(void **state)
 {
 	static const struct cw_loop_opts opts[] = {
-		{0, order_flush, 20, 0},
-		{0, order_flush, 0, 20},
+		{0, order_flush, 20, 0, NULL},
+		{0, order_flush, 0, 20, NULL},
 	};
 	int data[2], told[2];
 	char c;
@@ -703,7 +703,7 @@ static void
 test_flush_while_input_waits(void **state)
 {
 	static const char lines[] = "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n";
-	struct cw_loop_opts lo = {0, order_flush, 1000, 10};
+	struct cw_loop_opts lo = {0, order_flush, 1000, 10, NULL};
 	struct order o = {.told = -1, .rec_ms = 25};
 	FILE *in;
 

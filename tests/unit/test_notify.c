@@ -22,9 +22,12 @@ static const char *
 dec(json_t *v)
 {
 	static char buf[CW_DECIMAL_MAX];
+	int ok = cw_decimal_ok(v);
 
 	if (cw_decimal_text(v, buf) != 0)
 		strcpy(buf, "(error)");
+	/* cw_decimal_ok says what cw_decimal_text does, without the text. */
+	assert_int_equal(ok, strcmp(buf, "(error)") != 0);
 	json_decref(v);
 	return buf;
 }
@@ -58,6 +61,16 @@ test_decimals(void **state)
 	assert_string_equal(dec(json_string("-0X0")), "(error)");
 	assert_string_equal(dec(json_true()), "(error)");
 	assert_string_equal(dec(json_null()), "(error)");
+	/* the edges of what a real may be */
+	assert_string_equal(dec(json_real(1e21)), "(error)");
+	assert_string_equal(dec(json_real(-1e21)), "(error)");
+	assert_string_equal(dec(json_real(1.7976931348623157e308)), "(error)");
+	assert_string_equal(dec(json_real(-999999999999999900000.0)),
+	    "-999999999999999868928");
+	assert_string_equal(dec(json_real(1e-30)), "0.000000000000000000000000000001");
+	assert_string_equal(dec(json_real(-1.234567890123456e-7)), "-0.000000123456789012346");
+	assert_string_equal(dec(json_string("1e400")), "(error)");
+	assert_string_equal(dec(json_string("1e20")), "100000000000000000000");
 }
 
 static const char *

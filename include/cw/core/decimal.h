@@ -16,6 +16,9 @@
  */
 int cw_decimal_text(const json_t *v, char buf[CW_DECIMAL_MAX]);
 
+/* 1 if cw_decimal_text(v) would succeed, 0 if not; cheaper for a number. */
+int cw_decimal_ok(const json_t *v);
+
 /*
  * The exact sum of two decimal texts (an optional sign, digits, an optional
  * point and fraction; no exponent, as cw_decimal_text writes them) into sum,

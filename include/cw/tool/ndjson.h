@@ -67,7 +67,17 @@ struct cw_loop_opts {
 	int idle_ms;       /* > 0: flush once input has been quiet this long */
 	int max_ms;        /* > 0: flush this long after the first call of fn
 	                    * since the last flush, input waiting or not */
+	/* May be NULL. A cheaper stand-in for the parsed line (len bytes, no
+	 * newline), handed to fn as rec->json and freed after: an object
+	 * (owned) with every member fn reads, or NULL to have the line parsed
+	 * and checked in full. It must return NULL for any line the full parse
+	 * or the driver's checks would refuse (cw_cart_slim does). */
+	json_t *(*slim)(const char *text, size_t len);
 };
+
+/* A stand-in for cw_loop_opts.slim: the whole record, the same tree the full
+ * parse makes, built from cw_jscan's tokens when it vouches for the line. */
+json_t *cw_rec_scanload(const char *text, size_t len);
 
 /*
  * cw_ndjson_loop() or, with o->all, cw_ndjson_loop_all(), for a stage that
