@@ -618,10 +618,35 @@ import_read(struct dedupe *d, const char *key, json_t **got)
 }
 
 /*
+ * Suppresses what got holds (d->src's lists, counted into n) and moves the
+ * mark to when this import started, all in one store transaction: one sync
+ * for a list of any length, and on SQLite all or nothing. 0, or -1 said.
+ */
+static int
+import_all(struct dedupe *d, json_t *const *got, struct imported *n)
+{
+	const char *const *lists = d->src.lists;
+	cw_err e;
+
+	if (cw_ledger_group_begin(d->l, &e) != 0) {
+		cw_warnx("%s", e.msg);
+		return -1;
+	}
+	for (size_t i = 0; lists[i] != NULL; i++)
+		if (import_list(d, lists[i], got[i], &n[i]) != 0)
+			return -1;  /* the group rolls back as the store closes */
+	if (cw_supimport_set_mark(cw_ledger_store(d->l), d->src.provider,
+	    (long long)d->now.tv_sec, &e) != 0 || cw_ledger_group_commit(d->l, &e) != 0) {
+		cw_warnx("%s", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * suppress --import: every list of the provider read whole first, so that a
- * refused key or a service down imports nothing; then each address
- * suppressed, and the mark moved to when this import started only once all
- * are in.
+ * refused key or a service down imports nothing; then every address
+ * suppressed and the mark moved, together.
  */
 static int
 suppress_import(struct dedupe *d)
@@ -636,24 +661,16 @@ suppress_import(struct dedupe *d)
 
 	if (cw_vault_get(d->t->vault, d->src.secret_name, &key, &e) != 0)
 		cw_warnx("%s; nothing imported", e.msg);
-	else if (import_read(d, key, got) == 0) {
-		for (i = 0; lists[i] != NULL; i++)
-			if (import_list(d, lists[i], got[i], &n[i]) != 0)
-				break;
-		if (lists[i] == NULL && cw_supimport_set_mark(cw_ledger_store(d->l),
-		    d->src.provider, (long long)d->now.tv_sec, &e) != 0)
-			cw_warnx("%s", e.msg);
-		else if (lists[i] == NULL)
-			code = CW_EXIT_OK;
-		for (i = 0; lists[i] != NULL && code == CW_EXIT_OK; i++) {
-			char bad[48] = "";
+	else if (import_read(d, key, got) == 0 && import_all(d, got, n) == 0)
+		code = CW_EXIT_OK;
+	for (i = 0; lists[i] != NULL && code == CW_EXIT_OK; i++) {
+		char bad[48] = "";
 
-			if (n[i].invalid > 0)
-				snprintf(bad, sizeof(bad), ", %lu invalid skipped", n[i].invalid);
-			fprintf(stderr, "%s: %s %s: %lu address%s, %lu new%s\n",
-			    program_invocation_short_name, d->src.provider, lists[i],
-			    n[i].addresses, n[i].addresses == 1 ? "" : "es", n[i].fresh, bad);
-		}
+		if (n[i].invalid > 0)
+			snprintf(bad, sizeof(bad), ", %lu invalid skipped", n[i].invalid);
+		fprintf(stderr, "%s: %s %s: %lu address%s, %lu new%s\n",
+		    program_invocation_short_name, d->src.provider, lists[i],
+		    n[i].addresses, n[i].addresses == 1 ? "" : "es", n[i].fresh, bad);
 	}
 	for (i = 0; lists[i] != NULL; i++)
 		json_decref(got[i]);
