@@ -6,7 +6,7 @@
 # skipped with a warning. The next import asks SendGrid only from the time the
 # last one started (less an overlap) and counts only new addresses as new; a
 # refused key, a service down or a failed list imports nothing and leaves the
-# mark where it was.
+# mark where it was. The core case again on Cosmos DB.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -64,12 +64,12 @@ printf '%s\n' unsub1@example.com unsub2@example.com recent@example.com spam1@exa
 sort -o "$T/want" "$T/want"
 printf '%s\n' was-full@example.org bounce520@example.com someone@example.com >"$T/never"
 
-# passed ADDRESS-FILE: the addresses among a cart each that a dry run passes.
+# passed ADDRESS-FILE [CONFIG]: the addresses among a cart each that a dry run passes.
 passed() {
 	jq -Rc '{Id: ("cart-" + .), CustomerId: ("C-" + .), ModifiedDateTime: "2026-11-30T10:00:00Z",
 	    CartTypeValue: 1, ReceiptEmail: ., channelId: 68719478279, currency: "USD",
 	    CartLines: [{LineId: "l1", ProductId: 68719478279, Quantity: 1, Price: 9.5}]}' "$1" |
-	    cart-dedupe -c "$cfg" --dry-run | jq -r .ReceiptEmail | sort
+	    cart-dedupe -c "${2:-$cfg}" --dry-run | jq -r .ReceiptEmail | sort
 }
 
 # --- before: nothing suppressed, every cart passes
@@ -168,6 +168,27 @@ is "$(log sendgrid | jq -r .query.start_time | sort -u)" $((now - overlap)) "the
 expect_exit 2 "another provider" cart-dedupe -c "$cfg" suppress --import emarsys
 has "$T/stderr" '"emarsys"' "is named"
 expect_exit 2 "--import with --email" cart-dedupe -c "$cfg" suppress --import sendgrid --email a@example.com
+
+# --- the same on Cosmos DB: every address of both providers, then from the mark
+cosmos_start
+jq --arg c "$COSMOS" --arg k "$COSMOS_KEY" '.Cartwatch.StateStore = {Kind: "cosmos"} |
+	.AzureCosmosOptions = {EndPointUri: $c, PrimaryKey: $k,
+	DatabaseId: "AbandonedCartSampleDB", ContainerId: "RunStatus"}' "$cfg" >"$T/c/cosmos.json"
+cc=$T/c/cosmos.json
+printf '%s\n' later@example.com md-later@example.com half@example.com >>"$T/want"
+expect_exit 0 "Cosmos DB: import from SendGrid" cart-dedupe -c "$cc" suppress --import sendgrid
+has "$T/stderr" "sendgrid bounces: 521 addresses, 521 new$" "Cosmos DB: bounces, paged"
+expect_exit 0 "Cosmos DB: import from Mandrill" cart-dedupe -c "$cc" suppress --import mandrill
+has "$T/stderr" "mandrill rejects: 5 addresses, 4 new$" "Cosmos DB: Mandrill, 4 new (spam1 came from SendGrid)"
+is "$(suppressions "$cc")" 531 "Cosmos DB: 531 addresses suppressed"
+is "$(passed "$T/want" "$cc" | wc -l | tr -d ' ')" 0 "Cosmos DB: none of their carts pass"
+is "$(passed "$T/never" "$cc" | tr '\n' ' ')" "bounce520@example.com someone@example.com was-full@example.org " \
+	"Cosmos DB: the others pass"
+sandbox_clear
+expect_exit 0 "Cosmos DB: the next import" \
+	env CARTWATCH_NOW=2026-12-02T12:00:00Z cart-dedupe -c "$cc" suppress --import sendgrid
+is "$(log sendgrid | jq -r .query.start_time | sort -u)" $((now - overlap)) \
+	"Cosmos DB: asked from the mark"
 
 no_secrets_printed "$T/data.json"
 done_testing
