@@ -101,6 +101,10 @@ is "$(suppressions "$cfg")" 528 "528 addresses suppressed"
 is "$(passed "$T/want" | wc -l | tr -d ' ')" 0 "none of their carts pass"
 is "$(passed "$T/never" | tr '\n' ' ')" "bounce520@example.com someone@example.com was-full@example.org " \
 	"the expired Mandrill entry and others not listed pass"
+storectl() { python3 "$top/tests/storectl.py" "$@"; }
+is "$(storectl "sqlite:$T/c/state/main.db" get '*' import:sendgrid | jq -c '{kind, provider, importedUpTo}')" \
+	"{\"kind\":\"cartwatch.import\",\"provider\":\"sendgrid\",\"importedUpTo\":$now}" \
+	"the store remembers when the SendGrid import started"
 cp "$T/c/state/main.db" "$T/after1.db"
 
 # --- the next import: SendGrid from the mark, less the overlap; new ones new
@@ -189,6 +193,22 @@ expect_exit 0 "Cosmos DB: the next import" \
 	env CARTWATCH_NOW=2026-12-02T12:00:00Z cart-dedupe -c "$cc" suppress --import sendgrid
 is "$(log sendgrid | jq -r .query.start_time | sort -u)" $((now - overlap)) \
 	"Cosmos DB: asked from the mark"
+
+# --- a mark that cannot be read is as none: all is read again
+conf odd state/odd.db
+expect_exit 0 "a fresh store" cart-dedupe -c "$T/c/odd.json" status
+storectl "sqlite:$T/c/state/odd.db" put '*' '{"id":"import:sendgrid","oun":"*","kind":"cartwatch.import"}'
+sandbox_clear
+expect_exit 0 "an import over a mark without its time" cart-dedupe -c "$T/c/odd.json" suppress --import sendgrid
+is "$(log sendgrid | jq -r '.query.start_time // "all"' | sort -u)" all "reads every list whole"
+
+# --- Mandrill's 1000 at most: said when a list may have been cut
+seed_md "$(jq -cn '[range(1000) | {email: "r\(.)@example.com", reason: "hard-bounce"}]')"
+conf cut state/cut.db
+expect_exit 0 "a Mandrill list over 1000" cart-dedupe -c "$T/c/cut.json" suppress --import mandrill
+has "$T/stderr" "mandrill rejects: 1000 entries, the most it answers with: older ones may be left out" \
+	"says the list may have been cut"
+has "$T/stderr" "mandrill rejects: 1000 addresses, 1000 new$" "and imports the 1000"
 
 no_secrets_printed "$T/data.json"
 done_testing

@@ -591,6 +591,9 @@ import_list(struct dedupe *d, const char *list, const json_t *emails,
 		}
 		n->fresh += r == 2;
 	}
+	if (d->src.cap > 0 && json_array_size(emails) >= (size_t)d->src.cap)
+		cw_warnx("%s %s: %ld entries, the most it answers with: older ones may "
+		    "be left out", d->src.provider, list, d->src.cap);
 	return 0;
 }
 

@@ -11,6 +11,8 @@
 #include "cw/state/docstore.h"
 
 #define SENDGRID_PAGE 500    /* the most a page may hold */
+/* A service that ignored offset would page forever: no list is this long. */
+#define SENDGRID_MAX (1000L * 1000L)
 #define MARK_PK "*"          /* beside the suppressions, in no channel's partition */
 #define KIND_IMPORT "cartwatch.import"
 
@@ -30,13 +32,14 @@ cw_supsource_config(struct cw_supsource *s, struct cw_config *c, const char *pro
 	const char *base_key;
 	cw_err ue;
 
-	memset(s, 0, sizeof(*s));
 	if (strcmp(provider, "sendgrid") == 0) {
-		*s = (struct cw_supsource){"sendgrid", "SendGrid", NULL, NULL, sendgrid_lists, 1};
+		*s = (struct cw_supsource){"sendgrid", "SendGrid", NULL, NULL, sendgrid_lists, 1,
+		    0};
 		base_key = "Cartwatch.Notify.SendGrid.BaseUrl";
 		s->secret_name = cw_config_str(c, "Cartwatch.Notify.SendGrid.ApiKeySecretName");
 	} else if (strcmp(provider, "mandrill") == 0) {
-		*s = (struct cw_supsource){"mandrill", "Mandrill", NULL, NULL, mandrill_lists, 0};
+		*s = (struct cw_supsource){"mandrill", "Mandrill", NULL, NULL, mandrill_lists, 0,
+		    CW_MANDRILL_REJECTS_MAX};
 		base_key = "Cartwatch.Notify.Mandrill.BaseUrl";
 		s->secret_name = cw_config_str(c, "Cartwatch.Notify.Mandrill.ApiKeySecretName");
 	} else
@@ -160,7 +163,10 @@ cw_supsource_read(struct cw_http *h, const struct cw_supsource *s, const char *k
 			got = read_page(h, s, key, list, url, out, e);
 			free(url);
 			offset += got;
-		} while (got == SENDGRID_PAGE);
+		} while (got == SENDGRID_PAGE && offset < SENDGRID_MAX);
+		if (got == SENDGRID_PAGE)
+			got = cw_seterr(e, "%s %s: more than %ld entries: does the service "
+			    "ignore offset?", s->service, list, SENDGRID_MAX);
 	}
 	if (got < 0) {
 		json_decref(out);
@@ -183,15 +189,15 @@ cw_supimport_mark(struct cw_docstore *s, const char *provider, long long *t, cw_
 	json_t *doc = NULL, *v;
 	int r = s->read(s, MARK_PK, id, &doc, &etag, e);
 
+	/* A mark that cannot be read is as none: the lists are read whole
+	 * again, which is harmless, and the import writes it anew. */
+	if (r == CW_DOC_CORRUPT)
+		r = 0;
 	if (r == 1) {
 		v = json_object_get(doc, "importedUpTo");
-		if (json_is_integer(v))
-			*t = json_integer_value(v);
-		else
-			r = cw_seterr(e, "%s: document %s/%s: no \"importedUpTo\" time", s->where,
-			    MARK_PK, id);
-	} else if (r == CW_DOC_CORRUPT)
-		r = -1;
+		r = json_is_integer(v);
+		*t = json_integer_value(v);
+	}
 	json_decref(doc);
 	free(etag);
 	free(id);
