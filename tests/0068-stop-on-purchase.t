@@ -130,6 +130,20 @@ is "$(($(mails) - before))" 17 "17 emails"
 is "$(cat "$MAILDIR"/*.json | jq -r '.rcpt_tos[]' | grep -c '^marketer@contoso.example$')" 17 \
 	"all of them to the test address"
 is "$(history_asks)" 0 "no order history asked"
+# A test send's unsubscribe link is the marketer's own: clicking it must not
+# unsubscribe the customer whose cart filled the email.
+conf '.Cartwatch.Unsubscribe.Url = "https://shop.example.com/unsubscribe?t={token}"'
+rm -f "$MAILDIR"/*
+expect_exit 0 "cart-notify --to with unsubscribe links" cart-notify -c "$cfg" --to marketer@contoso.example <"$input"
+want=$(printf %s marketer@contoso.example | base64 | tr '+/' '-_' | tr -d '=\n')
+cat >"$T/tokens.py" <<'PY'
+import email, sys
+for f in sys.argv[1:]:
+    link = email.message_from_binary_file(open(f, "rb"))["List-Unsubscribe"]
+    print(link.split("t=")[1].split(".")[0])
+PY
+is "$(python3 "$T/tokens.py" "$MAILDIR"/*.eml | sort -u)" "$want" \
+	"every link's token names the test address"
 expect_exit 2 "--to a malformed address" cart-notify -c "$cfg" --to not-an-address <"$input"
 has "$T/stderr" '--to: not an email address' "is refused, naming the option"
 

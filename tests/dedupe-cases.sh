@@ -501,4 +501,18 @@ at 2026-11-25T06:00:00Z
 expect_exit 0 "quiet hours: at the end" cart-dedupe -c "$cdir/quiet.json" <"$T/quiet.ndjson"
 is "$(jq -r .Id "$T/stdout" | tr '\n' ' ')" "cart-7300 cart-7301 " "both are claimed and pass"
 lacks "$T/stderr" "quiet hours" "without a word of quiet hours"
+# Across the night clocks go back (2026-10-25, 03:00 CEST -> 02:00 CET at
+# 01:00Z): quiet 01:00-05:00 local lasts until 05:00 CET, 04:00Z. With the
+# summer offset kept, 03:30Z would be 05:30, outside, and they would end at
+# 03:00Z.
+jq '.Cartwatch.QuietHours = {Start: "01:00", End: "05:00", TimeZone: "Europe/Berlin"}' \
+	"$cfg" >"$cdir/quiet-dst.json"
+carts 1 7400 2026-10-24T22:00:00Z >"$T/quiet-dst.ndjson"
+at 2026-10-25T03:30:00Z
+expect_exit 0 "quiet hours over the clock change: 04:30 CET" cart-dedupe -c "$cdir/quiet-dst.json" <"$T/quiet-dst.ndjson"
+is "$(lines "$T/stdout")" 0 "is inside them"
+has "$T/stderr" "until 2026-10-25T04:00:00Z" "which end at 05:00 CET, 04:00Z"
+at 2026-10-25T04:00:00Z
+expect_exit 0 "quiet hours over the clock change: at their end" cart-dedupe -c "$cdir/quiet-dst.json" <"$T/quiet-dst.ndjson"
+is "$(jq -r .Id "$T/stdout")" cart-7400 "the cart that waited passes"
 at 2026-11-24T12:00:00Z   # the clock the other cases use
