@@ -140,8 +140,10 @@ done
 reset
 jq '.Cartwatch.Notify.Webhook.BatchSize = 1' "$T/webhook.json" >"$T/webhook1.json"
 expect_exit 0 "webhook, one record a POST" cart-notify -c "$T/webhook1.json" <"$in"
-is "$(curl -sf "$SANDBOX/_sandbox/log?service=webhook" | jq -r '.headers["idempotency-key"]' | tr '\n' ' ')" \
-	"$(jq -r .notificationId "$in" | tr '\n' ' ')" "each POST's Idempotency-Key is its notificationId"
+# The POSTs are in flight together (MaxInFlight): they arrive in any order.
+is "$(curl -sf "$SANDBOX/_sandbox/log?service=webhook" | jq -r '.headers["idempotency-key"]' | sort |
+	tr '\n' ' ')" "$(jq -r .notificationId "$in" | sort | tr '\n' ' ')" \
+	"each POST's Idempotency-Key is its notificationId"
 reset
 sandbox_fault '{"match":{"path":"^/webhook/"},"action":"status","status":429,"headers":{"Retry-After":"0"}}'
 expect_exit 0 "webhook, a batch of three, retried after a 429" cart-notify -c "$T/webhook.json" <"$in"

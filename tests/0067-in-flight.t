@@ -151,5 +151,86 @@ m=$(jq .sessions "$T/sm.stats")
 if [ "$m" -le 3 ]; then ok "smtp, 3 in flight: $m connections for 24 messages (each kept)"
 else not_ok "smtp, 3 in flight: $m connections for 24 messages, more than 3"; fi
 
+# --- one slow request does not hold the others back: while it is held (1 s),
+# the other places go on with the records after it, past the end of a batch
+# of one request per place (where each would wait for the slow one).
+# during FILE: how many of the spans (start end, one a line) but the longest
+# began while the longest lasted.
+during() { awk '{ s[NR] = $1; e[NR] = $2; if (e[NR] - s[NR] > e[m] - s[m]) m = NR }
+	END { for (i = 1; i <= NR; i++) n += i != m && s[i] > s[m] && s[i] < e[m]; print n + 0 }' "$1"; }
+wh_start --delay-ms 50 --hold n1
+conf 4 1
+expect_exit 0 "webhook, 4 in flight, one POST slow" cart-notify -c "$T/wh.json" <"$T/in.ndjson"
+in_order "one POST slow"
+jq -r '"\(.start) \(.end)"' "$T/wh.log" >"$T/spans"
+n=$(during "$T/spans")
+if [ "$n" -ge 8 ]; then ok "one POST slow: $n others began while it was held"
+else not_ok "one POST slow: only $n others began while it was held, not 8 or more"; fi
+wh_stop
+
+rm -rf "$T/maildir" "$T/sm.stats"
+smtp_server --stats "$T/sm.stats" --delay-ms 50 --hold c1@example.com
+jq --arg u "smtp://127.0.0.1:$SMTP_PORT" '.Cartwatch.Notify = {Provider: "smtp", MaxInFlight: 4,
+    Smtp: {Url: $u, From: "Contoso Shop <shop@contoso.example>"}}' "$T/base.json" >"$T/sm-slow.json"
+expect_exit 0 "smtp, 4 in flight, one message slow" cart-notify -c "$T/sm-slow.json" <"$T/in.ndjson"
+smtp_server_stop
+in_order "smtp, one message slow"
+cat "$MAILDIR"/*.json | jq -r '"\(.data_at) \(.done_at)"' >"$T/spans"
+n=$(during "$T/spans")
+if [ "$n" -ge 8 ]; then ok "smtp, one message slow: $n others began while it was held"
+else not_ok "smtp, one message slow: only $n others began while it was held, not 8 or more"; fi
+
+# --- Cartwatch.Notify.RequestsPerMinute holds across requests in flight:
+# 600 a minute is a start every 100 ms; each is held 300 ms, so without the
+# pace all eight would be under way at once. Where the requests arrive, a
+# loaded machine may delay one start and bunch it with the next, so the span
+# from the first start to the last is what is counted: paced, 7 gaps of
+# 100 ms (0.56 s leaves room for such delays); without the pace, about none.
+# span FILE: "paced", or the span of the times in FILE, one a line.
+span() { sort -n "$1" | awk 'NR == 1 { f = $1 } { l = $1 }
+	END { print (l - f >= 0.56) ? "paced" : "span " l - f }'; }
+head -n 8 "$T/in.ndjson" >"$T/in8.ndjson"
+wh_start --delay-ms 300
+conf 8 1
+jq '.Cartwatch.Notify.RequestsPerMinute = 600' "$T/wh.json" >"$T/wh-paced.json"
+expect_exit 0 "webhook, 8 in flight, 600 a minute" cart-notify -c "$T/wh-paced.json" <"$T/in8.ndjson"
+is "$(jq -r .status "$T/stdout" | sort -u)" sent "webhook paced: all sent"
+jq .start "$T/wh.log" >"$T/starts"
+is "$(span "$T/starts")" paced "webhook paced: 8 POSTs over at least 7 gaps of 100 ms"
+m=$(maxflight)
+if [ "$m" -ge 2 ]; then ok "webhook paced: still $m in flight at once"
+else not_ok "webhook paced: $m in flight at once, not 2 or more"; fi
+wh_stop
+
+rm -rf "$T/maildir" "$T/sm.stats"
+smtp_server --stats "$T/sm.stats" --delay-ms 300
+jq --arg u "smtp://127.0.0.1:$SMTP_PORT" '.Cartwatch.Notify = {Provider: "smtp",
+    MaxInFlight: 8, RequestsPerMinute: 600,
+    Smtp: {Url: $u, From: "Contoso Shop <shop@contoso.example>"}}' "$T/base.json" >"$T/sm-paced.json"
+expect_exit 0 "smtp, 8 in flight, 600 a minute" cart-notify -c "$T/sm-paced.json" <"$T/in8.ndjson"
+smtp_server_stop
+is "$(jq -r .status "$T/stdout" | sort -u)" sent "smtp paced: all sent"
+cat "$MAILDIR"/*.json | jq .data_at >"$T/starts"
+is "$(wc -l <"$T/starts" | tr -d ' ')" 8 "smtp paced: 8 messages"
+is "$(span "$T/starts")" paced "smtp paced: 8 messages over at least 7 gaps of 100 ms"
+m=$(jq .max_data "$T/sm.stats")
+if [ "$m" -ge 2 ]; then ok "smtp paced: still $m messages at once"
+else not_ok "smtp paced: $m messages at once, not 2 or more"; fi
+
+# Emarsys sends one request at a time whatever MaxInFlight says: its own
+# pace (here 60 a minute) is not shortened by it.
+jq --arg s "$SANDBOX" '.EmarsysClientOptions = {
+	ApiUrl: ($s + "/emarsys/api/v2/event/{0}/trigger"), ExternalEventId: "4242",
+	ApiUserNameKeyVaultSecretName: "EmarsysApiUser",
+	ApiSecretKeyVaultSecretName: "EmarsysApiSecret", EmarsysContactKeyId: "3"} |
+	.Cartwatch.Notify = {Provider: "emarsys", MaxInFlight: 8, RequestsPerMinute: 60,
+	CheckOptOuts: false} | .Cartwatch.Reminders = [{AfterMinutes: 10, ExternalEventId: "4242"},
+	{AfterMinutes: 60, ExternalEventId: "4243"}]' "$T/base.json" >"$T/em.json"
+{ sed -n 1p "$T/in.ndjson"; sed -n 2p "$T/in.ndjson" | jq -c '.step = 2'; } >"$T/two-steps.ndjson"
+sandbox_clear
+expect_exit 0 "emarsys, 8 in flight, 60 a minute" cart-notify -c "$T/em.json" <"$T/two-steps.ndjson"
+is "$(curl -sf "$SANDBOX/_sandbox/log?service=emarsys" | jq -s 'length == 2 and .[1].ts - .[0].ts >= 0.9')" \
+	true "emarsys: the second request waited its second"
+
 no_secrets_printed
 done_testing

@@ -59,7 +59,8 @@ is "$(curl -sf -X DELETE "$SANDBOX/_sandbox/latency")" '{"ms":0}' "DELETE: none 
 
 # --- the benchmark, tiny
 export BENCH_CARTS=200 BENCH_BIG=400 BENCH_SMALL=100 BENCH_PREVIEW=20 BENCH_PREVIEW_BIG=40 \
-	BENCH_RUNS=1 BENCH_ONLINE_CARTS=300 BENCH_LATENCY_MS=5 BENCH_OUT="$T/out"
+	BENCH_RUNS=1 BENCH_ONLINE_CARTS=300 BENCH_LATENCY_MS=5 BENCH_OUT="$T/out" \
+	BENCH_INFLIGHT=16 BENCH_INFLIGHT_SERVERS=2 BENCH_COSMOS_CARTS=200
 expect_exit 0 "scripts/bench on a tiny size" "$top/scripts/bench"
 r=$T/out/report.json
 same "$T/stdout" "$T/out/report.md" "it prints the markdown report it writes"
@@ -83,7 +84,23 @@ is "$(jq -r '[.speed[].targets[], .memory[].target, .online_targets[] | .verdict
 	"each target says met or missed by how much"
 has "$T/out/report.md" '^\| `cart-dedupe`, fresh store \| 200 \|' "the markdown table"
 has "$T/out/report.md" '^### Online, end to end' "the online section"
-has "$T/out/report.md" 'Cosmos DB.*not measured yet' "and says what is not measured"
+is "$(jq -r '.online | .order_history > 0 and .order_history_per_reminder > 0 and .order_history_per_reminder <= 1' "$r")" true \
+	"stop on purchase's order history: counted, at most one request per reminder"
+has "$T/out/report.md" '^Stop on purchase .* per reminder' "and reported apart"
+is "$(jq -r '[.inflight[] | .provider, (.median | .["1"].records, .["8"].records, .["8"].servers)] |
+	join(" ")' "$r")" "webhook 16 16 2 smtp 16 16 2" \
+	"in flight: webhook and SMTP, every record sent with 1 and with 8, against 2 servers"
+is "$(jq -r '[.inflight[] | .speed_up, .median["8"].wall_s, .median["8"].server_cpu_s | numbers] |
+	length' "$r")" 6 "each with its speed-up, wall and the servers' CPU"
+is "$(jq -r '[.inflight[].target | .verdict | test("^(met|missed by [0-9.]+×)")] | all' "$r")" true \
+	"and its target, met or missed by how much"
+has "$T/out/report.md" '^### Requests in flight' "the in-flight section"
+is "$(jq -r '.cosmos | [.carts, .passed, (.runs | keys | join(",")), ([.runs[].per_cart, .pipeline.per_cart] | map(. > 0) | all), .pipeline.sent == .pipeline.fetched] | join(" ")' "$r")" \
+	"200 200 again,claim,commit true true" "Cosmos DB: requests per cart of each run and of the pipeline"
+is "$(jq -r '[.online_targets[] | select(.what | test("Cosmos DB"))] | length' "$r")" 4 \
+	"Cosmos DB: its targets"
+has "$T/out/report.md" '^### Cosmos DB requests' "the Cosmos DB section"
+lacks "$T/out/report.md" 'not measured yet' "and nothing is left unmeasured"
 
 BENCH_RUNS=x expect_exit 1 "a bad setting is refused" "$top/scripts/bench"
 has "$T/stderr" 'BENCH_RUNS' "naming it"

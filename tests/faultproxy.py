@@ -13,8 +13,8 @@ real answer, cut in half; or "body" cut short), malformed.
         --port-file FILE [--service cosmos] [--log FILE]
 
 Control, as the sandbox's: POST|GET|DELETE /_sandbox/faults, GET|DELETE
-/_sandbox/log (one NDJSON line per request: method, path, status, fault,
-upstream status). Python 3 standard library only; binds 127.0.0.1 only and
+/_sandbox/log (one NDJSON line per request: method, path, kind (batch,
+query, read, create, replace, delete), status, fault, upstream status). Python 3 standard library only; binds 127.0.0.1 only and
 connects only to the upstream, which must be on 127.0.0.1.
 """
 
@@ -96,6 +96,17 @@ class Proxy:
                                         if k.lower() not in HOP], data
         finally:
             conn.close()
+
+
+def request_kind(method, headers):
+    """What a Cosmos DB request does, for the log: batch, query, read,
+    create (or upsert), replace, delete."""
+    if (headers.get("x-ms-cosmos-is-batch-request") or "").lower() == "true":
+        return "batch"
+    if (headers.get("x-ms-documentdb-isquery") or "").lower() == "true":
+        return "query"
+    return {"GET": "read", "POST": "create", "PUT": "replace",
+            "DELETE": "delete"}.get(method, method.lower())
 
 
 def error_body(status, message):
@@ -189,9 +200,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path.startswith("/_sandbox/"):
             self._control(body)
             return
-        req = Req(self.command, self.path, p.service)
+        kind = request_kind(self.command, self.headers)
+        # A transactional batch is its own service for the rules, so that a
+        # row can fault batches alone ("match": {"service": "cosmos-batch"});
+        # rules without a service match it as before.
+        req = Req(self.command, self.path, p.service + "-batch" if kind == "batch" else p.service)
         rule = p.take(req)
-        entry = {"ts": round(time.time(), 3), "service": p.service,
+        entry = {"ts": round(time.time(), 3), "service": p.service, "kind": kind,
                  "method": self.command, "path": req.path,
                  "fault": None, "status": None, "upstream": None}
         try:

@@ -5,7 +5,8 @@ Run with Debian's /usr/bin/python3, which has python3-aiosmtpd. The server
 binds port 0 and writes the port it got to --port-file (no window in which
 another process can take it). Every accepted message becomes DIR/N.eml (the
 bytes as received) and DIR/N.json (mail_from, rcpt_tos, auth mechanism and
-login, tls). Every RCPT TO is logged to DIR/rcpt.log as "ADDRESS CODE".
+login, tls, data_at and done_at: when its DATA came and when it was
+taken, time.monotonic()). Every RCPT TO is logged to DIR/rcpt.log as "ADDRESS CODE".
 
   --auth-user U      require AUTH as U, password from $SMTPD_PASSWORD
   --mechs M,M        the AUTH mechanisms offered (default LOGIN,PLAIN)
@@ -18,6 +19,12 @@ login, tls). Every RCPT TO is logged to DIR/rcpt.log as "ADDRESS CODE".
                      (the most messages in DATA at once)
   --delay-ms N       hold each message N ms before accepting it, so that the
                      counts above can see a client's messages overlap
+  --hold ADDR        hold the message to ADDR 1 s instead (repeatable)
+  --port N --reuse-port  listen on port N (default 0: any) with SO_REUSEPORT:
+                     several servers (each its own --dir and --stats) share
+                     one port and the kernel spreads connections among them,
+                     so that one Python process is not what a benchmark
+                     measures
 """
 import argparse
 import asyncio
@@ -25,6 +32,7 @@ import json
 import os
 import ssl
 import sys
+import time
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
@@ -63,9 +71,11 @@ class Handler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        started = time.monotonic()
         self.tally("data", 1)
         try:
-            await asyncio.sleep(self.args.delay_ms / 1000)
+            slow = any(r in self.args.hold for r in envelope.rcpt_tos)
+            await asyncio.sleep(1.0 if slow else self.args.delay_ms / 1000)
         finally:
             self.tally("data", -1)
         self.n += 1
@@ -79,6 +89,8 @@ class Handler:
             "login": (session.auth_data.login.decode()
                       if isinstance(session.auth_data, LoginPassword) else None),
             "tls": session.ssl is not None and bool(session.ssl),
+            "data_at": started,
+            "done_at": time.monotonic(),
         }
         with open(base + ".json", "w") as f:
             json.dump(meta, f)
@@ -123,6 +135,9 @@ def main():
     p.add_argument("--smtps", action="store_true")
     p.add_argument("--stats")
     p.add_argument("--delay-ms", type=int, default=0)
+    p.add_argument("--hold", action="append", default=[])
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--reuse-port", action="store_true")
     args = p.parse_args()
     os.makedirs(args.dir, exist_ok=True)
 
@@ -143,8 +158,8 @@ def main():
     asyncio.set_event_loop(loop)
     handler = Handler(args)
     server = loop.run_until_complete(loop.create_server(
-        lambda: CountingSMTP(handler, loop=loop, **kw), host="127.0.0.1", port=0,
-        ssl=ctx if args.smtps else None))
+        lambda: CountingSMTP(handler, loop=loop, **kw), host="127.0.0.1", port=args.port,
+        ssl=ctx if args.smtps else None, reuse_port=args.reuse_port or None))
     port = server.sockets[0].getsockname()[1]
     with open(args.port_file + ".tmp", "w") as f:
         f.write(f"{port}\n")

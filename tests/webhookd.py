@@ -11,6 +11,10 @@ came. Faults, each for the first request that carries the id:
   --limit ID        answer 429 with Retry-After: --retry-after (seconds) at once
   --slow408 ID      answer 408 (retried with the client's own short backoff)
                     after 0.4 s: its retry would come inside the 429's wait
+  --hold ID         hold it 1 s instead of --delay-ms, then answer 200
+--port N --reuse-port: listen on port N (default 0: any) with SO_REUSEPORT, so
+that several receivers (each its own --stats) share one port and one Python
+process's lock is not what a benchmark measures.
 Python 3 standard library only.
 """
 import argparse
@@ -101,7 +105,7 @@ def handler(st):
                 rec.update(end=time.monotonic(), status=408)
                 st.log(rec)
                 return
-            time.sleep(st.args.delay_ms / 1000)
+            time.sleep(1.0 if st.args.hold in ids else st.args.delay_ms / 1000)
             if fault == "drop":
                 rec.update(end=time.monotonic(), status=None)
                 st.log(rec)
@@ -126,6 +130,12 @@ def handler(st):
     return H
 
 
+class Server(http.server.ThreadingHTTPServer):
+    # The default listen backlog (5) drops the SYNs of a burst of
+    # connections, which then wait a second to be sent again.
+    request_queue_size = 128
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--port-file", required=True)
@@ -135,13 +145,17 @@ def main():
     p.add_argument("--drop-after")
     p.add_argument("--limit")
     p.add_argument("--slow408")
+    p.add_argument("--hold")
     p.add_argument("--retry-after", type=int, default=1)
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--reuse-port", action="store_true")
     args = p.parse_args()
     st = State(args)
-    # The default listen backlog (5) drops the SYNs of a burst of connections,
-    # which then wait a second to be sent again.
-    http.server.ThreadingHTTPServer.request_queue_size = 128
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler(st))
+    srv = Server(("127.0.0.1", args.port), handler(st), bind_and_activate=False)
+    if args.reuse_port:
+        srv.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    srv.server_bind()
+    srv.server_activate()
     srv.daemon_threads = True
     with open(args.port_file + ".tmp", "w") as f:
         f.write("%d\n" % srv.server_address[1])

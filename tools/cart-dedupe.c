@@ -41,12 +41,29 @@
 #define GROUP_MS 50
 #define GROUP_IDLE_MS 10
 
+/* A record of the group, held until it is handled (a store that reads ahead). */
+struct pending {
+	struct cw_rec rec;         /* text and json owned */
+	struct timespec modified;  /* a cart's */
+	size_t off, len;           /* its line in held, once passed */
+	char key[CW_NOTIFICATION_ID_LEN + 1];  /* its claim, once passed */
+};
+
 struct dedupe {
 	struct cw_ledger *l;
 	struct timespec now;
 	int store_failed;
 	int grouped;         /* records in the open group; 0: none open */
 	struct cw_buf held;  /* the carts passed in it, written once it commits */
+	/* A store that reads ahead (Cosmos DB): the group's records are read
+	 * ahead together, then handled, then their writes sent at its commit. */
+	int ahead;
+	int results;         /* --commit: the records are results */
+	int bad;             /* a record failed when its group was handled */
+	struct pending *pend;
+	size_t npend, cappend;
+	json_t *lost;        /* keys the group's commit reported lost */
+	char passed[CW_NOTIFICATION_ID_LEN + 1];  /* the key hold() last held */
 	/* --commit: what the run-status document will say, per channel */
 	json_t *last;        /* channel -> {"t": iso, "ids": [...]} */
 	int failures;        /* failed results or bad lines: no run status then */
@@ -92,6 +109,8 @@ struct cmd {
 static const struct cmd cmds[];
 static int claim(struct dedupe *d, const struct cw_rec *rec);
 static int record(struct dedupe *d, const struct cw_rec *rec);
+static int group_ahead(struct dedupe *d);
+static int stash(struct dedupe *d, const struct cw_rec *rec);
 
 static void
 usage(FILE *f, int code)
@@ -138,7 +157,9 @@ group_commit(void *ctx)
 	if (d->grouped == 0)
 		return CW_REC_OK;
 	d->grouped = 0;
-	if (cw_ledger_group_commit(d->l, &e) != 0) {
+	if (d->ahead)
+		return group_ahead(d);
+	if (cw_ledger_group_commit(d->l, NULL, NULL, &e) != 0) {
 		cw_warnx("%s", e.msg);
 		d->store_failed = 1;
 		r = CW_REC_STOP;
@@ -168,6 +189,8 @@ filter(const struct cw_rec *rec, void *ctx)
 {
 	struct dedupe *d = ctx;
 
+	if (d->ahead)
+		return stash(d, rec);
 	if (group_open(d) != CW_REC_OK)
 		return CW_REC_STOP;
 	return grouped(d, claim(d, rec));
@@ -192,11 +215,13 @@ hold(struct dedupe *d, const struct cw_rec *rec, const char *key, int step)
 		json_object_set_new(rec->json, "notificationId", json_string(key));
 		json_object_set_new(rec->json, "step", json_integer(step));
 		cw_json_line(&d->held, rec->json);
+		snprintf(d->passed, sizeof(d->passed), "%s", key);
 		return;
 	}
 	cw_buf_add(&d->held, rec->text, n - 1);
 	cw_buf_addf(&d->held, "%s\"notificationId\":\"%s\",\"step\":%d}\n",
 	    json_object_size(rec->json) > 0 ? "," : "", key, step);
+	snprintf(d->passed, sizeof(d->passed), "%s", key);
 }
 
 /* Claims a cart, holding it for the group's commit if it passes. */
@@ -265,6 +290,8 @@ commit(const struct cw_rec *rec, void *ctx)
 {
 	struct dedupe *d = ctx;
 
+	if (d->ahead)
+		return stash(d, rec);
 	if (group_open(d) != CW_REC_OK)
 		return CW_REC_STOP;
 	return grouped(d, record(d, rec));
@@ -309,6 +336,144 @@ record(struct dedupe *d, const struct cw_rec *rec)
 	else if (cw_ledger_records(rec->json))  /* no watermark from a preview */
 		remember(d, rec->json);
 	return CW_REC_OK;
+}
+
+/*
+ * The group of a store that reads ahead. Records are kept (stash) until the
+ * group ends; then what they will look at is read ahead in a few requests,
+ * each is claimed or recorded as usual, and the commit sends the group's
+ * writes. A claim or result the commit reports lost (another run got there
+ * between the reading ahead and the commit, or a batch retried after its
+ * answer was lost met its own writes) is done again on its own, so that it
+ * ends exactly as it would have without the group.
+ */
+static int
+stash(struct dedupe *d, const struct cw_rec *rec)
+{
+	struct pending *p;
+	struct timespec modified = {0, 0};
+	cw_err e;
+
+	if (!d->results && cw_cart_check(rec->json, &modified, &e) != 0) {
+		cw_rec_warn(rec, "%s; not claimed", e.msg);
+		return CW_REC_BAD;
+	}
+	if (d->npend == d->cappend) {
+		d->cappend = d->cappend ? 2 * d->cappend : 64;
+		d->pend = cw_realloc(d->pend, d->cappend * sizeof(*d->pend));
+	}
+	p = &d->pend[d->npend++];
+	memset(p, 0, sizeof(*p));
+	p->rec = *rec;
+	p->rec.json = json_incref(rec->json);
+	p->rec.text = memcpy(cw_calloc(1, rec->len + 1), rec->text, rec->len);
+	p->modified = modified;
+	return grouped(d, CW_REC_OK);
+}
+
+static void
+lost_key(const char *key, void *ctx)
+{
+	json_object_set_new((json_t *)ctx, key, json_true());
+}
+
+/* Each kept record, claimed or recorded in the open group: 0, or STOP. */
+static int
+handle_all(struct dedupe *d)
+{
+	int r = CW_REC_OK;
+
+	for (size_t i = 0; i < d->npend && r != CW_REC_STOP; i++) {
+		struct pending *p = &d->pend[i];
+		const char *key;
+
+		*d->passed = '\0';
+		p->off = d->held.len;
+		r = d->results ? record(d, &p->rec) : claim(d, &p->rec);
+		p->len = d->held.len - p->off;
+		key = d->results ? cw_json_istr(p->rec.json, "notificationId") : d->passed;
+		snprintf(p->key, sizeof(p->key), "%s", key != NULL ? key : "");
+		if (r == CW_REC_BAD)
+			d->bad = 1;
+	}
+	return r;
+}
+
+/* After the commit: the lines of the claims that held, then those of lost
+ * ones claimed again; a lost result recorded again. 0, or STOP. */
+static int
+redo_lost(struct dedupe *d, const struct cw_buf *out)
+{
+	int gave_up, bad, r = CW_REC_OK;
+	cw_err e;
+
+	for (size_t i = 0; i < d->npend; i++) {
+		struct pending *p = &d->pend[i];
+		int lost = *p->key != '\0' && json_object_get(d->lost, p->key) != NULL;
+
+		if (!lost && p->len > 0)
+			cw_ewrite_lines(stdout, out->data + p->off, p->len);
+		if (!lost || r == CW_REC_STOP)
+			continue;
+		if (!d->results) {
+			r = claim(d, &p->rec);
+		} else if (cw_ledger_commit(d->l, p->rec.json, &d->now, &gave_up, &bad, &e) != 0) {
+			cw_warnx("%s", e.msg);
+			d->store_failed = 1;
+			r = CW_REC_STOP;
+		}
+	}
+	if (d->held.len > 0)
+		cw_ewrite_lines(stdout, d->held.data, d->held.len);
+	return r;
+}
+
+static int
+group_ahead(struct dedupe *d)
+{
+	json_t **recs = cw_calloc(d->npend, sizeof(*recs));
+	struct timespec *mods = cw_calloc(d->npend, sizeof(*mods));
+	struct cw_buf out = CW_BUF_INIT;
+	int r;
+	cw_err e;
+
+	for (size_t i = 0; i < d->npend; i++) {
+		recs[i] = d->pend[i].rec.json;
+		mods[i] = d->pend[i].modified;
+	}
+	if (d->lost == NULL)
+		d->lost = json_object();
+	json_object_clear(d->lost);
+	if (cw_ledger_prefetch(d->l, (const json_t *const *)recs, d->results ? NULL : mods,
+	    d->npend, &d->now, &e) != 0) {
+		cw_warnx("%s", e.msg);
+		r = CW_REC_STOP;
+	} else if ((r = group_open(d)) == CW_REC_OK) {
+		/* A store that failed midway still commits what came before. */
+		r = handle_all(d);
+		if (cw_ledger_group_commit(d->l, lost_key, d->lost, &e) != 0) {
+			cw_warnx("%s", e.msg);
+			r = CW_REC_STOP;
+		} else {
+			out = d->held;
+			d->held = (struct cw_buf)CW_BUF_INIT;
+			if (redo_lost(d, &out) == CW_REC_STOP)
+				r = CW_REC_STOP;
+		}
+	}
+	if (r == CW_REC_STOP)
+		d->store_failed = 1;
+	cw_ledger_prefetch(d->l, NULL, NULL, 0, &d->now, &e);  /* this group's only */
+	cw_buf_free(&out);
+	cw_buf_reset(&d->held);
+	for (size_t i = 0; i < d->npend; i++) {
+		json_decref(d->pend[i].rec.json);
+		free((char *)d->pend[i].rec.text);
+	}
+	d->npend = 0;
+	free(recs);
+	free(mods);
+	return r == CW_REC_STOP ? CW_REC_STOP : CW_REC_OK;
 }
 
 static int
@@ -451,6 +616,8 @@ run_commit(struct dedupe *d, const struct args *a)
 	int code;
 
 	dry_run(d, a, "nothing is recorded");
+	d->ahead = cw_ledger_reads_ahead(d->l);
+	d->results = 1;
 	code = cw_ndjson_loop_flush(stdin, "<stdin>", commit, d, &grouping, NULL);
 	if (!d->failures && !d->store_failed && code == CW_EXIT_OK)
 		code = write_run_status(d);
@@ -467,6 +634,7 @@ run_filter(struct dedupe *d, const struct args *a)
 	if (a->given & A_COMMIT)
 		return run_commit(d, a);
 	dry_run(d, a, "nothing is claimed");
+	d->ahead = cw_ledger_reads_ahead(d->l);
 	if ((d->quiet_now = cw_quiet_inside(&d->quiet, &d->now, &until)))
 		cw_warnx("quiet hours (Cartwatch.QuietHours) until %s: nothing is claimed",
 		    cw_iso8601_format(&until, end));
@@ -620,15 +788,25 @@ import_read(struct dedupe *d, const char *key, json_t **got)
 	return 0;
 }
 
+/* A write the store held in the group and then could not make. */
+static void
+import_lost(const char *key, void *ctx)
+{
+	(void)key;
+	(*(unsigned long *)ctx)++;
+}
+
 /*
- * Suppresses what got holds (d->src's lists, counted into n) and moves the
- * mark to when this import started, all in one store transaction: one sync
- * for a list of any length, and on SQLite all or nothing. 0, or -1 said.
+ * Suppresses what got holds (d->src's lists, counted into n) in one store
+ * group: one sync for a list of any length, and on SQLite all or nothing.
+ * The mark moves to when this import started only once the group is
+ * durable. 0, or -1 said.
  */
 static int
 import_all(struct dedupe *d, json_t *const *got, struct imported *n)
 {
 	const char *const *lists = d->src.lists;
+	unsigned long lost = 0;
 	cw_err e;
 
 	if (cw_ledger_group_begin(d->l, &e) != 0) {
@@ -637,9 +815,19 @@ import_all(struct dedupe *d, json_t *const *got, struct imported *n)
 	}
 	for (size_t i = 0; lists[i] != NULL; i++)
 		if (import_list(d, lists[i], got[i], &n[i]) != 0)
-			return -1;  /* the group rolls back as the store closes */
+			return -1;  /* the group is dropped as the store closes */
+	if (cw_ledger_group_commit(d->l, import_lost, &lost, &e) != 0) {
+		cw_warnx("%s", e.msg);
+		return -1;
+	}
+	/* The mark stays: the next import reads what this one read again. */
+	if (lost > 0) {
+		cw_warnx("%s: %lu write%s of the import did not take: run it again",
+		    cw_ledger_store(d->l)->where, lost, lost == 1 ? "" : "s");
+		return -1;
+	}
 	if (cw_supimport_set_mark(cw_ledger_store(d->l), d->src.provider,
-	    (long long)d->now.tv_sec, &e) != 0 || cw_ledger_group_commit(d->l, &e) != 0) {
+	    (long long)d->now.tv_sec, &e) != 0) {
 		cw_warnx("%s", e.msg);
 		return -1;
 	}
@@ -1045,6 +1233,8 @@ static void
 dedupe_free(struct dedupe *d)
 {
 	json_decref(d->last);
+	json_decref(d->lost);
+	free(d->pend);
 	cw_buf_free(&d->held);
 	cw_ledger_free(d->l);
 	cw_unsub_free(&d->unsub);
@@ -1103,7 +1293,7 @@ main(int argc, char *argv[])
 	else {
 		d.l = store != NULL ? cw_ledger_new(store, &lo) : NULL;
 		code = c->run(&d, &a);
-		if (d.store_failed)
+		if (d.store_failed || d.bad)
 			code = CW_EXIT_FAIL;
 	}
 	dedupe_free(&d);

@@ -21,6 +21,7 @@
 #include "cw/notify/purchase.h"
 #include "cw/notify/registry.h"
 #include "cw/notify/result.h"
+#include "cw/state/docstore.h"
 #include "cw/state/ledger.h"
 #include "cw/state/stores.h"
 #include "cw/tool/ndjson.h"
@@ -34,6 +35,8 @@
  * of one, the wait is microseconds.
  */
 #define IDLE_MS 200
+/* Records read ahead together at most, with a store that reads ahead. */
+#define AHEAD_RECORDS 100
 
 /* A line waiting for its result; results leave in input order. */
 struct line {
@@ -60,6 +63,7 @@ struct notify {
 	int in_flight;     /* Cartwatch.Notify.MaxInFlight */
 	struct cw_retail_opts ro;
 	struct cw_retail *rs;  /* for the order history; opened at the first check */
+	int ahead;         /* the store reads ahead: opt-outs checked per batch */
 	int stopped;       /* the provider cannot go on: fail the rest */
 	int failed;        /* a whole request failed: exit 1 at the end */
 	char why[600];
@@ -104,26 +108,122 @@ purchases(struct notify *nt, json_t **recs, size_t k, json_t **res)
 	return 0;
 }
 
-/* Sends what is queued, then writes every queued result in order. */
-static int
-flush(struct notify *nt)
+static int opted_out(struct notify *nt, const json_t *rec);
+
+/*
+ * A store that reads ahead (Cosmos DB): what the queued records look at,
+ * their opt-outs and their entries, is read in a few requests, and their
+ * opt-outs are checked here, per batch, rather than line by line.
+ */
+static void
+check_queued(struct notify *nt)
 {
 	json_t **recs = cw_calloc(nt->n + 1, sizeof(*recs));
-	json_t **res = cw_calloc(nt->n + 1, sizeof(*res));
-	size_t *at = cw_calloc(nt->n + 1, sizeof(*at));
-	size_t i, j, k = 0;
+	size_t k = 0;
+	cw_err e;
+	int r;
+
+	for (size_t i = 0; i < nt->n; i++)
+		if (nt->q[i].result == NULL)
+			recs[k++] = nt->q[i].rec;
+	if (!nt->stopped && k > 0 && ((nt->checks && cw_suppressed_prefetch(nt->store,
+	    (const json_t *const *)recs, k, &e) != 0) || (nt->ledger != NULL &&
+	    cw_ledger_prefetch(nt->ledger, (const json_t *const *)recs, NULL, k, &nt->now,
+	    &e) != 0))) {
+		cw_warnx("%s", e.msg);
+		snprintf(nt->why, sizeof(nt->why), "%s", e.msg);
+		nt->stopped = 1;
+	}
+	for (size_t i = 0; i < nt->n; i++) {
+		struct line *ln = &nt->q[i];
+
+		if (ln->result != NULL)
+			continue;
+		if (nt->stopped || (r = opted_out(nt, ln->rec)) < 0)
+			ln->result = cw_result(ln->rec, "failed", nt->p->name, NULL, nt->why);
+		else if (r > 0)
+			ln->result = cw_result_skipped(ln->rec, nt->p->name, "suppressed",
+			    "opted out");
+	}
+	free(recs);
+}
+
+static void
+lost_key(const char *key, void *ctx)
+{
+	json_object_set_new((json_t *)ctx, key, json_true());
+}
+
+/*
+ * Commits the group of "sending" marks (a store that reads ahead holds them
+ * until then); a mark the commit reports lost (the entry changed in between)
+ * is made again on its own, as without the group. A record whose mark
+ * cannot be counted on gets its failed result in res, or stops the run.
+ */
+static void
+commit_marks(struct notify *nt, json_t **recs, size_t k, json_t **res)
+{
+	json_t *lost = json_object();
 	cw_err e;
 
-	for (i = 0; i < nt->n; i++)
+	if (cw_ledger_group_commit(nt->ledger, lost_key, lost, &e) != 0) {
+		cw_warnx("%s", e.msg);
+		snprintf(nt->why, sizeof(nt->why), "%s", e.msg);
+		nt->stopped = 1;
+	}
+	for (size_t j = 0; j < k && !nt->stopped; j++) {
+		const char *key = cw_json_istr(recs[j], "notificationId");
+		int r;
+
+		if (res[j] != NULL || key == NULL || json_object_get(lost, key) == NULL)
+			continue;
+		if ((r = cw_ledger_sending(nt->ledger, key, &nt->now, &e)) == CW_LEDGER_CORRUPT) {
+			cw_warnx("%s", e.msg);
+			res[j] = cw_result(recs[j], "failed", nt->p->name, NULL, e.msg);
+		} else if (r < 0) {
+			cw_warnx("%s", e.msg);
+			snprintf(nt->why, sizeof(nt->why), "%s", e.msg);
+			nt->stopped = 1;
+		}
+	}
+	json_decref(lost);
+}
+
+/*
+ * Sends the queued lines from lo on that still await a result, up to one
+ * provider batch of them; returns where the next batch starts.
+ */
+static size_t
+send_from(struct notify *nt, size_t lo)
+{
+	size_t batch = nt->p->batch > 0 ? nt->p->batch : 1;
+	json_t **recs = cw_calloc(batch + 1, sizeof(*recs));
+	json_t **res = cw_calloc(batch + 1, sizeof(*res));
+	size_t *at = cw_calloc(batch + 1, sizeof(*at));
+	size_t i, j, k = 0;
+	int group = 0;
+	cw_err e;
+
+	for (i = lo; i < nt->n && k < batch; i++)
 		if (nt->q[i].result == NULL) {
 			at[k] = i;
 			recs[k++] = nt->q[i].rec;
 		}
+	lo = i;
 	if (!nt->stopped && purchases(nt, recs, k, res) != 0)
 		nt->stopped = 1;
 	/* Durably "sending" before the provider sees them: a run killed after
 	 * this leaves them uncertain, not owed (cw_ledger_sending). A record
-	 * whose mark cannot be written is not sent. */
+	 * whose mark cannot be written is not sent. A store that reads ahead
+	 * makes them in a group, sent at its commit. */
+	if (nt->ahead && nt->ledger != NULL && k > 0 && !nt->stopped) {
+		if (cw_ledger_group_begin(nt->ledger, &e) != 0) {
+			cw_warnx("%s", e.msg);
+			snprintf(nt->why, sizeof(nt->why), "%s", e.msg);
+			nt->stopped = 1;
+		} else
+			group = 1;
+	}
 	for (j = 0; j < k && nt->ledger != NULL && !nt->stopped; j++) {
 		int r;
 
@@ -141,6 +241,8 @@ flush(struct notify *nt)
 			nt->stopped = 1;
 		}
 	}
+	if (group)
+		commit_marks(nt, recs, k, res);
 	/* Those that failed their mark leave the batch. */
 	for (i = j = 0; j < k; j++) {
 		if (res[j] != NULL) {
@@ -169,7 +271,24 @@ flush(struct notify *nt)
 	for (j = 0; j < k; j++)
 		nt->q[at[j]].result = res[j] != NULL ? res[j] :
 		    cw_result(recs[j], "failed", nt->p->name, NULL, nt->why);
-	for (i = 0; i < nt->n; i++) {
+	free(recs);
+	free(res);
+	free(at);
+	return lo;
+}
+
+/* Sends what is queued, a provider batch at a time, then writes every
+ * queued result in order. */
+static int
+flush(struct notify *nt)
+{
+	cw_err e;
+
+	if (nt->ahead)
+		check_queued(nt);
+	for (size_t lo = 0; lo < nt->n; )
+		lo = send_from(nt, lo);
+	for (size_t i = 0; i < nt->n; i++) {
 		if (nt->to != NULL)  /* the ledger records no test send */
 			json_object_set_new(nt->q[i].result, "test", json_true());
 		cw_ewrite_json(stdout, nt->q[i].result);
@@ -177,10 +296,21 @@ flush(struct notify *nt)
 		json_decref(nt->q[i].rec);
 	}
 	nt->n = nt->sendable = 0;
-	free(recs);
-	free(res);
-	free(at);
+	/* What was read ahead served these records only. */
+	if (nt->ahead)
+		nt->store->prefetch(nt->store, NULL, NULL, 0, &e);
 	return CW_REC_OK;
+}
+
+/* Records queued before they are sent: a provider batch; with a store that
+ * reads ahead, enough whole batches for about AHEAD_RECORDS, read ahead in
+ * one go (their marks and sends still go a batch at a time). */
+static size_t
+window(const struct notify *nt)
+{
+	size_t b = nt->p->batch > 0 ? nt->p->batch : 1;
+
+	return nt->ahead && b < AHEAD_RECORDS ? (AHEAD_RECORDS + b - 1) / b * b : b;
 }
 
 /* Input went quiet, or ended: send what is queued (cw_flush_fn). */
@@ -233,6 +363,7 @@ store_open(struct notify *nt)
 	 * unit: a config without one (a stage run on its own) marks nothing. */
 	if (nt->lo.oun != NULL && !nt->p->dry)
 		nt->ledger = cw_ledger_new(nt->store, &nt->lo);
+	nt->ahead = nt->store->prefetch != NULL;
 	return 0;
 }
 
@@ -315,14 +446,14 @@ notify(const struct cw_rec *rec, void *ctx)
 		/* A test send: no store, no opt-outs, no claims marked
 		 * (nothing opens the store). */
 		push(nt, json_incref(rec->json), NULL);
-		return nt->sendable == nt->p->batch ? flush(nt) : CW_REC_OK;
+		return nt->sendable >= window(nt) ? flush(nt) : CW_REC_OK;
 	}
 	/* Once the provider or the store cannot go on, every further line
 	 * still gets its result -- failed, so --commit releases its claim now
 	 * instead of leaving it to the lease -- and nothing more is sent. */
 	if (!nt->stopped && store_open(nt) != 0)
 		nt->stopped = 1;
-	if (nt->stopped || (r = opted_out(nt, rec->json)) < 0) {
+	if (nt->stopped || (r = nt->ahead ? 0 : opted_out(nt, rec->json)) < 0) {
 		push(nt, json_incref(rec->json),
 		    cw_result(rec->json, "failed", nt->p->name, NULL, nt->why));
 		return CW_REC_OK;
@@ -334,7 +465,7 @@ notify(const struct cw_rec *rec, void *ctx)
 		return CW_REC_OK;
 	}
 	push(nt, json_incref(rec->json), NULL);
-	return nt->sendable == nt->p->batch ? flush(nt) : CW_REC_OK;
+	return nt->sendable >= window(nt) ? flush(nt) : CW_REC_OK;
 }
 
 /*

@@ -733,14 +733,30 @@ landed(struct cw_http *h, struct flight *f, CURLcode rc, struct cw_http_gate *ga
 	}
 }
 
+/* The soonest the gate lets a request start: after any wait asked for, and
+ * its pace's gap after the last start. */
+static long long
+gate_opens(const struct cw_http_gate *gate)
+{
+	long long at = gate->not_before_ms, paced;
+
+	if (gate->per_minute > 0 && gate->last_start_ms != 0) {
+		/* Rounded up: the ceiling is never passed, even by a millisecond. */
+		paced = gate->last_start_ms + (60000 + gate->per_minute - 1) / gate->per_minute;
+		if (paced > at)
+			at = paced;
+	}
+	return at;
+}
+
 /* Starts what may start, first come first: at most max in flight, none
  * before its own time or the gate's. Returns how many are in flight; *sleep
  * is how long until the next waiting one may start (capped at 1 s). */
 static size_t
 launch(struct cw_http *h, struct flight *f, size_t n, size_t max,
-    const struct cw_http_gate *gate, long *sleep)
+    struct cw_http_gate *gate, long *sleep)
 {
-	long long now = cw_monotonic_ms(), at;
+	long long now = cw_monotonic_ms(), at, opens;
 	size_t flying = 0;
 
 	for (size_t i = 0; i < n; i++)
@@ -749,9 +765,11 @@ launch(struct cw_http *h, struct flight *f, size_t n, size_t max,
 	for (size_t i = 0; i < n; i++) {
 		if (f[i].state != WAITING)
 			continue;
-		at = f[i].ready > gate->not_before_ms ? f[i].ready : gate->not_before_ms;
+		opens = gate_opens(gate);
+		at = f[i].ready > opens ? f[i].ready : opens;
 		if (at <= now && flying < max) {
 			take_off(h, &f[i]);
+			gate->last_start_ms = now;
 			flying++;
 		} else if (at > now && at - now < *sleep) {
 			*sleep = (long)(at - now);

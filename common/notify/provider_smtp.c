@@ -11,6 +11,7 @@
 #include "cw/mail/render.h"
 #include "cw/net/keyvault.h"
 #include "cw/net/smtp.h"
+#include "cw/notify/pace.h"
 #include "cw/notify/registry.h"
 #include "cw/notify/result.h"
 #include "cw/notify/templates.h"
@@ -21,6 +22,7 @@ struct smtp {
 	struct cw_render *r;
 	int in_flight;      /* Cartwatch.Notify.MaxInFlight: connections */
 	struct cw_smtp **s; /* in_flight of them, each its connection kept */
+	struct cw_pace pace;  /* Cartwatch.Notify.RequestsPerMinute: messages */
 };
 
 static int
@@ -70,6 +72,7 @@ struct crew {
 	size_t n, next;
 	int fatal;                  /* a FATAL came: take no more */
 	cw_err why;                 /* its reason */
+	struct cw_pace *pace;       /* one for every connection */
 	pthread_mutex_t mu;
 };
 
@@ -98,6 +101,10 @@ work(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&c->mu);
 		j = !c->fatal && c->next < c->n ? &c->jobs[c->next++] : NULL;
+		/* Waited out under the lock: the pace is the server's, whichever
+		 * connection a message takes. */
+		if (j != NULL && j->msg != NULL)
+			cw_pace_wait(c->pace);
 		pthread_mutex_unlock(&c->mu);
 		if (j == NULL)
 			return NULL;
@@ -168,7 +175,7 @@ static int
 sm_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_err *e)
 {
 	struct smtp *m = (struct smtp *)p;
-	struct crew c = {.n = n};
+	struct crew c = {.n = n, .pace = &m->pace};
 	struct cw_email mail;
 	int rc = 0;
 	cw_err me;
@@ -215,8 +222,12 @@ cw_smtp_config(struct cw_config *c, const struct cw_provider_opts *o)
 	(void)o;  /* nothing to choose over the configuration */
 	m->p.name = "smtp";
 	m->in_flight = (int)cw_config_int(c, "Cartwatch.Notify.MaxInFlight");
-	/* A message for each connection: 1 in flight, one at a time as before. */
-	m->p.batch = (size_t)m->in_flight;
+	m->pace.per_minute = cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute");
+	/* A few messages for each connection: at a batch's end every
+	 * connection waits for the slowest, and the next batch's first messages
+	 * reach the server all at once; with one message each, that was every
+	 * message. 1 in flight: one message after another, as before. */
+	m->p.batch = (size_t)m->in_flight * CW_BATCHES_IN_FLIGHT;
 	m->p.open = sm_open;
 	m->p.send = sm_send;
 	m->p.close = sm_close;

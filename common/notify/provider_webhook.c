@@ -123,27 +123,6 @@ post_outcome(json_t *const *recs, size_t n, int rc, const struct cw_http_resp *r
 	return r;
 }
 
-/* recs[0..n) in one POST. */
-static int
-wh_post(struct webhook *w, json_t *const *recs, size_t n, json_t **res, cw_err *e)
-{
-	struct cw_http_resp resp = {0};
-	struct post ps;
-	char why[600];
-	cw_err he;
-	int rc, r;
-
-	post_ready(w, recs, n, &ps);
-	rc = cw_api_post(&w->api, "webhook", w->url, ps.headers, ps.json, CW_RETRY_UNSENT,
-	    &resp, &he);
-	r = post_outcome(recs, n, rc, &resp, &he, res, why, sizeof(why));
-	cw_http_resp_free(&resp);
-	post_free(&ps);
-	if (r != 0)
-		cw_seterr(e, "%s", why);
-	return r;
-}
-
 /* The worse of two send() results, a refusal (2) settled already. */
 static int
 worse(int a, int b)
@@ -196,8 +175,8 @@ wh_post_many(struct webhook *w, json_t *const *recs, size_t n, json_t **res, cw_
 		post_ready(w, recs + at, n - at < w->per_post ? n - at : w->per_post, &ps[j]);
 		jobs[j].req = &ps[j].req;
 	}
-	/* No pacer to wait for: the webhook has none (RequestsPerMinute is the
-	 * template APIs'); the gate keeps the receiver's own limit. */
+	/* The gate keeps the receiver's own limit and RequestsPerMinute's
+	 * pace across every POST in flight. */
 	cw_http_do_many(w->api.h, jobs, m, w->in_flight, &w->gate);
 	for (size_t j = 0; j < m; j++) {
 		at = j * w->per_post;
@@ -219,14 +198,12 @@ wh_post_many(struct webhook *w, json_t *const *recs, size_t n, json_t **res, cw_
 	return r;
 }
 
+/* Even a lone POST goes through the gate: a wait or the pace another
+ * batch's answers set holds it too. */
 static int
 wh_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_err *e)
 {
-	struct webhook *w = (struct webhook *)p;
-
-	if (n <= w->per_post)
-		return wh_post(w, recs, n, res, e);
-	return wh_post_many(w, recs, n, res, e);
+	return wh_post_many((struct webhook *)p, recs, n, res, e);
 }
 
 struct cw_provider *
@@ -240,8 +217,10 @@ cw_webhook_config(struct cw_config *c, const struct cw_provider_opts *o)
 	w->api.secret_name = cw_config_str(c, "Cartwatch.Notify.Webhook.SecretName");
 	w->per_post = (size_t)cw_config_int(c, "Cartwatch.Notify.Webhook.BatchSize");
 	w->in_flight = (int)cw_config_int(c, "Cartwatch.Notify.MaxInFlight");
-	/* A batch is a POST for each place in flight: 1 in flight, one POST. */
-	w->api.p.batch = w->per_post * (size_t)w->in_flight;
+	w->gate.per_minute = (long)cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute");
+	/* A batch is a few POSTs for each place in flight (as SMTP's): fewer
+	 * batch ends, where every place waits for the slowest. */
+	w->api.p.batch = w->per_post * (size_t)w->in_flight * CW_BATCHES_IN_FLIGHT;
 	if (*w->url != '\0' && cw_http_url_allowed(w->url, &e) != 0)
 		cw_config_bad(c, "Cartwatch.Notify.Webhook.Url", "%s", e.msg);
 	return &w->api.p;

@@ -28,6 +28,7 @@ struct cw_ledger {
 	char run[33];        /* this run's claims */
 	json_t *switches;    /* channel -> switch document, read once */
 	int dry;             /* decide, write nothing */
+	int ahead;           /* the group's keys were read ahead (cw_ledger_prefetch) */
 };
 
 static const char *const verdicts[] = {
@@ -90,15 +91,44 @@ cw_ledger_dry_run(struct cw_ledger *l)
 }
 
 int
+cw_ledger_reads_ahead(const struct cw_ledger *l)
+{
+	return l->s->prefetch != NULL;
+}
+
+int
 cw_ledger_group_begin(struct cw_ledger *l, cw_err *e)
 {
 	return l->dry ? 0 : l->s->begin(l->s, e);
 }
 
-int
-cw_ledger_group_commit(struct cw_ledger *l, cw_err *e)
+/* The store's lost(pk, id) as the caller's lost(key): every write a group
+ * holds is an entry of this operating unit. */
+struct lost_keys {
+	void (*fn)(const char *key, void *ctx);
+	void *ctx;
+};
+
+static void
+lost_key(const char *pk, const char *id, void *ctx)
 {
-	return l->dry ? 0 : l->s->commit(l->s, e);
+	struct lost_keys *lk = ctx;
+
+	(void)pk;
+	if (lk->fn != NULL)
+		lk->fn(id, lk->ctx);
+}
+
+int
+cw_ledger_group_commit(struct cw_ledger *l, void (*lost)(const char *key, void *ctx),
+    void *ctx, cw_err *e)
+{
+	struct lost_keys lk = {lost, ctx};
+
+	l->ahead = 0;
+	if (l->dry)
+		return l->s->prefetch != NULL ? l->s->prefetch(l->s, NULL, NULL, 0, e) : 0;
+	return l->s->commit(l->s, lost_key, &lk, e);
 }
 
 void
@@ -646,11 +676,14 @@ claim_step(struct cw_ledger *l, const char *key, const json_t *cart,
 			free(etag);
 			break;
 		}
-		if ((r = l->s->create(l->s, l->o->oun, key, doc, e)) != 0) {
+		/* Read ahead, an entry costs nothing to look at: create only
+		 * when there is none. */
+		r = l->ahead ? l->s->read(l->s, l->o->oun, key, &cur, &etag, e) : 0;
+		if (r == 0 && (r = l->s->create(l->s, l->o->oun, key, doc, e)) != 0) {
 			verdict = r == 1 ? CW_PASS : -1;
 			break;
 		}
-		if ((r = l->s->read(l->s, l->o->oun, key, &cur, &etag, e)) == 0)
+		if (r == 0 && (r = l->s->read(l->s, l->o->oun, key, &cur, &etag, e)) == 0)
 			continue;  /* deleted since: try creating again */
 		if (r < 0) {
 			verdict = r == CW_DOC_CORRUPT ? CW_LEDGER_CORRUPT : -1;
@@ -876,6 +909,123 @@ cw_ledger_defer(struct cw_ledger *l, const json_t *cart, const struct timespec *
 	int step;
 
 	return claim_or_defer(l, cart, modified, now, key, &step, 1, e);
+}
+
+/* Adds to ids (n of them so far) the opt-out ids a claim of cart looks at,
+ * as suppressed() does: the old id until the store is migrated, the keyed
+ * one once it has a key. */
+static void
+ahead_optouts(const struct cw_docstore *s, const json_t *cart, char **ids, size_t *n)
+{
+	const char *customer = cw_json_istr(cart, "CustomerId"), *email = record_email(cart);
+	const char *on[2] = {"customer", "email"}, *value[2] = {customer, email};
+	char h[41];
+
+	if (customer != NULL && *customer == '\0')
+		value[0] = NULL;
+	for (int i = 0; i < 2; i++) {
+		if (value[i] == NULL)
+			continue;
+		if (s->hk.state != HK_MIGRATED) {
+			legacy_hash(value[i], i == 1, h);
+			ids[(*n)++] = cw_asprintf("suppress:%s:%s", on[i], h);
+		}
+		if (s->hk.state >= HK_KEYED)
+			ids[(*n)++] = suppression_id(s, on[i], value[i]);
+	}
+}
+
+/* Adds to keys the entries a claim of cart looks at: one per step due. */
+static void
+ahead_steps(const struct cw_ledger *l, const json_t *cart, const struct timespec *modified,
+    const struct timespec *now, char **keys, size_t *n)
+{
+	long long age = (long long)now->tv_sec - (long long)modified->tv_sec;
+	const char *id = cw_json_istr(cart, "Id");
+	char key[CW_NOTIFICATION_ID_LEN + 1];
+
+	for (size_t k = 1; id != NULL && k <= json_array_size(l->o->steps); k++) {
+		if (age < json_integer_value(json_object_get(json_array_get(l->o->steps,
+		    k - 1), "after")))
+			break;
+		cw_notification_id(id, modified, (int)k, key);
+		keys[(*n)++] = cw_strdup(key);
+	}
+}
+
+static void
+free_ids(char **ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+int
+cw_suppressed_prefetch(struct cw_docstore *s, const json_t *const *recs, size_t n,
+    cw_err *e)
+{
+	struct timespec now = {0, 0};
+	char **ids;
+	size_t ni = 0;
+	int r;
+
+	if (s->prefetch == NULL || n == 0)
+		return 0;
+	if (s->hk.state != HK_MIGRATED && hashkey(s, 0, &now, e) != 0)
+		return -1;
+	ids = cw_calloc(4 * n + 1, sizeof(*ids));
+	ids[ni++] = cw_strdup(HASHKEY_ID);
+	for (size_t i = 0; i < n; i++)
+		ahead_optouts(s, recs[i], ids, &ni);
+	r = s->prefetch(s, SUPPRESSION_PK, (const char *const *)ids, ni, e);
+	free_ids(ids, ni);
+	return r;
+}
+
+int
+cw_ledger_prefetch(struct cw_ledger *l, const json_t *const *recs,
+    const struct timespec *modified, size_t n, const struct timespec *now, cw_err *e)
+{
+	struct cw_docstore *s = l->s;
+	size_t steps = json_array_size(l->o->steps), ns = 0, nk = 0;
+	char **optouts, **keys;
+	int r = 0;
+
+	if (s->prefetch == NULL)
+		return 0;
+	if (n == 0)
+		return s->prefetch(s, NULL, NULL, 0, e);
+	/* Keys alone (results, sending marks) need no hashing key: none is
+	 * made for them. */
+	if (modified != NULL && ready(l, now, e) != 0)
+		return -1;
+	optouts = cw_calloc(4 * n + 1, sizeof(*optouts));
+	keys = cw_calloc((steps > 0 ? steps : 1) * n, sizeof(*keys));
+	optouts[ns++] = cw_strdup(HASHKEY_ID);
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const json_t *ch = cw_json_iget(recs[i], "channelId");
+		const char *key = cw_json_istr(recs[i], "notificationId");
+
+		if (modified == NULL) {
+			if (key != NULL && *key != '\0')
+				keys[nk++] = cw_strdup(key);
+			continue;
+		}
+		ahead_optouts(s, recs[i], optouts, &ns);
+		ahead_steps(l, recs[i], &modified[i], now, keys, &nk);
+		/* Made now, before the group: its create is not held. */
+		if (json_is_integer(ch) && switch_doc(l, json_integer_value(ch), e) == NULL)
+			r = -1;
+	}
+	if (r == 0 && modified != NULL)
+		r = s->prefetch(s, SUPPRESSION_PK, (const char *const *)optouts, ns, e);
+	if (r == 0 && nk > 0)
+		r = s->prefetch(s, l->o->oun, (const char *const *)keys, nk, e);
+	l->ahead = r == 0;
+	free_ids(optouts, ns);
+	free_ids(keys, nk);
+	return r;
 }
 
 /*

@@ -193,6 +193,17 @@ write_back(struct cw_docstore *s, json_t *en, json_t *set, cw_err *e)
 	return r == -1 ? -1 : 0;
 }
 
+/* A write the group's commit reports lost: another run changed the entry
+ * meanwhile. It stays unsettled in the store and is asked about again by the
+ * next report, which finds the same order. */
+static void
+lost_write(const char *pk, const char *id, void *ctx)
+{
+	(void)pk;
+	(void)id;
+	(void)ctx;
+}
+
 /* Settles what the asks answered, entry by entry, in one store group. */
 static long
 settle_all(struct cw_docstore *s, json_t *entries, const struct cw_orders_ask *asks,
@@ -220,11 +231,11 @@ settle_all(struct cw_docstore *s, json_t *entries, const struct cw_orders_ask *a
 		if (r != 0) {
 			cw_err ignored;
 
-			s->commit(s, &ignored);
+			s->commit(s, lost_write, NULL, &ignored);
 			return -1;
 		}
 	}
-	return s->commit(s, e) != 0 ? -1 : 0;
+	return s->commit(s, lost_write, NULL, e) != 0 ? -1 : 0;
 }
 
 long

@@ -19,6 +19,28 @@
 /* Documents per query page; the service's own cap is 1000 or 4 MB. */
 #define PAGE_SIZE "100"
 
+/* Operations of a transactional batch: the service's own cap. */
+#define BATCH_MAX 100
+/* Ids per query when reading ahead: the query text stays far below the
+ * service's 512 KB, and one page of answers below its 4 MB. */
+#define AHEAD_MAX 500
+
+/* A write held for the group's commit. */
+enum { HOLD_NONE, HOLD_CREATE, HOLD_REPLACE, HOLD_UPSERT };
+
+/*
+ * What the store knows of one document until the next commit: read ahead,
+ * read in a group, or written in a group (then held). The index maps
+ * "pk\nid" to its place in the array.
+ */
+struct known {
+	char *pk, *id;
+	json_t *doc;     /* NULL: absent; else as the group would read it */
+	char *etag;      /* what read() answers: the store's, or a held write's own */
+	int hold;        /* HOLD_*: the write commit sends */
+	char *ifmatch;   /* HOLD_REPLACE: the store's etag it is conditional on */
+};
+
 struct cosmos {
 	struct cw_docstore ops;
 	struct cw_http *h;
@@ -27,6 +49,11 @@ struct cosmos {
 	char *coll;      /* dbs/D/colls/C: the link we sign */
 	char *collpath;  /* /dbs/D/colls/C with each name URL-encoded */
 	char *url;       /* base + collpath: ops.where */
+	int grouped;     /* a group is open: writes are held */
+	struct known *kn;
+	size_t nkn, kncap;
+	json_t *knidx;   /* "pk\nid" -> index into kn */
+	unsigned long held;  /* held writes so far: their etags */
 };
 
 /* Service-generated properties: neither SQLite nor a caller ever sees them. */
@@ -225,13 +252,12 @@ where_free(struct where *w)
  * so) and its partition key field, "oun", equal to pk, as the sample's
  * container is partitioned on /oun. The caller's document is not touched.
  */
-static char *
-doc_body(struct cosmos *c, const char *what, const char *pk, const char *id,
+static json_t *
+doc_json(struct cosmos *c, const char *what, const char *pk, const char *id,
     const json_t *doc, cw_err *e)
 {
 	const char *have;
 	json_t *d;
-	char *s;
 
 	if (!json_is_object(doc)) {
 		cw_seterr(e, SERVICE " %s/: %s: the document is not a JSON object",
@@ -255,12 +281,169 @@ doc_body(struct cosmos *c, const char *what, const char *pk, const char *id,
 	json_object_set_new(d, "id", json_string(id));
 	for (size_t i = 0; i < sizeof(sysprops) / sizeof(sysprops[0]); i++)
 		json_object_del(d, sysprops[i]);
+	return d;
+}
+
+static char *
+doc_body(struct cosmos *c, const char *what, const char *pk, const char *id,
+    const json_t *doc, cw_err *e)
+{
+	json_t *d = doc_json(c, what, pk, id, doc, e);
+	char *s;
+
+	if (d == NULL)
+		return NULL;
 	s = json_dumps(d, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	json_decref(d);
 	if (s == NULL)
 		cw_seterr(e, SERVICE " %s/: %s: the document cannot be written as JSON",
 		    c->base, what);
 	return s;
+}
+
+/* The index key of (pk, id); owned. */
+static char *
+known_key(const char *pk, const char *id)
+{
+	return cw_asprintf("%s\n%s", pk, id);
+}
+
+static struct known *
+known_find(struct cosmos *c, const char *pk, const char *id)
+{
+	char *key;
+	json_t *i;
+
+	if (c->knidx == NULL)
+		return NULL;
+	key = known_key(pk, id);
+	i = json_object_get(c->knidx, key);
+	free(key);
+	return i != NULL ? &c->kn[json_integer_value(i)] : NULL;
+}
+
+/* The entry of (pk, id), made absent with nothing held if there was none.
+ * It may move when the next is made: no pointer is kept across two. */
+static struct known *
+known_put(struct cosmos *c, const char *pk, const char *id)
+{
+	struct known *k = known_find(c, pk, id);
+	char *key;
+
+	if (k != NULL)
+		return k;
+	if (c->knidx == NULL)
+		c->knidx = json_object();
+	if (c->nkn == c->kncap) {
+		c->kncap = c->kncap ? 2 * c->kncap : 64;
+		c->kn = cw_realloc(c->kn, c->kncap * sizeof(*c->kn));
+	}
+	k = &c->kn[c->nkn];
+	memset(k, 0, sizeof(*k));
+	k->pk = cw_strdup(pk);
+	k->id = cw_strdup(id);
+	key = known_key(pk, id);
+	json_object_set_new(c->knidx, key, json_integer((json_int_t)c->nkn++));
+	free(key);
+	return k;
+}
+
+/* What k reads as from now: doc (NULL: absent; a reference is taken) and
+ * etag (copied). */
+static void
+known_set(struct known *k, json_t *doc, const char *etag)
+{
+	json_decref(k->doc);
+	free(k->etag);
+	k->doc = doc != NULL ? json_incref(doc) : NULL;
+	k->etag = doc != NULL && etag != NULL ? cw_strdup(etag) : NULL;
+}
+
+/* A write made outside a group: what was known of the id is stale. */
+static void
+known_forget(struct cosmos *c, const char *pk, const char *id)
+{
+	char *key;
+
+	if (c->knidx == NULL)
+		return;
+	key = known_key(pk, id);
+	json_object_del(c->knidx, key);
+	free(key);
+}
+
+static void
+known_reset(struct cosmos *c)
+{
+	for (size_t i = 0; i < c->nkn; i++) {
+		free(c->kn[i].pk);
+		free(c->kn[i].id);
+		json_decref(c->kn[i].doc);
+		free(c->kn[i].etag);
+		free(c->kn[i].ifmatch);
+	}
+	c->nkn = 0;
+	json_decref(c->knidx);
+	c->knidx = NULL;
+}
+
+/* read() from what is known: 1 found (copies), 0 absent. */
+static int
+known_read(const struct known *k, json_t **doc, char **etag)
+{
+	if (k->doc == NULL)
+		return 0;
+	*doc = json_deep_copy(k->doc);
+	*etag = cw_strdup(k->etag);
+	return 1;
+}
+
+/*
+ * A write in a group, held for the commit (docstore.h): create, replace
+ * (etag: what the caller read) or upsert. What the store would refuse
+ * outright is refused now. 1, 0 (create: the id is known to exist;
+ * replace: known gone, or its etag moved), or -1 with e.
+ */
+static int
+hold(struct cosmos *c, int how, const char *pk, const char *id, const json_t *doc,
+    const char *etag, cw_err *e)
+{
+	static const char *const ops[] = {"", "create", "replace", "upsert"};
+	struct known *k;
+	struct where w;
+	json_t *d;
+	char *tag;
+
+	if (doc_where(c, ops[how], pk, id, &w, e) != 0)
+		return -1;
+	d = doc_json(c, w.what, pk, id, doc, e);
+	where_free(&w);
+	if (d == NULL)
+		return -1;
+	k = known_find(c, pk, id);
+	if (k != NULL && ((how == HOLD_CREATE && k->doc != NULL) || (how == HOLD_REPLACE &&
+	    (k->doc == NULL || strcmp(k->etag, etag) != 0)))) {
+		json_decref(d);
+		return 0;
+	}
+	if (k == NULL && how == HOLD_REPLACE) {
+		k = known_put(c, pk, id);
+		k->ifmatch = cw_strdup(etag);
+	} else if (k != NULL && how == HOLD_REPLACE && k->hold == HOLD_NONE)
+		k->ifmatch = cw_strdup(k->etag);
+	k = known_put(c, pk, id);
+	/* A held create stays one: replacing what it made keeps it a create. */
+	if (how != HOLD_REPLACE || k->hold == HOLD_NONE)
+		k->hold = how;
+	if (k->hold == HOLD_UPSERT) {
+		free(k->ifmatch);
+		k->ifmatch = NULL;
+	}
+	tag = cw_asprintf("\"cartwatch-held-%lu\"", ++c->held);
+	known_set(k, d, tag);
+	free(tag);
+	json_decref(d);
+	return 1;
 }
 
 /* POST .../docs: create, or upsert when upsert is set. */
@@ -303,14 +486,24 @@ static int
 cosmos_create(struct cw_docstore *s, const char *pk, const char *id, const json_t *doc,
     cw_err *e)
 {
-	return post_doc((struct cosmos *)s, "create", 0, pk, id, doc, e);
+	struct cosmos *c = (struct cosmos *)s;
+
+	if (c->grouped)
+		return hold(c, HOLD_CREATE, pk, id, doc, NULL, e);
+	known_forget(c, pk, id);
+	return post_doc(c, "create", 0, pk, id, doc, e);
 }
 
 static int
 cosmos_upsert(struct cw_docstore *s, const char *pk, const char *id, const json_t *doc,
     cw_err *e)
 {
-	return post_doc((struct cosmos *)s, "upsert", 1, pk, id, doc, e);
+	struct cosmos *c = (struct cosmos *)s;
+
+	if (c->grouped)
+		return hold(c, HOLD_UPSERT, pk, id, doc, NULL, e);
+	known_forget(c, pk, id);
+	return post_doc(c, "upsert", 1, pk, id, doc, e);
 }
 
 static int
@@ -325,6 +518,7 @@ cosmos_read(struct cw_docstore *s, const char *pk, const char *id, json_t **doc,
 	const char *extra[] = {"x-ms-documentdb-query-enablecrosspartition: True", NULL};
 	struct cosmos *c = (struct cosmos *)s;
 	struct cw_http_resp resp;
+	const struct known *k;
 	const char *hdr;
 	struct where w;
 	json_t *j;
@@ -335,6 +529,10 @@ cosmos_read(struct cw_docstore *s, const char *pk, const char *id, json_t **doc,
 	*etag = NULL;
 	if (doc_where(c, "read", pk, id, &w, e) != 0)
 		return -1;
+	if ((k = known_find(c, pk, id)) != NULL) {
+		r = known_read(k, doc, etag);
+		goto out;
+	}
 	if (call(c, w.what, "GET", "docs", w.link, w.path, pk, extra, NULL, &resp, e) != 0)
 		goto out;
 	/* Parsed apart: json_is_object() is a macro that names its argument twice. */
@@ -365,6 +563,9 @@ cosmos_read(struct cw_docstore *s, const char *pk, const char *id, json_t **doc,
 		}
 	}
 	cw_http_resp_free(&resp);
+	/* In a group its later writes are held against what it read. */
+	if (c->grouped && r >= 0)
+		known_set(known_put(c, pk, id), *doc, *etag);
 out:
 	where_free(&w);
 	return r;
@@ -388,6 +589,11 @@ cosmos_replace(struct cw_docstore *s, const char *pk, const char *id, const json
 		where_free(&w);
 		return -1;
 	}
+	if (c->grouped) {
+		where_free(&w);
+		return hold(c, HOLD_REPLACE, pk, id, doc, etag, e);
+	}
+	known_forget(c, pk, id);
 	if ((body = doc_body(c, w.what, pk, id, doc, e)) == NULL) {
 		where_free(&w);
 		return -1;
@@ -434,6 +640,15 @@ cosmos_remove(struct cw_docstore *s, const char *pk, const char *id, cw_err *e)
 	}
 	cw_http_resp_free(&resp);
 	where_free(&w);
+	/* Never held: gone now, and any write the group held for it with it. */
+	if (r >= 0 && known_find(c, pk, id) != NULL) {
+		struct known *k = known_find(c, pk, id);
+
+		known_set(k, NULL, NULL);
+		k->hold = HOLD_NONE;
+		free(k->ifmatch);
+		k->ifmatch = NULL;
+	}
 	return r;
 }
 
@@ -511,13 +726,14 @@ each_doc(struct cosmos *c, const char *what, const struct cw_http_resp *resp,
 
 /*
  * One page of the query (the first when cont is NULL), fn called for each
- * document. *next is the continuation token of the next page (owned), or
- * NULL after the last. 0, or -1 with e (or by fn).
+ * document; within partition pk, or across all when pk is NULL. *next is
+ * the continuation token of the next page (owned), or NULL after the last.
+ * 0, or -1 with e (or by fn).
  */
 static int
-query_page(struct cosmos *c, const char *what, const char *body, const char *cont,
-    int (*fn)(const json_t *doc, const char *etag, void *ctx), void *ctx,
-    char **next, cw_err *e)
+query_page(struct cosmos *c, const char *what, const char *pk, const char *body,
+    const char *cont, int (*fn)(const json_t *doc, const char *etag, void *ctx),
+    void *ctx, char **next, cw_err *e)
 {
 	const char *extra[6], *tok;
 	struct cw_http_resp resp;
@@ -528,12 +744,15 @@ query_page(struct cosmos *c, const char *what, const char *body, const char *con
 	*next = NULL;
 	extra[n++] = "Content-Type: application/query+json";
 	extra[n++] = "x-ms-documentdb-isquery: True";
-	extra[n++] = "x-ms-documentdb-query-enablecrosspartition: True";
-	extra[n++] = "x-ms-max-item-count: " PAGE_SIZE;
+	/* Read-ahead pages hold up to AHEAD_MAX documents: one page, mostly. */
+	if (pk == NULL)
+		extra[n++] = "x-ms-documentdb-query-enablecrosspartition: True";
+	extra[n++] = pk == NULL ? "x-ms-max-item-count: " PAGE_SIZE :
+	    "x-ms-max-item-count: 1000";
 	if (cont != NULL)
 		extra[n++] = conth = cw_asprintf("x-ms-continuation: %s", cont);
 	extra[n] = NULL;
-	if ((r = call(c, what, "POST", "docs", c->coll, docs, NULL, extra, body, &resp,
+	if ((r = call(c, what, "POST", "docs", c->coll, docs, pk, extra, body, &resp,
 	    e)) == 0) {
 		if (resp.status != 200)
 			r = unexpected(c, what, &resp, e);
@@ -562,7 +781,7 @@ cosmos_query(struct cw_docstore *s, const char *field, const char *value,
 		return -1;
 	what = cw_asprintf("query %s", c->coll);
 	do {
-		r = query_page(c, what, body, cont, fn, ctx, &next, e);
+		r = query_page(c, what, NULL, body, cont, fn, ctx, &next, e);
 		free(cont);
 		cont = next;
 	} while (cont != NULL);
@@ -576,6 +795,8 @@ cosmos_close(struct cw_docstore *s)
 {
 	struct cosmos *c = (struct cosmos *)s;
 
+	known_reset(c);
+	free(c->kn);
 	cw_secret_free(c->key);
 	free(c->base);
 	free(c->coll);
@@ -584,13 +805,330 @@ cosmos_close(struct cw_docstore *s)
 	free(c);
 }
 
-/* Every write is durable when its request returns: a group needs nothing
- * more (batching writes is for another round). */
+/*
+ * Read ahead (docstore.h): SELECT * FROM c WHERE c.id IN (@i0, ...) within
+ * the partition, AHEAD_MAX ids a query, each id a parameter. Every id asked
+ * is known afterwards: found, or absent.
+ */
+struct ahead {
+	struct cosmos *c;
+	const char *pk;
+};
+
 static int
-cosmos_group(struct cw_docstore *s, cw_err *e)
+ahead_doc(const json_t *doc, const char *etag, void *ctx)
 {
-	(void)s;
-	(void)e;
+	struct ahead *a = ctx;
+	const char *id = cw_json_istr(doc, "id");
+	struct known *k = id != NULL ? known_find(a->c, a->pk, id) : NULL;
+
+	if (k != NULL)
+		known_set(k, (json_t *)doc, etag);
+	return 0;
+}
+
+/* SELECT * FROM c WHERE c.id IN (@i0, ...): the query of ids[0..n-1]
+ * (n > 0), each id a parameter. */
+static char *
+in_query(const char *const *ids, size_t n)
+{
+	struct cw_buf sql = CW_BUF_INIT;
+	json_t *params = json_array(), *q;
+	char *body, name[32];
+
+	cw_buf_adds(&sql, "SELECT * FROM c WHERE c.id IN (");
+	for (size_t i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "@i%zu", i);
+		cw_buf_addf(&sql, "%s%s", i > 0 ? ", " : "", name);
+		json_array_append_new(params, json_pack("{s:s, s:s}", "name", name,
+		    "value", ids[i]));
+	}
+	cw_buf_adds(&sql, ")");
+	q = json_pack("{s:s, s:o}", "query", sql.data, "parameters", params);
+	body = json_dumps(q, JSON_COMPACT);
+	json_decref(q);
+	cw_buf_free(&sql);
+	return body;
+}
+
+/* The query of ids[0..n-1] not known yet, made known as absent for now;
+ * NULL when none is left to ask. */
+static char *
+ahead_body(struct cosmos *c, const char *pk, const char *const *ids, size_t n)
+{
+	const char **ask = cw_calloc(n + 1, sizeof(*ask));
+	char *body = NULL;
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (badname(ids[i]) != NULL || known_find(c, pk, ids[i]) != NULL)
+			continue;
+		known_put(c, pk, ids[i]);
+		ask[m++] = ids[i];
+	}
+	if (m > 0)
+		body = in_query(ask, m);
+	free(ask);
+	return body;
+}
+
+static int
+cosmos_prefetch(struct cw_docstore *s, const char *pk, const char *const *ids, size_t n,
+    cw_err *e)
+{
+	struct cosmos *c = (struct cosmos *)s;
+	struct ahead a = {c, pk};
+	char *what, *body, *cont, *next;
+	int r = 0;
+
+	if (n == 0) {
+		if (!c->grouped)
+			known_reset(c);
+		return 0;
+	}
+	if (pk == NULL || !utf8(pk))
+		return 0;   /* read when asked, which says what is wrong */
+	what = cw_asprintf("read ahead %s", c->coll);
+	for (size_t i = 0; i < n && r == 0; i += AHEAD_MAX) {
+		body = ahead_body(c, pk, ids + i, n - i < AHEAD_MAX ? n - i : AHEAD_MAX);
+		for (cont = NULL; body != NULL; cont = next) {
+			r = query_page(c, what, pk, body, cont, ahead_doc, &a, &next, e);
+			free(cont);
+			if (next == NULL)
+				break;
+		}
+		free(body);
+	}
+	free(what);
+	/* What a failed query made look absent is not known after all. */
+	for (size_t i = 0; r != 0 && i < n; i++) {
+		const struct known *k = known_find(c, pk, ids[i]);
+
+		if (k != NULL && k->hold == HOLD_NONE)
+			known_forget(c, pk, ids[i]);
+	}
+	return r;
+}
+
+/* The operations of a batch, as the service takes them: each names its
+ * partition key as the header does, a JSON array in a string (the SDKs
+ * send it so, and cosmosdb-server needs it). */
+static char *
+batch_body(struct known *const *ops, size_t n)
+{
+	static const char *const types[] = {"", "Create", "Replace", "Upsert"};
+	json_t *a = json_array(), *pk = json_pack("[s]", ops[0]->pk);
+	char *body, *pks = json_dumps(pk, JSON_COMPACT | JSON_ENSURE_ASCII);
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:O, s:s?}",
+		    "operationType", types[ops[i]->hold], "id", ops[i]->id,
+		    "partitionKey", pks, "resourceBody", ops[i]->doc,
+		    "ifMatch", ops[i]->ifmatch));
+	body = json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	json_decref(a);
+	json_decref(pk);
+	free(pks);
+	return body;
+}
+
+/* What became of one operation of a batch. */
+enum { OP_DONE, OP_AGAIN, OP_LOST };
+
+/*
+ * One answer of a batch, per operation, into out[i]: 2xx done; 424 not
+ * tried (another failed, and an atomic batch does all or nothing): again;
+ * a create that found the id, a replace that found its etag moved or the
+ * document gone: lost. Anything else fails the commit. 0, or -1 with e.
+ */
+static int
+batch_results(struct cosmos *c, const char *what, const struct cw_http_resp *resp,
+    struct known *const *ops, size_t n, int *out, cw_err *e)
+{
+	json_t *a = cw_json_parse(resp->body, resp->body_len);
+	int r = 0;
+
+	if (!json_is_array(a) || json_array_size(a) != n) {
+		json_decref(a);
+		if (resp->status / 100 != 2)
+			return unexpected(c, what, resp, e);
+		return cw_seterr(e, SERVICE " %s/: %s: HTTP %ld without one answer per "
+		    "operation", c->base, what, resp->status);
+	}
+	for (size_t i = 0; i < n && r == 0; i++) {
+		json_int_t st = json_integer_value(json_object_get(json_array_get(a, i),
+		    "statusCode"));
+		int how = ops[i]->hold;
+
+		out[i] = st == 424 ? OP_AGAIN : OP_DONE;
+		if ((how == HOLD_CREATE && st == 409) ||
+		    (how == HOLD_REPLACE && (st == 412 || st == 404)))
+			out[i] = OP_LOST;
+		else if (st != 424 && st / 100 != 2)
+			r = cw_seterr(e, SERVICE " %s/: %s: %s docs/%s: HTTP %" JSON_INTEGER_FORMAT,
+			    c->base, what, how == HOLD_CREATE ? "create" : how == HOLD_REPLACE ?
+			    "replace" : "upsert", ops[i]->id, st);
+	}
+	json_decref(a);
+	return r;
+}
+
+/* landed(): a document the query found, against the operations. */
+struct landing {
+	struct known *const *ops;
+	size_t n;
+	int *out;
+};
+
+static int
+landed_doc(const json_t *doc, const char *etag, void *ctx)
+{
+	struct landing *l = ctx;
+	const char *id = cw_json_istr(doc, "id");
+
+	(void)etag;
+	for (size_t i = 0; id != NULL && i < l->n; i++)
+		if (l->out[i] != OP_DONE && strcmp(l->ops[i]->id, id) == 0 &&
+		    json_equal((json_t *)doc, l->ops[i]->doc))
+			l->out[i] = OP_DONE;
+	return 0;
+}
+
+static int
+some_lost(const int *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (out[i] == OP_LOST)
+			return 1;
+	return 0;
+}
+
+/*
+ * A batch sent again after its answer was lost (by us, or by libcurl on a
+ * connection that died) meets its own writes, and nothing in the answer
+ * tells them from another run's: each operation not done whose document
+ * now holds exactly what it wrote is done. One query; 0, or -1 with e.
+ */
+static int
+landed(struct cosmos *c, struct known *const *ops, size_t n, int *out, cw_err *e)
+{
+	struct landing l = {ops, n, out};
+	const char *ids[BATCH_MAX];
+	char *what, *body, *cont = NULL, *next;
+	size_t m = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (out[i] != OP_DONE)
+			ids[m++] = ops[i]->id;
+	if (m == 0)
+		return 0;
+	what = cw_asprintf("batch %s: what landed", c->coll);
+	body = in_query(ids, m);
+	do {
+		r = query_page(c, what, ops[0]->pk, body, cont, landed_doc, &l, &next, e);
+		free(cont);
+		cont = next;
+	} while (r == 0 && cont != NULL);
+	free(cont);
+	free(body);
+	free(what);
+	return r;
+}
+
+/*
+ * Sends ops[0..n-1] (n <= BATCH_MAX, one partition key) as transactional
+ * batches until each is done or lost: an operation that failed takes the
+ * others of its batch down with it (424), and they go again without it.
+ * Every operation is conditional or an upsert, so a batch sent again after
+ * its answer was lost meets its own writes (409, 412): what holds exactly
+ * what it wrote is done, and only the rest is lost. Cosmos DB answers a
+ * failed batch 207 (or the failed operation's status) and rolls it back,
+ * the others answered 424; cosmosdb-server answers 200 and keeps those
+ * before the failed one, answered 2xx: done here, which they are there.
+ */
+static int
+batch_send(struct cosmos *c, struct known *const *all, size_t n,
+    void (*lost)(const char *pk, const char *id, void *ctx), void *ctx, cw_err *e)
+{
+	const char *extra[] = {"Content-Type: application/json",
+	    "x-ms-cosmos-is-batch-request: True", "x-ms-cosmos-batch-atomic: True",
+	    "x-ms-cosmos-batch-ordered: True", NULL};
+	char *docs = cw_asprintf("%s/docs", c->collpath), *what, *body;
+	struct known *ops[BATCH_MAX];
+	struct cw_http_resp resp;
+	int out[BATCH_MAX], r = 0;
+	size_t m;
+
+	memcpy(ops, all, n * sizeof(*ops));   /* each round keeps those left */
+	while (n > 0 && r == 0) {
+		what = cw_asprintf("batch %s (%zu operations)", c->coll, n);
+		body = batch_body(ops, n);
+		r = call(c, what, "POST", "docs", c->coll, docs, ops[0]->pk, extra, body,
+		    &resp, e);
+		if (r == 0)
+			r = batch_results(c, what, &resp, ops, n, out, e);
+		if (r == 0 && some_lost(out, n))
+			r = landed(c, ops, n, out, e);
+		for (size_t i = m = 0; r == 0 && i < n; i++) {
+			if (out[i] == OP_LOST && lost != NULL)
+				lost(ops[i]->pk, ops[i]->id, ctx);
+			if (out[i] == OP_AGAIN)
+				ops[m++] = ops[i];
+		}
+		if (r == 0 && m == n)
+			r = cw_seterr(e, SERVICE " %s/: %s: no operation succeeded nor failed",
+			    c->base, what);
+		if (r == 0)
+			n = m;
+		cw_http_resp_free(&resp);
+		free(body);
+		free(what);
+	}
+	free(docs);
+	return r;
+}
+
+static int
+cosmos_commit(struct cw_docstore *s, void (*lost)(const char *pk, const char *id,
+    void *ctx), void *ctx, cw_err *e)
+{
+	struct cosmos *c = (struct cosmos *)s;
+	struct known *ops[BATCH_MAX];
+	size_t n;
+	int r = 0;
+
+	if (!c->grouped)
+		return cw_seterr(e, SERVICE " %s/: no group is open", c->base);
+	c->grouped = 0;
+	for (size_t i = 0; i < c->nkn && r == 0; i++) {
+		if (c->kn[i].hold == HOLD_NONE)
+			continue;
+		n = 0;
+		for (size_t j = i; j < c->nkn && n < BATCH_MAX; j++)
+			if (c->kn[j].hold != HOLD_NONE && strcmp(c->kn[j].pk, c->kn[i].pk) == 0)
+				ops[n++] = &c->kn[j];
+		r = batch_send(c, ops, n, lost, ctx, e);
+		/* What was written has new etags now; the rest read ahead
+		 * stays known until it is forgotten (prefetch, n 0). */
+		for (size_t j = 0; j < n; j++) {
+			ops[j]->hold = HOLD_NONE;
+			known_forget(c, ops[j]->pk, ops[j]->id);
+		}
+	}
+	if (r != 0)
+		known_reset(c);
+	return r;
+}
+
+static int
+cosmos_begin(struct cw_docstore *s, cw_err *e)
+{
+	struct cosmos *c = (struct cosmos *)s;
+
+	if (c->grouped)
+		return cw_seterr(e, SERVICE " %s/: a group is open already", c->base);
+	c->grouped = 1;
 	return 0;
 }
 
@@ -601,8 +1139,9 @@ static const struct cw_docstore cosmos_ops = {
 	.upsert = cosmos_upsert,
 	.remove = cosmos_remove,
 	.query = cosmos_query,
-	.begin = cosmos_group,
-	.commit = cosmos_group,
+	.begin = cosmos_begin,
+	.commit = cosmos_commit,
+	.prefetch = cosmos_prefetch,
 	.close = cosmos_close,
 };
 

@@ -370,11 +370,16 @@ sq_begin(struct cw_docstore *ds, cw_err *e)
 	return 0;
 }
 
+/* Every write answered as it was made: nothing is ever lost here. */
 static int
-sq_commit(struct cw_docstore *ds, cw_err *e)
+sq_commit(struct cw_docstore *ds, void (*lost)(const char *pk, const char *id, void *ctx),
+    void *ctx, cw_err *e)
 {
 	struct sq *s = (struct sq *)ds;
 	int r = 0;
+
+	(void)lost;
+	(void)ctx;
 
 	if (!s->group)
 		return cw_seterr(e, "state store %s: no group is open", s->path);

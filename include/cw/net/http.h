@@ -113,9 +113,14 @@ int cw_http_do(struct cw_http *h, const struct cw_http_req *req,
  * A "not before" time that the requests of one service share: a wait one
  * answer asks for holds back all the others. Zero it before first use; keep
  * it for as long as the service's rate limit may last (a provider's life).
+ * per_minute, when set, is the pace of the service's requests: their starts
+ * (tries again included) are at least 60000 / per_minute ms apart (rounded
+ * up), however many are in flight.
  */
 struct cw_http_gate {
 	long long not_before_ms;  /* CLOCK_MONOTONIC ms; 0: none */
+	long per_minute;          /* starts a minute; 0: no pace */
+	long long last_start_ms;  /* CLOCK_MONOTONIC ms of the last start; 0: none */
 };
 
 /* One request of cw_http_do_many(): req borrowed; the rest as cw_http_do()'s
@@ -136,7 +141,8 @@ struct cw_http_job {
  * for (Retry-After and the others cw_http_retry_after_ms() reads), or a 429,
  * moves gate on: no job of this call, and none of a later call on the same
  * gate, starts or is tried again before it; each request's own backoff still
- * applies. Blocks until every job is over; returns how many have rc -1.
+ * applies; with gate->per_minute, no start comes sooner than its pace allows.
+ * Blocks until every job is over; returns how many have rc -1.
  */
 int cw_http_do_many(struct cw_http *h, struct cw_http_job *jobs, size_t n,
     int max_in_flight, struct cw_http_gate *gate);

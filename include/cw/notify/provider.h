@@ -10,6 +10,16 @@ struct cw_http;
 struct cw_vault;
 
 /*
+ * Providers with several requests in flight (MaxInFlight) take batches of
+ * this many requests per place: inside a batch a place takes the next
+ * request as soon as it is free; at a batch's end every place waits for the
+ * slowest. Bigger batches end less often, but each is marked "sending" in
+ * the ledger whole before it goes: a run killed mid-batch leaves that many
+ * uncertain.
+ */
+#define CW_BATCHES_IN_FLIGHT 4
+
+/*
  * One provider. cw_provider_config() (registry.h) makes it from the
  * configuration, reading every key it needs (problems counted in the config)
  * and touching no network; open() then reads its secrets from the vault;

@@ -65,14 +65,37 @@ struct cw_docstore {
 	 * anyone act on a write (write its record out, acknowledge it) before
 	 * then: a crash inside a group may lose any of its writes (SQLite loses
 	 * them all, atomically). Calls inside a group see its own writes. When
-	 * commit fails (-1 with e) none of the group's writes happened: a call
-	 * that failed may have rolled the group back, and commit then says so.
-	 * Groups do not nest; a store closed with a group open rolls it back.
-	 * For a store whose every write is durable when it returns (Cosmos DB)
-	 * both are no-ops. 0, or -1 with e.
+	 * commit fails (-1 with e) none of the group's writes can be counted on
+	 * (SQLite: none happened; a call that failed may have rolled the group
+	 * back, and commit then says so; Cosmos DB: some may have).
+	 * Groups do not nest; a store closed with a group open drops it.
+	 *
+	 * A store may hold a group's writes and send them at commit, many to a
+	 * request (Cosmos DB: transactional batches). Its create and replace
+	 * then answer 1 for the time being, and commit calls lost(pk, id, ctx)
+	 * for each that did not take effect after all (the id existed; the etag
+	 * had moved, or the document was gone): for that id the caller must do
+	 * what a 0 answer would have made it do, outside the group, as if the
+	 * write had never been tried. remove is never held. lost may be NULL
+	 * when the caller makes no conditional write in the group. 0, or -1
+	 * with e.
 	 */
 	int (*begin)(struct cw_docstore *s, cw_err *e);
-	int (*commit)(struct cw_docstore *s, cw_err *e);
+	int (*commit)(struct cw_docstore *s, void (*lost)(const char *pk, const char *id,
+	    void *ctx), void *ctx, cw_err *e);
+	/*
+	 * Optional (NULL: the store reads each document when asked, cheaply).
+	 * Reads the documents ids[0..n-1] of partition pk ahead, in as few
+	 * requests as it can, so that read() answers them, found or absent,
+	 * without asking again until they are written (a write outside a
+	 * group, or a group's commit, forgets what it wrote) or forgotten:
+	 * n 0 (ids NULL) forgets all that was read ahead, as the caller must
+	 * once it is done with it. Ids it cannot read ahead are read when
+	 * asked. What it read may be stale by then: create and replace still
+	 * decide (see lost above). ids are borrowed. 0, or -1 with e.
+	 */
+	int (*prefetch)(struct cw_docstore *s, const char *pk, const char *const *ids,
+	    size_t n, cw_err *e);
 	/* Frees the store; callers use cw_docstore_close, which wipes hk first. */
 	void (*close)(struct cw_docstore *s);
 	/* Where the store is, for messages: a file name or a container URL;

@@ -50,7 +50,32 @@ void cw_ledger_dry_run(struct cw_ledger *l);
  * both do nothing. 0, or -1 with e.
  */
 int cw_ledger_group_begin(struct cw_ledger *l, cw_err *e);
-int cw_ledger_group_commit(struct cw_ledger *l, cw_err *e);
+/*
+ * A store may hold the group's writes and send them here (Cosmos DB, many to
+ * a request): then a claim or result that lost a race in the meantime is
+ * reported by lost(key, ctx) (may be NULL) before this returns 0, and the
+ * caller does that record again, outside any group, as if it had not been
+ * tried (a claim: call cw_ledger_claim again and act on its verdict; a
+ * result: cw_ledger_commit again).
+ */
+int cw_ledger_group_commit(struct cw_ledger *l, void (*lost)(const char *key, void *ctx),
+    void *ctx, cw_err *e);
+
+/*
+ * Optional, before cw_ledger_group_begin: reads ahead, in a few requests,
+ * what the group's records will look at, so that each record costs no
+ * request of its own (a store that reads cheaply, SQLite, ignores it).
+ * recs are carts about to be claimed, with their modified times in
+ * modified[i]; or, with modified NULL, records that name a notificationId
+ * (results, records about to be marked sending). What was read ahead is
+ * used until written or forgotten: n 0 forgets it, as the caller must once
+ * its records are done. 0, or -1 with e.
+ */
+int cw_ledger_prefetch(struct cw_ledger *l, const json_t *const *recs,
+    const struct timespec *modified, size_t n, const struct timespec *now, cw_err *e);
+
+/* 1 if cw_ledger_prefetch does anything on this ledger's store. */
+int cw_ledger_reads_ahead(const struct cw_ledger *l);
 
 /* What the filter decides for a cart. */
 enum cw_verdict {
@@ -145,6 +170,13 @@ int cw_ledger_suppress(struct cw_ledger *l, const char *on, const char *value, i
  * 0 if not, -1 with e. Needs no ledger: cart-notify asks it too, for the
  * registered customers whose email only enrichment revealed. */
 int cw_suppressed(struct cw_docstore *s, const char *on, const char *value, cw_err *e);
+
+/* Reads ahead (docstore.h's prefetch) the opt-outs that cw_suppressed will
+ * look at for recs[0..n-1] (their "email" or "ReceiptEmail", and their
+ * "customerId"), in a few requests; used until the store's next commit or
+ * forgotten with s->prefetch(s, NULL, NULL, 0, e). 0, or -1 with e. */
+int cw_suppressed_prefetch(struct cw_docstore *s, const json_t *const *recs, size_t n,
+    cw_err *e);
 
 /* Erases every entry about the person; keeps (or makes) only an opt-out if
  * keep_suppression. *removed counts documents erased. */
