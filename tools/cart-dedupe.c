@@ -15,9 +15,11 @@
 #include "cw/core/util.h"
 #include "cw/d365/cart.h"
 #include "cw/d365/retail.h"
+#include "cw/net/email.h"
 #include "cw/net/http.h"
 #include "cw/net/keyvault.h"
 #include "cw/net/unsubscribe.h"
+#include "cw/notify/suppressions.h"
 #include "cw/state/ledger.h"
 #include "cw/state/recovery.h"
 #include "cw/state/stores.h"
@@ -71,6 +73,7 @@ struct dedupe {
 	const char *provider;  /* Cartwatch.Notify.Provider */
 	struct cw_docstore_cfg sc;
 	struct cw_unsub unsub;  /* suppress --token: the key that signs tokens */
+	struct cw_supsource src;  /* suppress --import: the provider read */
 	struct cw_tool *t;      /* its vault, for that key */
 	struct cw_quiet quiet;  /* Cartwatch.QuietHours */
 	int quiet_now;          /* this run is inside them: defer, claim nothing */
@@ -81,6 +84,7 @@ struct dedupe {
 struct args {
 	const char *email, *customer, *notification;
 	const char *token;   /* suppress --token; "-": read from stdin */
+	const char *import;  /* suppress --import: the provider */
 	unsigned given;      /* the A_ options given */
 	long days;           /* report --days */
 	const char *since, *html;  /* report --since, --html */
@@ -741,6 +745,162 @@ suppress_token(struct dedupe *d, const char *arg)
 	return r != 0 ? CW_EXIT_FAIL : CW_EXIT_OK;
 }
 
+/*
+ * How far back each import asks SendGrid again, before the last one started:
+ * an entry SendGrid writes with an earlier "created" than when it shows up is
+ * still read. Suppressing an address twice is harmless.
+ */
+#define IMPORT_OVERLAP_S 3600
+
+/* What one list of an import did, for its line of the summary. */
+struct imported {
+	unsigned long addresses, fresh, invalid;
+};
+
+/*
+ * Suppresses each valid address of emails (what list of the provider
+ * holds), counting in *n those not suppressed before. An invalid one is
+ * skipped with a warning naming the list, not the address (personal data).
+ * 0, or -1 when the store failed (said).
+ */
+static int
+import_list(struct dedupe *d, const char *list, const json_t *emails,
+    struct imported *n)
+{
+	struct cw_docstore *store = cw_ledger_store(d->l);
+	const json_t *v;
+	size_t i;
+	int r;
+	cw_err e;
+
+	json_array_foreach(emails, i, v) {
+		const char *m = json_string_value(v);
+
+		if (cw_email_check(m != NULL ? m : "", CW_EMAIL_RECIPIENT, &e) != 0) {
+			cw_warnx("%s %s: entry %zu skipped: not an address (%s)",
+			    d->src.provider, list, i + 1, m != NULL ? e.msg : "no \"email\"");
+			n->invalid++;
+			continue;
+		}
+		n->addresses++;
+		if ((r = cw_suppressed(store, "email", m, &e)) == 0)
+			r = cw_ledger_suppress(d->l, "email", m, 1, &d->now, &e) != 0 ? -1 : 2;
+		if (r < 0) {
+			cw_warnx("%s", e.msg);
+			return -1;
+		}
+		n->fresh += r == 2;
+	}
+	if (d->src.cap > 0 && json_array_size(emails) >= (size_t)d->src.cap)
+		cw_warnx("%s %s: %ld entries, the most it answers with: older ones may "
+		    "be left out", d->src.provider, list, d->src.cap);
+	return 0;
+}
+
+/* Reads every list of d->src (lists[i] into got[i]) with key: 0, or -1 said. */
+static int
+import_read(struct dedupe *d, const char *key, json_t **got)
+{
+	const char *const *lists = d->src.lists;
+	long long since = -1;
+	int r;
+	cw_err e;
+
+	if ((r = cw_supimport_mark(cw_ledger_store(d->l), d->src.provider, &since, &e)) < 0) {
+		cw_warnx("%s", e.msg);
+		return -1;
+	}
+	since = r == 1 ? since - IMPORT_OVERLAP_S : -1;
+	for (size_t i = 0; lists[i] != NULL; i++)
+		if (cw_supsource_read(d->t->http, &d->src, key, lists[i], since, &got[i],
+		    &e) != 0) {
+			cw_warnx("%s; nothing imported", e.msg);
+			return -1;
+		}
+	return 0;
+}
+
+/* A write the store held in the group and then could not make. */
+static void
+import_lost(const char *key, void *ctx)
+{
+	(void)key;
+	(*(unsigned long *)ctx)++;
+}
+
+/*
+ * Suppresses what got holds (d->src's lists, counted into n) in one store
+ * group: one sync for a list of any length, and on SQLite all or nothing.
+ * The mark moves to when this import started only once the group is
+ * durable. 0, or -1 said.
+ */
+static int
+import_all(struct dedupe *d, json_t *const *got, struct imported *n)
+{
+	const char *const *lists = d->src.lists;
+	unsigned long lost = 0;
+	cw_err e;
+
+	if (cw_ledger_group_begin(d->l, &e) != 0) {
+		cw_warnx("%s", e.msg);
+		return -1;
+	}
+	for (size_t i = 0; lists[i] != NULL; i++)
+		if (import_list(d, lists[i], got[i], &n[i]) != 0)
+			return -1;  /* the group is dropped as the store closes */
+	if (cw_ledger_group_commit(d->l, import_lost, &lost, &e) != 0) {
+		cw_warnx("%s", e.msg);
+		return -1;
+	}
+	/* The mark stays: the next import reads what this one read again. */
+	if (lost > 0) {
+		cw_warnx("%s: %lu write%s of the import did not take: run it again",
+		    cw_ledger_store(d->l)->where, lost, lost == 1 ? "" : "s");
+		return -1;
+	}
+	if (cw_supimport_set_mark(cw_ledger_store(d->l), d->src.provider,
+	    (long long)d->now.tv_sec, &e) != 0) {
+		cw_warnx("%s", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * suppress --import: every list of the provider read whole first, so that a
+ * refused key or a service down imports nothing; then every address
+ * suppressed and the mark moved, together.
+ */
+static int
+suppress_import(struct dedupe *d)
+{
+	json_t *got[8] = {NULL};
+	struct imported n[8] = {{0, 0, 0}};
+	const char *const *lists = d->src.lists;
+	char *key = NULL;
+	int code = CW_EXIT_FAIL;
+	size_t i;
+	cw_err e;
+
+	if (cw_vault_get(d->t->vault, d->src.secret_name, &key, &e) != 0)
+		cw_warnx("%s; nothing imported", e.msg);
+	else if (import_read(d, key, got) == 0 && import_all(d, got, n) == 0)
+		code = CW_EXIT_OK;
+	for (i = 0; lists[i] != NULL && code == CW_EXIT_OK; i++) {
+		char bad[48] = "";
+
+		if (n[i].invalid > 0)
+			snprintf(bad, sizeof(bad), ", %lu invalid skipped", n[i].invalid);
+		fprintf(stderr, "%s: %s %s: %lu address%s, %lu new%s\n",
+		    program_invocation_short_name, d->src.provider, lists[i],
+		    n[i].addresses, n[i].addresses == 1 ? "" : "es", n[i].fresh, bad);
+	}
+	for (i = 0; lists[i] != NULL; i++)
+		json_decref(got[i]);
+	cw_secret_free(key);
+	return code;
+}
+
 /* suppress, unsuppress: one person from the options, or NDJSON on stdin. */
 static int
 run_suppress(struct dedupe *d, const struct args *a, int add)
@@ -750,6 +910,8 @@ run_suppress(struct dedupe *d, const struct args *a, int add)
 
 	if (a->token != NULL)
 		return suppress_token(d, a->token);
+	if (a->import != NULL)
+		return suppress_import(d);
 	if (a->email == NULL && a->customer == NULL)
 		return cw_ndjson_loop(stdin, "<stdin>", bulk_line, &b, NULL);
 	if (cw_ledger_suppress(d->l, a->email ? "email" : "customer",
@@ -873,8 +1035,9 @@ run_resend(struct dedupe *d, const struct args *a)
  * report: the recovery report (DESIGN.md section 8 item 8). Its options, in
  * the bits above those of the other commands'.
  */
-enum { A_REPORT = 0x100 };
-enum { O_DAYS = 0x1000, O_SINCE, O_HTML };
+enum { A_REPORT = 0x100, A_IMPORT = 0x200 };
+enum { O_DAYS = 0x1000, O_SINCE, O_HTML, O_IMPORT = 0x2000 };
+#define IMPORT_OPTION {"import", required_argument, NULL, O_IMPORT}
 #define REPORT_OPTIONS \
 	{"days", required_argument, NULL, O_DAYS}, \
 	{"since", required_argument, NULL, O_SINCE}, \
@@ -885,6 +1048,11 @@ enum { O_DAYS = 0x1000, O_SINCE, O_HTML };
 static void
 report_option(int ch, struct args *a)
 {
+	if (ch == O_IMPORT) {  /* suppress --import, not report's */
+		a->import = optarg;
+		a->given |= A_IMPORT;
+		return;
+	}
 	switch (ch) {
 	case O_DAYS: a->days = (long)cw_eopt_int("--days", optarg, 1, 3650); break;
 	case O_SINCE: a->since = optarg; break;
@@ -1024,8 +1192,9 @@ run_report(struct dedupe *d, const struct args *a)
 static const struct cmd cmds[] = {
 	{"filter", A_COMMIT | A_DRY, 0, 0, 1, "[--commit | --dry-run]", run_filter},
 	{"commit", 0, 0, 0, 1, NULL, run_commit},
-	{"suppress", A_PERSON | A_TOKEN, 0, 0, 1,
-	    "suppress [--email ADDR | --customer ID | --token TOKEN]", run_add},
+	{"suppress", A_PERSON | A_TOKEN | A_IMPORT, 0, 0, 1,
+	    "suppress [--email ADDR | --customer ID | --token TOKEN |\n"
+	    "           --import sendgrid | mandrill]", run_add},
 	{"unsuppress", A_PERSON, 0, 0, 1, "unsuppress [--email ADDR | --customer ID]",
 	    run_remove},
 	{"forget", A_PERSON | A_KEEP, A_PERSON, 0, 1,
@@ -1054,7 +1223,9 @@ command(int argc, char *argv[], struct args *a)
 	if (c->name == NULL || optind != argc || (c->operand && a->notification == NULL) ||
 	    (a->given & ~c->takes) != 0 || (a->given & c->needs) != c->needs ||
 	    (a->email != NULL && a->customer != NULL) ||
-	    ((a->given & A_TOKEN) && (a->given & A_PERSON)) ||
+	    /* at most one of them */
+	    ((a->given & (A_TOKEN | A_PERSON | A_IMPORT)) &
+	    ((a->given & (A_TOKEN | A_PERSON | A_IMPORT)) - 1)) != 0 ||
 	    ((a->given & A_COMMIT) && (a->given & A_DRY)))
 		usage(stderr, CW_EXIT_USAGE);
 	return c;
@@ -1076,7 +1247,9 @@ configure(struct dedupe *d, struct cw_tool *t, const struct args *a,
 	 * that signs unsubscribe tokens. */
 	if (a->given & A_TOKEN)
 		cw_unsub_config(&d->unsub, t->cfg);
-	if (cw_docstore_needs_vault(&d->sc) || (a->given & A_TOKEN))
+	if ((a->given & A_IMPORT) && cw_supsource_config(&d->src, t->cfg, a->import, e) != 0)
+		return CW_ERR_CONFIG;
+	if (cw_docstore_needs_vault(&d->sc) || (a->given & (A_TOKEN | A_IMPORT)))
 		t->vault_url = cw_vault_url_config(t->cfg);
 	d->t = t;
 	if (cw_now(&d->now, e) != 0) {
@@ -1109,7 +1282,7 @@ main(int argc, char *argv[])
 		{"dry-run", no_argument, NULL, O_DRY},
 		{"email", required_argument, NULL, O_EMAIL},
 		{"customer", required_argument, NULL, O_CUSTOMER},
-		{"token", required_argument, NULL, O_TOKEN},
+		{"token", required_argument, NULL, O_TOKEN}, IMPORT_OPTION,
 		{"keep-suppression", no_argument, NULL, O_KEEP},
 		{"json", no_argument, NULL, O_JSON}, REPORT_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
