@@ -88,18 +88,21 @@ cw_quiet_config(struct cw_quiet *q, struct cw_config *c)
 	q->on = 1;
 }
 
-/* Runs localtime_r or mktime in q's zone, then puts TZ back. */
-static void
-in_zone(const struct cw_quiet *q, const time_t *t, struct tm *tm, time_t *made)
+/* Sets TZ to q's zone; returns what it was (caller passes it to tz_leave). */
+static char *
+tz_enter(const struct cw_quiet *q)
 {
 	char *old = getenv("TZ") != NULL ? cw_strdup(getenv("TZ")) : NULL;
 
 	setenv("TZ", q->zone, 1);
 	tzset();
-	if (t != NULL)
-		localtime_r(t, tm);
-	else
-		*made = mktime(tm);
+	return old;
+}
+
+/* Puts TZ back as tz_enter found it, and frees old. */
+static void
+tz_leave(char *old)
+{
 	if (old != NULL)
 		setenv("TZ", old, 1);
 	else
@@ -112,11 +115,14 @@ int
 cw_quiet_inside(const struct cw_quiet *q, const struct timespec *t, struct timespec *until)
 {
 	struct tm tm;
+	char *old;
 	int now, inside;
 
 	if (!q->on)
 		return 0;
-	in_zone(q, &t->tv_sec, &tm, NULL);
+	old = tz_enter(q);
+	localtime_r(&t->tv_sec, &tm);
+	tz_leave(old);
 	now = tm.tm_hour * 60 + tm.tm_min;
 	inside = q->start < q->end ? now >= q->start && now < q->end :
 	    now >= q->start || now < q->end;
@@ -130,7 +136,9 @@ cw_quiet_inside(const struct cw_quiet *q, const struct timespec *t, struct times
 		tm.tm_sec = 0;
 		tm.tm_isdst = -1;
 		until->tv_nsec = 0;
-		in_zone(q, NULL, &tm, &until->tv_sec);
+		old = tz_enter(q);
+		until->tv_sec = mktime(&tm);
+		tz_leave(old);
 	}
 	return inside;
 }

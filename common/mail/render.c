@@ -244,14 +244,19 @@ view(const json_t *rec)
 	/* as cw_malloc() does: allocation cannot fail */
 	if (d == NULL)
 		errx(CW_EXIT_FAIL, "out of memory");
-	if (!json_is_object(d) || !json_is_array(lines = own(d, "orderDetails")))
+	if (!json_is_object(d))
+		return d;
+	/* json_is_array() names its argument twice: own() is called once. */
+	lines = own(d, "orderDetails");
+	if (!json_is_array(lines))
 		return d;
 	json_array_foreach(lines, i, line) {
 		if (!json_is_object(line))
 			continue;
 		if ((copy = json_copy(line)) == NULL || json_array_set_new(lines, i, copy) != 0)
 			errx(CW_EXIT_FAIL, "out of memory");
-		if (json_is_object(img = own(copy, "productImage")))
+		img = own(copy, "productImage");
+		if (json_is_object(img))
 			own(img, "viewPortImages");
 		fix_image(copy);
 	}

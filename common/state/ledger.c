@@ -725,6 +725,20 @@ claim_step(struct cw_ledger *l, const char *key, const json_t *cart,
 	return verdict;
 }
 
+/* What an entry in mark_step's way says: CW_LEDGER_CORRUPT, CW_DONE (final,
+ * given up, or an interrupted send), CW_BUSY (a live claim), or 0 when it may
+ * be overwritten. */
+static int
+in_the_way(const struct cw_ledger *l, const char *key, const json_t *cur,
+    const struct timespec *now, cw_err *e)
+{
+	if (check_entry(key, cur, e) != 0)
+		return CW_LEDGER_CORRUPT;
+	if (is_final(cur) || is_state(cur, "gaveup") || interrupted_send(l, cur, now))
+		return CW_DONE;
+	return claim_live(cur, now) ? CW_BUSY : 0;
+}
+
 /*
  * Records step of cart as reason says, unless its entry is final already or
  * held by a live claim: state "skipped" (final: late, frequency-cap), or
@@ -736,7 +750,7 @@ mark_step(struct cw_ledger *l, const char *key, const json_t *cart,
     const struct timespec *modified, int step, const char *state, const char *reason,
     const struct timespec *now, const char *eh, cw_err *e)
 {
-	int ok = strcmp(state, "deferred") == 0 ? CW_DEFERRED : CW_SKIPPED, r;
+	int ok = strcmp(state, "deferred") == 0 ? CW_DEFERRED : CW_SKIPPED, r, w;
 	json_t *doc = entry(l, key, cart, modified, step, state, now, eh), *cur = NULL;
 	char *etag = NULL;
 
@@ -748,18 +762,13 @@ mark_step(struct cw_ledger *l, const char *key, const json_t *cart,
 		r = 0;   /* made: nothing more to look at */
 	if (r < 0)
 		r = r == CW_DOC_CORRUPT ? CW_LEDGER_CORRUPT : -1;
-	else if (r == 0)
-		r = ok;
-	else if (check_entry(key, cur, e) != 0)
-		r = CW_LEDGER_CORRUPT;
-	else if (is_final(cur) || is_state(cur, "gaveup") || interrupted_send(l, cur, now))
-		r = CW_DONE;
-	else if (claim_live(cur, now))
-		r = CW_BUSY;
-	else if (ok == CW_DEFERRED || l->dry)
-		r = ok;  /* a deferral writes only a new entry */
-	else if ((r = l->s->replace(l->s, l->o->oun, key, doc, etag, e)) >= 0)
-		r = r == 1 ? ok : CW_BUSY;
+	else if (r == 1 && (w = in_the_way(l, key, cur, now, e)) != 0)
+		r = w;
+	else if (r == 1 && ok == CW_SKIPPED && !l->dry)
+		r = (w = l->s->replace(l->s, l->o->oun, key, doc, etag, e)) < 0 ? -1 :
+		    w == 1 ? ok : CW_BUSY;
+	else
+		r = ok;  /* made, absent, or a deferral, which writes only a new entry */
 	json_decref(cur);
 	json_decref(doc);
 	free(etag);

@@ -334,7 +334,7 @@ known_put(struct cosmos *c, const char *pk, const char *id)
 		return k;
 	if (c->knidx == NULL)
 		c->knidx = json_object();
-	if (c->nkn == c->kncap) {
+	if (c->nkn == c->kncap || c->kn == NULL) {
 		c->kncap = c->kncap ? 2 * c->kncap : 64;
 		c->kn = cw_realloc(c->kn, c->kncap * sizeof(*c->kn));
 	}
