@@ -175,6 +175,37 @@ SAMPLE_PER_CART = 3
 ORDERS = "retail Customers/GetOrderHistory"
 
 
+def pipeline_config(base):
+    """The configuration pipeline.sh runs with against the sandbox at base:
+    Retail Server, Key Vault and Emarsys there; the caller adds the store."""
+    return {
+        "KeyVaultOptions": {"KeyVaultUrl": base + "/kv"},
+        "RetailServerClientOptions": {
+            "TenantId": TENANT, "AppIdKeyVaultSecretName": "RetailServerAppId",
+            "AppSecretKeyVaultSecretName": "RetailServerAppSecret",
+            "RetailServerUri": base + "/Commerce", "OperatingUnitNumber": 128,
+            "ReturnToCartUrl": "https://shop.example.com/cart",
+            "IncludeAbandonedCartsModifiedSinceLastMinutes": 500,
+            "ExcludeAbandonedCartsModifiedSinceLastMinutes": 10},
+        "MediaOptions": {"ImageServerUrl": "https://images.example.com/cms"},
+        "EmarsysClientOptions": {
+            "ApiUrl": base + "/emarsys/api/v2/event/{0}/trigger", "ExternalEventId": "4242",
+            "ApiUserNameKeyVaultSecretName": "EmarsysApiUser",
+            "ApiSecretKeyVaultSecretName": "EmarsysApiSecret"},
+    }
+
+
+def pipeline_env(base, ds, build):
+    """pipeline.sh's environment: the business clock, the tools, and the
+    sandbox's credential. The secret goes by the environment, as in
+    production; never argv."""
+    with open(ds, encoding="utf-8") as f:
+        secret = json.load(f)["tenants"][TENANT]["clients"][CLIENT]["secret"]
+    return dict(os.environ, CARTWATCH_NOW=NOW, CW_BUILD=build, AZURE_AUTHORITY_HOST=base + "/aad",
+                AZURE_POD_IDENTITY_AUTHORITY_HOST=base, AZURE_TENANT_ID=TENANT,
+                AZURE_CLIENT_ID=CLIENT, AZURE_CLIENT_SECRET=secret)
+
+
 def online(work, build, n, latency_ms, seed):
     """pipeline.sh once against the sandbox holding N carts, LATENCY_MS added
     to every request: wall time, requests by service, the sandbox's own CPU."""
@@ -204,30 +235,13 @@ def online_run(work, build, ds, port, sb, n, latency_ms):
         fail("the sandbox did not start: see its errors above")
     with open(port) as f:
         base = "http://127.0.0.1:%d" % int(f.read())
-    with open(ds, encoding="utf-8") as f:
-        secret = json.load(f)["tenants"][TENANT]["clients"][CLIENT]["secret"]
     cfg = os.path.join(work, "online-appsettings.json")
+    conf = pipeline_config(base)
+    conf["Cartwatch"] = {"StateStore": {"Path": os.path.join(work, "online.db")},
+                         "Notify": {"RequestsPerMinute": 0, "CheckOptOuts": False}}
     with open(cfg, "w") as f:
-        json.dump({
-            "KeyVaultOptions": {"KeyVaultUrl": base + "/kv"},
-            "RetailServerClientOptions": {
-                "TenantId": TENANT, "AppIdKeyVaultSecretName": "RetailServerAppId",
-                "AppSecretKeyVaultSecretName": "RetailServerAppSecret",
-                "RetailServerUri": base + "/Commerce", "OperatingUnitNumber": 128,
-                "ReturnToCartUrl": "https://shop.example.com/cart",
-                "IncludeAbandonedCartsModifiedSinceLastMinutes": 500,
-                "ExcludeAbandonedCartsModifiedSinceLastMinutes": 10},
-            "MediaOptions": {"ImageServerUrl": "https://images.example.com/cms"},
-            "EmarsysClientOptions": {
-                "ApiUrl": base + "/emarsys/api/v2/event/{0}/trigger", "ExternalEventId": "4242",
-                "ApiUserNameKeyVaultSecretName": "EmarsysApiUser",
-                "ApiSecretKeyVaultSecretName": "EmarsysApiSecret"},
-            "Cartwatch": {"StateStore": {"Path": os.path.join(work, "online.db")},
-                          "Notify": {"RequestsPerMinute": 0, "CheckOptOuts": False}}}, f)
-    # The secret goes by the environment, as in production; never argv.
-    env = dict(os.environ, CARTWATCH_NOW=NOW, CW_BUILD=build, AZURE_AUTHORITY_HOST=base + "/aad",
-               AZURE_POD_IDENTITY_AUTHORITY_HOST=base, AZURE_TENANT_ID=TENANT,
-               AZURE_CLIENT_ID=CLIENT, AZURE_CLIENT_SECRET=secret)
+        json.dump(conf, f)
+    env = pipeline_env(base, ds, build)
     cpu0 = proc_cpu(sb.pid)
     tfile, report = os.path.join(work, "online-time"), os.path.join(work, "online-report.json")
     with open(os.path.join(work, "online.err"), "wb") as err:
@@ -662,31 +676,14 @@ def cosmos_pipeline(b, n):
                 break
             time.sleep(0.05)
         base = "http://127.0.0.1:%d" % int(open(port).read())
-        with open(ds, encoding="utf-8") as f:
-            secret = json.load(f)["tenants"][TENANT]["clients"][CLIENT]["secret"]
         cfg, report = b.path("cosmos-pipeline.json"), b.path("cosmos-report.json")
+        conf = pipeline_config(base)
+        conf["AzureCosmosOptions"] = {"EndPointUri": proxy, "PrimaryKey": COSMOS_KEY,
+                                      "DatabaseId": "benchpipe", "ContainerId": "RunStatus"}
+        conf["Cartwatch"] = {"StateStore": {"Kind": "cosmos"}, "Notify": {"RequestsPerMinute": 0}}
         with open(cfg, "w") as f:
-            json.dump({
-                "KeyVaultOptions": {"KeyVaultUrl": base + "/kv"},
-                "RetailServerClientOptions": {
-                    "TenantId": TENANT, "AppIdKeyVaultSecretName": "RetailServerAppId",
-                    "AppSecretKeyVaultSecretName": "RetailServerAppSecret",
-                    "RetailServerUri": base + "/Commerce", "OperatingUnitNumber": 128,
-                    "ReturnToCartUrl": "https://shop.example.com/cart",
-                    "IncludeAbandonedCartsModifiedSinceLastMinutes": 500,
-                    "ExcludeAbandonedCartsModifiedSinceLastMinutes": 10},
-                "MediaOptions": {"ImageServerUrl": "https://images.example.com/cms"},
-                "EmarsysClientOptions": {
-                    "ApiUrl": base + "/emarsys/api/v2/event/{0}/trigger", "ExternalEventId": "4242",
-                    "ApiUserNameKeyVaultSecretName": "EmarsysApiUser",
-                    "ApiSecretKeyVaultSecretName": "EmarsysApiSecret"},
-                "AzureCosmosOptions": {"EndPointUri": proxy, "PrimaryKey": COSMOS_KEY,
-                                       "DatabaseId": "benchpipe", "ContainerId": "RunStatus"},
-                "Cartwatch": {"StateStore": {"Kind": "cosmos"},
-                              "Notify": {"RequestsPerMinute": 0}}}, f)
-        env = dict(os.environ, CARTWATCH_NOW=NOW, CW_BUILD=b.build,
-                   AZURE_AUTHORITY_HOST=base + "/aad", AZURE_POD_IDENTITY_AUTHORITY_HOST=base,
-                   AZURE_TENANT_ID=TENANT, AZURE_CLIENT_ID=CLIENT, AZURE_CLIENT_SECRET=secret)
+            json.dump(conf, f)
+        env = pipeline_env(base, ds, b.build)
         cosmos_log(proxy)
         with open(b.path("cosmos-pipeline.err"), "wb") as err:
             rc = subprocess.run([os.path.join(TOP, "pipeline.sh"), "-c", cfg, "--report", report],

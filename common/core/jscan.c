@@ -227,12 +227,31 @@ twins(const struct scan *sc, size_t obj, size_t m)
 	return 0;
 }
 
+/* After a member or an element: a ',' and another follows (1), the closing
+ * bracket close (0), or anything else (-1). */
+static int
+after_item(struct scan *sc, char close)
+{
+	skip_ws(sc);
+	if (sc->p < sc->n && sc->s[sc->p] == ',') {
+		sc->p++;
+		skip_ws(sc);
+		return 1;
+	}
+	if (sc->p < sc->n && sc->s[sc->p] == close) {
+		sc->p++;
+		return 0;
+	}
+	return -1;
+}
+
 static int
 object(struct scan *sc)
 {
 	size_t self = sc->used - 1, m = 0;
 	uint32_t key_at, key_len;
 	unsigned char escaped;
+	int r;
 
 	sc->p++;
 	skip_ws(sc);
@@ -251,23 +270,16 @@ object(struct scan *sc)
 		skip_ws(sc);
 		if (value(sc, key_at, key_len) != 0)
 			return -1;
-		skip_ws(sc);
-		if (sc->p < sc->n && sc->s[sc->p] == ',') {
-			sc->p++;
-			skip_ws(sc);
-			continue;
-		}
-		if (sc->p < sc->n && sc->s[sc->p] == '}') {
-			sc->p++;
-			return twins(sc, self, m);
-		}
-		return -1;
+		if ((r = after_item(sc, '}')) != 1)
+			return r == 0 ? twins(sc, self, m) : -1;
 	}
 }
 
 static int
 array(struct scan *sc)
 {
+	int r;
+
 	sc->p++;
 	skip_ws(sc);
 	if (sc->p < sc->n && sc->s[sc->p] == ']') {
@@ -277,17 +289,8 @@ array(struct scan *sc)
 	for (;;) {
 		if (value(sc, 0, 0) != 0)
 			return -1;
-		skip_ws(sc);
-		if (sc->p < sc->n && sc->s[sc->p] == ',') {
-			sc->p++;
-			skip_ws(sc);
-			continue;
-		}
-		if (sc->p < sc->n && sc->s[sc->p] == ']') {
-			sc->p++;
-			return 0;
-		}
-		return -1;
+		if ((r = after_item(sc, ']')) != 1)
+			return r;
 	}
 }
 
