@@ -17,6 +17,7 @@
 #include "cw/mail/notification.h"
 #include "cw/net/http.h"
 #include "cw/net/keyvault.h"
+#include "cw/tool/checkmode.h"
 #include "cw/tool/ndjson.h"
 #include "cw/tool/tool.h"
 
@@ -45,7 +46,9 @@ struct enrich {
 static void
 usage(FILE *f, int code)
 {
-	fprintf(f, "usage: %s [-c FILE] [--batch-size N]\n", program_invocation_short_name);
+	fprintf(f, "usage: %s [-c FILE] [--batch-size N]\n"
+	    "       %s [-c FILE] --check | --check-config\n",
+	    program_invocation_short_name, program_invocation_short_name);
 	exit(code);
 }
 
@@ -188,6 +191,17 @@ configure(struct enrich *en, struct cw_tool *t, const char *batcharg, size_t cac
 	return 0;
 }
 
+/* --check-config, --check: the vault, a token and the channel, read-only. */
+static int
+check(struct enrich *en, struct cw_tool *t, int mode)
+{
+	struct cw_check k = CW_CHECK_INIT;
+
+	if (cw_tool_check_open(t, mode, &k) == 0)
+		cw_retail_check(&en->ro, t->http, t->vault, &k);
+	return cw_tool_check_done(&k);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -195,7 +209,7 @@ main(int argc, char *argv[])
 		{"config", required_argument, NULL, 'c'},
 		{"batch-size", required_argument, NULL, 'b'},
 		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, 'v'}, CW_CHECK_OPTIONS,
 		{NULL, 0, NULL, 0}
 	};
 	struct cw_loop_opts lo = {.flush = flush_held, .idle_ms = IDLE_MS};
@@ -203,7 +217,7 @@ main(int argc, char *argv[])
 	struct cw_tool t = {0};
 	const char *cfgpath = NULL, *batcharg = NULL;
 	size_t cache[2];
-	int ch, code;
+	int ch, code, mode = 0;
 	cw_err e;
 
 	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
@@ -212,6 +226,7 @@ main(int argc, char *argv[])
 		case 'b': batcharg = optarg; break;
 		case 'h': usage(stdout, CW_EXIT_OK); break;
 		case 'v': cw_print_version(); return CW_EXIT_OK;
+		case CW_O_CHECK: case CW_O_CHECK_CONFIG: mode = ch; break;
 		default: usage(stderr, CW_EXIT_USAGE);
 		}
 	}
@@ -220,8 +235,10 @@ main(int argc, char *argv[])
 
 	if ((code = cw_tool_load(&t, cfgpath, 0, &e)) != 0 ||
 	    (code = configure(&en, &t, batcharg, cache, &e)) != 0 ||
-	    (code = cw_tool_start(&t, &e)) != 0)
+	    (mode == 0 && (code = cw_tool_start(&t, &e)) != 0))
 		code = cw_tool_exit(code, &e);
+	else if (mode != 0)
+		code = check(&en, &t, mode);
 	else if ((en.rs = cw_retail_open(&en.ro, t.http, t.vault, &e)) == NULL)
 		code = cw_tool_exit(CW_ERR_SERVICE, &e);
 	else {

@@ -20,6 +20,7 @@
 #include "cw/net/keyvault.h"
 #include "cw/state/ledger.h"
 #include "cw/state/stores.h"
+#include "cw/tool/checkmode.h"
 #include "cw/tool/ndjson.h"
 #include "cw/tool/tool.h"
 
@@ -47,8 +48,9 @@ struct held {
 static void
 usage(FILE *f, int code)
 {
-	fprintf(f, "usage: %s [-c FILE] [--from ISO] [--to ISO] [--page-size N]\n",
-	    program_invocation_short_name);
+	fprintf(f, "usage: %s [-c FILE] [--from ISO] [--to ISO] [--page-size N]\n"
+	    "       %s [-c FILE] --check | --check-config\n",
+	    program_invocation_short_name, program_invocation_short_name);
 	exit(code);
 }
 
@@ -249,18 +251,20 @@ catch_up(struct fetch *f, struct cw_tool *t, cw_err *e)
 	return 0;
 }
 
-/* The window's carts, kept by the per-cart rule; the exit code. */
+/* The window's carts, kept by the per-cart rule; the exit code. A channel
+ * Retail Server does not know is the configuration's (exit 2 naming the
+ * key); cart-fetch is the first stage, so nothing was claimed yet. */
 static int
 fetch(struct fetch *f, struct cw_tool *t)
 {
-	int code = CW_EXIT_OK;
+	int code = CW_EXIT_OK, r = 0;
 	cw_err e;
 
 	if ((f->rs = cw_retail_open(&f->ro, t->http, t->vault, &e)) == NULL ||
-	    cw_retail_channel(f->rs, &f->channel, &f->currency, &e) != 0 ||
+	    (r = cw_retail_channel(f->rs, &f->channel, &f->currency, &e)) != 0 ||
 	    catch_up(f, t, &e) != 0) {
 		cw_warnx("%s", e.msg);
-		return CW_EXIT_FAIL;
+		return r == CW_ERR_CONFIG ? CW_EXIT_USAGE : CW_EXIT_FAIL;
 	}
 	f->held = json_object();
 	if (cw_cart_search(f->rs, &f->w, keep, f, &e) != 0) {
@@ -274,6 +278,17 @@ fetch(struct fetch *f, struct cw_tool *t)
 	return code;
 }
 
+/* --check-config, --check: the vault, a token and the channel, read-only. */
+static int
+check(struct fetch *f, struct cw_tool *t, int mode)
+{
+	struct cw_check k = CW_CHECK_INIT;
+
+	if (cw_tool_check_open(t, mode, &k) == 0)
+		cw_retail_check(&f->ro, t->http, t->vault, &k);
+	return cw_tool_check_done(&k);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -283,13 +298,13 @@ main(int argc, char *argv[])
 		{"to", required_argument, NULL, 't'},
 		{"page-size", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, 'v'}, CW_CHECK_OPTIONS,
 		{NULL, 0, NULL, 0}
 	};
 	struct fetch f = {0};
 	struct cw_tool t = {0};
 	const char *cfgpath = NULL;
-	int ch, r;
+	int ch, r, mode = 0;
 	cw_err e;
 
 	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
@@ -300,6 +315,7 @@ main(int argc, char *argv[])
 		case 'p': f.pagearg = optarg; break;
 		case 'h': usage(stdout, CW_EXIT_OK); break;
 		case 'v': cw_print_version(); return CW_EXIT_OK;
+		case CW_O_CHECK: case CW_O_CHECK_CONFIG: mode = ch; break;
 		default: usage(stderr, CW_EXIT_USAGE);
 		}
 	}
@@ -307,10 +323,10 @@ main(int argc, char *argv[])
 		usage(stderr, CW_EXIT_USAGE);
 
 	if ((r = cw_tool_load(&t, cfgpath, 0, &e)) != 0 || (r = configure(&f, &t, &e)) != 0 ||
-	    (r = cw_tool_start(&t, &e)) != 0)
+	    (mode == 0 && (r = cw_tool_start(&t, &e)) != 0))
 		r = cw_tool_exit(r, &e);
 	else
-		r = fetch(&f, &t);
+		r = mode != 0 ? check(&f, &t, mode) : fetch(&f, &t);
 	cw_retail_close(f.rs);
 	cw_docstore_cfg_free(&f.sc);
 	return cw_tool_finish(&t, r);

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "cw/core/check.h"
 #include "cw/core/config.h"
 #include "cw/core/json.h"
 #include "cw/d365/retail.h"
@@ -52,6 +53,26 @@ cw_retail_config(struct cw_retail_opts *o, struct cw_config *c)
 		    "not an operating unit number: \"%s\"", o->oun);
 }
 
+/* The credential of the app id and secret read from the vault, and a first
+ * token: NULL with e when none can be had. */
+static struct cw_retail *
+retail_new(const struct cw_retail_opts *o, struct cw_http *h, const char *id,
+    const char *secret, cw_err *e)
+{
+	struct cw_retail *r = cw_calloc(1, sizeof(*r));
+
+	r->o = o;
+	r->h = h;
+	r->cred = cw_cred_client_secret(h, o->tenant, id, secret);
+	r->base = cw_url_trim_slash(o->uri);
+	/* Fail here, before any data moves, if the app cannot get a token. */
+	if (cw_cred_token(r->cred, o->audience, e) == NULL) {
+		cw_retail_close(r);
+		return NULL;
+	}
+	return r;
+}
+
 struct cw_retail *
 cw_retail_open(const struct cw_retail_opts *o, struct cw_http *h, struct cw_vault *v,
     cw_err *e)
@@ -65,18 +86,9 @@ cw_retail_open(const struct cw_retail_opts *o, struct cw_http *h, struct cw_vaul
 		free(id);
 		return NULL;
 	}
-	r = cw_calloc(1, sizeof(*r));
-	r->o = o;
-	r->h = h;
-	r->cred = cw_cred_client_secret(h, o->tenant, id, secret);
+	r = retail_new(o, h, id, secret, e);
 	cw_secret_free(secret);
 	free(id);
-	r->base = cw_url_trim_slash(o->uri);
-	/* Fail here, before any data moves, if the app cannot get a token. */
-	if (cw_cred_token(r->cred, o->audience, e) == NULL) {
-		cw_retail_close(r);
-		return NULL;
-	}
 	return r;
 }
 
@@ -233,30 +245,104 @@ cw_retail_collection(struct cw_retail *r, const char *what, const char *path,
 	return 0;
 }
 
+/*
+ * What a 404 to GetOrgUnitConfiguration() means: Retail Server found no
+ * channel for the OUN header (ErrorResourceId ...ChannelConfigurationNotFound),
+ * or nothing answers that path at RetailServerUri (OData's "No HTTP resource
+ * was found"). Either is the configuration's to fix: CW_ERR_CONFIG with e
+ * naming the key; why is the call's own message.
+ */
+static int
+channel_404(const struct cw_retail *r, const char *why, cw_err *e)
+{
+	if (strstr(why, "ChannelConfigurationNotFound") != NULL) {
+		cw_seterr(e, "RetailServerClientOptions.OperatingUnitNumber: Retail Server has "
+		    "no channel with operating unit number \"%s\" (%s)", r->o->oun, why);
+		return CW_ERR_CONFIG;
+	}
+	cw_seterr(e, "RetailServerClientOptions.RetailServerUri: no Retail Server API at "
+	    "%s (it ends in /Commerce) (%s)", r->base, why);
+	return CW_ERR_CONFIG;
+}
+
 int
 cw_retail_channel(struct cw_retail *r, long long *record_id, const char **currency,
     cw_err *e)
 {
-	json_t *cfg, *id;
+	struct cw_retail_job job = {.what = "OrgUnits/GetOrgUnitConfiguration",
+	    .path = "OrgUnits/GetOrgUnitConfiguration()"};
+	json_t *id;
 	const char *cur;
 
 	if (r->channel == 0) {
-		if (cw_retail_call(r, "OrgUnits/GetOrgUnitConfiguration",
-		    "OrgUnits/GetOrgUnitConfiguration()", NULL, &cfg, e) != 0)
-			return -1;
-		id = cw_json_iget(cfg, "RecordId");
-		cur = cw_json_istr(cfg, "Currency");
+		if (cw_retail_call_many(r, &job, 1, 1) != 0) {
+			if (job.status == 404)
+				return channel_404(r, job.e.msg, e);
+			return cw_seterr(e, "%s", job.e.msg);
+		}
+		id = cw_json_iget(job.reply, "RecordId");
+		cur = cw_json_istr(job.reply, "Currency");
 		if (!json_is_integer(id) || json_integer_value(id) <= 0 ||
 		    cur == NULL || *cur == '\0') {
-			json_decref(cfg);
+			json_decref(job.reply);
 			return cw_seterr(e, "Retail Server OrgUnits/GetOrgUnitConfiguration: "
 			    "the reply lacks RecordId or Currency");
 		}
 		r->channel = json_integer_value(id);
 		r->currency = cw_strdup(cur);
-		json_decref(cfg);
+		json_decref(job.reply);
 	}
 	*record_id = r->channel;
 	*currency = r->currency;
 	return 0;
+}
+
+/* Reads the secret called name into *value for cw_retail_check: 0 with a line
+ * that it was read, or -1 with a problem. */
+static int
+check_secret(struct cw_vault *v, const char *key, const char *name, char **value,
+    struct cw_check *k)
+{
+	cw_err e;
+
+	if (cw_vault_get(v, name, value, &e) != 0) {
+		cw_check_bad(k, "%s: %s", key, e.msg);
+		return -1;
+	}
+	cw_check_ok(k, "vault secret %s (%s) readable", name, key);
+	return 0;
+}
+
+int
+cw_retail_check(const struct cw_retail_opts *o, struct cw_http *h, struct cw_vault *v,
+    struct cw_check *k)
+{
+	struct cw_retail *r = NULL;
+	char *id = NULL, *secret = NULL;
+	const char *currency;
+	long long channel;
+	int before = k->problems;
+	cw_err e;
+
+	check_secret(v, "RetailServerClientOptions.AppIdKeyVaultSecretName", o->app_id_name,
+	    &id, k);
+	check_secret(v, "RetailServerClientOptions.AppSecretKeyVaultSecretName",
+	    o->app_secret_name, &secret, k);
+	if (id == NULL || secret == NULL)
+		cw_check_skip(k, "Retail Server token and channel (the app's secrets "
+		    "are not readable)");
+	else if ((r = retail_new(o, h, id, secret, &e)) == NULL)
+		cw_check_bad(k, "Retail Server token: %s", e.msg);
+	else {
+		cw_check_ok(k, "Retail Server token for %s", o->audience);
+		if (cw_retail_channel(r, &channel, &currency, &e) != 0)
+			cw_check_bad(k, "%s", e.msg);
+		else
+			cw_check_ok(k, "Retail Server channel %lld (operating unit %s, "
+			    "currency %s)", channel, o->oun, currency);
+	}
+	cw_secret_free(secret);
+	free(id);
+	cw_retail_close(r);
+	return k->problems != before ? -1 : 0;
 }

@@ -400,6 +400,43 @@ setup(struct cw_smtp *s, struct curl_slist *rcpt, struct upload *up, size_t n,
 	curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
 }
 
+/* What a NOOP answers goes nowhere: libcurl would write it on stdout. */
+static size_t
+on_reply(char *data, size_t size, size_t nmemb, void *p)
+{
+	(void)data;
+	(void)p;
+	return size * nmemb;
+}
+
+int
+cw_smtp_ping(struct cw_smtp *s, cw_err *e)
+{
+	char cerr[CURL_ERROR_SIZE];
+	struct upload up = {"", 0};
+	const char *why;
+	CURLcode rc;
+	long code = 0;
+
+	s->verb[0] = s->reply[0] = cerr[0] = '\0';
+	s->quit = 0;
+	setup(s, NULL, &up, 0, cerr);
+	/* No MAIL: without an upload and a recipient libcurl sends the
+	 * custom command, then QUIT, as the connection is not kept. */
+	curl_easy_setopt(s->curl, CURLOPT_UPLOAD, 0L);
+	curl_easy_setopt(s->curl, CURLOPT_CUSTOMREQUEST, "NOOP");
+	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_reply);
+	curl_easy_setopt(s->curl, CURLOPT_FORBID_REUSE, 1L);
+	rc = curl_easy_perform(s->curl);
+	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_reset(s->curl);
+	if (rc == CURLE_OK)
+		return 0;
+	why = code >= 400 && s->reply[0] != '\0' ? s->reply :
+	    cerr[0] != '\0' ? cerr : curl_easy_strerror(rc);
+	return cw_seterr(e, "%s: %s%s%s", s->where, s->verb, *s->verb ? ": " : "", why);
+}
+
 int
 cw_smtp_send(struct cw_smtp *s, const char *rcpt, const char *msg, size_t n,
     struct cw_smtp_result *res, cw_err *e)

@@ -57,6 +57,20 @@ cw_api_post(struct cw_api *a, const char *service, const char *url,
 	return cw_http_do(a->h, &req, resp, e);
 }
 
+int
+cw_api_get(struct cw_api *a, const char *service, const char *url,
+    const char *const *headers, struct cw_http_resp *resp, cw_err *e)
+{
+	struct cw_http_req req = {
+		.service = service,
+		.method = "GET",
+		.url = url,
+		.headers = headers,
+	};
+
+	return cw_http_do(a->h, &req, resp, e);
+}
+
 struct cw_provider *
 cw_template_api_config(struct cw_config *c, const struct cw_template_keys *k,
     const char *name, size_t batch,

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cw/core/check.h"
 #include "cw/core/config.h"
 #include "cw/core/crypto.h"
 #include "cw/core/json.h"
@@ -310,6 +311,61 @@ em_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	return rc;
 }
 
+/* GET {api base}settings with X-WSSE, the api base being ApiUrl up to
+ * "/api/v2/" (DESIGN.md 8.9): the account's name when Emarsys takes the
+ * user and secret. */
+static void
+settings_check(struct emarsys *m, struct cw_check *k)
+{
+	const char *at = strstr(m->api_url, "/api/v2/"), *headers[3], *name;
+	struct cw_http_resp resp = {0};
+	char *url, *auth, desc[300];
+	json_t *j = NULL;
+	cw_err e;
+
+	if (at == NULL) {
+		cw_check_skip(k, "emarsys credentials: EmarsysClientOptions.ApiUrl has no "
+		    "/api/v2/ to find the account's settings under");
+		return;
+	}
+	url = cw_asprintf("%.*s/api/v2/settings", (int)(at - m->api_url), m->api_url);
+	auth = auth_header(m, &e);
+	headers[0] = auth;
+	headers[1] = "Accept: application/json";
+	headers[2] = NULL;
+	if (cw_api_get(&m->api, "Emarsys", url, headers, &resp, &e) == 0 &&
+	    resp.status == 200)
+		j = cw_json_parse(resp.body, resp.body_len);
+	name = cw_json_istr(cw_json_iget(j, "data"), "name");
+	if (resp.status == 0)
+		cw_check_bad(k, "emarsys credentials: %s", e.msg);
+	else if (resp.status != 200 || json_integer_value(cw_json_iget(j, "replyCode")) != 0)
+		cw_check_bad(k, "emarsys credentials: Emarsys GET api/v2/settings: %s",
+		    cw_http_describe(&resp, &emarsys_errors, desc, sizeof(desc)));
+	else
+		cw_check_ok(k, "emarsys credentials (account \"%s\")", name ? name : "");
+	json_decref(j);
+	cw_http_resp_free(&resp);
+	cw_secret_free(auth);
+	free(url);
+}
+
+static void
+em_check(struct cw_provider *p, struct cw_check *k)
+{
+	struct emarsys *m = (struct emarsys *)p;
+	cw_err e;
+
+	if (!m->oauth) {
+		settings_check(m, k);
+		return;
+	}
+	if (token(m, &e) == NULL)
+		cw_check_bad(k, "emarsys credentials: %s", e.msg);
+	else
+		cw_check_ok(k, "emarsys credentials (an OAuth2 token)");
+}
+
 struct cw_provider *
 cw_emarsys_config(struct cw_config *c, const struct cw_provider_opts *o)
 {
@@ -320,6 +376,7 @@ cw_emarsys_config(struct cw_config *c, const struct cw_provider_opts *o)
 	(void)o;  /* nothing to choose over the configuration */
 	m->api.p.open = em_open;    /* the API user too, and a token */
 	m->api.p.close = em_close;
+	m->api.p.check = em_check;
 	m->api_url = cw_config_str(c, "EmarsysClientOptions.ApiUrl");
 	m->event = cw_config_need_str(c, "EmarsysClientOptions.ExternalEventId");
 	m->reminders = cw_config_get(c, "Cartwatch.Reminders");

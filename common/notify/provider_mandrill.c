@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cw/core/check.h"
 #include "cw/core/json.h"
 #include "cw/net/http.h"
 #include "cw/notify/api.h"
@@ -122,6 +123,44 @@ md_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	return why[0] == '\0' ? 0 : (cw_seterr(e, "%s", why), 1);
 }
 
+/* users/ping2 answers {"PING":"PONG!"} to a good key (DESIGN.md 8.9). */
+static void
+md_check(struct cw_provider *p, struct cw_check *k)
+{
+	static const char *const headers[] = {
+		"Content-Type: application/json", "Accept: application/json", NULL
+	};
+	struct cw_template_api *m = (struct cw_template_api *)p;
+	struct cw_http_resp resp = {0};
+	char *url = cw_asprintf("%s/api/1.0/users/ping2", m->base), desc[300];
+	json_t *body = json_pack("{s:s}", "key", m->api.secret), *j = NULL;
+	char *json = json_dumps(body, JSON_COMPACT);
+	const char *pong = NULL;
+	cw_err e;
+
+	json_decref(body);
+	/* A ping is a read: retried as any read is. */
+	if (cw_api_post(&m->api, "Mandrill", url, headers, json, CW_RETRY_ANY, &resp,
+	    &e) == 0 && resp.status == 200) {
+		j = cw_json_parse(resp.body, resp.body_len);
+		pong = cw_json_istr(j, "PING");
+	}
+	if (resp.status == 0)
+		cw_check_bad(k, "mandrill credentials: %s", e.msg);
+	else if (resp.status != 200)
+		cw_check_bad(k, "mandrill credentials: Mandrill users/ping2: %s",
+		    cw_http_describe(&resp, &mandrill_errors, desc, sizeof(desc)));
+	else if (pong == NULL)
+		cw_check_bad(k, "mandrill credentials: Mandrill users/ping2: HTTP 200 "
+		    "without its PING");
+	else
+		cw_check_ok(k, "mandrill credentials (users/ping2: %s)", pong);
+	json_decref(j);
+	cw_http_resp_free(&resp);
+	cw_secret_free(json);
+	free(url);
+}
+
 struct cw_provider *
 cw_mandrill_config(struct cw_config *c, const struct cw_provider_opts *o)
 {
@@ -130,7 +169,10 @@ cw_mandrill_config(struct cw_config *c, const struct cw_provider_opts *o)
 		"Cartwatch.Notify.Mandrill.FromEmail", "Cartwatch.Notify.Mandrill.FromName",
 		"Cartwatch.Notify.Mandrill.ApiKeySecretName",
 	};
+	struct cw_provider *p;
 
 	(void)o;  /* nothing to choose over the configuration */
-	return cw_template_api_config(c, &keys, "mandrill", MAX_RECIPIENTS, md_send);
+	p = cw_template_api_config(c, &keys, "mandrill", MAX_RECIPIENTS, md_send);
+	p->check = md_check;
+	return p;
 }

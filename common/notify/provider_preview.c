@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cw/core/check.h"
 #include "cw/core/config.h"
 #include "cw/core/json.h"
 #include "cw/mail/preview.h"
@@ -36,6 +37,15 @@ pv_close(struct cw_provider *p)
 	cw_render_free(v->r);
 	cw_preview_opts_free(&v->o);
 	free(v);
+}
+
+static void
+pv_check(struct cw_provider *p, struct cw_check *k)
+{
+	struct preview *v = (struct preview *)p;
+
+	cw_check_skip(k, "preview: no service to ask; each email is written under %s",
+	    v->o.dir != NULL ? v->o.dir : "the preview directory");
 }
 
 /* A result shaped like a sent one, status skipped: nothing left the machine. */
@@ -71,6 +81,7 @@ cw_preview_config(struct cw_config *c, const struct cw_provider_opts *o)
 	v->p.open = pv_open;
 	v->p.send = pv_send;
 	v->p.close = pv_close;
+	v->p.check = pv_check;
 	cw_preview_opts_config(&v->o, c);
 	if (o->dir != NULL)
 		v->o.dir = o->dir;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cw/core/check.h"
 #include "cw/core/json.h"
 #include "cw/net/http.h"
 #include "cw/notify/api.h"
@@ -135,6 +136,59 @@ sg_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	return ok ? 0 : (cw_seterr(e, "%s", why), refused ? 2 : 1);
 }
 
+/* 1 if the list of scopes holds name. */
+static int
+has_scope(const json_t *scopes, const char *name)
+{
+	const json_t *it;
+	size_t i;
+
+	json_array_foreach(scopes, i, it)
+		if (json_is_string(it) && strcmp(json_string_value(it), name) == 0)
+			return 1;
+	return 0;
+}
+
+/* GET /v3/scopes: any key may read its own scopes, and a key that may send
+ * holds mail.send (DESIGN.md 8.9). */
+static void
+sg_check(struct cw_provider *p, struct cw_check *k)
+{
+	struct cw_template_api *s = (struct cw_template_api *)p;
+	struct cw_http_resp resp = {0};
+	const char *headers[3];
+	char *url = cw_asprintf("%s/v3/scopes", s->base), desc[300];
+	char *auth = cw_asprintf("Authorization: Bearer %s", s->api.secret);
+	json_t *j = NULL, *scopes = NULL;
+	cw_err e;
+
+	headers[0] = auth;
+	headers[1] = "Accept: application/json";
+	headers[2] = NULL;
+	if (cw_api_get(&s->api, "SendGrid", url, headers, &resp, &e) == 0 &&
+	    resp.status == 200) {
+		j = cw_json_parse(resp.body, resp.body_len);
+		scopes = cw_json_iget(j, "scopes");
+	}
+	if (resp.status == 0)
+		cw_check_bad(k, "sendgrid credentials: %s", e.msg);
+	else if (resp.status != 200)
+		cw_check_bad(k, "sendgrid credentials: SendGrid GET /v3/scopes: %s",
+		    cw_http_describe(&resp, &sendgrid_errors, desc, sizeof(desc)));
+	else if (!json_is_array(scopes))
+		cw_check_bad(k, "sendgrid credentials: SendGrid GET /v3/scopes: HTTP 200 "
+		    "without a list of scopes");
+	else if (!has_scope(scopes, "mail.send"))
+		cw_check_bad(k, "sendgrid credentials: the API key (%s) lacks the mail.send "
+		    "scope: give it Mail Send access", s->api.secret_name);
+	else
+		cw_check_ok(k, "sendgrid credentials (scopes: mail.send)");
+	json_decref(j);
+	cw_http_resp_free(&resp);
+	cw_secret_free(auth);
+	free(url);
+}
+
 struct cw_provider *
 cw_sendgrid_config(struct cw_config *c, const struct cw_provider_opts *o)
 {
@@ -143,7 +197,10 @@ cw_sendgrid_config(struct cw_config *c, const struct cw_provider_opts *o)
 		"Cartwatch.Notify.SendGrid.FromEmail", "Cartwatch.Notify.SendGrid.FromName",
 		"Cartwatch.Notify.SendGrid.ApiKeySecretName",
 	};
+	struct cw_provider *p;
 
 	(void)o;  /* nothing to choose over the configuration */
-	return cw_template_api_config(c, &keys, "sendgrid", MAX_PERSONALIZATIONS, sg_send);
+	p = cw_template_api_config(c, &keys, "sendgrid", MAX_PERSONALIZATIONS, sg_send);
+	p->check = sg_check;
+	return p;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cw/core/check.h"
 #include "cw/core/config.h"
 #include "cw/core/json.h"
 #include "cw/mail/mime.h"
@@ -213,6 +214,21 @@ sm_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	return rc;
 }
 
+/* One connection up to AUTH and a NOOP: no message goes out. */
+static void
+sm_check(struct cw_provider *p, struct cw_check *k)
+{
+	struct smtp *m = (struct smtp *)p;
+	int auth = m->o.user != NULL && *m->o.user != '\0';
+	cw_err e;
+
+	if (cw_smtp_ping(m->s[0], &e) != 0)
+		cw_check_bad(k, "smtp server: %s", e.msg);
+	else
+		cw_check_ok(k, "smtp server %s (EHLO%s%s, NOOP, QUIT; nothing sent)",
+		    m->o.url, auth ? ", AUTH as " : "", auth ? m->o.user : "");
+}
+
 struct cw_provider *
 cw_smtp_config(struct cw_config *c, const struct cw_provider_opts *o)
 {
@@ -231,6 +247,7 @@ cw_smtp_config(struct cw_config *c, const struct cw_provider_opts *o)
 	m->p.open = sm_open;
 	m->p.send = sm_send;
 	m->p.close = sm_close;
+	m->p.check = sm_check;
 	cw_smtp_opts_config(&m->o, c);
 	/* Templates are read now: a broken one is a configuration error. */
 	if ((m->r = cw_templates_config(c, &e)) == NULL)

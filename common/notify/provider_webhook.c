@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cw/core/check.h"
 #include "cw/core/config.h"
 #include "cw/core/crypto.h"
 #include "cw/core/json.h"
@@ -206,6 +207,19 @@ wh_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	return wh_post_many((struct webhook *)p, recs, n, res, e);
 }
 
+/* The receiver is the user's: it has no read-only call we know, and any
+ * POST to it would deliver. Its signing secret was read by open(). */
+static void
+wh_check(struct cw_provider *p, struct cw_check *k)
+{
+	struct webhook *w = (struct webhook *)p;
+	char *shown = cw_url_redact(w->url);
+
+	cw_check_skip(k, "webhook receiver %s: a request to it would deliver; not called",
+	    shown);
+	free(shown);
+}
+
 struct cw_provider *
 cw_webhook_config(struct cw_config *c, const struct cw_provider_opts *o)
 {
@@ -220,6 +234,7 @@ cw_webhook_config(struct cw_config *c, const struct cw_provider_opts *o)
 	w->gate.per_minute = (long)cw_config_int(c, "Cartwatch.Notify.RequestsPerMinute");
 	/* A batch is a few POSTs for each place in flight (as SMTP's): fewer
 	 * batch ends, where every place waits for the slowest. */
+	w->api.p.check = wh_check;
 	w->api.p.batch = w->per_post * (size_t)w->in_flight * CW_BATCHES_IN_FLIGHT;
 	if (*w->url != '\0' && cw_http_url_allowed(w->url, &e) != 0)
 		cw_config_bad(c, "Cartwatch.Notify.Webhook.Url", "%s", e.msg);

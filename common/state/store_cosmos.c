@@ -1274,6 +1274,33 @@ cw_cosmos_open(struct cw_http *h, const char *endpoint, const char *key,
 	return &c->ops;
 }
 
+int
+cw_cosmos_check(struct cw_http *h, const char *endpoint, const char *key,
+    const char *database, const char *container, cw_err *e)
+{
+	struct cw_http_resp resp;
+	struct cosmos *c;
+	char *what;
+	int r = -1;
+
+	if (check_open(endpoint, key, database, container, e) != 0)
+		return -1;
+	c = cosmos_new(h, endpoint, key, database, container);
+	what = cw_asprintf("read %s", c->coll);
+	if (call(c, what, "GET", "colls", c->coll, c->collpath, NULL, NULL, NULL, &resp,
+	    e) == 0) {
+		/* A 404 comes only after the signature passed. */
+		if (resp.status == 200 || resp.status == 404)
+			r = resp.status == 200;
+		else
+			unexpected(c, what, &resp, e);
+	}
+	cw_http_resp_free(&resp);
+	free(what);
+	cosmos_close(&c->ops);
+	return r;
+}
+
 char *
 cw_cosmos_where(const char *endpoint, const char *database, const char *container)
 {

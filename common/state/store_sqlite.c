@@ -473,6 +473,50 @@ cw_sqlite_open(const char *path, cw_err *e)
 	return &s->ops;
 }
 
+/* The nearest directory on path's way that exists, where the first run
+ * makes the rest: 0 when it is one we may write in, else -1 with e. */
+static int
+maker_dir(const char *path, cw_err *e)
+{
+	char *dir = cw_strdup(path), *slash;
+	int r = 0;
+
+	while ((slash = strrchr(dir, '/')) != NULL) {
+		slash[slash == dir] = '\0';  /* "/x" leaves "/" */
+		if (access(dir, F_OK) == 0)
+			break;
+		if (slash == dir)
+			break;
+	}
+	if (access(dir, W_OK | X_OK) != 0)
+		r = cw_seterr(e, "state store %s: no file yet, and %s cannot get it: %s", path,
+		    dir, strerror(errno));
+	free(dir);
+	return r;
+}
+
+int
+cw_sqlite_check(const char *path, cw_err *e)
+{
+	sqlite3 *db = NULL;
+	int r;
+
+	if (access(path, F_OK) != 0)
+		return maker_dir(path, e) == 0 ? 0 : -1;
+	/* Without SQLITE_OPEN_CREATE: a file that vanished meanwhile is not
+	 * made. Reading the schema tells a database from any other file. */
+	r = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL);
+	if (r == SQLITE_OK) {
+		sqlite3_busy_timeout(db, BUSY_MS);
+		r = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+	}
+	if (r != SQLITE_OK)
+		cw_seterr(e, "state store %s: %s", path, db != NULL ? sqlite3_errmsg(db) :
+		    sqlite3_errstr(r));
+	sqlite3_close(db);
+	return r == SQLITE_OK ? 1 : -1;
+}
+
 char *
 cw_sqlite_where(const char *path)
 {

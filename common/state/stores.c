@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cw/core/check.h"
 #include "cw/core/config.h"
 #include "cw/core/crypto.h"
 #include "cw/net/http.h"
@@ -64,6 +65,23 @@ cosmos_config(struct cw_docstore_cfg *o, struct cw_config *c)
 	}
 }
 
+static void
+sqlite_check(const struct cw_docstore_cfg *o, struct cw_http *h, const char *key,
+    struct cw_check *k)
+{
+	cw_err e;
+	int r = cw_sqlite_check(o->path, &e);
+
+	(void)h;
+	(void)key;
+	if (r < 0)
+		cw_check_bad(k, "%s", e.msg);
+	else if (r == 0)
+		cw_check_ok(k, "state store %s: none yet; the first run makes it", o->path);
+	else
+		cw_check_ok(k, "state store %s opens", o->path);
+}
+
 static struct cw_docstore *
 cosmos_open(const struct cw_docstore_cfg *o, struct cw_http *h, const char *key, cw_err *e)
 {
@@ -76,6 +94,24 @@ cosmos_where(const struct cw_docstore_cfg *o)
 	return cw_cosmos_where(o->endpoint, o->database, o->container);
 }
 
+static void
+cosmos_check(const struct cw_docstore_cfg *o, struct cw_http *h, const char *key,
+    struct cw_check *k)
+{
+	char *where = cw_cosmos_where(o->endpoint, o->database, o->container);
+	cw_err e;
+	int r = cw_cosmos_check(h, o->endpoint, key, o->database, o->container, &e);
+
+	if (r < 0)
+		cw_check_bad(k, "%s", e.msg);
+	else if (r == 0)
+		cw_check_ok(k, "state store %s: the key is taken; no container yet, the "
+		    "first run makes it", where);
+	else
+		cw_check_ok(k, "state store %s readable", where);
+	free(where);
+}
+
 /* Only a request could tell, and opening the container makes it when missing. */
 static int
 cosmos_exists(const struct cw_docstore_cfg *o)
@@ -86,7 +122,7 @@ cosmos_exists(const struct cw_docstore_cfg *o)
 
 /* The stores, the default first: each reads its keys into the configuration,
  * opens (given its key, from the file or the vault), says where it is and
- * whether it exists yet. */
+ * whether it exists yet, and checks it for --check. */
 static const struct kind {
 	const char *name;
 	void (*config)(struct cw_docstore_cfg *o, struct cw_config *c);
@@ -94,9 +130,11 @@ static const struct kind {
 	    const char *key, cw_err *e);
 	char *(*where)(const struct cw_docstore_cfg *o);
 	int (*exists)(const struct cw_docstore_cfg *o);
+	void (*check)(const struct cw_docstore_cfg *o, struct cw_http *h, const char *key,
+	    struct cw_check *k);
 } kinds[] = {
-	{"sqlite", sqlite_config, sqlite_open, sqlite_where, sqlite_exists},
-	{"cosmos", cosmos_config, cosmos_open, cosmos_where, cosmos_exists},
+	{"sqlite", sqlite_config, sqlite_open, sqlite_where, sqlite_exists, sqlite_check},
+	{"cosmos", cosmos_config, cosmos_open, cosmos_where, cosmos_exists, cosmos_check},
 };
 
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
@@ -194,4 +232,30 @@ cw_docstore_exists(const struct cw_docstore_cfg *o)
 	const struct kind *k = kind_of(o);
 
 	return k != NULL && k->exists(o);
+}
+
+void
+cw_docstore_check(const struct cw_docstore_cfg *o, struct cw_http *h, struct cw_vault *v,
+    struct cw_check *k)
+{
+	const struct kind *kd = kind_of(o);
+	char *key = NULL;
+	cw_err e;
+
+	if (kd == NULL) {
+		cw_check_bad(k, "Cartwatch.StateStore.Kind: no such store \"%s\"",
+		    o->kind != NULL ? o->kind : "");
+		return;
+	}
+	if (cw_docstore_needs_vault(o)) {
+		if (v == NULL || cw_vault_get(v, o->key_secret, &key, &e) != 0) {
+			cw_check_bad(k, "Cartwatch.StateStore.PrimaryKeySecretName: %s",
+			    v == NULL ? "needs KeyVaultOptions.KeyVaultUrl" : e.msg);
+			return;
+		}
+		cw_check_ok(k, "vault secret %s (Cartwatch.StateStore.PrimaryKeySecretName) "
+		    "readable", o->key_secret);
+	}
+	kd->check(o, h, key != NULL ? key : o->key, k);
+	cw_secret_free(key);
 }

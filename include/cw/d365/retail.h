@@ -72,8 +72,20 @@ int cw_retail_collection(struct cw_retail *r, const char *what, const char *path
     const json_t *body, json_t **value, cw_err *e);
 
 /* The channel's RecordId and Currency (GetOrgUnitConfiguration, asked once).
- * *currency is borrowed from r. */
+ * *currency is borrowed from r. 0; CW_ERR_CONFIG when the answer is a 404,
+ * with e naming the key to fix (OperatingUnitNumber: no channel has that
+ * OUN; RetailServerUri: no Retail Server API there); else CW_ERR_SERVICE. */
 int cw_retail_channel(struct cw_retail *r, long long *record_id,
     const char **currency, cw_err *e);
+
+/*
+ * --check's read-only calls, each a line in k (cw/core/check.h), going on
+ * after a problem: the app id and secret readable in vault v, a token for
+ * the audience, the channel (GetOrgUnitConfiguration). -1 if any of them
+ * added a problem, else 0. Claims, reads or writes no record.
+ */
+struct cw_check;
+int cw_retail_check(const struct cw_retail_opts *o, struct cw_http *h, struct cw_vault *v,
+    struct cw_check *k);
 
 #endif

@@ -116,4 +116,12 @@ struct cw_smtp_result {
 int cw_smtp_send(struct cw_smtp *s, const char *rcpt, const char *msg, size_t n,
     struct cw_smtp_result *res, cw_err *e);
 
+/*
+ * A check that sends no message: one connection up to EHLO, STARTTLS and
+ * AUTH as configured, a NOOP, and QUIT; tried once. 0, or -1 with e saying
+ * which step failed and the server's words ("smtp://host:587: AUTH: 535 5.7.8
+ * Authentication credentials invalid").
+ */
+int cw_smtp_ping(struct cw_smtp *s, cw_err *e);
+
 #endif

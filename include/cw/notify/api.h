@@ -48,6 +48,13 @@ int cw_api_post(struct cw_api *a, const char *service, const char *url,
     struct cw_http_resp *resp, cw_err *e);
 
 /*
+ * GETs url with headers (as cw_api_post) for a read-only check, retried as
+ * any read is; resp and the result as cw_http_do().
+ */
+int cw_api_get(struct cw_api *a, const char *service, const char *url,
+    const char *const *headers, struct cw_http_resp *resp, cw_err *e);
+
+/*
  * A provider that sends through a template kept at the service (SendGrid,
  * Mandrill): the same settings, each under the provider's own key. All
  * strings borrowed from the config.

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include "cw/core/util.h"
 
+struct cw_check;
 struct cw_http;
 struct cw_vault;
 
@@ -56,6 +57,16 @@ struct cw_provider {
 	int (*send)(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res,
 	    cw_err *e);
 	void (*close)(struct cw_provider *p);
+	/*
+	 * --check, after a successful open(): asks the service, read-only,
+	 * whether it takes the credentials (DESIGN.md 8.9: Emarsys's settings,
+	 * SendGrid's scopes, Mandrill's ping2, SMTP up to AUTH and a NOOP),
+	 * sending and changing nothing, and adds what it found to k
+	 * (cw/core/check.h): "ok: ...", "problem: ...", or "not checked: ..."
+	 * where no call could check without delivering. NULL: the provider has
+	 * no check, and the caller says so.
+	 */
+	void (*check)(struct cw_provider *p, struct cw_check *k);
 };
 
 /*

@@ -13,6 +13,15 @@ struct cw_http;
 struct cw_docstore *cw_cosmos_open(struct cw_http *h, const char *endpoint,
     const char *key, const char *database, const char *container, cw_err *e);
 
+/*
+ * --check: the key and names as opening checks them, then a read of the
+ * container (GET dbs/D/colls/C), making and writing nothing. 1 readable; 0
+ * the account takes the key but has no such container yet (the first run
+ * makes it); -1 with e.
+ */
+int cw_cosmos_check(struct cw_http *h, const char *endpoint, const char *key,
+    const char *database, const char *container, cw_err *e);
+
 /* The container's address ENDPOINT/dbs/DATABASE/colls/CONTAINER, the endpoint
  * as given. Caller frees. */
 char *cw_cosmos_where(const char *endpoint, const char *database, const char *container);

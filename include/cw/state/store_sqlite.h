@@ -15,4 +15,13 @@ char *cw_sqlite_where(const char *path);
 /* 1 when the file is there (someone opened it), without making it. */
 int cw_sqlite_exists(const char *path);
 
+/*
+ * --check: whether a run could open the store at path, making and writing
+ * nothing. A file there must open read-write as a SQLite database (its
+ * schema read, nothing written): 1. No file yet: 0 when the nearest
+ * directory on its way that exists may get it (the first run makes the rest),
+ * -1 with e otherwise, and for a file that will not open.
+ */
+int cw_sqlite_check(const char *path, cw_err *e);
+
 #endif

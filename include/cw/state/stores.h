@@ -61,4 +61,15 @@ char *cw_docstore_where(const struct cw_docstore_cfg *o);
  */
 int cw_docstore_exists(const struct cw_docstore_cfg *o);
 
+/*
+ * --check: whether a run could open the store o names, without making,
+ * claiming or writing anything (SQLite: cw_sqlite_check; Cosmos DB: the key,
+ * from the vault when o names a secret, and a read of the container), one
+ * line in k (cw/core/check.h) for what it found. h and v as for
+ * cw_docstore_open.
+ */
+struct cw_check;
+void cw_docstore_check(const struct cw_docstore_cfg *o, struct cw_http *h,
+    struct cw_vault *v, struct cw_check *k);
+
 #endif
