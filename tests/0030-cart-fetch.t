@@ -139,8 +139,10 @@ has "$T/stderr" "Retail Server Carts/Search: HTTP 403.*registered in Commerce he
 	"names the call and the likely cause"
 sandbox_clear
 sandbox_config "$cfg" '.RetailServerClientOptions.OperatingUnitNumber = 999'
-expect_exit 1 "an unknown operating unit" cart-fetch -c "$cfg"
+expect_exit 2 "an unknown operating unit is the configuration's: exit 2" cart-fetch -c "$cfg"
 has "$T/stderr" "ChannelConfigurationNotFound" "Retail Server's reason is shown"
+has "$T/stderr" "RetailServerClientOptions.OperatingUnitNumber: Retail Server has no channel with operating unit number \"999\"" \
+	"naming the key"
 sandbox_config "$cfg" '.RetailServerClientOptions.AppIdKeyVaultSecretName = "RetailServerAppId" | .RetailServerClientOptions.AppSecretKeyVaultSecretName = "EmarsysApiSecret"'
 expect_exit 1 "a wrong app secret" cart-fetch -c "$cfg"
 has "$T/stderr" "AADSTS7000215" "fails at Entra ID, saying why"

@@ -247,10 +247,12 @@ cw_retail_collection(struct cw_retail *r, const char *what, const char *path,
 
 /*
  * What a 404 to GetOrgUnitConfiguration() means: Retail Server found no
- * channel for the OUN header (ErrorResourceId ...ChannelConfigurationNotFound),
- * or nothing answers that path at RetailServerUri (OData's "No HTTP resource
- * was found"). Either is the configuration's to fix: CW_ERR_CONFIG with e
- * naming the key; why is the call's own message.
+ * channel for the OUN header (its ErrorResourceId ends in
+ * ChannelConfigurationNotFound), or nothing that is Retail Server answers
+ * that path at RetailServerUri (an OData or web server 404, no Commerce
+ * runtime error): the configuration's to fix, CW_ERR_CONFIG with e naming the
+ * key. Any other error of Retail Server's own is its trouble: CW_ERR_SERVICE.
+ * why is the call's own message.
  */
 static int
 channel_404(const struct cw_retail *r, const char *why, cw_err *e)
@@ -260,6 +262,8 @@ channel_404(const struct cw_retail *r, const char *why, cw_err *e)
 		    "no channel with operating unit number \"%s\" (%s)", r->o->oun, why);
 		return CW_ERR_CONFIG;
 	}
+	if (strstr(why, "Microsoft_Dynamics_Commerce_Runtime_") != NULL)
+		return cw_seterr(e, "%s", why);
 	cw_seterr(e, "RetailServerClientOptions.RetailServerUri: no Retail Server API at "
 	    "%s (it ends in /Commerce) (%s)", r->base, why);
 	return CW_ERR_CONFIG;
