@@ -15,11 +15,12 @@ usage() {
 	if [ "${1:-2}" -eq 0 ]; then exec 3>&1; else exec 3>&2; fi
 	echo "usage: $prog [-c FILE]... [--save DIR] [--dry-run] [--from ISO --to ISO]" \
 		"[--report FILE] [--metrics FILE] [--notify COMMAND]" >&3
+	echo "       $prog [-c FILE]... [--dry-run] [--notify COMMAND] --check" >&3
 	exit "${1:-2}"
 }
 die() { echo "$prog: $*" >&2; exit 2; }
 
-configs=() save='' dry='' from='' to='' report='' metrics='' notify=''
+configs=() save='' dry='' from='' to='' report='' metrics='' notify='' check=''
 while [ $# -gt 0 ]; do
 	case $1 in
 	-c|--config) [ $# -ge 2 ] || usage; configs+=("$2"); shift 2 ;;
@@ -30,6 +31,7 @@ while [ $# -gt 0 ]; do
 	--report) [ $# -ge 2 ] || usage; report=$2; shift 2 ;;
 	--metrics) [ $# -ge 2 ] || usage; metrics=$2; shift 2 ;;
 	--notify) [ $# -ge 2 ] || usage; notify=$2; shift 2 ;;
+	--check) check=1; shift ;;
 	-h|--help) usage 0 ;;
 	*) echo "$prog: unknown argument: $1" >&2; usage ;;
 	esac
@@ -55,6 +57,34 @@ notify_stage() {
 	shift
 	if [ -n "$notify" ]; then CARTWATCH_CONFIG=$cfg sh -c "$notify"; else cart-notify -c "$cfg" "$@"; fi
 }
+# check_stages CONFIG MODE: every stage's --check-config or --check (MODE) on
+# CONFIG, each saying its own problems, all of them run whatever the first
+# found. A --notify stage of the user's is not checked (it has no such
+# option): --check says so. 0, or 2 when any stage found a problem.
+check_stages() {
+	local cfg=$1 mode=$2 st=0 t
+	[ -r "$cfg" ] || { echo "$prog: $cfg: cannot read the config file" >&2; return 2; }
+	for t in cart-fetch cart-dedupe cart-enrich; do
+		"$t" -c "$cfg" "$mode" || st=2
+	done
+	if [ -z "$notify" ]; then
+		cart-notify -c "$cfg" ${dry:+--dry-run} "$mode" || st=2
+	elif [ "$mode" = --check ]; then
+		echo "$prog: $cfg: not checked: the --notify stage ($notify)" >&2
+	fi
+	if [ "$st" -ne 0 ] && [ "$mode" = --check-config ]; then
+		echo "$prog: $cfg: the configuration has problems (above): not started" >&2
+	fi
+	return "$st"
+}
+
+# --check: every stage of every config asked read-only, nothing run.
+if [ -n "$check" ]; then
+	status=0
+	for cfg in "${configs[@]}"; do check_stages "$cfg" --check || status=2; done
+	exit "$status"
+fi
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/cartwatch.XXXXXX") || exit 2
 progress_pid=
 trap '[ -z "$progress_pid" ] || kill "$progress_pid" 2>/dev/null; rm -rf "$work"' EXIT
@@ -204,7 +234,8 @@ for i in "${!configs[@]}"; do
 	else
 		dir=$work/$i
 	fi
-	run_one "$cfg" "$dir"
+	# A configuration error stops the run before cart-fetch: nothing claimed.
+	check_stages "$cfg" --check-config && run_one "$cfg" "$dir"
 	rc=$?
 	if [ -f "$dir/summary.json" ]; then
 		summaries+=("$dir/summary.json")

@@ -23,6 +23,7 @@
 #include "cw/state/ledger.h"
 #include "cw/state/recovery.h"
 #include "cw/state/stores.h"
+#include "cw/tool/checkmode.h"
 #include "cw/tool/ndjson.h"
 #include "cw/tool/report.h"
 #include "cw/tool/tool.h"
@@ -88,6 +89,7 @@ struct args {
 	unsigned given;      /* the A_ options given */
 	long days;           /* report --days */
 	const char *since, *html;  /* report --since, --html */
+	int check;           /* CW_O_CHECK or CW_O_CHECK_CONFIG; 0: neither */
 };
 
 /* Options a command may take (struct cmd) and that args says were given. */
@@ -1188,9 +1190,29 @@ run_report(struct dedupe *d, const struct args *a)
 	return failed ? CW_EXIT_FAIL : CW_EXIT_OK;
 }
 
-/* In the order of the manual's synopsis; "filter" is the default. */
+/*
+ * --check-config, --check (the stage's, with or without --commit): the keys
+ * the stage reads, then whether its store opens, making nothing (a command
+ * that does not open the store: d->l is NULL).
+ */
+enum { A_CHECK = 0x400 };
+
+static int
+run_check(struct dedupe *d, const struct args *a)
+{
+	struct cw_check k = CW_CHECK_INIT;
+
+	if (cw_tool_check_open(d->t, a->check, &k) == 0)
+		cw_docstore_check(&d->sc, d->t->http, d->t->vault, &k);
+	return cw_tool_check_done(&k);
+}
+
+/* In the order of the manual's synopsis; "filter" is the default, "check"
+ * the default with --check or --check-config. */
 static const struct cmd cmds[] = {
 	{"filter", A_COMMIT | A_DRY, 0, 0, 1, "[--commit | --dry-run]", run_filter},
+	{"check", A_CHECK | A_COMMIT | A_DRY, A_CHECK, 0, 0,
+	    "[--commit] --check | --check-config", run_check},
 	{"commit", 0, 0, 0, 1, NULL, run_commit},
 	{"suppress", A_PERSON | A_TOKEN | A_IMPORT, 0, 0, 1,
 	    "suppress [--email ADDR | --customer ID | --token TOKEN |\n"
@@ -1213,7 +1235,7 @@ static const struct cmd cmds[] = {
 static const struct cmd *
 command(int argc, char *argv[], struct args *a)
 {
-	const char *name = optind < argc ? argv[optind++] : "filter";
+	const char *name = optind < argc ? argv[optind++] : a->check ? "check" : "filter";
 	const struct cmd *c;
 
 	for (c = cmds; c->name != NULL && strcmp(c->name, name) != 0; c++)
@@ -1238,6 +1260,7 @@ configure(struct dedupe *d, struct cw_tool *t, const struct args *a,
 {
 	cw_err ce;
 
+	d->last = json_object();
 	cw_docstore_config(&d->sc, t->cfg);
 	/* The default step's event is Emarsys's; the ledger reads no provider keys. */
 	cw_ledger_config(lo, t->cfg, cw_config_str(t->cfg, "EmarsysClientOptions.ExternalEventId"));
@@ -1284,7 +1307,7 @@ main(int argc, char *argv[])
 		{"customer", required_argument, NULL, O_CUSTOMER},
 		{"token", required_argument, NULL, O_TOKEN}, IMPORT_OPTION,
 		{"keep-suppression", no_argument, NULL, O_KEEP},
-		{"json", no_argument, NULL, O_JSON}, REPORT_OPTIONS,
+		{"json", no_argument, NULL, O_JSON}, REPORT_OPTIONS, CW_CHECK_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'v'},
 		{NULL, 0, NULL, 0}
@@ -1309,13 +1332,13 @@ main(int argc, char *argv[])
 		case O_TOKEN: a.token = optarg; a.given |= A_TOKEN; break;
 		case O_KEEP: a.given |= A_KEEP; break;
 		case O_JSON: a.given |= A_JSON; break;
+		case CW_O_CHECK: case CW_O_CHECK_CONFIG: a.check = ch; a.given |= A_CHECK; break;
 		case 'h': usage(stdout, CW_EXIT_OK); break;
 		case 'v': cw_print_version(); return CW_EXIT_OK;
 		default: report_option(ch, &a);
 		}
 	}
 	c = command(argc, argv, &a);
-	d.last = json_object();
 	if ((code = cw_tool_load(&t, cfgpath, 0, &e)) != 0 ||
 	    (code = configure(&d, &t, &a, &lo, &e)) != 0 ||
 	    (c->opens && (code = cw_tool_start(&t, &e)) != 0))

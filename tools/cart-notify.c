@@ -24,6 +24,7 @@
 #include "cw/state/docstore.h"
 #include "cw/state/ledger.h"
 #include "cw/state/stores.h"
+#include "cw/tool/checkmode.h"
 #include "cw/tool/ndjson.h"
 #include "cw/tool/tool.h"
 
@@ -73,8 +74,9 @@ static void
 usage(FILE *f, int code)
 {
 	fprintf(f, "usage: %s [-c FILE] [--provider NAME] [--dry-run] [--preview-dir DIR] "
-	    "[--to ADDRESS]\n",
-	    program_invocation_short_name);
+	    "[--to ADDRESS]\n"
+	    "       %s [-c FILE] [--provider NAME | --dry-run] --check | --check-config\n",
+	    program_invocation_short_name, program_invocation_short_name);
 	exit(code);
 }
 
@@ -524,6 +526,54 @@ configure(struct notify *nt, struct cw_tool *t, const char *name, int dry, const
 	return cw_now(&nt->now, e) != 0 ? CW_ERR_CONFIG : 0;
 }
 
+/*
+ * --check-config, --check: the provider's secrets and its read-only call,
+ * the key that signs unsubscribe links, and for stop on purchase Retail
+ * Server's. The store is cart-dedupe's to check.
+ */
+static int
+check(struct notify *nt, struct cw_tool *t, int mode)
+{
+	struct cw_check k = CW_CHECK_INIT;
+	cw_err e;
+
+	if (cw_tool_check_open(t, mode, &k) != 0)
+		return cw_tool_check_done(&k);
+	if (nt->p->open(nt->p, t->http, t->vault, &e) != 0)
+		cw_check_bad(&k, "%s", e.msg);
+	else {
+		if (!nt->p->dry)
+			cw_check_ok(&k, "%s: its secrets are readable in the vault",
+			    nt->p->name);
+		if (nt->p->check != NULL)
+			nt->p->check(nt->p, &k);
+		else
+			cw_check_skip(&k, "%s: no read-only call to check it with", nt->p->name);
+	}
+	if (nt->unsub.url != NULL && cw_unsub_open(&nt->unsub, t->vault, &e) != 0)
+		cw_check_bad(&k, "Cartwatch.Unsubscribe.KeySecretName: %s", e.msg);
+	else if (nt->unsub.url != NULL)
+		cw_check_ok(&k, "vault secret %s (Cartwatch.Unsubscribe.KeySecretName) "
+		    "readable", nt->unsub.key_name);
+	if (nt->purchases)
+		cw_retail_check(&nt->ro, t->http, t->vault, &k);
+	return cw_tool_check_done(&k);
+}
+
+static void
+notify_free(struct notify *nt)
+{
+	free(nt->q);
+	if (nt->p != NULL)
+		cw_provider_close(nt->p);
+	cw_ledger_free(nt->ledger);
+	cw_retail_close(nt->rs);
+	cw_ledger_opts_free(&nt->lo);
+	cw_docstore_close(nt->store);
+	cw_docstore_cfg_free(&nt->sc);
+	cw_unsub_free(&nt->unsub);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -535,14 +585,14 @@ main(int argc, char *argv[])
 		{"preview-dir", required_argument, NULL, O_DIR},
 		{"to", required_argument, NULL, O_TO},
 		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, 'v'}, CW_CHECK_OPTIONS,
 		{NULL, 0, NULL, 0}
 	};
 	struct cw_loop_opts lo = {.all = 1, .flush = flush_queued, .idle_ms = IDLE_MS};
 	struct notify nt = {0};
 	struct cw_tool t = {0};
 	const char *cfgpath = NULL, *name = NULL, *dir = NULL;
-	int ch, code, dry = 0;
+	int ch, code, dry = 0, mode = 0;
 	cw_err e;
 
 	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
@@ -554,6 +604,7 @@ main(int argc, char *argv[])
 		case O_TO: nt.to = optarg; break;
 		case 'h': usage(stdout, CW_EXIT_OK); break;
 		case 'v': cw_print_version(); return CW_EXIT_OK;
+		case CW_O_CHECK: case CW_O_CHECK_CONFIG: mode = ch; break;
 		default: usage(stderr, CW_EXIT_USAGE);
 		}
 	}
@@ -563,9 +614,11 @@ main(int argc, char *argv[])
 	nt.t = &t;
 	if ((code = cw_tool_load(&t, cfgpath, 0, &e)) != 0 ||
 	    (code = configure(&nt, &t, name, dry, dir, &e)) != 0 ||
-	    (code = cw_tool_start(&t, &e)) != 0 ||
-	    (nt.unsub.url != NULL && (code = cw_unsub_open(&nt.unsub, t.vault, &e)) != 0))
+	    (mode == 0 && ((code = cw_tool_start(&t, &e)) != 0 || (nt.unsub.url != NULL &&
+	    (code = cw_unsub_open(&nt.unsub, t.vault, &e)) != 0))))
 		code = cw_tool_exit(code, &e);
+	else if (mode != 0)
+		code = check(&nt, &t, mode);
 	else if (nt.p->open(nt.p, t.http, t.vault, &e) != 0)
 		code = cw_tool_exit(CW_ERR_SERVICE, &e);
 	else {
@@ -573,14 +626,6 @@ main(int argc, char *argv[])
 		if (nt.stopped || nt.failed)
 			code = CW_EXIT_FAIL;
 	}
-	free(nt.q);
-	if (nt.p != NULL)
-		cw_provider_close(nt.p);
-	cw_ledger_free(nt.ledger);
-	cw_retail_close(nt.rs);
-	cw_ledger_opts_free(&nt.lo);
-	cw_docstore_close(nt.store);
-	cw_docstore_cfg_free(&nt.sc);
-	cw_unsub_free(&nt.unsub);
+	notify_free(&nt);
 	return cw_tool_finish(&t, code);
 }

@@ -1,6 +1,7 @@
 /* store_sqlite.c: the embedded state store: JSON documents in one SQLite file. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -479,6 +480,8 @@ static int
 maker_dir(const char *path, cw_err *e)
 {
 	char *dir = cw_strdup(path), *slash;
+	const char *why = NULL;
+	struct stat st;
 	int r = 0;
 
 	while ((slash = strrchr(dir, '/')) != NULL) {
@@ -488,9 +491,15 @@ maker_dir(const char *path, cw_err *e)
 		if (slash == dir)
 			break;
 	}
-	if (access(dir, W_OK | X_OK) != 0)
+	if (stat(dir, &st) != 0)
+		why = strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = strerror(ENOTDIR);
+	else if (access(dir, W_OK | X_OK) != 0)
+		why = strerror(errno);
+	if (why != NULL)
 		r = cw_seterr(e, "state store %s: no file yet, and %s cannot get it: %s", path,
-		    dir, strerror(errno));
+		    dir, why);
 	free(dir);
 	return r;
 }
