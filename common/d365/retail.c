@@ -323,8 +323,8 @@ cw_retail_check(const struct cw_retail_opts *o, struct cw_http *h, struct cw_vau
 {
 	struct cw_retail *r = NULL;
 	char *id = NULL, *secret = NULL;
-	const char *currency;
-	long long channel;
+	const char *currency = "";
+	long long channel = 0;
 	int before = k->problems;
 	cw_err e;
 

@@ -1278,7 +1278,7 @@ int
 cw_cosmos_check(struct cw_http *h, const char *endpoint, const char *key,
     const char *database, const char *container, cw_err *e)
 {
-	struct cw_http_resp resp;
+	struct cw_http_resp resp = {0};
 	struct cosmos *c;
 	char *what;
 	int r = -1;

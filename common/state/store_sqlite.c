@@ -491,11 +491,9 @@ maker_dir(const char *path, cw_err *e)
 		if (slash == dir)
 			break;
 	}
-	if (stat(dir, &st) != 0)
-		why = strerror(errno);
-	else if (!S_ISDIR(st.st_mode))
+	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
 		why = strerror(ENOTDIR);
-	else if (access(dir, W_OK | X_OK) != 0)
+	else if (stat(dir, &st) != 0 || access(dir, W_OK | X_OK) != 0)
 		why = strerror(errno);
 	if (why != NULL)
 		r = cw_seterr(e, "state store %s: no file yet, and %s cannot get it: %s", path,
