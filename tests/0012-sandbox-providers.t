@@ -478,6 +478,50 @@ curl -sS "$SANDBOX/_sandbox/log?service=webhook" >"$T/log.wh"
 is "$(jq -r .signature_ok "$T/log.wh" | tr '\n' ,)" "true,false,false,false,true," \
 	"log: signature_ok per webhook request"
 
+# ------------------------------------------------------ read-only checks --
+# The calls cart-notify --check makes (DESIGN.md 8.9), in the shapes the
+# services document: Emarsys's account settings under the same WSSE rules as
+# a trigger, SendGrid's scopes of the key (any key may read its own),
+# Mandrill's ping2.
+wsse
+http -H "$wsse" "$SANDBOX/emarsys/api/v2/settings"
+em_reply 200 0 "settings: the account's settings"
+is "$(jget '.replyText') $(jget '.data | has("id") and has("name") and has("timezone") and has("environment")')" \
+	"OK true" "settings: replyText OK, data with id, name, timezone, environment"
+http -H "$wsse" "$SANDBOX/emarsys/api/v2/settings"
+unauthorized "Nonce already used" "settings: a nonce used again"
+wsse 0 "$EM_USER" wrong-secret
+http -H "$wsse" "$SANDBOX/emarsys/api/v2/settings"
+unauthorized "Invalid password digest" "settings: a wrong secret"
+wsse -400
+http -H "$wsse" "$SANDBOX/emarsys/api/v2/settings"
+unauthorized "Time frame is invalid" "settings: Created older than 5 minutes"
+http "$SANDBOX/emarsys/api/v2/settings"
+is "$code $(jget .replyCode)" "401 1" "settings: no X-WSSE"
+
+http -H "Authorization: Bearer $SG_KEY" "$SANDBOX/sendgrid/v3/scopes"
+is "$code $(jget '.scopes | index("mail.send") != null')" "200 true" "scopes: a full-access key holds mail.send"
+http -H "Authorization: Bearer $(kvs SendGridMailOnlyKey)" "$SANDBOX/sendgrid/v3/scopes"
+is "$code $(jgetc .)" '200 {"scopes":["mail.send"]}' "scopes: a restricted key, its scopes only"
+http "$SANDBOX/sendgrid/v3/scopes"
+is "$code $(jgetc '.errors[0] | {field, message}')" '401 {"field":null,"message":"authorization required"}' \
+	"scopes: no key: SendGrid's 401 authorization required"
+http -H "Authorization: Bearer SG.wrong" "$SANDBOX/sendgrid/v3/scopes"
+is "$code $(jget '.errors[0].message')" "401 The provided authorization grant is invalid, expired, or revoked" \
+	"scopes: a wrong key"
+http -X POST -H "Authorization: Bearer $SG_KEY" "$SANDBOX/sendgrid/v3/scopes"
+is "$code $(hdr Allow)" "405 GET" "scopes: GET only"
+
+ping2() { # KEY [SUFFIX]
+	http -H "$JSON" -d "{\"key\":\"$1\"}" "$SANDBOX/mandrill/api/1.0/users/ping2${2:-}"
+}
+ping2 "$MD_KEY"
+is "$code $(jgetc .)" '200 {"PING":"PONG!"}' "ping2: PONG! for a good key"
+ping2 "$MD_KEY" .json
+is "$code $(jget .PING)" "200 PONG!" "ping2: the .json suffix"
+ping2 md-wrong-key
+is "$code $(jget .name) $(jget .code)" "500 Invalid_Key -1" "ping2: a wrong key is Mandrill's 500 Invalid_Key"
+
 # --------------------------------------------------------------------- log --
 curl -sS "$SANDBOX/_sandbox/log" >"$T/log"
 has "$T/log" '"service":"emarsys".*"x-wsse":"<redacted>"' "log: X-WSSE redacted"
