@@ -6,7 +6,11 @@
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-sandbox_start
+# The sandbox's data, and one more SendGrid key: one that may not send.
+jq '.keyvault.secrets.SendGridAlertsKey = "SG.sandbox-s3cr3t-alerts.Pq7Zx2Lm" |
+	.sendgrid.api_keys += [{key: {keyvault: "SendGridAlertsKey"}, scopes: ["alerts.read"]}]' \
+	"$top/tests/sandbox/default.json" >"$T/data.json"
+sandbox_start "$T/data.json"
 sandbox_env
 export CARTWATCH_NOW=2026-11-24T12:00:00Z
 cfg=$T/appsettings.json
@@ -90,6 +94,13 @@ is "$rc" 2 "sendgrid: a key SendGrid refuses: exit 2"
 has "$T/stderr" "^cart-notify: problem: sendgrid credentials: SendGrid GET /v3/scopes: HTTP 401: The provided authorization grant is invalid" \
 	"sendgrid: SendGrid's reason"
 
+notify_check "sendgrid, a key that may not send" '.Cartwatch.Notify = {Provider: "sendgrid", SendGrid: {BaseUrl: ($s + "/sendgrid"),
+	TemplateId: "d-6f3ab40bc49967b3ed4bc782c8bf4fba", FromEmail: "carts@shop.example.com",
+	ApiKeySecretName: "SendGridAlertsKey"}}'
+is "$rc" 2 "sendgrid: a key without mail.send: exit 2"
+has "$T/stderr" "^cart-notify: problem: sendgrid credentials: the API key \(SendGridAlertsKey\) lacks the mail.send scope" \
+	"sendgrid: names the key and the scope it lacks"
+
 notify_check "mandrill" '.Cartwatch.Notify = {Provider: "mandrill", Mandrill: {BaseUrl: ($s + "/mandrill"),
 	TemplateName: "abandoned-cart", FromEmail: "carts@shop.example.com"}}'
 is "$rc" 0 "mandrill: exit 0"
@@ -104,6 +115,10 @@ notify_check "emarsys, a wrong secret" '.EmarsysClientOptions.ApiSecretKeyVaultS
 is "$rc" 2 "emarsys: a wrong secret: exit 2"
 has "$T/stderr" "^cart-notify: problem: emarsys credentials: Emarsys GET api/v2/settings: HTTP 401: Unauthorized Invalid password digest" \
 	"emarsys: Emarsys's reason"
+notify_check "emarsys, an ApiUrl without /api/v2/" '.EmarsysClientOptions.ApiUrl = ($s + "/emarsys/trigger/{0}")'
+is "$rc" 0 "emarsys: no api base to find the settings under: not a problem"
+has "$T/stderr" "^cart-notify: not checked: emarsys credentials: EmarsysClientOptions.ApiUrl has no /api/v2/" \
+	"emarsys: says what it could not check"
 notify_check "emarsys, OAuth2" '.EmarsysClientOptions.ApiUrl = ($s + "/emarsys/api/v3/event/{0}/trigger") |
 	.Cartwatch.Notify.Emarsys = {Auth: "oauth2", TokenUrl: ($s + "/emarsys/oauth2/token")}'
 is "$rc" 0 "emarsys OAuth2: exit 0"
@@ -243,5 +258,5 @@ is "$rc" 2 "a run with an unknown operating unit: exit 2, not 1"
 has "$T/stderr" "cart-fetch: RetailServerClientOptions.OperatingUnitNumber: Retail Server has no channel" \
 	"naming the key"
 
-no_secrets_printed
+no_secrets_printed "$T/data.json"
 done_testing
