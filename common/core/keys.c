@@ -194,6 +194,8 @@ const struct cw_key cw_keys[] = {
 	    "the HTML template file; default the shipped cart.html"),
 	STR("Cartwatch.Notify.Smtp.Template.Text", NULL,
 	    "the plain-text template file; default the shipped cart.txt"),
+	STR("Cartwatch.Notify.Smtp.Template.SubjectFile", NULL,
+	    "the subject template file, one line; default the shipped cart.subject"),
 	STR("Cartwatch.Notify.Webhook.Url", NULL,
 	    "where the webhook POSTs; required by webhook"),
 	STR("Cartwatch.Notify.Webhook.SecretName", "WebhookSecret",
@@ -202,6 +204,12 @@ const struct cw_key cw_keys[] = {
 	    "records per webhook POST"),
 	STR("Cartwatch.Notify.Preview.Dir", "preview",
 	    "where the preview writes, relative to the configuration file"),
+
+	/* What the shipped email templates show of the shop. */
+	STR("Cartwatch.Email.StoreName", NULL,
+	    "the shop's name, at the top of the email and in its subject"),
+	STR("Cartwatch.Email.LogoUrl", NULL,
+	    "the shop's logo, an http or https image URL, shown above the name"),
 
 	/* Unsubscribe links (DESIGN.md 8.6). */
 	STR("Cartwatch.Unsubscribe.Url", NULL,
