@@ -86,14 +86,16 @@ is_decimal(const char *s)
 static UNumberFormatter *
 open_formatter(const char *locale, const char *currency, cw_err *e)
 {
-	UChar skel[32];
-	char s[32];
+	UChar skel[64];
+	char s[64];
 	UErrorCode st = U_ZERO_ERROR;
 	UNumberFormatter *f;
 
-	/* The currency skeleton rounds as the currency does; a plain number
-	 * keeps up to 6 places. */
-	snprintf(s, sizeof(s), *currency != '\0' ? "currency/%s" : "", currency);
+	/* The currency's places (2 for USD, none for JPY), its ties away from
+	 * zero as .NET's "C" format rounds them, so that the email shows what
+	 * the shop's own pages do; a plain number keeps up to 6 places. */
+	snprintf(s, sizeof(s), *currency != '\0' ? "currency/%s rounding-mode-half-up" : "",
+	    currency);
 	u_uastrncpy(skel, s, (int32_t)(sizeof(skel) / sizeof(skel[0])));
 	f = unumf_openForSkeletonAndLocale(skel, -1, locale, &st);
 	if (U_FAILURE(st)) {

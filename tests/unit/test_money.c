@@ -37,11 +37,13 @@ test_format(void **state)
 	money_is(m, "de-de", "USD", "1234.5678", "1.234,57\xc2\xa0$");
 	money_is(m, "de-DE", "eur", "19.9", "19,90\xc2\xa0\xe2\x82\xac");
 	money_is(m, "de_de", "EUR", "0", "0,00\xc2\xa0\xe2\x82\xac");
-	/* no decimals in yen; half-even: 0.125 is 0.12 */
-	money_is(m, "ja-jp", "JPY", "1234.5", "\xef\xbf\xa5" "1,234");
-	money_is(m, "en-us", "USD", "0.125", "$0.12");
+	/* no decimals in yen; ties away from zero, as .NET's "C" rounds */
+	money_is(m, "ja-jp", "JPY", "1234.5", "\xef\xbf\xa5" "1,235");
+	money_is(m, "en-us", "USD", "0.125", "$0.13");
+	money_is(m, "en-us", "USD", "-0.125", "-$0.13");
+	money_is(m, "en-us", "USD", "0.135", "$0.14");
 	/* beyond a double's 15-17 digits, still exact */
-	money_is(m, "en-us", "USD", "123456789012345678.905", "$123,456,789,012,345,678.90");
+	money_is(m, "en-us", "USD", "123456789012345678.905", "$123,456,789,012,345,678.91");
 	money_is(m, "en-us", "USD", "-5", "-$5.00");
 	/* no language, or none ICU can read: English */
 	money_is(m, "", "USD", "49.99", "$49.99");

@@ -9,8 +9,9 @@
  * Every number an email shows goes through ICU's number formatter (unumf,
  * from exact decimal text, never a double): the digits, separators, symbol
  * and its place are the customer's language's, the rounding the currency's
- * (2 places for USD and EUR, none for JPY; half-even). Nothing here writes a
- * number for a customer by hand.
+ * (2 places for USD and EUR, none for JPY; ties away from zero, as the
+ * shop's .NET pages round). Nothing here writes a number for a customer by
+ * hand.
  */
 
 struct cw_money;  /* formatters kept per (locale, currency); not thread-safe */
