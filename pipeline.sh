@@ -326,7 +326,7 @@ summarise() {
 # collector reads it; Prometheus's rate() wants counters that only grow).
 # shellcheck disable=SC2016 # jq, not the shell, expands these
 metrics_jq='
-def esc: gsub("\\\\"; "\\\\\\\\") | gsub("\""; "\\\"") | gsub("\n"; "\\n");
+def esc: gsub("\\\\"; "\\\\") | gsub("\""; "\\\"") | gsub("\n"; "\\n");
 def defs: [
   ["cartwatch_carts_fetched_total", "counter", "Carts cart-fetch found in the window."],
   ["cartwatch_carts_passed_total", "counter", "Carts cart-dedupe passed on, each claimed for a reminder."],

@@ -112,5 +112,32 @@ for o in $(sed -n '/^\.Sh SYNOPSIS/,/^\.Sh DESCRIPTION/p' "$top/man/cartwatch-ru
 	has "$T/stdout" "^  (-[a-z], )?$o( |$)" "--help describes $o"
 done
 
+# --print-config: the effective configuration as plain JSON, for jq.
+key=c2VjcmV0LWtleS1vZi10aGUtdGVzdA==
+{ echo '// comments stop jq, not --print-config'; jq --arg k "$key" '.AzureCosmosOptions.PrimaryKey = $k |
+	.Cartwatch.Notify.SendGrid.ApiKey = "sg-literal"' "$cfg"; } >"$T/conf/commented.json"
+pipeline --print-config -c "$T/conf/commented.json"
+is "$rc" 0 "--print-config exits 0"
+cp "$T/stdout" "$T/effective.json"
+is "$(jq -c '[.Cartwatch.StateStore.LeaseMinutes, .Cartwatch.Http.MaxAttempts, .Cartwatch.Notify.Provider,
+	.RetailServerClientOptions.OperatingUnitNumber]' "$T/effective.json")" '[30,3,"smtp",128]' \
+	"plain JSON: defaults filled in, the file's own values kept"
+is "$(jq -r '.AzureCosmosOptions.PrimaryKey, .Cartwatch.Notify.SendGrid.ApiKey' "$T/effective.json" | sort -u)" \
+	"(secret, not shown)" "a secret of the table and one named like a secret are masked"
+lacks "$T/effective.json" "$key|sg-literal" "no secret value is printed"
+is "$(jq 'has("Cartwatch") and (.Cartwatch.Notify | has("RequestsPerMinute") | not)' "$T/effective.json")" true \
+	"a key whose default depends on the provider is not filled in"
+jq '.Cartwatch.StateStore.Path = "state/other.db"' "$T/effective.json" >"$T/conf/recipe.json"
+is "$(cart-dedupe -c "$T/conf/recipe.json" where)" "$T/conf/state/other.db" \
+	"the README's jq recipe makes a config the tools read"
+pipeline --print-config -c "$T/conf/recipe.json"
+jq '.Cartwatch.StateStore.Path = "state/other.db"' "$T/effective.json" | cmp -s - "$T/stdout" &&
+	ok "printing the printed config again changes nothing" ||
+	not_ok "printing the printed config again changes nothing"
+jq '.Cartwatch.StateStore.LeaseMinutes = "soon"' "$cfg" >"$T/conf/bad.json"
+pipeline --print-config -c "$T/conf/bad.json"
+is "$rc" 2 "--print-config of a broken config exits 2"
+has "$T/stderr" "Cartwatch.StateStore.LeaseMinutes" "naming the key"
+
 no_secrets_printed
 done_testing

@@ -1029,6 +1029,27 @@ run_where(struct dedupe *d, const struct args *a)
 	return CW_EXIT_OK;
 }
 
+/*
+ * config: the effective configuration as plain JSON (cw_config_effective:
+ * comments gone, defaults filled in, secrets masked), for cartwatch-run
+ * --print-config and jq. Opens nothing.
+ */
+static int
+run_config(struct dedupe *d, const struct args *a)
+{
+	json_t *doc = cw_config_effective(d->t->cfg);
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	(void)a;
+	if (text == NULL)
+		cw_errx(CW_EXIT_FAIL, "out of memory");
+	cw_ewrite_line(stdout, text, strlen(text));
+	cw_eoutput_finish();
+	free(text);
+	json_decref(doc);
+	return CW_EXIT_OK;
+}
+
 static int
 run_import(struct dedupe *d, const struct args *a)
 {
@@ -1287,6 +1308,7 @@ static const struct cmd cmds[] = {
 	{"import", 0, 0, 0, 1, NULL, run_import},
 	{"resend", 0, 0, 1, 1, "resend NOTIFICATION-ID", run_resend},
 	{"release", 0, 0, 0, 1, "release < RECORDS", run_release},
+	{"config", 0, 0, 0, 0, "config", run_config},
 	{"report", A_JSON | A_REPORT, 0, 0, 1,
 	    "report [--days N | --since ISO] [--json | --html FILE]", run_report},
 	{NULL, 0, 0, 0, 0, NULL, NULL}
