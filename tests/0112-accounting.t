@@ -93,6 +93,22 @@ echo '{"cartId": "x"}' >"$T/noid"
 CARTWATCH_RUN_ID=run-c run cart-dedupe -c "$cfg" release <"$T/noid"
 is "$rc" 1 "a record without a notificationId is a bad line"
 
+# A stage that sends and then loses the results: the claims it marked
+# "sending" are released too, and the next run records them uncertain
+# rather than sending them again.
+jq '.Cartwatch.StateStore.Path = "state/fresh.db"' "$cfg" >"$T/conf/fresh.json"
+before=$(mails)
+CARTWATCH_NOW=2026-11-24T12:00:00Z pipeline -c "$T/conf/fresh.json" \
+	--notify 'cart-notify -c "$CARTWATCH_CONFIG" >/dev/null'
+is "$rc" 1 "a stage that sends but drops the results fails the run"
+is "$(($(mails) - before))" 14 "it did send the 14"
+is "$(live "$T/conf/fresh.json")" 0 "and no claim is left live"
+CARTWATCH_NOW=2026-11-24T12:00:00Z pipeline -c "$T/conf/fresh.json"
+is "$rc" 0 "the next run exits 0"
+is "$(($(mails) - before))" 14 "and sends none of them twice"
+is "$(cart-dedupe -c "$T/conf/fresh.json" status --json | jq .counts.uncertain)" 14 \
+	"they are kept as uncertain"
+
 # cartwatch-run's surface.
 pipeline --version
 is "$rc" 0 "--version exits 0"
