@@ -132,35 +132,28 @@ few() { head -n 3 "$1" | paste -sd, - | sed 's/,/, /g'; }
 
 # account DIR STAGE: every notification that entered the notify stage came
 # back as exactly one result, matched by notificationId. Says what went
-# wrong on stderr; leaves the counts in $lost and $unexpected, and the ids
-# of the results in $work/out.
+# wrong on stderr; leaves the counts in $lost and $unexpected (run_one's),
+# and the ids of the results in $work/out.
 account() {
-	local dir=$1 stage=$2 n
+	local dir=$1 stage=$2 extra junk
 	ids "$dir/3-enrich.ndjson" >"$work/in"
 	result_ids "$dir/4-notify.ndjson" >"$work/out"
 	LC_ALL=C comm -23 "$work/in" "$work/out" >"$work/lost"
 	LC_ALL=C comm -13 "$work/in" "$work/out" >"$work/extra"
-	lost=$(lines "$work/lost")
-	unexpected=$(( $(lines "$work/extra") + $(cat "$work/junk") ))
-	n=$(lines "$work/in")
-	if [ "$lost" -gt 0 ]; then
-		echo "$prog: $cfg: $stage lost records: no result for $lost of $n notifications" \
-			"(e.g. $(few "$work/lost"))" >&2
-	fi
-	if [ "$(lines "$work/extra")" -gt 0 ]; then
-		echo "$prog: $cfg: $stage returned $(plural "$(lines "$work/extra")" result) more" \
-			"than it was given (e.g. $(few "$work/extra"))" >&2
-	fi
-	if [ "$(cat "$work/junk")" -gt 0 ]; then
-		echo "$prog: $cfg: $stage wrote $(plural "$(cat "$work/junk")" line) that" \
-			"$(if [ "$(cat "$work/junk")" -eq 1 ]; then echo "is not a result"; else echo "are not results"; fi)" >&2
-	fi
-	[ "$lost" -eq 0 ] && [ "$unexpected" -eq 0 ]
+	lost=$(lines "$work/lost") extra=$(lines "$work/extra") junk=$(cat "$work/junk")
+	unexpected=$((extra + junk))
+	[ "$lost" -eq 0 ] || echo "$prog: $cfg: $stage lost records: no result for $lost of" \
+		"$(lines "$work/in") notifications (e.g. $(few "$work/lost"))" >&2
+	[ "$extra" -eq 0 ] || echo "$prog: $cfg: $stage returned $(plural "$extra" result)" \
+		"more than it was given (e.g. $(few "$work/extra"))" >&2
+	[ "$junk" -eq 0 ] || echo "$prog: $cfg: $stage wrote $(plural "$junk" line) of" \
+		"something other than a result" >&2
+	[ "$unexpected" -eq 0 ] && [ "$lost" -eq 0 ]
 }
 
-# release DIR: the claims this run holds on carts cart-dedupe passed that got
-# no result (dropped by a stage, or a stage that did not start), let go now
-# rather than when their lease runs out. Leaves the count in $released.
+# release DIR: the claims this run ($run) holds on carts cart-dedupe passed
+# that got no result (dropped by a stage, or a stage that did not start), let
+# go now rather than when their lease runs out. Leaves the count in $released.
 release() {
 	local dir=$1
 	released=0

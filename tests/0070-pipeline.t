@@ -148,7 +148,7 @@ is "$rc" 1 "a notify stage that writes garbage: exit 1"
 is "$(jq -r '.runs[0].failedStage' "$T/report.json")" "$T/badnotify" \
 	"--report blames it, not cart-dedupe --commit which refused the garbage"
 has "$T/stderr" "badnotify lost records: no result for 3 of 3 notifications" "the lost records are counted"
-has "$T/stderr" "badnotify wrote 1 line that is not a result" "and the garbage line"
+has "$T/stderr" "badnotify wrote 1 line of something other than a result" "and the garbage line"
 
 # Setup errors: exit 2.
 run_pipeline --help
@@ -159,8 +159,8 @@ is "$rc" 2 "an unknown option exits 2"
 has "$T/stderr" "^usage: pipeline.sh" "with the synopsis on stderr"
 run_pipeline -c "$T/conf/missing.json"
 is "$rc" 2 "a missing config exits 2"
-run_pipeline --from 2026-11-24T00:00:00Z
-is "$rc" 2 "--from without --to exits 2"
+run_pipeline -c "$cfg" --from
+is "$rc" 2 "--from without its argument exits 2"
 
 no_secrets_printed
 done_testing
