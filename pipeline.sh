@@ -110,6 +110,9 @@ check_stages() {
 	fi
 	if [ "$st" -ne 0 ] && [ "$mode" = --check-config ]; then
 		echo "$prog: $cfg: the configuration has problems (above): not started" >&2
+	elif [ "$mode" = --check ]; then
+		if [ "$st" -eq 0 ]; then echo "$prog: $cfg: every check passed" >&2
+		else echo "$prog: $cfg: problems found (above)" >&2; fi
 	fi
 	return "$st"
 }

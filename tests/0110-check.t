@@ -239,6 +239,39 @@ run_pipeline -c "$T/edited.json" --check
 is "$rc" 2 "cartwatch-run --check: two stages' problems: exit 2"
 has "$T/stderr" "cart-fetch: problem: RetailServerClientOptions.OperatingUnitNumber" "the OUN"
 has "$T/stderr" "cart-enrich: .*MediaOptions.ImageViewPorts: expected an array" "the viewports, in the same run"
+has "$T/stderr" "^pipeline.sh: $T/edited.json: problems found \\(above\\)$" "cartwatch-run --check: says so at the end"
+run_pipeline -c "$cfg" --check
+has "$T/stderr" "^pipeline.sh: $cfg: every check passed$" "cartwatch-run --check: says all passed"
+
+# One broken stage at a time: --check names it, a run does not start (an
+# offline problem) or stops at cart-fetch before any claim (the channel).
+echo file >"$T/a-file"
+while IFS='|' read -r stage jqedit what; do
+	edit "$jqedit"
+	sandbox_clear
+	run_pipeline -c "$T/edited.json" --check
+	is "$rc" 2 "cartwatch-run --check, $stage broken: exit 2"
+	has "$T/stderr" "^$stage: (problem: )?.*$what" "cartwatch-run --check, $stage broken: $stage names it"
+done <<STAGES
+cart-fetch|.RetailServerClientOptions.OperatingUnitNumber = "one-two-eight"|RetailServerClientOptions.OperatingUnitNumber: Retail Server has no channel
+cart-dedupe|.Cartwatch.StateStore.Path = "a-file/check.db"|state store .*a-file/check.db: no file yet
+cart-enrich|.MediaOptions.ImageViewPorts = 3|MediaOptions.ImageViewPorts: expected an array
+cart-notify|.EmarsysClientOptions.ApiSecretKeyVaultSecretName = "SendGridApiKey"|emarsys credentials: .*Invalid password digest
+STAGES
+while IFS='|' read -r stage jqedit what; do
+	edit "$jqedit"
+	sandbox_clear
+	run_pipeline -c "$T/edited.json"
+	is "$rc" 2 "a run, $stage's configuration broken: exit 2"
+	has "$T/stderr" "^$stage: .*$what" "a run, $stage's configuration broken: $stage names it"
+	is "$(log | wc -l | tr -d ' ')" 0 "a run, $stage's configuration broken: not started, no call made"
+done <<STAGES
+cart-fetch|.RetailServerClientOptions.IncludeAbandonedCartsModifiedSinceLastMinutes = 5|IncludeAbandonedCartsModifiedSinceLastMinutes: 5 is less than
+cart-dedupe|.Cartwatch.QuietHours = {Start: "25:00", End: "06:00", TimeZone: "Europe/Berlin"}|Cartwatch.QuietHours
+cart-enrich|.MediaOptions.ImageViewPorts = 3|MediaOptions.ImageViewPorts: expected an array
+cart-notify|.Cartwatch.Notify.Provider = "carrier-pigeon"|carrier-pigeon
+STAGES
+
 edit '.MediaOptions.ImageViewPorts = 3'
 sandbox_clear
 run_pipeline -c "$T/edited.json"
