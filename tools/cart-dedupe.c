@@ -1295,8 +1295,8 @@ run_report(struct dedupe *d, const struct args *a)
 
 /*
  * --check-config, --check (the stage's, with or without --commit): the keys
- * the stage reads, then whether its store opens, making nothing (a command
- * that does not open the store: d->l is NULL).
+ * the stage reads, then whether a run could open its store. The row does not
+ * open the store (d->l is NULL): the check makes nothing.
  */
 enum { A_CHECK = 0x400 };
 
