@@ -612,8 +612,8 @@ say_opt_outs(const struct bulk *b)
 		    "%lu customer id%s", b->customers, b->customers == 1 ? "" : "s");
 	fprintf(stderr, "%s: %s %s: %lu %s, %lu %s\n", program_invocation_short_name,
 	    b->add ? "suppressed" : "unsuppressed", people, b->changed,
-	    b->add ? "new" : "opt-outs lifted", b->emails + b->customers - b->changed,
-	    b->add ? "already suppressed" : "had none");
+	    b->add ? "new" : b->changed == 1 ? "opt-out lifted" : "opt-outs lifted",
+	    b->emails + b->customers - b->changed, b->add ? "already suppressed" : "had none");
 }
 
 static int
