@@ -98,6 +98,23 @@ expect_exit 2 "an unknown command" cart-dedupe -c "$cfg" bogus
 has "$T/stderr" "^cart-dedupe: unknown command: bogus$" "is named"
 expect_exit 2 "an operand too many" cart-dedupe -c "$cfg" status extra
 has "$T/stderr" "^cart-dedupe: status: unexpected argument: extra$" "is named"
+# misuse NAME WANT ARGS...: a usage error (exit 2) whose first line is WANT.
+misuse() {
+	_n=$1 _w=$2
+	shift 2
+	expect_exit 2 "$_n" cart-dedupe -c "$cfg" "$@"
+	is "$(head -n 1 "$T/stderr")" "cart-dedupe: $_w" "$_n: says what is wrong"
+}
+misuse "forget without a person" "forget: needs --email or --customer" forget
+misuse "resend without an id" "resend: needs a notification id" resend
+misuse "an option of another command" "--json: not an option of prune" prune --json
+misuse "a report option elsewhere" "--days, --since or --html: not an option of status" \
+	status --days 3
+misuse "two people" "suppress: --email or --customer, not both" \
+	suppress --email a@example.com --customer C1
+misuse "a person and a token" "suppress: one of --email, --customer, --token or --import" \
+	suppress --customer C1 --token x
+misuse "--commit and --dry-run" "--commit or --dry-run, not both" --commit --dry-run
 
 # --- a reader that stops early: quiet for admin commands, a failure for stages
 # closed CMD...: runs CMD with its stdout a pipe whose reader is gone already,

@@ -1332,12 +1332,52 @@ for_people(const struct cmd *c)
 	return c->run == run_status || c->run == run_where || c->run == run_report;
 }
 
+/* The options behind each A_ bit, for a usage error to name them. */
+static const struct {
+	unsigned bit;
+	const char *opts;
+} bit_opts[] = {
+	{A_PERSON, "--email or --customer"}, {A_KEEP, "--keep-suppression"},
+	{A_JSON, "--json"}, {A_COMMIT, "--commit"}, {A_DRY, "--dry-run"},
+	{A_TOKEN, "--token"}, {A_UNSUP, "--and-unsuppress"},
+	{A_REPORT, "--days, --since or --html"}, {A_IMPORT, "--import"}, {0, NULL}
+};
+
+/* What is wrong with the options and operands a gives c, in words (in buf),
+ * or NULL when they fit. */
+static const char *
+misuse(const struct cmd *c, const struct args *a, char *buf, size_t n)
+{
+	const char *name = c->run == run_filter ? "the filter" : c->name;
+	unsigned one = a->given & (A_TOKEN | A_PERSON | A_IMPORT);
+
+	if (c->operand && a->notification == NULL)
+		snprintf(buf, n, "%s: needs a notification id", name);
+	else if (a->email != NULL && a->customer != NULL)
+		snprintf(buf, n, "%s: --email or --customer, not both", name);
+	else if ((one & (one - 1)) != 0)
+		snprintf(buf, n, "%s: one of --email, --customer, --token or --import", name);
+	else if ((a->given & A_COMMIT) && (a->given & A_DRY))
+		snprintf(buf, n, "--commit or --dry-run, not both");
+	else if ((a->given & A_KEEP) && (a->given & A_UNSUP))
+		snprintf(buf, n, "%s: --keep-suppression or --and-unsuppress, not both", name);
+	else
+		*buf = '\0';
+	for (size_t i = 0; *buf == '\0' && bit_opts[i].opts != NULL; i++)
+		if (a->given & ~c->takes & bit_opts[i].bit)
+			snprintf(buf, n, "%s: not an option of %s", bit_opts[i].opts, name);
+		else if (c->needs & ~a->given & bit_opts[i].bit)
+			snprintf(buf, n, "%s: needs %s", name, bit_opts[i].opts);
+	return *buf != '\0' ? buf : NULL;
+}
+
 /* The command argv names (or the filter), if its options and operands fit it. */
 static const struct cmd *
 command(int argc, char *argv[], struct args *a)
 {
 	const char *name = optind < argc ? argv[optind++] : "filter";
 	const struct cmd *c;
+	char why[120];
 	cw_err e;
 
 	for (c = cmds; c->name != NULL && strcmp(c->name, name) != 0; c++)
@@ -1352,21 +1392,16 @@ command(int argc, char *argv[], struct args *a)
 		cw_warnx("%s: unexpected argument: %s", c->name, argv[optind]);
 		usage(stderr, CW_EXIT_USAGE);
 	}
+	if (misuse(c, a, why, sizeof(why)) != NULL) {
+		cw_warnx("%s", why);
+		usage(stderr, CW_EXIT_USAGE);
+	}
 	/* An opt-out needs an address that could be mailed; unsuppress and forget
 	 * take any, to undo what an earlier version accepted. */
 	if (c->run == run_add && a->email != NULL &&
 	    cw_email_check(a->email, CW_EMAIL_RECIPIENT, &e) != 0)
 		cw_errx(CW_EXIT_USAGE, "--email: not an email address: \"%s\" (%s); nothing "
 		    "suppressed", a->email, e.msg);
-	if ((c->operand && a->notification == NULL) ||
-	    (a->given & ~c->takes) != 0 || (a->given & c->needs) != c->needs ||
-	    (a->email != NULL && a->customer != NULL) ||
-	    /* at most one of them */
-	    ((a->given & (A_TOKEN | A_PERSON | A_IMPORT)) &
-	    ((a->given & (A_TOKEN | A_PERSON | A_IMPORT)) - 1)) != 0 ||
-	    ((a->given & A_COMMIT) && (a->given & A_DRY)) ||
-	    ((a->given & A_KEEP) && (a->given & A_UNSUP)))
-		usage(stderr, CW_EXIT_USAGE);
 	return c;
 }
 
