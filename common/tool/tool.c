@@ -1,4 +1,4 @@
-/* tool.c: the parts of main() every tool shares: --version, config, messages. */
+/* tool.c: the parts of main() every tool shares: --help, --version, config, messages. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
