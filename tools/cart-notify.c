@@ -70,6 +70,17 @@ struct notify {
 	char why[600];
 };
 
+static const struct cw_help help[] = {
+	CW_HELP_CONFIG,
+	{"--provider NAME", "emarsys, sendgrid, mandrill, smtp, webhook or preview "
+	    "(default Cartwatch.Notify.Provider)"},
+	{"--dry-run", "send nothing: write previews instead (--provider preview)"},
+	{"--preview-dir DIR", "where the previews go; implies --dry-run"},
+	{"--to ADDRESS", "a test send: every email goes to ADDRESS, nothing is recorded"},
+	CW_HELP_CHECK,
+	CW_HELP_END
+};
+
 static void
 usage(FILE *f, int code)
 {
@@ -77,6 +88,8 @@ usage(FILE *f, int code)
 	    "[--to ADDRESS]\n"
 	    "       %s [-c FILE] [--provider NAME | --dry-run] --check | --check-config\n",
 	    program_invocation_short_name, program_invocation_short_name);
+	if (code == CW_EXIT_OK)
+		cw_print_help(f, NULL, help);
 	exit(code);
 }
 

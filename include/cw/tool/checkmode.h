@@ -21,6 +21,10 @@ enum { CW_O_CHECK_CONFIG = 0x4000, CW_O_CHECK };
 #define CW_CHECK_OPTIONS \
 	{"check-config", no_argument, NULL, CW_O_CHECK_CONFIG}, \
 	{"check", no_argument, NULL, CW_O_CHECK}
+/* Their lines of --help (struct cw_help, tool.h), before CW_HELP_END. */
+#define CW_HELP_CHECK \
+	{"--check-config", "check the configuration, with no network call; run nothing"}, \
+	{"--check", "check the configuration, then ask each service read-only; run nothing"}
 
 /*
  * For mode CW_O_CHECK: says in k that the configuration passed, then makes
