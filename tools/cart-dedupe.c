@@ -1592,7 +1592,9 @@ options(int argc, char *argv[], struct args *a)
 		{"token", required_argument, NULL, O_TOKEN}, IMPORT_OPTION,
 		{"keep-suppression", no_argument, NULL, O_KEEP},
 		{"and-unsuppress", no_argument, NULL, O_UNSUP},
-		{"json", no_argument, NULL, O_JSON}, REPORT_OPTIONS, CW_CHECK_OPTIONS,
+		{"json", no_argument, NULL, O_JSON}, REPORT_OPTIONS,
+		{"check-config", no_argument, NULL, CW_O_CHECK_CONFIG},
+		{"check", no_argument, NULL, CW_O_CHECK},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'v'},
 		{NULL, 0, NULL, 0}

@@ -218,7 +218,9 @@ main(int argc, char *argv[])
 		{"config", required_argument, NULL, 'c'},
 		{"batch-size", required_argument, NULL, 'b'},
 		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'v'}, CW_CHECK_OPTIONS,
+		{"version", no_argument, NULL, 'v'},
+		{"check-config", no_argument, NULL, CW_O_CHECK_CONFIG},
+		{"check", no_argument, NULL, CW_O_CHECK},
 		{NULL, 0, NULL, 0}
 	};
 	struct cw_loop_opts lo = {.flush = flush_held, .idle_ms = IDLE_MS};

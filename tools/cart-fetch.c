@@ -309,7 +309,9 @@ main(int argc, char *argv[])
 		{"to", required_argument, NULL, 't'},
 		{"page-size", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'v'}, CW_CHECK_OPTIONS,
+		{"version", no_argument, NULL, 'v'},
+		{"check-config", no_argument, NULL, CW_O_CHECK_CONFIG},
+		{"check", no_argument, NULL, CW_O_CHECK},
 		{NULL, 0, NULL, 0}
 	};
 	struct fetch f = {0};

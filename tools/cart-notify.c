@@ -606,7 +606,9 @@ main(int argc, char *argv[])
 		{"preview-dir", required_argument, NULL, O_DIR},
 		{"to", required_argument, NULL, O_TO},
 		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'v'}, CW_CHECK_OPTIONS,
+		{"version", no_argument, NULL, 'v'},
+		{"check-config", no_argument, NULL, CW_O_CHECK_CONFIG},
+		{"check", no_argument, NULL, CW_O_CHECK},
 		{NULL, 0, NULL, 0}
 	};
 	struct cw_loop_opts lo = {.all = 1, .flush = flush_queued, .idle_ms = IDLE_MS};

@@ -6,7 +6,10 @@
 #include "cw/tool/tool.h"
 
 /*
- * The options' getopt_long values and rows. A stage tool given one reads and
+ * The options' getopt_long values; each tool spells out its rows,
+ *	{"check-config", no_argument, NULL, CW_O_CHECK_CONFIG},
+ *	{"check", no_argument, NULL, CW_O_CHECK},
+ * where tests/0007-help.t finds them. A stage tool given one reads and
  * checks its configuration as a run would (cw_tool_load, its own keys,
  * cw_tool_check: a problem exits CW_EXIT_USAGE naming the key), then, instead
  * of its records:
@@ -18,9 +21,6 @@
  *                   claimed, sent, made or written on stdout.
  */
 enum { CW_O_CHECK_CONFIG = 0x4000, CW_O_CHECK };
-#define CW_CHECK_OPTIONS \
-	{"check-config", no_argument, NULL, CW_O_CHECK_CONFIG}, \
-	{"check", no_argument, NULL, CW_O_CHECK}
 /* Their lines of --help (struct cw_help, tool.h), before CW_HELP_END. */
 #define CW_HELP_CHECK \
 	{"--check-config", "check the configuration, with no network call; run nothing"}, \
