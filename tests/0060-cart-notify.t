@@ -36,7 +36,7 @@ is "$(jq -r .notificationId "$T/res.ndjson")" "$(jq -r .notificationId "$in")" "
 is "$(jq -r .status "$T/res.ndjson" | sort -u)" sent "all sent"
 is "$(jq -c 'keys' "$T/res.ndjson" | sort -u)" \
 	'["cartId","channelId","customerId","email","modifiedDateTime","notificationId","provider","status","step"]' \
-	"each result has the fields of DESIGN.md section 3"
+	"each result has the fields of doc/DESIGN.md section 3"
 log emarsys | jq -c .json >"$T/body.json"
 if diff -u "$top/tests/golden/emarsys-request.json" "$T/body.json" >"$T/diff"; then
 	ok "the request body is the golden one"; else

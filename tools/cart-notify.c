@@ -393,7 +393,7 @@ opted_out(struct notify *nt, const json_t *rec)
 }
 
 /*
- * Gives rec its signed unsubscribe link (DESIGN.md 8.6), or takes away one it
+ * Gives rec its signed unsubscribe link (doc/DESIGN.md 8.6), or takes away one it
  * came with, in any case of the name: only a link signed here may become a
  * List-Unsubscribe header or reach a provider's template. 0, or -1 with e.
  */

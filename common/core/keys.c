@@ -203,7 +203,7 @@ const struct cw_key cw_keys[] = {
 	STR("Cartwatch.Notify.Preview.Dir", "preview",
 	    "where the preview writes, relative to the configuration file"),
 
-	/* Unsubscribe links (DESIGN.md 8.6). */
+	/* Unsubscribe links (doc/DESIGN.md 8.6). */
 	STR("Cartwatch.Unsubscribe.Url", NULL,
 	    "the unsubscribe page, https, {token} where the token goes; none: no link"),
 	STR("Cartwatch.Unsubscribe.KeySecretName", "UnsubscribeKey",
