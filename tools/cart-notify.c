@@ -66,6 +66,7 @@ struct notify {
 	int ahead;         /* the store reads ahead: opt-outs checked per batch */
 	int stopped;       /* the provider cannot go on: fail the rest */
 	int failed;        /* a whole request failed: exit 1 at the end */
+	size_t previewed;  /* a dry run's emails written */
 	char why[600];
 };
 
@@ -268,9 +269,13 @@ send_from(struct notify *nt, size_t lo)
 			nt->stopped = 1;
 		}
 	}
-	for (j = 0; j < k; j++)
+	for (j = 0; j < k; j++) {
 		nt->q[at[j]].result = res[j] != NULL ? res[j] :
 		    cw_result(recs[j], "failed", nt->p->name, NULL, nt->why);
+		if (nt->p->dry && res[j] != NULL &&
+		    strcmp(cw_json_istr(res[j], "status"), "skipped") == 0)
+			nt->previewed++;
+	}
 	free(recs);
 	free(res);
 	free(at);
@@ -468,6 +473,16 @@ notify(const struct cw_rec *rec, void *ctx)
 	return nt->sendable >= window(nt) ? flush(nt) : CW_REC_OK;
 }
 
+/* Where a dry run's emails went, said last: with cartwatch-run, where no
+ * --preview-dir names the directory, this is how the user learns it. */
+static void
+say_previews(const struct notify *nt)
+{
+	if (nt->p->dry && nt->p->dir != NULL && nt->previewed > 0)
+		cw_warnx("dry run: %zu email%s previewed in %s; the list: %s/index.html",
+		    nt->previewed, nt->previewed == 1 ? "" : "s", nt->p->dir, nt->p->dir);
+}
+
 /*
  * Reads the keys and options into nt and t: the provider (name, --dry-run or
  * --preview-dir may choose it), the store, the ledger, the business clock.
@@ -572,6 +587,7 @@ main(int argc, char *argv[])
 		code = cw_ndjson_loop_flush(stdin, "<stdin>", notify, &nt, &lo, NULL);
 		if (nt.stopped || nt.failed)
 			code = CW_EXIT_FAIL;
+		say_previews(&nt);
 	}
 	free(nt.q);
 	if (nt.p != NULL)
