@@ -200,7 +200,8 @@ add_row(struct cw_preview_rows *rows, const char *id, const json_t *rec,
 	const json_t *step = json_object_get(rec, "step");
 	char *name = cw_asprintf("%s%s%s", first ? first : "",
 	    first && *first && last && *last ? " " : "", last ? last : "");
-	char *to = *name != '\0' ? cw_asprintf("%s <%s>", name, email) : cw_strdup(email);
+	char *to = *name != '\0' ? cw_asprintf("%s <%s>", name, email ? email : "") :
+	    cw_strdup(email ? email : "");
 	char *nth = json_is_integer(step) ? cw_asprintf("%" JSON_INTEGER_FORMAT,
 	    json_integer_value(step)) : cw_strdup("");
 	struct cw_buf *b = &rows->html;
@@ -284,10 +285,10 @@ row_id(const char *line, size_t n, char *id)
 }
 
 /*
- * Appends to body each row of text (index.html as it was, or the new rows)
- * that is to be listed: for the old rows (last NULL), those whose id the
- * new rows do not have and whose ID.html is still there; for the new rows,
- * each id's last (last maps an id to its last row's number). Returns how
+ * Appends to body each row of text that is to be listed. With last 0, text
+ * is index.html as it was: the rows whose id the new rows do not have and
+ * whose ID.html is still there. With last 1, text is the new rows: each
+ * id's last one (ids maps an id to its last new row's number). Returns how
  * many it appended.
  */
 static size_t
