@@ -89,6 +89,8 @@ static int
 purchases(struct notify *nt, json_t **recs, size_t k, json_t **res)
 {
 	json_t **out;
+	const char *first = NULL;
+	size_t failed;
 	cw_err e;
 
 	if (!nt->purchases || k == 0)
@@ -100,11 +102,17 @@ purchases(struct notify *nt, json_t **recs, size_t k, json_t **res)
 		return -1;
 	}
 	out = cw_calloc(k, sizeof(*out));
-	if (cw_purchase_check(nt->rs, recs, k, nt->p->name, nt->in_flight, out) > 0)
+	if ((failed = cw_purchase_check(nt->rs, recs, k, nt->p->name, nt->in_flight, out)) > 0)
 		nt->failed = 1;
-	for (size_t j = 0; j < k; j++)
+	for (size_t j = 0; j < k; j++) {
 		if (out[j] != NULL)
 			res[j] = out[j];
+		/* The results say why each failed; the operator hears it once a batch. */
+		if (out[j] != NULL && first == NULL && strcmp(cw_json_istr(out[j], "status"), "failed") == 0)
+			first = cw_json_istr(out[j], "error");
+	}
+	if (failed > 0)
+		cw_warnx("%zu of %zu reminders not sent: %s", failed, k, first ? first : "?");
 	free(out);
 	return 0;
 }
