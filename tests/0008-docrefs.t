@@ -13,6 +13,10 @@ for f in doc/DESIGN.md doc/operations.md cartwatch-run; do
 done
 has "$top/contrib/systemd/cartwatch@.service" 'doc/operations\.md' \
 	"the systemd unit's page is the one in the tree"
+# Code and tests cite the contract too: each citation names where it is.
+(cd "$top" && grep -rnE '(^|[^/])DESIGN\.md' --exclude=check-docrefs --exclude=0008-docrefs.t \
+	common include tools tests scripts examples templates pipeline.sh Makefile) >"$T/bare" || :
+is "$(cat "$T/bare")" "" "every citation of the contract in code and tests says doc/DESIGN.md"
 
 # A fresh copy of the tree (what git keeps, not what make made) per plant.
 copy() {
