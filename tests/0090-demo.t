@@ -30,6 +30,8 @@ out=$top/build/demo
 expect_exit 0 "scripts/demo runs" "$top/scripts/demo"
 has "$T/stderr" "fetched 52, passed 52, enriched 52, sent 52, failed 0" "the first run sends 52 emails"
 has "$T/stderr" "fetched 52, passed 0, enriched 0, sent 0" "the second run sends none"
+has "$T/stderr" "^cartwatch-run: .*: fetched 52, passed 52" \
+	"through ./cartwatch-run, the command the README names, from the clone"
 is "$(find "$out/mail" -name '*.eml' | wc -l | tr -d ' ')" 52 "52 messages reached the SMTP server"
 is "$(find "$out/mail" -name '*.html' | wc -l | tr -d ' ')" 52 "each with its HTML part beside it"
 has "$T/stdout" "each stage's output, to replay by hand" "it says where the stage outputs are"
