@@ -8,7 +8,8 @@ DATADIR ?= $(PREFIX)/share/cartwatch
 DESTDIR ?=
 PKG_CONFIG ?= pkg-config
 
-PKGS := libcurl jansson libcrypto sqlite3
+# ICU (icu-i18n, icu-uc) formats the prices an email shows (common/mail/money.c).
+PKGS := libcurl jansson libcrypto sqlite3 icu-i18n icu-uc
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wformat=2 -Wundef -Wno-format-nonliteral

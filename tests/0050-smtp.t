@@ -80,8 +80,15 @@ while read -r rec; do
 	is "$(jq -r .to_addr "$T/one")" "$(echo "$rec" | jq -r .email)" "$cart: To"
 	is "$(jq -r .to_name "$T/one")" "$(echo "$rec" | jq -r '.firstName + " " + .lastName')" \
 		"$cart: To's display name"
-	is "$(jq -r .subject "$T/one")" "$(echo "$rec" | jq -r '.firstName')"", you left something in your cart" \
-		"$cart: Subject"
+	first=$(echo "$rec" | jq -r .firstName)
+	# in the customer's language (templates/cart.LANG.subject)
+	case $(echo "$rec" | jq -r .language) in
+	de*) subject="$first, Sie haben etwas in Ihrem Warenkorb gelassen" ;;
+	es*) subject="$first, olvidaste algo en tu carrito" ;;
+	ja*) subject="${first}様、カートに商品が残っています" ;;
+	*) subject="$first, you left something in your cart" ;;
+	esac
+	is "$(jq -r .subject "$T/one")" "$subject" "$cart: Subject"
 	is "$(jq -r .message_id "$T/one")" "<$id@contoso.example>" "$cart: Message-ID"
 	# Every <picture>: a <source> per viewport image with a URL, and the
 	# default viewport image as its <img> with the alt text.

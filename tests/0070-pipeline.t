@@ -44,7 +44,10 @@ is "$rc" 0 "the second run exits 0"
 is "$(stat -c %a "$T/run2" "$T/run2"/* | sort -u | tr '\n' ' ')" "600 700 " \
 	"an existing --save directory is made 0700, an older file replaced 0600"
 is "$(mails)" 14 "and sends nothing more"
-has "$T/stderr" "passed 0, enriched 0, sent 0" "its summary says nothing passed"
+has "$T/stderr" "passed 2, enriched 0, sent 0" \
+	"its summary says only the 2 carts cart-enrich dropped passed again"
+has "$T/stderr" "2 carts that cart-dedupe passed got no result: releasing the claims" \
+	"their claims released at once, as in the first run"
 
 # --save: every stage's output, valid NDJSON, and a stage replays by hand.
 for f in 1-fetch 2-dedupe 3-enrich 4-notify; do
@@ -108,7 +111,8 @@ for line in open(sys.argv[1]):
 print(n)
 PY
 is "$rc" 0 "the metrics file parses as Prometheus text"
-has "$T/m.prom" '^cartwatch_notifications_sent\{config="[^"]*"\} 0$' "with the last run's figures"
+has "$T/m.prom" '^cartwatch_notifications_total\{config="[^"]*",provider="smtp",status="sent"\} 14$' \
+	"with the runs' figures added up"
 has "$T/m.prom" '^cartwatch_last_success_timestamp_seconds\{config="[^"]*"\} [1-9][0-9]{9}$' \
 	"and the last success time"
 lacks "$T/m.prom" 's3cr3t' "and no secret"
@@ -140,7 +144,11 @@ is "$(jq -r '.runs[0].failed' "$T/report.json")" "$(jq -r '.runs[0].enriched' "$
 printf '#!/bin/sh\ncat >/dev/null\necho "not a result"\n' >"$T/badnotify"
 chmod +x "$T/badnotify"
 CARTWATCH_NOW=2026-11-24T15:00:00Z run_pipeline -c "$cfg" --report "$T/report.json" --notify "$T/badnotify"
-fails_in "cart-dedupe --commit" "a notify stage that writes garbage"
+is "$rc" 1 "a notify stage that writes garbage: exit 1"
+is "$(jq -r '.runs[0].failedStage' "$T/report.json")" "$T/badnotify" \
+	"--report blames it, not cart-dedupe --commit which refused the garbage"
+has "$T/stderr" "badnotify lost records: no result for 3 of 3 notifications" "the lost records are counted"
+has "$T/stderr" "badnotify wrote 1 line of something other than a result" "and the garbage line"
 
 # Setup errors: exit 2.
 run_pipeline --help
@@ -151,8 +159,8 @@ is "$rc" 2 "an unknown option exits 2"
 has "$T/stderr" "^usage: pipeline.sh" "with the synopsis on stderr"
 run_pipeline -c "$T/conf/missing.json"
 is "$rc" 2 "a missing config exits 2"
-run_pipeline --from 2026-11-24T00:00:00Z
-is "$rc" 2 "--from without --to exits 2"
+run_pipeline -c "$cfg" --from
+is "$rc" 2 "--from without its argument exits 2"
 
 no_secrets_printed
 done_testing

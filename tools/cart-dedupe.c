@@ -656,6 +656,30 @@ run_commit(struct dedupe *d, const struct args *a)
 	return code;
 }
 
+/*
+ * The run named in CARTWATCH_RUN_ID (pipeline.sh names each run), for
+ * claims that a later release of the same run may let go: 0 when it is
+ * unset and not needed, or named; else a message and CW_EXIT_USAGE.
+ */
+static int
+name_run(struct dedupe *d, int needed)
+{
+	const char *run = getenv("CARTWATCH_RUN_ID");
+	cw_err e;
+
+	if (run == NULL && !needed)
+		return CW_EXIT_OK;
+	if (run == NULL) {
+		cw_warnx("CARTWATCH_RUN_ID is not set: it names the run whose claims to release");
+		return CW_EXIT_USAGE;
+	}
+	if (cw_ledger_name_run(d->l, run, &e) != 0) {
+		cw_warnx("CARTWATCH_RUN_ID: %s", e.msg);
+		return CW_EXIT_USAGE;
+	}
+	return CW_EXIT_OK;
+}
+
 static int
 run_filter(struct dedupe *d, const struct args *a)
 {
@@ -665,6 +689,8 @@ run_filter(struct dedupe *d, const struct args *a)
 
 	if (a->given & A_COMMIT)
 		return run_commit(d, a);
+	if ((code = name_run(d, 0)) != CW_EXIT_OK)
+		return code;
 	dry_run(d, a, "nothing is claimed");
 	d->ahead = cw_ledger_reads_ahead(d->l);
 	if ((d->quiet_now = cw_quiet_inside(&d->quiet, &d->now, &until)))
@@ -1003,11 +1029,88 @@ run_where(struct dedupe *d, const struct args *a)
 	return CW_EXIT_OK;
 }
 
+/*
+ * config: the effective configuration as plain JSON (cw_config_effective:
+ * comments gone, defaults filled in, secrets masked), for cartwatch-run
+ * --print-config and jq. Opens nothing.
+ */
+static int
+run_config(struct dedupe *d, const struct args *a)
+{
+	json_t *doc = cw_config_effective(d->t->cfg);
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	(void)a;
+	if (text == NULL)
+		cw_errx(CW_EXIT_FAIL, "out of memory");
+	cw_ewrite_line(stdout, text, strlen(text));
+	cw_eoutput_finish();
+	free(text);
+	json_decref(doc);
+	return CW_EXIT_OK;
+}
+
 static int
 run_import(struct dedupe *d, const struct args *a)
 {
 	(void)a;
 	return cw_ndjson_loop(stdin, "<stdin>", import_line, d, NULL);
+}
+
+/* release: what it let go of, and what it left. */
+struct release {
+	struct dedupe *d;
+	unsigned long released, left;
+};
+
+/* release, per record: the claim on its notificationId, if this run holds it. */
+static int
+release_line(const struct cw_rec *rec, void *ctx)
+{
+	struct release *n = ctx;
+	const char *key = cw_json_istr(rec->json, "notificationId");
+	cw_err e;
+	int r;
+
+	if (key == NULL || *key == '\0') {
+		cw_rec_warn(rec, "expected a \"notificationId\"");
+		return CW_REC_BAD;
+	}
+	if ((r = cw_ledger_release(n->d->l, key, &n->d->now, &e)) == CW_LEDGER_CORRUPT) {
+		cw_rec_warn(rec, "%s; not released", e.msg);
+		return CW_REC_BAD;
+	}
+	if (r < 0) {
+		cw_warnx("%s", e.msg);
+		n->d->store_failed = 1;
+		return CW_REC_STOP;
+	}
+	if (r == 1)
+		n->released++;
+	else
+		n->left++;
+	return CW_REC_OK;
+}
+
+/*
+ * release: the claims this run (CARTWATCH_RUN_ID) still holds on the
+ * records read, which will get no result (a stage dropped them or did not
+ * start), let go now rather than when their lease runs out.
+ */
+static int
+run_release(struct dedupe *d, const struct args *a)
+{
+	struct release n = {d, 0, 0};
+	int code;
+
+	(void)a;
+	if ((code = name_run(d, 1)) != CW_EXIT_OK)
+		return code;
+	code = cw_ndjson_loop(stdin, "<stdin>", release_line, &n, NULL);
+	fprintf(stderr, "%s: released %lu claim%s of run %s; %lu not held by it\n",
+	    program_invocation_short_name, n.released, n.released == 1 ? "" : "s",
+	    getenv("CARTWATCH_RUN_ID"), n.left);
+	return code;
 }
 
 static int
@@ -1204,6 +1307,8 @@ static const struct cmd cmds[] = {
 	{"where", 0, 0, 0, 0, "where | import", run_where},
 	{"import", 0, 0, 0, 1, NULL, run_import},
 	{"resend", 0, 0, 1, 1, "resend NOTIFICATION-ID", run_resend},
+	{"release", 0, 0, 0, 1, "release < RECORDS", run_release},
+	{"config", 0, 0, 0, 0, "config", run_config},
 	{"report", A_JSON | A_REPORT, 0, 0, 1,
 	    "report [--days N | --since ISO] [--json | --html FILE]", run_report},
 	{NULL, 0, 0, 0, 0, NULL, NULL}

@@ -787,3 +787,122 @@ cw_config_resolve(const struct cw_config *c, const char *path)
 	return cw_asprintf("%s%s%s", c->dir,
 	    c->dir[strlen(c->dir) - 1] == '/' ? "" : "/", path);
 }
+
+/* The member of object v whose name is n bytes of name, ignoring ASCII case
+ * (the last, as .NET's last wins), or NULL; its name in *key. */
+static json_t *
+member(json_t *v, const char *name, size_t n, const char **key)
+{
+	const char *k;
+	json_t *m, *found = NULL;
+
+	json_object_foreach(v, k, m)
+		if (strlen(k) == n && cw_ascii_ncasecmp(k, name, n) == 0) {
+			found = m;
+			*key = k;
+		}
+	return found;
+}
+
+/* Puts the default of row k in doc where it is missing (see cw_config_effective). */
+static void
+fill(json_t *doc, const struct cw_key *k)
+{
+	const char *seg = k->name, *dot, *key;
+	json_t *v = doc, *m, *def;
+	char *own;
+
+	if (k->type == CW_KEY_STR && k->str != NULL)
+		def = json_string(k->str);
+	else if (k->type == CW_KEY_INT && k->def >= k->min && k->def <= k->max)
+		def = json_integer(k->def);
+	else if (k->type == CW_KEY_BOOL)
+		def = json_boolean(k->def);
+	else
+		return;
+	for (;;) {
+		dot = strchr(seg, '.');
+		m = member(v, seg, dot != NULL ? (size_t)(dot - seg) : strlen(seg), &key);
+		if (dot == NULL || (m != NULL && !json_is_object(m)))
+			break;
+		if (m == NULL) {
+			own = cw_strndup(seg, (size_t)(dot - seg));
+			json_object_set_new(v, own, m = json_object());
+			free(own);
+		}
+		v = m;
+		seg = dot + 1;
+	}
+	if (dot == NULL && m == NULL)
+		json_object_set_new(v, seg, def);
+	else if (dot == NULL && json_is_null(m))
+		json_object_set_new(v, key, def);
+	else
+		json_decref(def);
+}
+
+/* Whether a key the table lacks is named as secrets are. */
+static int
+secret_name(const char *name)
+{
+	static const char *const ends[] = {"password", "secret", "key", "token"};
+	const char *seg = strrchr(name, '.') != NULL ? strrchr(name, '.') + 1 : name;
+	size_t n = strlen(seg), i;
+
+	for (i = 0; i < sizeof(ends) / sizeof(*ends); i++)
+		if (n >= strlen(ends[i]) &&
+		    cw_ascii_casecmp(seg + n - strlen(ends[i]), ends[i]) == 0)
+			return 1;
+	return strcasestr(name, "connectionstring") != NULL;
+}
+
+/* Replaces the secrets under v, whose dotted path is in path. */
+static void
+mask(json_t *v, struct cw_buf *path)
+{
+	size_t len = path->len, i;
+	const char *k;
+	const struct cw_key *row;
+	json_t *m;
+
+	json_object_foreach(v, k, m) {
+		cw_buf_addf(path, "%s%s", len > 0 ? "." : "", k);
+		row = cw_key_find(path->data);
+		if (json_is_object(m))
+			mask(m, path);
+		else if (json_is_array(m))
+			for (i = 0; i < json_array_size(m); i++) {
+				size_t at = path->len;
+
+				cw_buf_addf(path, ".%zu", i);
+				if (json_is_object(json_array_get(m, i)))
+					mask(json_array_get(m, i), path);
+				path->len = at;
+				path->data[at] = '\0';
+			}
+		else if ((row != NULL ? (row->flags & CW_KEY_SECRET) != 0 : secret_name(path->data)) &&
+		    !json_is_null(m) && !(json_is_string(m) && *json_string_value(m) == '\0'))
+			json_object_set_new(v, k, json_string(CW_CONFIG_SECRET_MARK));
+		path->len = len;
+		path->data[len] = '\0';
+	}
+}
+
+json_t *
+cw_config_effective(const struct cw_config *c)
+{
+	json_t *doc = json_deep_copy(c->root);
+	struct cw_buf path = CW_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < cw_nkeys; i++)
+		if (strchr(cw_keys[i].name, '*') == NULL &&
+		    (cw_keys[i].flags & (CW_KEY_VARIES | CW_KEY_SECRET)) == 0 &&
+		    (cw_config_get_raw(c, cw_keys[i].name) == NULL ||
+		    json_is_null(cw_config_get_raw(c, cw_keys[i].name))))
+			fill(doc, &cw_keys[i]);
+	cw_buf_add(&path, "", 0);
+	mask(doc, &path);
+	cw_buf_free(&path);
+	return doc;
+}

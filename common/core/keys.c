@@ -4,14 +4,20 @@
 #include "cw/core/keys.h"
 #include "cw/core/util.h"
 
-#define STR(name, def, doc)           { name, CW_KEY_STR, def, 0, 0, 0, NULL, doc }
-#define INT(name, def, min, max, doc) { name, CW_KEY_INT, NULL, def, min, max, NULL, doc }
-#define BOOL(name, def, doc)          { name, CW_KEY_BOOL, NULL, def, 0, 1, NULL, doc }
-#define LIST(name, doc)               { name, CW_KEY_LIST, NULL, 0, 0, 0, NULL, doc }
-#define OBJECT(name, doc)             { name, CW_KEY_OBJECT, NULL, 0, 0, 0, NULL, doc }
+#define STR(name, def, doc)           { name, CW_KEY_STR, def, 0, 0, 0, NULL, doc, 0 }
+#define INT(name, def, min, max, doc) { name, CW_KEY_INT, NULL, def, min, max, NULL, doc, 0 }
+#define BOOL(name, def, doc)          { name, CW_KEY_BOOL, NULL, def, 0, 1, NULL, doc, 0 }
+#define LIST(name, doc)               { name, CW_KEY_LIST, NULL, 0, 0, 0, NULL, doc, 0 }
+#define OBJECT(name, doc)             { name, CW_KEY_OBJECT, NULL, 0, 0, 0, NULL, doc, 0 }
 /* A key with a second spelling: the first is the sample's own and wins when a
  * file has both; the second is what Microsoft's published docs say. */
-#define ALIASED(name, alias, doc)     { name, CW_KEY_STR, NULL, 0, 0, 0, alias, doc }
+#define ALIASED(name, alias, doc)     { name, CW_KEY_STR, NULL, 0, 0, 0, alias, doc, 0 }
+/* A string whose value is a secret itself, not a vault secret's name. */
+#define SECRET(name, def, doc)        { name, CW_KEY_STR, def, 0, 0, 0, NULL, doc, CW_KEY_SECRET }
+/* A key whose default depends on who reads it (CW_KEY_VARIES). */
+#define VARIES_STR(name, def, doc)    { name, CW_KEY_STR, def, 0, 0, 0, NULL, doc, CW_KEY_VARIES }
+#define VARIES_INT(name, def, min, max, doc) \
+	{ name, CW_KEY_INT, NULL, def, min, max, NULL, doc, CW_KEY_VARIES }
 
 #define MINUTES_10Y (525600LL * 10)
 
@@ -40,7 +46,7 @@ const struct cw_key cw_keys[] = {
 	    0, MINUTES_10Y, "the window's end, and the default reminder's delay, in minutes"),
 	STR("AzureCosmosOptions.EndPointUri", "https://localhost:8081",
 	    "the Cosmos DB account, with Cartwatch.StateStore.Kind cosmos"),
-	STR("AzureCosmosOptions.PrimaryKey", "",
+	SECRET("AzureCosmosOptions.PrimaryKey", "",
 	    "the Cosmos DB account key; required with cosmos, unless from the vault"),
 	STR("AzureCosmosOptions.DatabaseId", "AbandonedCartSampleDB",
 	    "the Cosmos DB database, made when missing"),
@@ -138,7 +144,7 @@ const struct cw_key cw_keys[] = {
 	    "emarsys, sendgrid, mandrill, smtp, webhook or preview"),
 	BOOL("Cartwatch.Notify.CheckOptOuts", 1,
 	    "look recipients up among the state store's opt-outs before sending"),
-	INT("Cartwatch.Notify.RequestsPerMinute", 0, 0, 1000000,
+	VARIES_INT("Cartwatch.Notify.RequestsPerMinute", 0, 0, 1000000,
 	    "the provider's pace, 0 for none; emarsys's default is 900"),
 	INT("Cartwatch.Notify.MaxInFlight", 8, 1, 64,
 	    "webhook requests or SMTP connections under way at once"),
@@ -168,7 +174,7 @@ const struct cw_key cw_keys[] = {
 	    "the vault secret holding the Mandrill API key"),
 	STR("Cartwatch.Notify.Smtp.Url", NULL,
 	    "smtp://host:port (STARTTLS) or smtps://host:port; required by smtp"),
-	STR("Cartwatch.Notify.Smtp.From", "cartwatch@localhost",
+	VARIES_STR("Cartwatch.Notify.Smtp.From", "cartwatch@localhost",
 	    "the sender mailbox; required by smtp, the preview's default is the one here"),
 	STR("Cartwatch.Notify.Smtp.Tls", "auto",
 	    "auto, required, try or none"),
@@ -194,6 +200,8 @@ const struct cw_key cw_keys[] = {
 	    "the HTML template file; default the shipped cart.html"),
 	STR("Cartwatch.Notify.Smtp.Template.Text", NULL,
 	    "the plain-text template file; default the shipped cart.txt"),
+	STR("Cartwatch.Notify.Smtp.Template.SubjectFile", NULL,
+	    "the subject template file, one line; default the shipped cart.subject"),
 	STR("Cartwatch.Notify.Webhook.Url", NULL,
 	    "where the webhook POSTs; required by webhook"),
 	STR("Cartwatch.Notify.Webhook.SecretName", "WebhookSecret",
@@ -202,6 +210,12 @@ const struct cw_key cw_keys[] = {
 	    "records per webhook POST"),
 	STR("Cartwatch.Notify.Preview.Dir", "preview",
 	    "where the preview writes, relative to the configuration file"),
+
+	/* What the shipped email templates show of the shop. */
+	STR("Cartwatch.Email.StoreName", NULL,
+	    "the shop's name, at the top of the email and in its subject"),
+	STR("Cartwatch.Email.LogoUrl", NULL,
+	    "the shop's logo, an http or https image URL, shown above the name"),
 
 	/* Unsubscribe links (doc/DESIGN.md 8.6). */
 	STR("Cartwatch.Unsubscribe.Url", NULL,

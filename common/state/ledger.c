@@ -25,7 +25,7 @@
 struct cw_ledger {
 	struct cw_docstore *s;
 	const struct cw_ledger_opts *o;
-	char run[33];        /* this run's claims */
+	char run[CW_LEDGER_RUN_MAX + 1];  /* this run's claims */
 	json_t *switches;    /* channel -> switch document, read once */
 	int dry;             /* decide, write nothing */
 	int ahead;           /* the group's keys were read ahead (cw_ledger_prefetch) */
@@ -82,6 +82,19 @@ cw_ledger_new(struct cw_docstore *s, const struct cw_ledger_opts *o)
 		snprintf(l->run, sizeof(l->run), "pid%ld", (long)getpid());
 	l->switches = json_object();
 	return l;
+}
+
+int
+cw_ledger_name_run(struct cw_ledger *l, const char *run, cw_err *e)
+{
+	size_t n = strlen(run);
+
+	if (n == 0 || n > CW_LEDGER_RUN_MAX || n != strspn(run, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-"))
+		return cw_seterr(e, "a run id is 1 to %d letters, digits, '.', '_', ':' or '-'",
+		    CW_LEDGER_RUN_MAX);
+	snprintf(l->run, sizeof(l->run), "%s", run);
+	return 0;
 }
 
 void
@@ -1195,6 +1208,36 @@ cw_ledger_sending(struct cw_ledger *l, const char *key, const struct timespec *n
 		if ((r = check_entry(key, cur, e)) == 0 && is_state(cur, "claimed")) {
 			doc = json_deep_copy(cur);
 			json_object_set_new(doc, "state", json_string("sending"));
+			touch(doc, now);
+			r = l->s->replace(l->s, l->o->oun, key, doc, etag, e);
+			json_decref(doc);
+			r = r == 1 ? 1 : r == 0 ? 2 : -1;  /* 2: lost a race, read again */
+		}
+		json_decref(cur);
+		free(etag);
+		if (r != 2)
+			return r;
+	}
+	return cw_seterr(e, "notification %s: the entry kept changing under us", key);
+}
+
+int
+cw_ledger_release(struct cw_ledger *l, const char *key, const struct timespec *now,
+    cw_err *e)
+{
+	json_t *cur, *doc;
+	char *etag;
+	int r = 0;
+
+	if (l->dry)
+		return 0;
+	for (int round = 0; round < CAS_ROUNDS; round++) {
+		if ((r = l->s->read(l->s, l->o->oun, key, &cur, &etag, e)) <= 0)
+			return r == CW_DOC_CORRUPT ? CW_LEDGER_CORRUPT : r;
+		if ((r = check_entry(key, cur, e)) == 0 && claim_live(cur, now) &&
+		    strcmp(str_or(cur, "claimedBy"), l->run) == 0) {
+			doc = json_deep_copy(cur);
+			json_object_set_new(doc, "leaseUntil", json_integer(0));
 			touch(doc, now);
 			r = l->s->replace(l->s, l->o->oun, key, doc, etag, e);
 			json_decref(doc);

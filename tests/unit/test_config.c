@@ -1166,6 +1166,73 @@ test_json_helpers(void **state)
 	assert_null(cw_json_parse("{} // x", 7));
 }
 
+/* The member at a dotted path, exact case, digits indexing arrays; or NULL. */
+static json_t *
+at(json_t *v, const char *path)
+{
+	char *copy = cw_strdup(path), *seg, *save = NULL;
+
+	for (seg = strtok_r(copy, ".", &save); seg != NULL && v != NULL;
+	    seg = strtok_r(NULL, ".", &save))
+		v = json_is_array(v) ? json_array_get(v, strtoul(seg, NULL, 10)) :
+		    json_object_get(v, seg);
+	free(copy);
+	return v;
+}
+
+/*
+ * cw_config_effective: the table's defaults where the file has none (in the
+ * file's own spelling of a section or a null key, so that the printed file
+ * loads again), not for members of arrays nor for keys whose default
+ * depends on the reader; secrets masked, whether the table marks them or
+ * they are named like secrets; what the file says kept.
+ */
+static void
+test_effective(void **state)
+{
+	char *path, *text;
+	struct cw_config *c = load("{ // a comment\n"
+	    "\"cartwatch\": {\"statestore\": {\"leaseminutes\": null, \"Kind\": \"sqlite\"},},"
+	    "\"AzureCosmosOptions\": {\"PrimaryKey\": \"c2VjcmV0\"},"
+	    "\"Other\": {\"ClientSecret\": \"x\", \"SecretName\": \"kept\", \"Empty\": {\"Token\": \"\"}},"
+	    "\"MediaOptions\": {\"ImageViewPorts\": [{\"imageWidth\": 80, \"imageHeight\": 80}]}}",
+	    &path);
+	json_t *doc = cw_config_effective(c);
+	struct cw_config *again;
+	cw_err e;
+
+	(void)state;
+	assert_int_equal(json_integer_value(at(doc, "cartwatch.statestore.leaseminutes")), 30);
+	assert_null(json_object_get(json_object_get(json_object_get(doc, "cartwatch"), "statestore"),
+	    "LeaseMinutes"));
+	assert_null(json_object_get(doc, "Cartwatch"));
+	assert_string_equal(json_string_value(at(doc, "cartwatch.statestore.Kind")), "sqlite");
+	assert_string_equal(json_string_value(at(doc, "cartwatch.statestore.Path")),
+	    "state/cartwatch.db");
+	assert_string_equal(json_string_value(at(doc, "AzureCosmosOptions.PrimaryKey")),
+	    CW_CONFIG_SECRET_MARK);
+	assert_string_equal(json_string_value(at(doc, "Other.ClientSecret")),
+	    CW_CONFIG_SECRET_MARK);
+	assert_string_equal(json_string_value(at(doc, "Other.SecretName")), "kept");
+	assert_string_equal(json_string_value(at(doc, "Other.Empty.Token")), "");
+	assert_null(at(doc, "MediaOptions.ImageViewPorts.0.useForDefaultImageTag"));
+	assert_null(at(doc, "cartwatch.Notify.RequestsPerMinute"));
+	assert_null(at(doc, "cartwatch.Notify.Smtp.From"));
+	assert_int_equal(json_integer_value(at(doc, "cartwatch.Http.MaxAttempts")), 5);
+	/* What it prints is a configuration that loads. */
+	text = json_dumps(doc, 0);
+	unlink(path);
+	free(path);
+	path = writetmp(text, strlen(text));
+	again = cw_config_load(path, &e);
+	if (again == NULL)
+		fail_msg("%s", e.msg);
+	cw_config_free(again);
+	free(text);
+	json_decref(doc);
+	unload(c, path);
+}
+
 int
 main(void)
 {
@@ -1199,6 +1266,7 @@ main(void)
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_opts_defaults_are_the_table),
 		cmocka_unit_test(test_json_helpers),
+		cmocka_unit_test(test_effective),
 	};
 
 	return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);

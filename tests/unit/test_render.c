@@ -87,14 +87,17 @@ static struct cw_render *
 shipped(void)
 {
 	char *h = src_file("templates/cart.html"), *t = src_file("templates/cart.txt");
+	char *s = src_file("templates/cart.subject");
 	struct cw_render *r;
 	cw_err e;
 
-	r = cw_render_new(&(struct cw_render_opts){.html = h, .text = t}, &e);
+	r = cw_render_new(&(struct cw_render_opts){.html = h, .text = t, .subject_file = s},
+	    &e);
 	if (r == NULL)
 		fail_msg("%s", e.msg);
 	free(h);
 	free(t);
+	free(s);
 	return r;
 }
 
@@ -285,7 +288,8 @@ test_golden_facts(void **state)
 	    "&amp;q=80&amp;m=6&amp;f=jpg\" alt=\"Blue silk scarf\""));
 	assert_non_null(strstr(m.html, "media=\"(min-width:769px) and (max-width:1599px)\""));
 	assert_non_null(strstr(m.html, "<a href=\"https://shop.example.com/cart\""));
-	assert_non_null(strstr(m.html, "49.99 USD each"));
+	assert_non_null(strstr(m.html, "$49.99 each"));
+	assert_non_null(strstr(m.html, "Subtotal: <strong>$119.88</strong>"));
 	assert_non_null(strstr(m.html, "Quantity: 2"));
 	/* the record is not changed by the defaultImage added for the templates */
 	assert_null(json_object_get(json_object_get(json_array_get(json_object_get(rec,
@@ -779,6 +783,244 @@ test_files(void **state)
 	json_decref(rec);
 }
 
+/* The shipped templates per language: the chain de-ch -> de -> the default,
+ * "_" and upper case read as tags, a language without templates gets the
+ * default; prices written by ICU for the customer's language. */
+static void
+test_languages(void **state)
+{
+	static const struct {
+		const char *lang, *subject, *html, *price;
+	} cases[] = {
+		{ "de-de", "Zoë, Sie haben etwas in Ihrem Warenkorb gelassen", "<html lang=\"de\"",
+		  "je 49,99\xc2\xa0$" },
+		{ "de_CH", "Zoë, Sie haben etwas in Ihrem Warenkorb gelassen", "<html lang=\"de\"",
+		  "je $\xc2\xa0" "49.99" },
+		{ "DE", "Zoë, Sie haben etwas in Ihrem Warenkorb gelassen", "<html lang=\"de\"", NULL },
+		{ "fr-fr", "Zoë, vous avez laissé quelque chose dans votre panier",
+		  "<html lang=\"fr\"", "49,99\xc2\xa0$US l’unité" },
+		{ "es-mx", "Zoë, olvidaste algo en tu carrito", "<html lang=\"es\"",
+		  "USD\xc2\xa0" "49.99 cada uno" },
+		{ "nl", "Zoë, je hebt iets in je winkelwagen laten liggen", "<html lang=\"nl\"", NULL },
+		{ "ja-jp", "Zoë様、カートに商品が残っています", "<html lang=\"ja\" dir=\"ltr\"",
+		  "単価 $49.99" },
+		{ "ar-sa", "Zoë، لقد تركت شيئًا في سلتك", "<html lang=\"ar\" dir=\"rtl\"", NULL },
+		{ "sv-se", "Zoë, you left something in your cart", "<html lang=\"en\" dir=\"ltr\"",
+		  "49,99\xc2\xa0US$ each" },
+		{ "", "Zoë, you left something in your cart", "<html lang=\"en\"", "$49.99 each" },
+		{ "de-", "Zoë, you left something in your cart", "<html lang=\"en\"", NULL },
+		{ "../de", "Zoë, you left something in your cart", "<html lang=\"en\"", NULL },
+	};
+	struct cw_render *r = shipped();
+	json_t *rec = golden_record("repeat-late");
+	struct cw_email m;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_object_set_new(rec, "language", json_string(cases[i].lang));
+		cw_render_email(r, rec, &m);
+		if (strcmp(m.subject, cases[i].subject) != 0)
+			fail_msg("%s: subject \"%s\"", cases[i].lang, m.subject);
+		if (strstr(m.html, cases[i].html) == NULL)
+			fail_msg("%s: no %s", cases[i].lang, cases[i].html);
+		if (cases[i].price != NULL && strstr(m.html, cases[i].price) == NULL)
+			fail_msg("%s: no \"%s\" in the HTML", cases[i].lang, cases[i].price);
+		if (cases[i].price != NULL && strstr(m.text, cases[i].price) == NULL)
+			fail_msg("%s: no \"%s\" in the text", cases[i].lang, cases[i].price);
+		cw_email_free(&m);
+	}
+	assert_null(cw_render_warnings(r));
+	json_decref(rec);
+	cw_render_free(r);
+}
+
+/* Prices that are no number stay as they are and leave no subtotal; exact
+ * decimals are rounded once, by ICU, to the currency's places. */
+static void
+test_prices(void **state)
+{
+	struct cw_render *r = shipped();
+	json_t *rec = golden_record("prices-null");
+	struct cw_email m;
+
+	(void)state;
+	cw_render_email(r, rec, &m);
+	assert_non_null(strstr(m.text, "Quantity: 1, Not Specified each"));
+	assert_non_null(strstr(m.text, "Quantity: Not specified, $24.00 each"));
+	assert_null(strstr(m.text, "Subtotal"));
+	assert_null(strstr(m.html, "Subtotal"));
+	cw_email_free(&m);
+	json_decref(rec);
+
+	/* 0.5 x 1234.5678 + 99999999.99 + 2 x 0.1 + 0 = 100000617.4739 */
+	rec = golden_record("prices-awkward");
+	cw_render_email(r, rec, &m);
+	assert_non_null(strstr(m.text, "Quantity: 0.5, $1,234.57 each"));
+	assert_non_null(strstr(m.text, "Quantity: 1, $99,999,999.99 each"));
+	assert_non_null(strstr(m.text, "Subtotal: $100,000,617.47\n"));
+	cw_email_free(&m);
+	/* numbers as JSON numbers, yen without decimals, no currency */
+	json_object_set_new(rec, "currency", json_string("JPY"));
+	json_object_set_new(json_array_get(json_object_get(rec, "orderDetails"), 0), "quantity",
+	    json_integer(3));
+	cw_render_email(r, rec, &m);
+	assert_non_null(strstr(m.text, "Quantity: 3, \xc2\xa5" "1,235 each"));
+	assert_non_null(strstr(m.text, "Subtotal: \xc2\xa5" "100,003,704\n"));
+	cw_email_free(&m);
+	json_object_del(rec, "currency");
+	cw_render_email(r, rec, &m);
+	assert_non_null(strstr(m.text, "Quantity: 3, 1,234.5678 each"));
+	assert_non_null(strstr(m.text, "Subtotal: 100,003,703.8934\n"));
+	cw_email_free(&m);
+	/* a currency that is none: the amount as the record has it, and the code */
+	json_object_set_new(rec, "currency", json_string("U$"));
+	cw_render_email(r, rec, &m);
+	assert_non_null(strstr(m.text, "Quantity: 3, 1234.5678 U$ each"));
+	cw_email_free(&m);
+	json_decref(rec);
+	cw_render_free(r);
+}
+
+static void
+test_store(void **state)
+{
+	char *h = src_file("templates/cart.html"), *t = src_file("templates/cart.txt");
+	char *s = src_file("templates/cart.subject");
+	json_t *rec = golden_record("images-missing");
+	struct cw_render *r;
+	struct cw_email m;
+	cw_err e;
+
+	(void)state;
+	r = cw_render_new(&(struct cw_render_opts){.html = h, .text = t, .subject_file = s,
+	    .store_name = "Contoso & Co", .logo_url = "https://cdn.example.com/logo.png"}, &e);
+	assert_non_null(r);
+	json_object_set_new(rec, "language", json_string("en-gb"));
+	cw_render_email(r, rec, &m);
+	assert_string_equal(m.subject, "Mateo, you left something in your cart at Contoso & Co");
+	assert_non_null(strstr(m.html, "<img src=\"https://cdn.example.com/logo.png\" alt=\"\""));
+	assert_non_null(strstr(m.html, "Contoso &amp; Co"));
+	assert_non_null(strstr(m.text, "in your cart at Contoso & Co:"));
+	/* a placeholder, not an empty cell, where a product has no picture */
+	assert_non_null(strstr(m.html, ">No image</td>"));
+	cw_email_free(&m);
+	cw_render_free(r);
+	json_decref(rec);
+	free(h);
+	free(t);
+	free(s);
+}
+
+/* Variants of one's own templates: each part falls back on its own; a
+ * broken variant is an error when loading, naming its file. */
+static void
+test_variants(void **state)
+{
+	char *dir = tmpdir(), *p;
+	json_t *rec = golden_record("repeat-late");
+	struct cw_render *r;
+	struct cw_email m;
+	cw_err e;
+	static const char *const files[][2] = {
+		{ "m.html", "<p>default</p>" },
+		{ "m.txt", "default" },
+		{ "m.subject", "Default {{firstName}}\n" },
+		{ "m.de.html", "<p>de</p>" },
+		{ "m.de-ch.subject", "Grüezi {{firstName}}\r\n" },
+		{ "m.pt-br.txt", "br" },
+		{ "m.old.bak.html", "<p>{{#x}}</p>" },  /* not a language tag */
+		{ "other.fr.html", "<p>{{#x}}</p>" },   /* not m's */
+	};
+	struct cw_render_opts o;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		p = cw_asprintf("%s/%s", dir, files[i][0]);
+		write_file(p, files[i][1]);
+		free(p);
+	}
+	o = (struct cw_render_opts){
+		.html = cw_asprintf("%s/m.html", dir), .text = cw_asprintf("%s/m.txt", dir),
+		.subject_file = cw_asprintf("%s/m.subject", dir),
+	};
+	if ((r = cw_render_new(&o, &e)) == NULL)
+		fail_msg("%s", e.msg);
+	json_object_set_new(rec, "language", json_string("de-CH"));
+	cw_render_email(r, rec, &m);
+	assert_string_equal(m.html, "<p>de</p>");
+	assert_string_equal(m.text, "default");
+	assert_string_equal(m.subject, "Grüezi Zoë");
+	cw_email_free(&m);
+	json_object_set_new(rec, "language", json_string("pt-br"));
+	cw_render_email(r, rec, &m);
+	assert_string_equal(m.text, "br");
+	assert_string_equal(m.subject, "Default Zoë");
+	cw_email_free(&m);
+	json_object_set_new(rec, "language", json_string("pt"));
+	cw_render_email(r, rec, &m);
+	assert_string_equal(m.text, "default");
+	cw_email_free(&m);
+	cw_render_free(r);
+
+	p = cw_asprintf("%s/m.nl.html", dir);
+	write_file(p, "<p>\n{{#x}}</p>");
+	assert_null(cw_render_new(&o, &e));
+	if (strstr(e.msg, "/m.nl.html:2: {{#x}} is never closed") == NULL)
+		fail_msg("%s", e.msg);
+	unlink(p);
+	free(p);
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		p = cw_asprintf("%s/%s", dir, files[i][0]);
+		unlink(p);
+		free(p);
+	}
+	rmdir(dir);
+	free(dir);
+	free((char *)o.html);
+	free((char *)o.text);
+	free((char *)o.subject_file);
+	json_decref(rec);
+}
+
+/* The store's keys; a logo that is not a web URL is a configuration error. */
+static void
+test_store_config(void **state)
+{
+	char *dir = tmpdir(), *cfgp = cw_asprintf("%s/appsettings.json", dir), *tdir, *said;
+	json_t *rec = golden_record("repeat-late");
+	struct cw_config *c;
+	struct cw_render *r;
+	struct cw_email m;
+	cw_err e;
+
+	(void)state;
+	tdir = src_file("templates");
+	setenv("CARTWATCH_TEMPLATES", tdir, 1);
+	write_file(cfgp, "{\"Cartwatch\": {\"Email\": {\"StoreName\": \"Contoso\","
+	    " \"LogoUrl\": \"javascript:alert(1)\"}}}");
+	assert_non_null(c = cw_config_load(cfgp, &e));
+	r = cw_templates_config(c, &e);
+	assert_non_null(r);
+	assert_int_equal(cw_config_errors(c), 1);
+	said = cw_config_take_said(c);
+	assert_non_null(strstr(said, "Cartwatch.Email.LogoUrl: not an http or https URL"));
+	free(said);
+	cw_render_email(r, rec, &m);
+	assert_string_equal(m.subject, "Zoë, you left something in your cart at Contoso");
+	assert_null(strstr(m.html, "<img src=\"javascript"));
+	cw_email_free(&m);
+	cw_render_free(r);
+	cw_config_free(c);
+	unsetenv("CARTWATCH_TEMPLATES");
+	unlink(cfgp);
+	rmdir(dir);
+	free(dir);
+	free(cfgp);
+	free(tdir);
+	json_decref(rec);
+}
+
 /* A template the checker must refuse, and a part of the reason it gives. */
 struct refusal {
 	const char *src;
@@ -1194,6 +1436,11 @@ main(void)
 		cmocka_unit_test(test_shipped_load),
 		cmocka_unit_test(test_refusal_names_file),
 		cmocka_unit_test(test_load_refusals),
+		cmocka_unit_test(test_languages),
+		cmocka_unit_test(test_prices),
+		cmocka_unit_test(test_store),
+		cmocka_unit_test(test_variants),
+		cmocka_unit_test(test_store_config),
 	};
 
 	return cmocka_run_group_tests_name("render", tests, NULL, NULL);

@@ -101,6 +101,23 @@ int cw_config_errors(const struct cw_config *c);
  * them: the tool does (cw_tool_check). Caller frees. */
 char *cw_config_take_said(struct cw_config *c);
 
+/* What cw_config_effective shows in place of a secret. */
+#define CW_CONFIG_SECRET_MARK "(secret, not shown)"
+
+/*
+ * The effective configuration (cartwatch-run --print-config): the file as
+ * plain JSON (comments and trailing commas gone), with every key of the
+ * table of keys that has a default and is absent or null filled in with
+ * it, in the table's spelling unless the file spells its section or the
+ * key itself otherwise (not the members of arrays, nor a key marked
+ * CW_KEY_VARIES or CW_KEY_SECRET). The value of a secret is replaced by
+ * CW_CONFIG_SECRET_MARK: a key the table marks CW_KEY_SECRET, and a key it
+ * lacks whose name ends in Password, Secret, Key or Token, or that sits in
+ * a section whose name holds ConnectionString. The caller owns the result
+ * (json_decref).
+ */
+json_t *cw_config_effective(const struct cw_config *c);
+
 /* A path from the config made absolute against the config file's directory
  * (absolute paths are returned as they are). Caller frees. */
 char *cw_config_resolve(const struct cw_config *c, const char *path);

@@ -26,7 +26,14 @@ struct cw_key {
 	long long min, max; /* CW_KEY_INT: the range */
 	const char *alias;  /* the same key's other spelling, or NULL */
 	const char *doc;    /* one line for a reader */
+	unsigned flags;     /* CW_KEY_SECRET, CW_KEY_VARIES */
 };
+
+/* The value is a secret (never printed: cw_config_effective masks it). */
+#define CW_KEY_SECRET 1u
+/* The default depends on the reader (a provider's own, or none where a
+ * reader needs the key): not filled in by cw_config_effective. */
+#define CW_KEY_VARIES 2u
 
 /* The table, in the order of the man page; static, never freed. */
 extern const struct cw_key cw_keys[];

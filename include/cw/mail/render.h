@@ -93,11 +93,6 @@ struct cw_tmpl *cw_tmpl_load(const char *path, enum cw_tmpl_kind kind, cw_err *e
  */
 char *cw_template_path(const char *file, cw_err *e);
 
-/* The default subject template. */
-#define CW_SUBJECT_DEFAULT \
-	"{{#firstName}}{{firstName}}, you{{/firstName}}{{^firstName}}You{{/firstName}}" \
-	" left something in your cart"
-
 /* An email's three rendered parts, UTF-8, owned by whoever holds the struct;
  * release with cw_email_free(). */
 struct cw_email {
@@ -113,27 +108,52 @@ struct cw_render_opts {
 	const char *html;          /* HTML template file; NULL: the shipped cart.html,
 	                            * found by cw_template_path() */
 	const char *text;          /* text template file; NULL: the shipped cart.txt */
-	const char *subject;       /* the one-line subject template itself;
-	                            * NULL: CW_SUBJECT_DEFAULT */
+	const char *subject;       /* the one-line subject template itself, every
+	                            * language's; NULL: subject_file's */
 	const char *subject_name;  /* what messages call the subject
 	                            * ("NAME:1: why"); NULL: "subject" */
+	const char *subject_file;  /* a file holding the one-line subject template
+	                            * (a final newline is not part of it); NULL:
+	                            * the shipped cart.subject */
+	const char *store_name;    /* {{storeName}}; NULL or "": null */
+	const char *logo_url;      /* {{logoUrl}}; NULL or "": null */
 };
 
-/* Loads the HTML and text templates from files and compiles the subject.
- * NULL with e when one of them cannot be found or used. Free with
- * cw_render_free(). */
+/*
+ * Languages: each template file DIR/STEM.EXT (cart.html) may have variants
+ * beside it, DIR/STEM.TAG.EXT, TAG a lower-case language tag (cart.de.html,
+ * cart.de-ch.html, cart.ar.subject). An email takes each of its three parts
+ * from the first of the chain that has it: the record's language as a tag
+ * (lower case, "_" read as "-": "de_CH" -> "de-ch"), then that tag less its
+ * last subtag, and so on ("de"), then the file itself. A language without a
+ * variant, or a record without a language, gets the file itself. A subject
+ * given as a string (subject) has no variants.
+ *
+ * Loads every variant of the three files; NULL with e when one of them
+ * cannot be found or used ("DIR/cart.de.html:12: why"). Free with
+ * cw_render_free(). Not for use by two threads at once.
+ */
 struct cw_render *cw_render_new(const struct cw_render_opts *o, cw_err *e);
 
 void cw_render_free(struct cw_render *r);
 
 /*
  * Renders a notification record (doc/DESIGN.md section 3) into m, which the caller
- * frees with cw_email_free(). The templates see the record as it is, except
- * that in orderDetails[].productImage viewport images with an empty url are
- * dropped (an image left with none becomes null: no picture), and
- * "defaultImage" is added: the first viewport image with useForDefaultImageTag
- * true, else the last one; and a missing unsubscribeUrl is null (no link, no
- * warning). rec itself is not changed.
+ * frees with cw_email_free(), in the templates of the record's language (see
+ * cw_render_new()). The templates see the record as it is, except that:
+ *  - in orderDetails[].productImage viewport images with an empty url are
+ *    dropped (an image left with none becomes null: no picture), and
+ *    "defaultImage" is added: the first viewport image with
+ *    useForDefaultImageTag true, else the last one;
+ *  - a missing unsubscribeUrl is null (no link, no warning);
+ *  - storeName and logoUrl are the options' (null when unset);
+ *  - each line of orderDetails gains formattedQuantity, formattedUnitPrice
+ *    and formattedLineTotal (quantity x unitPrice), and the record
+ *    formattedSubtotal (the lines' total), each written by ICU (money.h) for
+ *    the record's language in its currency: "1.234,57 $" for de-de in USD.
+ *    A quantity or price that is no number stays as the record has it
+ *    ("Not Specified"), and the totals it is part of are null.
+ * rec itself is not changed.
  */
 void cw_render_email(struct cw_render *r, const json_t *rec, struct cw_email *m);
 

@@ -33,9 +33,22 @@ void cw_ledger_opts_free(struct cw_ledger_opts *o);
 
 struct cw_ledger;  /* opaque; borrows the store and the options */
 
-/* run_id names this run's claims (random when NULL). */
+/* A ledger's claims carry a random run id of its own (claimedBy). */
 struct cw_ledger *cw_ledger_new(struct cw_docstore *s, const struct cw_ledger_opts *o);
 void cw_ledger_free(struct cw_ledger *l);
+
+/* The longest run id cw_ledger_name_run takes. */
+#define CW_LEDGER_RUN_MAX 32
+
+/*
+ * Names the run this ledger's claims belong to, instead of its random id:
+ * run (borrowed, copied) is 1 to CW_LEDGER_RUN_MAX letters, digits, '.',
+ * '_', ':' or '-', shared by the invocations of one pipeline run so that a
+ * later one can release what an earlier one claimed (cw_ledger_release).
+ * Not a secret: it only tells runs apart. 0, or -1 with e when run is not
+ * such a name.
+ */
+int cw_ledger_name_run(struct cw_ledger *l, const char *run, cw_err *e);
 
 /* A dry run decides as a real one would but writes nothing: no claim, no
  * switch-over note, no result, no hashing key. */
@@ -147,6 +160,19 @@ int cw_ledger_commit(struct cw_ledger *l, const json_t *result,
  * claimed; or a dry run), CW_LEDGER_CORRUPT or -1 with e.
  */
 int cw_ledger_sending(struct cw_ledger *l, const char *key, const struct timespec *now,
+    cw_err *e);
+
+/*
+ * Releases the claim on notification key if this ledger's run (see
+ * cw_ledger_name_run) still holds it: its lease ends now, as if it had run
+ * out, so the next run takes the key over at once rather than after
+ * Cartwatch.StateStore.LeaseMinutes (a claim marked "sending" becomes
+ * "uncertain" then, as after a kill). For a record that never got a result:
+ * dropped by a stage, or a stage that did not start. 1 released, 0 nothing
+ * to release (no entry, final, another run's claim, expired; or a dry run),
+ * CW_LEDGER_CORRUPT or -1 with e.
+ */
+int cw_ledger_release(struct cw_ledger *l, const char *key, const struct timespec *now,
     cw_err *e);
 
 /* Upserts the sample's run-status document "<oun>:<channel>" (not in a dry run). */
