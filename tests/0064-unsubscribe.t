@@ -147,8 +147,11 @@ addr2=$(sed -n 2p "$T/want.ndjson" | jq -r .email)
 suppressions() { cart-dedupe -c "$cfg" status --json | jq .suppressions; }
 expect_exit 0 "suppress --token with the token SendGrid got for address 2" \
 	cart-dedupe -c "$cfg" suppress --token "$(tok 2)"
+has "$T/stderr" "^cart-dedupe: suppressed the address the token names: new$" "says so"
 is "$(suppressions)" 1 "one suppression"
 expect_exit 0 "the same token again" cart-dedupe -c "$cfg" suppress --token "$(tok 2)"
+has "$T/stderr" "^cart-dedupe: suppressed the address the token names: it was already$" \
+	"says it was already"
 is "$(suppressions)" 1 "is still one"
 tok 3 >"$T/tok3"
 expect_exit 0 "suppress --token - reads it from stdin" cart-dedupe -c "$cfg" suppress --token - <"$T/tok3"

@@ -83,7 +83,9 @@ is "$(jq -c '[.runs[].sent]' "$T/two.json")" "[0,2]" "the second channel's carts
 is "$(ls "$T/two" | tr '\n' ' ')" "1-appsettings 2-eu " "--save keeps each run apart"
 lacks "$T/stderr" "$(printf '\r')" "no progress line when stderr is not a terminal"
 if command -v script >/dev/null; then
-	CARTWATCH_NOW=2026-11-24T12:00:00Z script -qec "$top/pipeline.sh -c $cfg" /dev/null \
+	# The run lasts 2 s at least (a slow custom stage), so that the progress
+	# line is drawn before the run ends, however loaded the machine.
+	CARTWATCH_NOW=2026-11-24T12:00:00Z script -qec "$top/pipeline.sh -c $cfg --notify 'sleep 2; cart-notify'" /dev/null \
 		>"$T/tty.out" 2>&1 || :
 	has "$T/tty.out" "$(printf '\r')pipeline.sh: fetched [0-9]+, passed [0-9]+, enriched [0-9]+, notified [0-9]+ " \
 		"a progress line on a terminal"

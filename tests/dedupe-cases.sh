@@ -132,9 +132,10 @@ expect_exit 0 "a filter run" cart-dedupe -c "$cfg" <"$T/two.ndjson"
 is "$(lines "$T/stdout")" 0 "the bulk-suppressed are not passed"
 is "$(status_of .suppressions)" 3 "three suppressions held"
 
-# Forget: everything about a person goes.
+# Forget: everything about a person goes, but for an opt-out, kept or made
+# unless --and-unsuppress.
 expect_exit 0 "forget --email" cart-dedupe -c "$cfg" forget --email c1@example.com
-has "$T/stderr" "forgot 1 record" "one record forgotten"
+has "$T/stderr" "forgot 1 record; an opt-out is made" "one record forgotten, an opt-out made"
 run storectl count
 n_before=$(cat "$T/stdout")
 expect_exit 0 "forget --customer with --keep-suppression" \
@@ -144,8 +145,9 @@ is "$(cat "$T/stdout")" "$n_before" "one ledger entry gone, one suppression made
 carts 1 2 >"$T/c2.ndjson"
 CARTWATCH_NOW=2026-11-30T00:00:00Z expect_exit 0 "a later run" cart-dedupe -c "$cfg" <"$T/c2.ndjson"
 is "$(lines "$T/stdout")" 0 "the forgotten but suppressed customer is not passed"
-expect_exit 0 "forget --email of a suppressed address" cart-dedupe -c "$cfg" forget --email c300@example.com
-has "$T/stderr" "forgot 1 record" "its suppression went too"
+expect_exit 0 "forget --email --and-unsuppress of a suppressed address" \
+	cart-dedupe -c "$cfg" forget --email c300@example.com --and-unsuppress
+has "$T/stderr" "forgot 1 record; no opt-out is left" "its suppression went too"
 
 # Prune: entries older than the retention go; live claims and opt-outs stay.
 carts 1 400 >"$T/fresh.ndjson"
@@ -155,7 +157,7 @@ has "$T/stderr" "pruned [1-9][0-9]* records" "says how many went"
 CARTWATCH_NOW=2027-02-27T00:00:00Z run cart-dedupe -c "$cfg" status --json
 is "$(jq -c '[.counts.sent, .counts.failed, .counts.gaveup, .counts.skipped, .counts.claimed, .liveClaims]' "$T/stdout")" \
 	"[0,0,0,0,1,1]" "only the live claim is left of the ledger"
-is "$(jq .suppressions "$T/stdout")" 3 "and the suppressions"
+is "$(jq .suppressions "$T/stdout")" 4 "and the suppressions"
 CARTWATCH_NOW=2027-02-27T00:00:00Z expect_exit 0 "status as text" cart-dedupe -c "$cfg" status
 has "$T/stdout" "^live claims: 1$" "counts live claims"
 has "$T/stdout" "^oldest live claim: 2027-02-27T00:00:00Z$" "names the oldest"
@@ -416,7 +418,8 @@ is "$(jq -r 'select(.cartId == "old") | .emailHash' "$T/legacy-docs.ndjson")" "$
 expect_exit 0 "forget --email of the old entry" cart-dedupe -c "$cdir/legacy.json" forget --email m3@example.com
 has "$T/stderr" "forgot 1 record" "erases it"
 expect_exit 0 "unsuppress --customer of an old opt-out" cart-dedupe -c "$cdir/legacy.json" unsuppress --customer M2
-expect_exit 0 "forget --email of an old opt-out" cart-dedupe -c "$cdir/legacy.json" forget --email m1@example.com
+expect_exit 0 "forget --email --and-unsuppress of an old opt-out" \
+	cart-dedupe -c "$cdir/legacy.json" forget --email m1@example.com --and-unsuppress
 has "$T/stderr" "forgot 1 record" "erases it"
 expect_exit 0 "the next run" cart-dedupe -c "$cdir/legacy.json" <"$T/legacy.ndjson"
 is "$(jq -r .Id "$T/stdout" | tr '\n' ' ')" "cart-1 cart-2 " "both are owed again"

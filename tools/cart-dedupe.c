@@ -78,10 +78,12 @@ struct dedupe {
 	struct cw_quiet quiet;  /* Cartwatch.QuietHours */
 	int quiet_now;          /* this run is inside them: defer, claim nothing */
 	unsigned long deferred;
+	unsigned long imported;  /* import: run-status documents taken */
 };
 
 /* The command line, once parsed. */
 struct args {
+	const char *config;  /* -c */
 	const char *email, *customer, *notification;
 	const char *token;   /* suppress --token; "-": read from stdin */
 	const char *import;  /* suppress --import: the provider */
@@ -91,7 +93,8 @@ struct args {
 };
 
 /* Options a command may take (struct cmd) and that args says were given. */
-enum { A_PERSON = 1, A_KEEP = 2, A_JSON = 4, A_COMMIT = 8, A_DRY = 16, A_TOKEN = 32 };
+enum { A_PERSON = 1, A_KEEP = 2, A_JSON = 4, A_COMMIT = 8, A_DRY = 16, A_TOKEN = 32,
+	A_UNSUP = 64 };
 
 /* One command of cart-dedupe: its name, the options it takes and needs, its
  * operand, its line of the synopsis (NULL: the line above names it too, or it
@@ -112,6 +115,39 @@ static int record(struct dedupe *d, const struct cw_rec *rec);
 static int group_ahead(struct dedupe *d);
 static int stash(struct dedupe *d, const struct cw_rec *rec);
 
+/* --help: what each command does and each option means. */
+static const struct cw_help cmd_help[] = {
+	{"(none)", "the filter: pass on the carts still owed a reminder, claiming each"},
+	{"suppress", "add opt-outs: a person, a token's address, a provider's lists"},
+	{"unsuppress", "lift an opt-out"},
+	{"forget", "erase what the store holds about a person; the opt-out stays"},
+	{"prune", "drop ledger entries older than Cartwatch.StateStore.RetentionDays"},
+	{"status", "counts by state, live claims, opt-outs, run status"},
+	{"where", "print where the store is, without opening it"},
+	{"import", "read the .NET sample's run-status documents from stdin"},
+	{"resend", "let the next run send a notification again"},
+	{"release", "let go of this run's claims on the records read (CARTWATCH_RUN_ID)"},
+	{"config", "print the effective configuration as plain JSON, secrets masked"},
+	{"report", "the recovery report: reminders sent, carts recovered, revenue"},
+	{NULL, NULL}
+};
+static const struct cw_help opt_help[] = {
+	CW_HELP_CONFIG,
+	{"--commit", "record results instead of filtering carts"},
+	{"--dry-run", "decide as the filter does, but claim nothing"},
+	{"--email ADDR", "the person, by email address (suppress, unsuppress, forget)"},
+	{"--customer ID", "the person, by customer id (suppress, unsuppress, forget)"},
+	{"--token TOKEN", "suppress: the address an unsubscribe token names (-: from stdin)"},
+	{"--import PROVIDER", "suppress: copy the suppression lists of sendgrid or mandrill"},
+	{"--keep-suppression", "forget: keep the opt-out, or make one (the default)"},
+	{"--and-unsuppress", "forget: lift the opt-out too, so the person may be reminded"},
+	{"--json", "status, report: one JSON object (per row) instead of text"},
+	{"--days N", "report: the last N UTC days, today included (default 30)"},
+	{"--since ISO", "report: every reminder since this time"},
+	{"--html FILE", "report: write it as an HTML page to FILE"},
+	CW_HELP_END
+};
+
 static void
 usage(FILE *f, int code)
 {
@@ -123,6 +159,8 @@ usage(FILE *f, int code)
 			    c->synopsis);
 			lead = "      ";
 		}
+	if (code == CW_EXIT_OK)
+		cw_print_help(f, cmd_help, opt_help);
 	exit(code);
 }
 
@@ -533,11 +571,52 @@ write_run_status(struct dedupe *d)
 	return CW_EXIT_OK;
 }
 
-/* suppress/unsuppress from NDJSON: {"email": ...} or {"customerId": ...} per line. */
+/* suppress and unsuppress, of one person or from NDJSON: what they did. */
 struct bulk {
 	struct dedupe *d;
 	int add;
+	unsigned long emails, customers;  /* people named */
+	unsigned long changed;  /* opt-outs made (suppress) or lifted (unsuppress) */
 };
+
+/*
+ * Suppresses or unsuppresses one person (on is "email" or "customer"),
+ * counted in b: 0, or -1 with e. Asks first whether the opt-out is there,
+ * so that the count says what changed, not what was asked.
+ */
+static int
+opt_out(struct bulk *b, const char *on, const char *value, cw_err *e)
+{
+	int was = cw_suppressed(cw_ledger_store(b->d->l), on, value, e);
+
+	if (was < 0 || cw_ledger_suppress(b->d->l, on, value, b->add, &b->d->now, e) != 0)
+		return -1;
+	if (strcmp(on, "email") == 0)
+		b->emails++;
+	else
+		b->customers++;
+	b->changed += b->add ? !was : was;
+	return 0;
+}
+
+/* "suppressed 2 email addresses and 1 customer id: 2 new, 1 already
+ * suppressed", on stderr. */
+static void
+say_opt_outs(const struct bulk *b)
+{
+	char people[100] = "";
+
+	if (b->emails > 0 || b->customers == 0)
+		snprintf(people, sizeof(people), "%lu email address%s%s", b->emails,
+		    b->emails == 1 ? "" : "es", b->customers > 0 ? " and " : "");
+	if (b->customers > 0)
+		snprintf(people + strlen(people), sizeof(people) - strlen(people),
+		    "%lu customer id%s", b->customers, b->customers == 1 ? "" : "s");
+	fprintf(stderr, "%s: %s %s: %lu %s, %lu %s\n", program_invocation_short_name,
+	    b->add ? "suppressed" : "unsuppressed", people, b->changed,
+	    b->add ? "new" : b->changed == 1 ? "opt-out lifted" : "opt-outs lifted",
+	    b->emails + b->customers - b->changed, b->add ? "already suppressed" : "had none");
+}
 
 static int
 bulk_line(const struct cw_rec *rec, void *ctx)
@@ -553,8 +632,13 @@ bulk_line(const struct cw_rec *rec, void *ctx)
 		cw_rec_warn(rec, "expected one of \"email\" or \"customerId\"");
 		return CW_REC_BAD;
 	}
-	if (cw_ledger_suppress(b->d->l, email ? "email" : "customer", email ? email : cust,
-	    b->add, &b->d->now, &e) != 0) {
+	/* An opt-out of what is no address would hold nobody back; one made by an
+	 * earlier version can still be lifted. */
+	if (b->add && email != NULL && cw_email_check(email, CW_EMAIL_RECIPIENT, &e) != 0) {
+		cw_rec_warn(rec, "\"email\" is not an address (%s); not suppressed", e.msg);
+		return CW_REC_BAD;
+	}
+	if (opt_out(b, email ? "email" : "customer", email ? email : cust, &e) != 0) {
 		cw_warnx("%s", e.msg);
 		b->d->store_failed = 1;
 		return CW_REC_STOP;
@@ -597,31 +681,37 @@ import_line(const struct cw_rec *rec, void *ctx)
 		d->store_failed = 1;
 		return CW_REC_STOP;
 	}
+	d->imported++;
 	return CW_REC_OK;
 }
 
+/* status as text: its lines, written at once (an EPIPE seen as it happens). */
 static void
 print_status(const json_t *st)
 {
 	const json_t *counts = json_object_get(st, "counts"), *v, *r;
+	struct cw_buf b = CW_BUF_INIT;
 	const char *k;
 	size_t i;
 
-	printf("store: %s\n", json_string_value(json_object_get(st, "store")));
+	cw_buf_addf(&b, "store: %s\n", json_string_value(json_object_get(st, "store")));
 	json_object_foreach((json_t *)counts, k, v)
-		printf("%s: %" JSON_INTEGER_FORMAT "\n", k, json_integer_value(v));
-	printf("live claims: %" JSON_INTEGER_FORMAT "\n",
+		cw_buf_addf(&b, "%s: %" JSON_INTEGER_FORMAT "\n", k, json_integer_value(v));
+	cw_buf_addf(&b, "live claims: %" JSON_INTEGER_FORMAT "\n",
 	    json_integer_value(json_object_get(st, "liveClaims")));
-	printf("expired claims: %" JSON_INTEGER_FORMAT "\n",
+	cw_buf_addf(&b, "expired claims: %" JSON_INTEGER_FORMAT "\n",
 	    json_integer_value(json_object_get(st, "expiredClaims")));
-	printf("oldest live claim: %s\n", json_is_string(json_object_get(st, "oldestLiveClaim")) ?
+	cw_buf_addf(&b, "oldest live claim: %s\n",
+	    json_is_string(json_object_get(st, "oldestLiveClaim")) ?
 	    json_string_value(json_object_get(st, "oldestLiveClaim")) : "none");
-	printf("suppressions: %" JSON_INTEGER_FORMAT "\n",
+	cw_buf_addf(&b, "suppressions: %" JSON_INTEGER_FORMAT "\n",
 	    json_integer_value(json_object_get(st, "suppressions")));
 	json_array_foreach(json_object_get(st, "runStatus"), i, r)
-		printf("run status %s: last %s, carts %s\n", cw_json_istr(r, "id"),
+		cw_buf_addf(&b, "run status %s: last %s, carts %s\n", cw_json_istr(r, "id"),
 		    cw_json_istr(r, "lastSuceessfulCompletionDateTime"),
 		    cw_json_istr(r, "lastProcessedCartIds"));
+	cw_ewrite_lines(stdout, b.data, b.len);
+	cw_buf_free(&b);
 }
 
 /*
@@ -748,6 +838,7 @@ token_arg(const char *arg, int *code, cw_err *e)
 static int
 suppress_token(struct dedupe *d, const char *arg)
 {
+	struct bulk b = {d, 1, 0, 0, 0};
 	char *token, *addr = NULL;
 	int r, code = CW_EXIT_USAGE;
 	cw_err e;
@@ -763,9 +854,12 @@ suppress_token(struct dedupe *d, const char *arg)
 		free(token);
 		return CW_EXIT_USAGE;
 	}
-	r = cw_ledger_suppress(d->l, "email", addr, 1, &d->now, &e);
+	r = opt_out(&b, "email", addr, &e);
 	if (r != 0)
 		cw_warnx("%s", e.msg);
+	else  /* not the address: the page that calls this may log what it says */
+		fprintf(stderr, "%s: suppressed the address the token names: %s\n",
+		    program_invocation_short_name, b.changed ? "new" : "it was already");
 	free(addr);
 	free(token);
 	return r != 0 ? CW_EXIT_FAIL : CW_EXIT_OK;
@@ -931,7 +1025,8 @@ suppress_import(struct dedupe *d)
 static int
 run_suppress(struct dedupe *d, const struct args *a, int add)
 {
-	struct bulk b = {d, add};
+	struct bulk b = {d, add, 0, 0, 0};
+	int code = CW_EXIT_OK;
 	cw_err e;
 
 	if (a->token != NULL)
@@ -939,13 +1034,15 @@ run_suppress(struct dedupe *d, const struct args *a, int add)
 	if (a->import != NULL)
 		return suppress_import(d);
 	if (a->email == NULL && a->customer == NULL)
-		return cw_ndjson_loop(stdin, "<stdin>", bulk_line, &b, NULL);
-	if (cw_ledger_suppress(d->l, a->email ? "email" : "customer",
-	    a->email ? a->email : a->customer, add, &d->now, &e) != 0) {
+		code = cw_ndjson_loop(stdin, "<stdin>", bulk_line, &b, NULL);
+	else if (opt_out(&b, a->email ? "email" : "customer",
+	    a->email ? a->email : a->customer, &e) != 0) {
 		cw_warnx("%s", e.msg);
 		return CW_EXIT_FAIL;
 	}
-	return CW_EXIT_OK;
+	if (!d->store_failed)
+		say_opt_outs(&b);
+	return code;
 }
 
 static int
@@ -960,7 +1057,7 @@ run_remove(struct dedupe *d, const struct args *a)
 	return run_suppress(d, a, 0);
 }
 
-/* What forget and prune say when they are done: "forgot 3 records". */
+/* What prune says when it is done: "pruned 3 records". */
 static int
 removed_ok(const char *verb, unsigned long removed)
 {
@@ -969,19 +1066,32 @@ removed_ok(const char *verb, unsigned long removed)
 	return CW_EXIT_OK;
 }
 
+/*
+ * forget keeps (or makes) the opt-out unless --and-unsuppress: erasing the
+ * ledger makes every cart of the person owed again, and a person erased on
+ * request does not want the next run's reminder.
+ */
 static int
 run_forget(struct dedupe *d, const struct args *a)
 {
+	const char *on = a->email ? "email" : "customer";
+	const char *who = a->email ? a->email : a->customer;
+	int keep = (a->given & A_UNSUP) == 0;
 	unsigned long removed = 0;
+	int was;
 	cw_err e;
 
-	if (cw_ledger_forget(d->l, a->email ? "email" : "customer",
-	    a->email ? a->email : a->customer, (a->given & A_KEEP) != 0, &d->now, &removed,
-	    &e) != 0) {
+	if ((was = cw_suppressed(cw_ledger_store(d->l), on, who, &e)) < 0 ||
+	    cw_ledger_forget(d->l, on, who, keep, &d->now, &removed, &e) != 0) {
 		cw_warnx("%s", e.msg);
 		return CW_EXIT_FAIL;
 	}
-	return removed_ok("forgot", removed);
+	fprintf(stderr, "%s: forgot %lu record%s; %s\n", program_invocation_short_name,
+	    removed, removed == 1 ? "" : "s",
+	    !keep ? "no opt-out is left: later carts may be reminded" :
+	    was ? "the opt-out is kept: never reminded again" :
+	    "an opt-out is made: never reminded again");
+	return CW_EXIT_OK;
 }
 
 static int
@@ -1023,7 +1133,7 @@ run_where(struct dedupe *d, const struct args *a)
 	char *where = cw_docstore_where(&d->sc);
 
 	(void)a;
-	printf("%s\n", where);
+	cw_ewrite_line(stdout, where, strlen(where));
 	free(where);
 	cw_eoutput_finish();
 	return CW_EXIT_OK;
@@ -1053,8 +1163,13 @@ run_config(struct dedupe *d, const struct args *a)
 static int
 run_import(struct dedupe *d, const struct args *a)
 {
+	int code = cw_ndjson_loop(stdin, "<stdin>", import_line, d, NULL);
+
 	(void)a;
-	return cw_ndjson_loop(stdin, "<stdin>", import_line, d, NULL);
+	if (!d->store_failed)
+		fprintf(stderr, "%s: imported %lu run-status document%s\n",
+		    program_invocation_short_name, d->imported, d->imported == 1 ? "" : "s");
+	return code;
 }
 
 /* release: what it let go of, and what it left. */
@@ -1279,7 +1394,9 @@ run_report(struct dedupe *d, const struct args *a)
 		if (cw_report_write(a->html, out.data, out.len, &e) != 0) {
 			cw_warnx("%s", e.msg);
 			failed = 1;
-		}
+		} else
+			fprintf(stderr, "%s: wrote the report to %s\n",
+			    program_invocation_short_name, a->html);
 	} else {
 		cw_report_table(&out, rows, total, period);
 		cw_ewrite_lines(stdout, out.data, out.len);
@@ -1300,8 +1417,8 @@ static const struct cmd cmds[] = {
 	    "           --import sendgrid | mandrill]", run_add},
 	{"unsuppress", A_PERSON, 0, 0, 1, "unsuppress [--email ADDR | --customer ID]",
 	    run_remove},
-	{"forget", A_PERSON | A_KEEP, A_PERSON, 0, 1,
-	    "forget --email ADDR | --customer ID [--keep-suppression]", run_forget},
+	{"forget", A_PERSON | A_KEEP | A_UNSUP, A_PERSON, 0, 1,
+	    "forget --email ADDR | --customer ID [--and-unsuppress]", run_forget},
 	{"prune", 0, 0, 0, 1, "prune", run_prune},
 	{"status", A_JSON, 0, 0, 1, "status [--json]", run_status},
 	{"where", 0, 0, 0, 0, "where | import", run_where},
@@ -1314,25 +1431,85 @@ static const struct cmd cmds[] = {
 	{NULL, 0, 0, 0, 0, NULL, NULL}
 };
 
+/* Commands whose output people read, maybe through head(1), rather than a
+ * stage: cw_output_reader_may_stop. */
+static int
+for_people(const struct cmd *c)
+{
+	return c->run == run_status || c->run == run_where || c->run == run_report ||
+	    c->run == run_config;
+}
+
+/* The options behind each A_ bit, for a usage error to name them. */
+static const struct {
+	unsigned bit;
+	const char *opts;
+} bit_opts[] = {
+	{A_PERSON, "--email or --customer"}, {A_KEEP, "--keep-suppression"},
+	{A_JSON, "--json"}, {A_COMMIT, "--commit"}, {A_DRY, "--dry-run"},
+	{A_TOKEN, "--token"}, {A_UNSUP, "--and-unsuppress"},
+	{A_REPORT, "--days, --since or --html"}, {A_IMPORT, "--import"}, {0, NULL}
+};
+
+/* What is wrong with the options and operands a gives c, in words (in buf),
+ * or NULL when they fit. */
+static const char *
+misuse(const struct cmd *c, const struct args *a, char *buf, size_t n)
+{
+	const char *name = c->run == run_filter ? "the filter" : c->name;
+	unsigned one = a->given & (A_TOKEN | A_PERSON | A_IMPORT);
+
+	if (c->operand && a->notification == NULL)
+		snprintf(buf, n, "%s: needs a notification id", name);
+	else if (a->email != NULL && a->customer != NULL)
+		snprintf(buf, n, "%s: --email or --customer, not both", name);
+	else if ((one & (one - 1)) != 0)
+		snprintf(buf, n, "%s: one of --email, --customer, --token or --import", name);
+	else if ((a->given & A_COMMIT) && (a->given & A_DRY))
+		snprintf(buf, n, "--commit or --dry-run, not both");
+	else if ((a->given & A_KEEP) && (a->given & A_UNSUP))
+		snprintf(buf, n, "%s: --keep-suppression or --and-unsuppress, not both", name);
+	else
+		*buf = '\0';
+	for (size_t i = 0; *buf == '\0' && bit_opts[i].opts != NULL; i++)
+		if (a->given & ~c->takes & bit_opts[i].bit)
+			snprintf(buf, n, "%s: not an option of %s", bit_opts[i].opts, name);
+		else if (c->needs & ~a->given & bit_opts[i].bit)
+			snprintf(buf, n, "%s: needs %s", name, bit_opts[i].opts);
+	return *buf != '\0' ? buf : NULL;
+}
+
 /* The command argv names (or the filter), if its options and operands fit it. */
 static const struct cmd *
 command(int argc, char *argv[], struct args *a)
 {
 	const char *name = optind < argc ? argv[optind++] : "filter";
 	const struct cmd *c;
+	char why[120];
+	cw_err e;
 
 	for (c = cmds; c->name != NULL && strcmp(c->name, name) != 0; c++)
 		;
-	if (c->name != NULL && c->operand && optind < argc)
-		a->notification = argv[optind++];
-	if (c->name == NULL || optind != argc || (c->operand && a->notification == NULL) ||
-	    (a->given & ~c->takes) != 0 || (a->given & c->needs) != c->needs ||
-	    (a->email != NULL && a->customer != NULL) ||
-	    /* at most one of them */
-	    ((a->given & (A_TOKEN | A_PERSON | A_IMPORT)) &
-	    ((a->given & (A_TOKEN | A_PERSON | A_IMPORT)) - 1)) != 0 ||
-	    ((a->given & A_COMMIT) && (a->given & A_DRY)))
+	if (c->name == NULL) {
+		cw_warnx("unknown command: %s", name);
 		usage(stderr, CW_EXIT_USAGE);
+	}
+	if (c->operand && optind < argc)
+		a->notification = argv[optind++];
+	if (optind < argc) {
+		cw_warnx("%s: unexpected argument: %s", c->name, argv[optind]);
+		usage(stderr, CW_EXIT_USAGE);
+	}
+	if (misuse(c, a, why, sizeof(why)) != NULL) {
+		cw_warnx("%s", why);
+		usage(stderr, CW_EXIT_USAGE);
+	}
+	/* An opt-out needs an address that could be mailed; unsuppress and forget
+	 * take any, to undo what an earlier version accepted. */
+	if (c->run == run_add && a->email != NULL &&
+	    cw_email_check(a->email, CW_EMAIL_RECIPIENT, &e) != 0)
+		cw_errx(CW_EXIT_USAGE, "--email: not an email address: \"%s\" (%s); nothing "
+		    "suppressed", a->email, e.msg);
 	return c;
 }
 
@@ -1377,10 +1554,11 @@ dedupe_free(struct dedupe *d)
 	cw_unsub_free(&d->unsub);
 }
 
-int
-main(int argc, char *argv[])
+/* Parses the options into a (getopt's optind after them), or a usage error. */
+static void
+options(int argc, char *argv[], struct args *a)
 {
-	enum { O_EMAIL = 256, O_CUSTOMER, O_KEEP, O_JSON, O_COMMIT, O_DRY, O_TOKEN };
+	enum { O_EMAIL = 256, O_CUSTOMER, O_KEEP, O_JSON, O_COMMIT, O_DRY, O_TOKEN, O_UNSUP };
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"commit", no_argument, NULL, O_COMMIT},
@@ -1389,39 +1567,50 @@ main(int argc, char *argv[])
 		{"customer", required_argument, NULL, O_CUSTOMER},
 		{"token", required_argument, NULL, O_TOKEN}, IMPORT_OPTION,
 		{"keep-suppression", no_argument, NULL, O_KEEP},
+		{"and-unsuppress", no_argument, NULL, O_UNSUP},
 		{"json", no_argument, NULL, O_JSON}, REPORT_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'v'},
 		{NULL, 0, NULL, 0}
 	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': a->config = optarg; break;
+		case O_COMMIT: a->given |= A_COMMIT; break;
+		case O_DRY: a->given |= A_DRY; break;
+		case O_EMAIL: a->email = optarg; a->given |= A_PERSON; break;
+		case O_CUSTOMER: a->customer = optarg; a->given |= A_PERSON; break;
+		case O_TOKEN: a->token = optarg; a->given |= A_TOKEN; break;
+		case O_KEEP: a->given |= A_KEEP; break;
+		case O_UNSUP: a->given |= A_UNSUP; break;
+		case O_JSON: a->given |= A_JSON; break;
+		case 'h': usage(stdout, CW_EXIT_OK); break;
+		case 'v': cw_print_version(); exit(CW_EXIT_OK);
+		default: report_option(ch, a);
+		}
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
 	struct dedupe d = {0};
 	struct args a = {0};
 	struct cw_ledger_opts lo = {0};
 	struct cw_docstore *store = NULL;
 	struct cw_tool t = {0};
 	const struct cmd *c;
-	const char *cfgpath = NULL;
-	int ch, code;
+	int code;
 	cw_err e;
 
-	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': cfgpath = optarg; break;
-		case O_COMMIT: a.given |= A_COMMIT; break;
-		case O_DRY: a.given |= A_DRY; break;
-		case O_EMAIL: a.email = optarg; a.given |= A_PERSON; break;
-		case O_CUSTOMER: a.customer = optarg; a.given |= A_PERSON; break;
-		case O_TOKEN: a.token = optarg; a.given |= A_TOKEN; break;
-		case O_KEEP: a.given |= A_KEEP; break;
-		case O_JSON: a.given |= A_JSON; break;
-		case 'h': usage(stdout, CW_EXIT_OK); break;
-		case 'v': cw_print_version(); return CW_EXIT_OK;
-		default: report_option(ch, &a);
-		}
-	}
+	options(argc, argv, &a);
 	c = command(argc, argv, &a);
+	if (for_people(c))
+		cw_output_reader_may_stop();
 	d.last = json_object();
-	if ((code = cw_tool_load(&t, cfgpath, 0, &e)) != 0 ||
+	if ((code = cw_tool_load(&t, a.config, 0, &e)) != 0 ||
 	    (code = configure(&d, &t, &a, &lo, &e)) != 0 ||
 	    (c->opens && (code = cw_tool_start(&t, &e)) != 0))
 		code = cw_tool_exit(code, &e);

@@ -42,10 +42,18 @@ struct enrich {
 	struct cw_retail_opts ro;
 };
 
+static const struct cw_help help[] = {
+	CW_HELP_CONFIG,
+	{"--batch-size N", "carts per lookup, 1 to 1000 (default Cartwatch.Enrich.BatchSize)"},
+	CW_HELP_END
+};
+
 static void
 usage(FILE *f, int code)
 {
 	fprintf(f, "usage: %s [-c FILE] [--batch-size N]\n", program_invocation_short_name);
+	if (code == CW_EXIT_OK)
+		cw_print_help(f, NULL, help);
 	exit(code);
 }
 

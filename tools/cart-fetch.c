@@ -44,11 +44,21 @@ struct held {
 	struct timespec t;
 };
 
+static const struct cw_help help[] = {
+	CW_HELP_CONFIG,
+	{"--from ISO", "start the window at this time instead (ISO 8601), for backfills"},
+	{"--to ISO", "end the window at this time instead (ISO 8601)"},
+	{"--page-size N", "carts per request, 1 to 1000 (default Cartwatch.RetailServer.PageSize)"},
+	CW_HELP_END
+};
+
 static void
 usage(FILE *f, int code)
 {
 	fprintf(f, "usage: %s [-c FILE] [--from ISO] [--to ISO] [--page-size N]\n",
 	    program_invocation_short_name);
+	if (code == CW_EXIT_OK)
+		cw_print_help(f, NULL, help);
 	exit(code);
 }
 

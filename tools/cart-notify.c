@@ -70,12 +70,24 @@ struct notify {
 	char why[600];
 };
 
+static const struct cw_help help[] = {
+	CW_HELP_CONFIG,
+	{"--provider NAME", "emarsys, sendgrid, mandrill, smtp, webhook or preview "
+	    "(default Cartwatch.Notify.Provider)"},
+	{"--dry-run", "send nothing: write previews instead (--provider preview)"},
+	{"--preview-dir DIR", "where the previews go; implies --dry-run"},
+	{"--to ADDRESS", "a test send: every email goes to ADDRESS, nothing is recorded"},
+	CW_HELP_END
+};
+
 static void
 usage(FILE *f, int code)
 {
 	fprintf(f, "usage: %s [-c FILE] [--provider NAME] [--dry-run] [--preview-dir DIR] "
 	    "[--to ADDRESS]\n",
 	    program_invocation_short_name);
+	if (code == CW_EXIT_OK)
+		cw_print_help(f, NULL, help);
 	exit(code);
 }
 

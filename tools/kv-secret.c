@@ -13,11 +13,19 @@
 #include "cw/tool/ndjson.h"
 #include "cw/tool/tool.h"
 
+static const struct cw_help help[] = {
+	CW_HELP_CONFIG,
+	{"--vault URL", "the vault to read instead of KeyVaultOptions.KeyVaultUrl"},
+	CW_HELP_END
+};
+
 static void
 usage(FILE *f, int code)
 {
 	fprintf(f, "usage: %s [-c FILE] [--vault URL] NAME...\n",
 	    program_invocation_short_name);
+	if (code == CW_EXIT_OK)
+		cw_print_help(f, NULL, help);
 	exit(code);
 }
 

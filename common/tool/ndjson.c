@@ -346,9 +346,21 @@ cw_output_init(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
+/* cw_output_reader_may_stop() was called. */
+static int reader_may_stop;
+
+void
+cw_output_reader_may_stop(void)
+{
+	signal(SIGPIPE, SIG_IGN);  /* an EPIPE to tell from other errors */
+	reader_may_stop = 1;
+}
+
 static void
 write_failed(void)
 {
+	if (reader_may_stop && errno == EPIPE)
+		exit(CW_EXIT_OK);
 	/* EPIPE and ENOSPC end the tool: nobody can read what we would write. */
 	cw_warn("write error");
 	exit(CW_EXIT_FAIL);
@@ -403,6 +415,8 @@ int
 cw_output_check(void)
 {
 	if (fflush(stdout) == EOF || ferror(stdout)) {
+		if (reader_may_stop && errno == EPIPE)
+			return 0;
 		cw_warn("write error");
 		return -1;
 	}

@@ -1,4 +1,4 @@
-/* tool.c: the parts of main() every tool shares: --version, config, messages. */
+/* tool.c: the parts of main() every tool shares: --help, --version, config, messages. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +18,32 @@ void
 cw_print_version(void)
 {
 	printf("%s (cartwatch) %s\n", program_invocation_short_name, CW_VERSION);
+}
+
+static int
+help_width(const struct cw_help *h)
+{
+	int width = 0;
+
+	for (; h != NULL && h->opt != NULL; h++)
+		if ((int)strlen(h->opt) > width)
+			width = (int)strlen(h->opt);
+	return width;
+}
+
+void
+cw_print_help(FILE *f, const struct cw_help *cmds, const struct cw_help *opts)
+{
+	int width = help_width(cmds) > help_width(opts) ? help_width(cmds) : help_width(opts);
+
+	if (cmds != NULL)
+		fprintf(f, "\ncommands:\n");
+	for (const struct cw_help *h = cmds; h != NULL && h->opt != NULL; h++)
+		fprintf(f, "  %-*s  %s\n", width, h->opt, h->text);
+	fprintf(f, "\noptions:\n");
+	for (const struct cw_help *h = opts; h->opt != NULL; h++)
+		fprintf(f, "  %-*s  %s\n", width, h->opt, h->text);
+	fprintf(f, "\nSee %s(1).\n", program_invocation_short_name);
 }
 
 struct cw_config *

@@ -107,6 +107,16 @@ void cw_rec_warn(const struct cw_rec *rec, const char *fmt, ...)
  * stdout line-buffered, so each record leaves as soon as it is written. */
 void cw_output_init(void);
 
+/*
+ * For a command whose output is for people and their pagers, not for the
+ * next stage (cart-dedupe status, report, where): a reader that stops early
+ * (status | head -1) ends the command quietly with CW_EXIT_OK, as the
+ * reader got all it wanted: the cw_ewrite functions exit so at once. Call after cw_output_init(), if that is called. A
+ * stage must not: its reader stopping is a failure of the pipeline, which
+ * the next write's EPIPE reports. Only a write error that is EPIPE is quiet.
+ */
+void cw_output_reader_may_stop(void);
+
 /* Writes obj as one compact line on out. A write error (EPIPE, ENOSPC) is
  * fatal: it reports and exits CW_EXIT_FAIL. */
 void cw_ewrite_json(FILE *out, const json_t *obj);
@@ -122,7 +132,8 @@ void cw_ewrite_lines(FILE *out, const char *s, size_t n);
 /* Writes a plain line (s plus '\n') on out, fatal on error like above. */
 void cw_ewrite_line(FILE *out, const char *s, size_t n);
 
-/* Flushes and checks stdout: 0, or -1 after reporting the write error. */
+/* Flushes and checks stdout: 0, or -1 after reporting the write error (0
+ * for the EPIPE of a reader that may stop: cw_output_reader_may_stop). */
 int cw_output_check(void);
 
 /* cw_output_check(), exiting CW_EXIT_FAIL on a write error. */

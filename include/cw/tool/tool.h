@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "cw/net/http.h"
 #include "cw/net/keyvault.h"
@@ -68,6 +69,31 @@ int cw_tool_finish(struct cw_tool *t, int code);
 
 /* Prints "TOOL (cartwatch) VERSION" on stdout, for --version. */
 void cw_print_version(void);
+
+/* One line of a tool's --help: an option as it is written ("-c, --config
+ * FILE") and what it does, in one short line. */
+struct cw_help {
+	const char *opt;
+	const char *text;
+};
+
+/*
+ * The part of --help after the synopsis, on f: "commands:" and each of cmds
+ * (NULL: the tool has none), "options:" and each of opts, a line each, the
+ * texts in one column (each table ends with an entry whose opt is NULL); then
+ * "See TOOL(1)." naming the manual that says the rest.
+ */
+void cw_print_help(FILE *f, const struct cw_help *cmds, const struct cw_help *opts);
+
+/* The lines every tool's table has: -c first, --help and --version last
+ * (CW_HELP_END ends the table). */
+#define CW_HELP_CONFIG \
+	{"-c, --config FILE", "the configuration file (default: $CARTWATCH_CONFIG, " \
+	    "else ./appsettings.json)"}
+#define CW_HELP_END \
+	{"-h, --help", "print this help and exit"}, \
+	{"--version", "print the version and exit"}, \
+	{NULL, NULL}
 
 /*
  * cw_tool_load for programs that want no more than the configuration (test
