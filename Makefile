@@ -107,7 +107,7 @@ unit: $(UNIT_BIN) $(DRIVER_BIN)
 # The suite first installs what a fresh machine lacks, then builds with the
 # toolchain it found (a second make, so pkg-config runs after the install).
 check:
-	scripts/install-deps
+	scripts/install-deps --test
 	$(MAKE) check-run
 
 check-run: check-layers check-functions all unit
@@ -127,6 +127,7 @@ check-functions:
 bench: all
 	scripts/bench
 
+# No --test: the demo starts no Cosmos DB server, so it runs no npm.
 demo:
 	scripts/install-deps
 	$(MAKE) all

@@ -432,7 +432,6 @@ for i in "${!configs[@]}"; do
 		summaries+=("$dir/summary.json")
 		jq -r --arg p "$prog" '"\($p): \(.config): fetched \(.fetched), passed \(.passed), enriched \(.enriched), sent \(.sent), failed \(.failed), skipped \(.skipped) in \(.durationSeconds * 10 | round / 10) s\(if .dryRun then " (dry run)" else "" end)"' \
 			"$dir/summary.json" >&2
-		[ ! -d "$dir/preview" ] || echo "$prog: previews in $dir/preview" >&2
 	fi
 	if [ "$rc" -eq 2 ] || { [ "$rc" -eq 1 ] && [ "$status" -eq 0 ]; }; then status=$rc; fi
 done

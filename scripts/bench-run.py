@@ -170,7 +170,7 @@ SAMPLE_PAGE = 100
 # carts, then per cart it keeps its customer, its products and one provider
 # call. (The issue's own figures fit this: 489 carts at 20 ms, about 30 s.)
 SAMPLE_PER_CART = 3
-# Stop on purchase's question (DESIGN.md 8.4), one per registered customer's
+# Stop on purchase's question (doc/DESIGN.md 8.4), one per registered customer's
 # reminder: counted apart from the cart search, look-ups and provider calls.
 ORDERS = "retail Customers/GetOrderHistory"
 

@@ -324,10 +324,20 @@ def make_carts(rng, now, channel, customers, products):
 
 # ------------------------------------------------------------------ output --
 
+# One encoder for every string: json.dumps(ensure_ascii=False) makes a new
+# one per call.
+_text = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def encode(value, indent=0, step=2):
     """JSON text, UTF-8, keeping the text of Decimal numbers (19.90 stays 19.90).
-    Arrays of scalars and small objects are kept on one line."""
-    pad = " " * (indent + step)
+    Arrays of scalars and small objects are kept on one line.
+
+    One pass: each item is encoded once, at its own indent, and a container
+    is kept on one line only when every item is. An item too long for one
+    line at its indent makes its container too long as well (the brackets
+    and the key are at least the step), so this gives what encoding every
+    container both ways would, without the work doubling at each level."""
     if value is None:
         return "null"
     if value is True:
@@ -336,29 +346,28 @@ def encode(value, indent=0, step=2):
         return "false"
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, str):
+        return _text(value)
     if isinstance(value, (int, float)):
         return json.dumps(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, dict):
         if not value:
             return "{}"
-        flat = "{" + ", ".join(json.dumps(k, ensure_ascii=False) + ": " + encode(v)
-                               for k, v in value.items()) + "}"
-        if len(flat) + indent <= 100 and "\n" not in flat:
-            return flat
-        return "{\n" + ",\n".join(pad + json.dumps(k, ensure_ascii=False) + ": "
-                                  + encode(v, indent + step) for k, v in value.items()) \
-            + "\n" + " " * indent + "}"
-    if isinstance(value, (list, tuple)):
+        items = [_text(k) + ": " + encode(v, indent + step, step) for k, v in value.items()]
+        open_, close = "{", "}"
+    elif isinstance(value, (list, tuple)):
         if not value:
             return "[]"
-        flat = "[" + ", ".join(encode(v) for v in value) + "]"
-        if len(flat) + indent <= 100 and "\n" not in flat:
+        items = [encode(v, indent + step, step) for v in value]
+        open_, close = "[", "]"
+    else:
+        raise TypeError("cannot encode %r" % type(value).__name__)
+    if not any("\n" in i for i in items):
+        flat = open_ + ", ".join(items) + close
+        if len(flat) + indent <= 100:
             return flat
-        return "[\n" + ",\n".join(pad + encode(v, indent + step) for v in value) \
-            + "\n" + " " * indent + "]"
-    raise TypeError("cannot encode %r" % type(value).__name__)
+    pad = " " * (indent + step)
+    return open_ + "\n" + ",\n".join(pad + i for i in items) + "\n" + " " * indent + close
 
 
 def main():

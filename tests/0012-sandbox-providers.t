@@ -82,10 +82,10 @@ sandbox_start
 # ------------------------------------------------------------------- WSSE --
 want=YWQyNWE5Y2JkOTY2ZTU1ODg2M2QzNzVhNDZlZGQwZjg5YjZlZTk4Yw==
 is "$(digest d36e316282959a9ed4c89851497a717f 2014-03-20T12:51:45Z customersecret)" "$want" \
-	"wsse: the test's digest gives DESIGN.md's vector"
+	"wsse: the test's digest gives doc/DESIGN.md's vector"
 is "$(cd "$top/tests/sandbox" && python3 -B -c 'import svc_emarsys
 print(svc_emarsys.wsse_digest("d36e316282959a9ed4c89851497a717f", "2014-03-20T12:51:45Z", "customersecret"))')" \
-	"$want" "wsse: the sandbox's digest gives DESIGN.md's vector"
+	"$want" "wsse: the sandbox's digest gives doc/DESIGN.md's vector"
 
 body '{"key_id":"3","contacts":[{"external_id":"ann@example.com","trigger_id":"n-1","data":{"firstName":"Ann","total":19.90}},{"external_id":"nobody@example.com","trigger_id":"n-2","data":{}}]}'
 em "$T/req.json"

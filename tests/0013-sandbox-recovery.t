@@ -1,5 +1,5 @@
 #!/bin/sh
-# The sandbox's calls for recovery and credential checks (DESIGN.md 8, items 4,
+# The sandbox's calls for recovery and credential checks (doc/DESIGN.md 8, items 4,
 # 7 and 9): Retail Server's Customers('{AccountNumber}')/GetOrderHistory,
 # SendGrid's suppression lists and scopes, Mandrill's rejects/list and ping2,
 # Emarsys's settings. They check what the real services check (token,

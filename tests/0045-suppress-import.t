@@ -1,5 +1,5 @@
 #!/bin/sh
-# cart-dedupe suppress --import (DESIGN.md 8.7): the SendGrid and Mandrill
+# cart-dedupe suppress --import (doc/DESIGN.md 8.7): the SendGrid and Mandrill
 # suppression lists, seeded in the sandbox, end up in our suppression list,
 # exactly their addresses: every SendGrid list paged past 500 entries, the
 # Mandrill rejections in force (an expired one is not), an invalid address

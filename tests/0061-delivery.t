@@ -1,6 +1,6 @@
 #!/bin/sh
 # Delivery under faults, none twice and none lost unless the result says
-# "uncertain" (DESIGN.md 8.1): SendGrid, Mandrill, webhook and Emarsys with the
+# "uncertain" (doc/DESIGN.md 8.1): SendGrid, Mandrill, webhook and Emarsys with the
 # answer lost after the service took the send, refusals that ask for a retry,
 # a server wait past the limit; then plain http kept away from proxies and
 # URL passwords kept out of messages.

@@ -134,7 +134,7 @@ expect_exit 0 "a preview in a directory that is not there yet" \
 is "$(stat -c %a "$T/pv" "$T/pv/a" "$T/pv/a/b" | tr '\n' ' ')" "700 700 700 " \
 	"every directory it makes is 0700"
 is "$(cd "$T/pv/a/b" && stat -c '%n %a' ./* | tr '\n' ' ')" \
-	"./$id.eml 600 ./$id.html 600 ./$id.txt 600 " "every file is 0600"
+	"./$id.eml 600 ./$id.html 600 ./$id.txt 600 ./index.html 600 " "every file is 0600"
 
 # One an older cartwatch made (0755, files 0644) is made private; a link
 # where a file goes is replaced, not written through.

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Unsubscribe (DESIGN.md 8.6): every notification gets its signed link, made
+# Unsubscribe (doc/DESIGN.md 8.6): every notification gets its signed link, made
 # as Python's hmac and base64 make it here; SMTP carries List-Unsubscribe and
 # the one-click header, the templates the link, the providers unsubscribeUrl;
 # cart-dedupe suppress --token suppresses the address a good token names, so

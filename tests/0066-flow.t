@@ -127,7 +127,7 @@ ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
 	<"$T/three.ndjson"
 is "$(jq -r '[.status, (.providerMessageId | type)] | join(" ")' "$T/stdout" | sort -u)" "skipped string" \
 	"three previews (skipped: sent nowhere), each naming its file"
-is "$(find "$T/preview" -type f | wc -l | tr -d ' ')" 9 "their 9 files, no temporary one left"
+is "$(find "$T/preview" -type f | wc -l | tr -d ' ')" 10 "their 9 files and the index, no temporary one left"
 is "$(stat -c %a "$T/preview"/* | sort -u)" 600 "each 0600"
 is "$(stat -c %a "$T/preview")" 700 "in a 0700 directory"
 is "$(grep -c 'sync' "$T/strace" || :)" 0 "no fsync: a preview is not owed to anyone"

@@ -242,7 +242,7 @@ JSON
 }
 
 # cosmos_start: starts cosmosdb-server (a third-party server speaking Cosmos
-# DB's REST API, DESIGN.md section 5) on a free loopback port, and sets COSMOS
+# DB's REST API, doc/DESIGN.md section 5) on a free loopback port, and sets COSMOS
 # to its URL and COSMOS_KEY to the emulator's well-known key (the server checks
 # no signature; the unit test checks ours). The server picks its own port (0)
 # and says which: no window in which another process can take it.

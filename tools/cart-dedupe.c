@@ -834,7 +834,7 @@ token_arg(const char *arg, int *code, cw_err *e)
 
 /*
  * suppress --token: the address a token signed with the vault's key names
- * (DESIGN.md 8.6) is suppressed. A token refused for what it is (altered,
+ * (doc/DESIGN.md 8.6) is suppressed. A token refused for what it is (altered,
  * forged, malformed) exits CW_EXIT_USAGE with nothing suppressed: asking
  * again will not help; a vault or store that failed exits CW_EXIT_FAIL.
  */
@@ -1253,7 +1253,7 @@ run_resend(struct dedupe *d, const struct args *a)
 }
 
 /*
- * report: the recovery report (DESIGN.md section 8 item 8). Its options, in
+ * report: the recovery report (doc/DESIGN.md section 8 item 8). Its options, in
  * the bits above those of the other commands'.
  */
 enum { A_REPORT = 0x100, A_IMPORT = 0x200 };

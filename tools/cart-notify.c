@@ -67,6 +67,7 @@ struct notify {
 	int ahead;         /* the store reads ahead: opt-outs checked per batch */
 	int stopped;       /* the provider cannot go on: fail the rest */
 	int failed;        /* a whole request failed: exit 1 at the end */
+	size_t previewed;  /* a dry run's emails written */
 	char why[600];
 };
 
@@ -291,9 +292,13 @@ send_from(struct notify *nt, size_t lo)
 			nt->stopped = 1;
 		}
 	}
-	for (j = 0; j < k; j++)
+	for (j = 0; j < k; j++) {
 		nt->q[at[j]].result = res[j] != NULL ? res[j] :
 		    cw_result(recs[j], "failed", nt->p->name, NULL, nt->why);
+		if (nt->p->dry && res[j] != NULL &&
+		    strcmp(cw_json_istr(res[j], "status"), "skipped") == 0)
+			nt->previewed++;
+	}
 	free(recs);
 	free(res);
 	free(at);
@@ -416,7 +421,7 @@ opted_out(struct notify *nt, const json_t *rec)
 }
 
 /*
- * Gives rec its signed unsubscribe link (DESIGN.md 8.6), or takes away one it
+ * Gives rec its signed unsubscribe link (doc/DESIGN.md 8.6), or takes away one it
  * came with, in any case of the name: only a link signed here may become a
  * List-Unsubscribe header or reach a provider's template. 0, or -1 with e.
  */
@@ -489,6 +494,16 @@ notify(const struct cw_rec *rec, void *ctx)
 	}
 	push(nt, json_incref(rec->json), NULL);
 	return nt->sendable >= window(nt) ? flush(nt) : CW_REC_OK;
+}
+
+/* Where a dry run's emails went, said last: with cartwatch-run, where no
+ * --preview-dir names the directory, this is how the user learns it. */
+static void
+say_previews(const struct notify *nt)
+{
+	if (nt->p->dry && nt->p->dir != NULL && nt->previewed > 0)
+		cw_warnx("dry run: %zu email%s previewed in %s; the list: %s/index.html",
+		    nt->previewed, nt->previewed == 1 ? "" : "s", nt->p->dir, nt->p->dir);
 }
 
 /*
@@ -648,6 +663,7 @@ main(int argc, char *argv[])
 		code = cw_ndjson_loop_flush(stdin, "<stdin>", notify, &nt, &lo, NULL);
 		if (nt.stopped || nt.failed)
 			code = CW_EXIT_FAIL;
+		say_previews(&nt);
 	}
 	notify_free(&nt);
 	return cw_tool_finish(&t, code);

@@ -217,7 +217,7 @@ const struct cw_key cw_keys[] = {
 	STR("Cartwatch.Email.LogoUrl", NULL,
 	    "the shop's logo, an http or https image URL, shown above the name"),
 
-	/* Unsubscribe links (DESIGN.md 8.6). */
+	/* Unsubscribe links (doc/DESIGN.md 8.6). */
 	STR("Cartwatch.Unsubscribe.Url", NULL,
 	    "the unsubscribe page, https, {token} where the token goes; none: no link"),
 	STR("Cartwatch.Unsubscribe.KeySecretName", "UnsubscribeKey",

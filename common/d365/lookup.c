@@ -80,7 +80,7 @@ uncached(json_t *cache, size_t max, const json_t *ids)
 	return missing;
 }
 
-/* What the notification uses of a Customer (DESIGN.md 3.3): a Retail Server
+/* What the notification uses of a Customer (doc/DESIGN.md 3.3): a Retail Server
  * Customer has dozens of fields more, which a run-long cache need not hold. */
 static json_t *
 customer_kept(const json_t *c)

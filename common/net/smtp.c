@@ -329,7 +329,7 @@ fatal_curl(CURLcode rc)
 /*
  * The one retry decision for SMTP, after a try that ended with rc, the
  * server's last reply code and sent bytes of the n-byte message on the wire.
- * DESIGN.md 8.1: an SMTP send is not idempotent, so a message is tried again
+ * doc/DESIGN.md 8.1: an SMTP send is not idempotent, so a message is tried again
  * only when it provably had no effect. A server can take a message only
  * once it has the final "." after the whole body, and libcurl sends that
  * only after every byte of it: while fewer than n bytes went out

@@ -1,4 +1,4 @@
-/* unsubscribe.c: the signed unsubscribe token (DESIGN.md 8.6), the link made from it, its key. */
+/* unsubscribe.c: the signed unsubscribe token (doc/DESIGN.md 8.6), the link made from it, its key. */
 #include <stdlib.h>
 #include <string.h>
 

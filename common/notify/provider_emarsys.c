@@ -16,7 +16,7 @@
 #include "cw/notify/wsse.h"
 
 #define MAX_CONTACTS 1000
-#define MAX_BODY 1000000   /* "1 MB" is taken as 1,000,000 bytes (DESIGN.md 7.11) */
+#define MAX_BODY 1000000   /* "1 MB" is taken as 1,000,000 bytes (doc/DESIGN.md 7.11) */
 
 struct emarsys {
 	struct cw_api api;        /* the API secret, ApiSecretKeyVaultSecretName */

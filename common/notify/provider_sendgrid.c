@@ -26,7 +26,7 @@ clean(char *dst, size_t n, const char *s)
 
 /*
  * 1 if a 400 refuses the request for the personalizations' content alone
- * (DESIGN.md 8.2): every error names no field or one under
+ * (doc/DESIGN.md 8.2): every error names no field or one under
  * "personalizations". Each personalizations.N named gets its failed result
  * in res[N]; the driver splits the rest. A 400 naming from, template_id or
  * anything else is the configuration's: 0, and the batch fails as a whole.

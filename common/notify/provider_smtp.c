@@ -160,7 +160,7 @@ judge(const struct crew *c, const struct mjob *j, json_t *rec, json_t **res, int
 		*res = cw_result(rec, "sent", "smtp", mid, NULL);
 	} else if (j->sr.status == CW_SMTP_UNCERTAIN) {
 		/* The server may have it: the ledger must not send it again by
-		 * itself (DESIGN.md 8.1). */
+		 * itself (doc/DESIGN.md 8.1). */
 		*res = cw_result_uncertain(rec, "smtp", j->me.msg);
 	} else {
 		*res = cw_result(rec, "failed", "smtp", NULL, j->me.msg);

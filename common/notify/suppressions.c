@@ -1,4 +1,4 @@
-/* suppressions.c: the suppression lists of SendGrid and Mandrill, read for import (DESIGN.md 8.7). */
+/* suppressions.c: the suppression lists of SendGrid and Mandrill, read for import (doc/DESIGN.md 8.7). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -17,7 +17,7 @@
 #define CAS_ROUNDS 3
 #define DAY_S 86400L
 
-/* The skip reasons every row names, even at 0 (DESIGN.md section 8 item 8). */
+/* The skip reasons every row names, even at 0 (doc/DESIGN.md section 8 item 8). */
 static const char *const reasons[] = {
 	"purchased", "frequency-cap", "quiet-hours", "suppressed", "late", NULL
 };

@@ -53,7 +53,7 @@ one(const struct cw_rec *rec, void *p)
 	cw_err e;
 
 	if (c->preview) {
-		if (cw_preview_write(&c->po, c->r, rec->json, time(NULL), &path, &e) == 0) {
+		if (cw_preview_write(&c->po, c->r, rec->json, time(NULL), NULL, &path, &e) == 0) {
 			json_object_set_new(out, "status", json_string("previewed"));
 			json_object_set_new(out, "path", json_string(path));
 		} else {

@@ -262,7 +262,7 @@ test_rfc1123(void **state)
 	time_t t;
 
 	(void)state;
-	/* The Cosmos DB vector's date (DESIGN.md section 4). */
+	/* The Cosmos DB vector's date (doc/DESIGN.md section 4). */
 	assert_ptr_equal(cw_rfc1123_format(783677551, buf), buf);
 	assert_string_equal(buf, "Tue, 01 Nov 1994 08:12:31 GMT");
 	t = 0;

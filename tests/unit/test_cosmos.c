@@ -1,4 +1,4 @@
-/* test_cosmos.c: the Cosmos DB master-key signature against DESIGN.md's vector. */
+/* test_cosmos.c: the Cosmos DB master-key signature against doc/DESIGN.md's vector. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

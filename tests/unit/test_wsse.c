@@ -1,4 +1,4 @@
-/* test_wsse.c: the Emarsys X-WSSE digest against DESIGN.md's vector, and the header it goes in. */
+/* test_wsse.c: the Emarsys X-WSSE digest against doc/DESIGN.md's vector, and the header it goes in. */
 #include <regex.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -13,7 +13,7 @@
 #define CW_RFC5322_MAX 32
 
 /*
- * The business "now" (DESIGN.md section 7.2): $CARTWATCH_NOW (ISO 8601) when
+ * The business "now" (doc/DESIGN.md section 7.2): $CARTWATCH_NOW (ISO 8601) when
  * set, else the real clock. It moves the window, leases, schedules and retention,
  * never what goes on the wire. Returns 0, or -1 with e naming CARTWATCH_NOW when
  * it does not parse.

@@ -1,4 +1,4 @@
-/* config.h: the sample's appsettings.json, read as .NET reads it (DESIGN.md section 2). */
+/* config.h: the sample's appsettings.json, read as .NET reads it (doc/DESIGN.md section 2). */
 #ifndef CW_CONFIG_H
 #define CW_CONFIG_H
 

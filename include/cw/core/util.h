@@ -5,7 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-/* The one exit-code vocabulary of every tool (DESIGN.md section 7.6). */
+/* The one exit-code vocabulary of every tool (doc/DESIGN.md section 7.6). */
 enum {
 	CW_EXIT_OK = 0,    /* every record got its outcome */
 	CW_EXIT_FAIL = 1,  /* some work failed: service down, bad lines, write error */

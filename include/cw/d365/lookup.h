@@ -10,7 +10,7 @@ struct cw_retail;
 struct cw_lookup;  /* opaque: owns the product cache */
 
 /* Ids per request at most: Retail Server's documented maximum page size
- * (DESIGN.md 8.3), which caps $top and so what one request can return. */
+ * (doc/DESIGN.md 8.3), which caps $top and so what one request can return. */
 #define CW_LOOKUP_BATCH_MAX 1000
 
 /* r is borrowed. batch: ids per request (0: CW_LOOKUP_BATCH_MAX); cache_max,

@@ -11,7 +11,7 @@ struct cw_retail;
 
 /*
  * One customer's question: which orders were made at or after since.
- * DESIGN.md section 8 item 4: POST Customers('{account}')/GetOrderHistory
+ * doc/DESIGN.md section 8 item 4: POST Customers('{account}')/GetOrderHistory
  * with $top and $skip, newest first, no date filter: pages are read until one
  * is short or reaches back before since.
  */

@@ -34,7 +34,7 @@ json_t *cw_notify_image(const struct cw_notify_opts *o, const json_t *product);
 char *cw_notify_return_url(const struct cw_notify_opts *o, const char *cart_id);
 
 /*
- * The notification record (DESIGN.md section 3) for a checked cart. customer
+ * The notification record (doc/DESIGN.md section 3) for a checked cart. customer
  * is the Retail Server Customer, or NULL for a guest cart. Products come from
  * l's cache. Returns a new object, or NULL with the reason the cart is skipped
  * in e (not a cart, no email, no line with a known product).

@@ -138,7 +138,7 @@ struct cw_render *cw_render_new(const struct cw_render_opts *o, cw_err *e);
 void cw_render_free(struct cw_render *r);
 
 /*
- * Renders a notification record (DESIGN.md section 3) into m, which the caller
+ * Renders a notification record (doc/DESIGN.md section 3) into m, which the caller
  * frees with cw_email_free(), in the templates of the record's language (see
  * cw_render_new()). The templates see the record as it is, except that:
  *  - in orderDetails[].productImage viewport images with an empty url are

@@ -33,7 +33,7 @@ struct cw_http *cw_http_new(const struct cw_http_opts *o);
 void cw_http_free(struct cw_http *h);
 
 /*
- * When a request may be tried again (DESIGN.md 8.1). What a repeat of it
+ * When a request may be tried again (doc/DESIGN.md 8.1). What a repeat of it
  * would do decides, not what the fault was.
  */
 enum cw_retry {

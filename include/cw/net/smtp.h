@@ -60,7 +60,7 @@ struct cw_smtp *cw_smtp_new(const struct cw_smtp_opts *o, const char *password,
 void cw_smtp_free(struct cw_smtp *s);
 
 /*
- * What became of a message. An SMTP send is not idempotent (DESIGN.md 8.1):
+ * What became of a message. An SMTP send is not idempotent (doc/DESIGN.md 8.1):
  * every message is sent as http.h's CW_RETRY_UNSENT requests are, tried
  * again only when it provably did not take effect; UNCERTAIN is what
  * cw_http_resp's "uncertain" is there.

@@ -1,4 +1,4 @@
-/* unsubscribe.h: the signed unsubscribe token (DESIGN.md 8.6), the link made from it, its key. */
+/* unsubscribe.h: the signed unsubscribe token (doc/DESIGN.md 8.6), the link made from it, its key. */
 #ifndef CW_UNSUBSCRIBE_H
 #define CW_UNSUBSCRIBE_H
 

@@ -32,6 +32,9 @@ struct cw_provider {
 	/* 1: nothing leaves the machine (a dry run): no secret to read, and
 	 * no delivery to claim in the ledger. */
 	int dry;
+	/* A provider that writes files (the preview): their directory, for
+	 * the tool to name at the end; NULL for the others. The provider's. */
+	const char *dir;
 	/* Warnings of the sends so far (a template's missing field), one line
 	 * each, for the caller to take (cw_buf_detach) and print: the library
 	 * never prints. cw_provider_close() frees what is left. */

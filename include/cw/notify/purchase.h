@@ -16,7 +16,7 @@ struct cw_retail;
  * one that is not canceled exists; a failed result when the question could
  * not be answered (nothing is sent unasked; the next run asks again); and
  * stays NULL otherwise, guests included: an application token cannot read a
- * guest's orders (DESIGN.md section 8 item 4). recs are borrowed; the caller
+ * guest's orders (doc/DESIGN.md section 8 item 4). recs are borrowed; the caller
  * owns what lands in out. Returns how many questions failed.
  */
 size_t cw_purchase_check(struct cw_retail *rs, json_t *const *recs, size_t n,

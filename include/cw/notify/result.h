@@ -6,7 +6,7 @@
 #include "cw/core/util.h"
 
 /*
- * A result record (DESIGN.md section 3) for notification rec: its
+ * A result record (doc/DESIGN.md section 3) for notification rec: its
  * notificationId, cartId, customerId, modifiedDateTime, step, email and
  * channelId, then status ("sent", "failed", "skipped"), provider,
  * providerMessageId (when not NULL) and error (when not NULL). New reference.
@@ -16,7 +16,7 @@ json_t *cw_result(const json_t *rec, const char *status, const char *provider,
 
 /*
  * A skipped result: nothing was sent, and the ledger makes that final for
- * the notification. reason is one of DESIGN.md section 8 item 8's
+ * the notification. reason is one of doc/DESIGN.md section 8 item 8's
  * ("purchased", "frequency-cap", "quiet-hours", "suppressed", "late"), why
  * the words a person reads (the result's "error"). New reference.
  */

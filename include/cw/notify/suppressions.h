@@ -1,4 +1,4 @@
-/* suppressions.h: the suppression lists of SendGrid and Mandrill, read for import (DESIGN.md 8.7). */
+/* suppressions.h: the suppression lists of SendGrid and Mandrill, read for import (doc/DESIGN.md 8.7). */
 #ifndef CW_SUPPRESSIONS_H
 #define CW_SUPPRESSIONS_H
 

@@ -1,4 +1,4 @@
-/* wsse.h: the Emarsys X-WSSE UsernameToken (DESIGN.md section 4). */
+/* wsse.h: the Emarsys X-WSSE UsernameToken (doc/DESIGN.md section 4). */
 #ifndef CW_WSSE_H
 #define CW_WSSE_H
 

@@ -135,7 +135,7 @@ int cw_ledger_defer(struct cw_ledger *l, const json_t *cart,
     const struct timespec *modified, const struct timespec *now, cw_err *e);
 
 /*
- * Records one result record (DESIGN.md section 3): sent, failed (the claim is
+ * Records one result record (doc/DESIGN.md section 3): sent, failed (the claim is
  * released; after max_attempts the key is given up and *gave_up set), or
  * skipped. A failed result marked "uncertain": true (the send may have taken
  * effect) makes the key "uncertain", final like sent, unless resend_uncertain:

@@ -23,13 +23,13 @@ int cw_recovery_read(struct cw_docstore *s, const char *oun, const struct timesp
  * How many registered customers have a sent reminder among entries whose
  * attribution is not settled yet: no "recovery" found, and not checked
  * through its whole window (sent time + days). Guests never count: their
- * orders cannot be read with an application token (DESIGN.md section 8
+ * orders cannot be read with an application token (doc/DESIGN.md section 8
  * item 4), so they are never recovered.
  */
 size_t cw_recovery_unsettled(const json_t *entries, long days);
 
 /*
- * Attribution (DESIGN.md section 8 item 4): asks Retail Server (r) for the
+ * Attribution (doc/DESIGN.md section 8 item 4): asks Retail Server (r) for the
  * orders of those customers, max_in_flight requests at once, and gives each
  * unsettled sent reminder the first order that is not canceled made within
  * [sent time, sent time + days]: "recovery": {"orderId", "created",
@@ -46,7 +46,7 @@ long cw_recovery_attribute(struct cw_docstore *s, struct cw_retail *r, json_t *e
     long days, int max_in_flight, const struct timespec *now, size_t *asked, cw_err *e);
 
 /*
- * The figures of DESIGN.md section 8 item 8, one object per UTC day and
+ * The figures of doc/DESIGN.md section 8 item 8, one object per UTC day and
  * step that has any, by day then step: {"day": "YYYY-MM-DD", "step": n,
  * "sent", "recovered", "rate" (recovered / sent, 0 with nothing sent),
  * "revenue": {currency: exact decimal text, at least two decimals},
