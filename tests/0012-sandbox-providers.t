@@ -479,7 +479,7 @@ is "$(jq -r .signature_ok "$T/log.wh" | tr '\n' ,)" "true,false,false,false,true
 	"log: signature_ok per webhook request"
 
 # ------------------------------------------------------ read-only checks --
-# The calls cart-notify --check makes (DESIGN.md 8.9), in the shapes the
+# The calls cart-notify --check makes (doc/DESIGN.md 8.9), in the shapes the
 # services document: Emarsys's account settings under the same WSSE rules as
 # a trigger, SendGrid's scopes of the key (any key may read its own),
 # Mandrill's ping2.

@@ -1,7 +1,7 @@
 #!/bin/sh
 # --check-config and --check on every stage, and cartwatch-run --check: the
 # configuration read as a run reads it, then each service asked read-only
-# (DESIGN.md section 8 item 9), every problem named, nothing claimed, sent,
+# (doc/DESIGN.md section 8 item 9), every problem named, nothing claimed, sent,
 # made or written on stdout.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -312,7 +312,7 @@ em_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 }
 
 /* GET {api base}settings with X-WSSE, the api base being ApiUrl up to
- * "/api/v2/" (DESIGN.md 8.9): the account's name when Emarsys takes the
+ * "/api/v2/" (doc/DESIGN.md 8.9): the account's name when Emarsys takes the
  * user and secret. */
 static void
 settings_check(struct emarsys *m, struct cw_check *k)

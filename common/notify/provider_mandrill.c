@@ -123,7 +123,7 @@ md_send(struct cw_provider *p, json_t *const *recs, size_t n, json_t **res, cw_e
 	return why[0] == '\0' ? 0 : (cw_seterr(e, "%s", why), 1);
 }
 
-/* users/ping2 answers {"PING":"PONG!"} to a good key (DESIGN.md 8.9). */
+/* users/ping2 answers {"PING":"PONG!"} to a good key (doc/DESIGN.md 8.9). */
 static void
 md_check(struct cw_provider *p, struct cw_check *k)
 {

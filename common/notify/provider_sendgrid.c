@@ -150,7 +150,7 @@ has_scope(const json_t *scopes, const char *name)
 }
 
 /* GET /v3/scopes: any key may read its own scopes, and a key that may send
- * holds mail.send (DESIGN.md 8.9). */
+ * holds mail.send (doc/DESIGN.md 8.9). */
 static void
 sg_check(struct cw_provider *p, struct cw_check *k)
 {

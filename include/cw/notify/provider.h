@@ -62,7 +62,7 @@ struct cw_provider {
 	void (*close)(struct cw_provider *p);
 	/*
 	 * --check, after a successful open(): asks the service, read-only,
-	 * whether it takes the credentials (DESIGN.md 8.9: Emarsys's settings,
+	 * whether it takes the credentials (doc/DESIGN.md 8.9: Emarsys's settings,
 	 * SendGrid's scopes, Mandrill's ping2, SMTP up to AUTH and a NOOP),
 	 * sending and changing nothing, and adds what it found to k
 	 * (cw/core/check.h): "ok: ...", "problem: ...", or "not checked: ..."

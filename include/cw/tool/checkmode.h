@@ -16,7 +16,7 @@
  *   --check-config  nothing more: no network call, no store opened or made,
  *                   nothing claimed, sent or written on stdout; silent when
  *                   all is well.
- *   --check         the stage's read-only calls (DESIGN.md 8.9), one line
+ *   --check         the stage's read-only calls (doc/DESIGN.md 8.9), one line
  *                   each on stderr, going on after a problem; still nothing
  *                   claimed, sent, made or written on stdout.
  */
