@@ -111,6 +111,8 @@ sandbox_clear
 expect_exit 0 "$kind: the report again" cart-dedupe -c "$cfg" report --days 7 --json
 same "$T/stdout" "$T/report.ndjson" "$kind: the same figures, from the store"
 is "$(history_asks)" "004019 " "$kind: only the customer whose window is open is asked again"
+has "$T/stderr" "^cart-dedupe: asked Retail Server for 1 customer's orders$" \
+	"$kind: one customer, in the singular"
 curl -sf -X POST --data '{"oun":"128","orders":[{"CustomerId":"004019","Id":"G-1","CreatedDateTime":"2026-11-26T09:00:00Z","TotalAmount":12.340}]}' \
 	"$SANDBOX/_sandbox/retail/orders" >/dev/null
 expect_exit 0 "$kind: after G-1" cart-dedupe -c "$cfg" report --days 7 --json

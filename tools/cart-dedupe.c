@@ -1352,8 +1352,8 @@ attribute(struct dedupe *d, json_t *entries, int *failed)
 			cw_vault_close(vault);
 		free(url);
 	}
-	fprintf(stderr, "%s: asked Retail Server for %zu customers' orders\n",
-	    program_invocation_short_name, asked);
+	cw_warnx("asked Retail Server for %zu customer%s orders", asked,
+	    asked == 1 ? "'s" : "s'");
 	if (r < 0) {
 		cw_warnx("%s", e.msg);
 		return CW_EXIT_FAIL;
