@@ -1192,9 +1192,15 @@ cw_ledger_commit(struct cw_ledger *l, const json_t *result, const struct timespe
 	return cw_seterr(e, "result %s: the entry kept changing under us", key);
 }
 
-int
-cw_ledger_sending(struct cw_ledger *l, const char *key, const struct timespec *now,
-    cw_err *e)
+/*
+ * The entry at key, when wanted(l, cur, now) holds, written back changed by
+ * change(doc) under compare-and-swap, read again after a lost race: 1
+ * written, 0 no entry or not wanted, -1 or CW_LEDGER_CORRUPT with e.
+ */
+static int
+update_entry(struct cw_ledger *l, const char *key, const struct timespec *now,
+    int (*wanted)(const struct cw_ledger *, const json_t *, const struct timespec *),
+    void (*change)(json_t *), cw_err *e)
 {
 	json_t *cur, *doc;
 	char *etag;
@@ -1205,9 +1211,9 @@ cw_ledger_sending(struct cw_ledger *l, const char *key, const struct timespec *n
 	for (int round = 0; round < CAS_ROUNDS; round++) {
 		if ((r = l->s->read(l->s, l->o->oun, key, &cur, &etag, e)) <= 0)
 			return r == CW_DOC_CORRUPT ? CW_LEDGER_CORRUPT : r;
-		if ((r = check_entry(key, cur, e)) == 0 && is_state(cur, "claimed")) {
+		if ((r = check_entry(key, cur, e)) == 0 && wanted(l, cur, now)) {
 			doc = json_deep_copy(cur);
-			json_object_set_new(doc, "state", json_string("sending"));
+			change(doc);
 			touch(doc, now);
 			r = l->s->replace(l->s, l->o->oun, key, doc, etag, e);
 			json_decref(doc);
@@ -1221,34 +1227,44 @@ cw_ledger_sending(struct cw_ledger *l, const char *key, const struct timespec *n
 	return cw_seterr(e, "notification %s: the entry kept changing under us", key);
 }
 
+static int
+still_claimed(const struct cw_ledger *l, const json_t *cur, const struct timespec *now)
+{
+	(void)l;
+	(void)now;
+	return is_state(cur, "claimed");
+}
+
+static void
+to_sending(json_t *doc)
+{
+	json_object_set_new(doc, "state", json_string("sending"));
+}
+
+int
+cw_ledger_sending(struct cw_ledger *l, const char *key, const struct timespec *now,
+    cw_err *e)
+{
+	return update_entry(l, key, now, still_claimed, to_sending, e);
+}
+
+static int
+claimed_by_this_run(const struct cw_ledger *l, const json_t *cur, const struct timespec *now)
+{
+	return claim_live(cur, now) && strcmp(str_or(cur, "claimedBy"), l->run) == 0;
+}
+
+static void
+lease_ended(json_t *doc)
+{
+	json_object_set_new(doc, "leaseUntil", json_integer(0));
+}
+
 int
 cw_ledger_release(struct cw_ledger *l, const char *key, const struct timespec *now,
     cw_err *e)
 {
-	json_t *cur, *doc;
-	char *etag;
-	int r = 0;
-
-	if (l->dry)
-		return 0;
-	for (int round = 0; round < CAS_ROUNDS; round++) {
-		if ((r = l->s->read(l->s, l->o->oun, key, &cur, &etag, e)) <= 0)
-			return r == CW_DOC_CORRUPT ? CW_LEDGER_CORRUPT : r;
-		if ((r = check_entry(key, cur, e)) == 0 && claim_live(cur, now) &&
-		    strcmp(str_or(cur, "claimedBy"), l->run) == 0) {
-			doc = json_deep_copy(cur);
-			json_object_set_new(doc, "leaseUntil", json_integer(0));
-			touch(doc, now);
-			r = l->s->replace(l->s, l->o->oun, key, doc, etag, e);
-			json_decref(doc);
-			r = r == 1 ? 1 : r == 0 ? 2 : -1;  /* 2: lost a race, read again */
-		}
-		json_decref(cur);
-		free(etag);
-		if (r != 2)
-			return r;
-	}
-	return cw_seterr(e, "notification %s: the entry kept changing under us", key);
+	return update_entry(l, key, now, claimed_by_this_run, lease_ended, e);
 }
 
 int
