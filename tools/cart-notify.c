@@ -132,6 +132,16 @@ purchases(struct notify *nt, json_t **recs, size_t k, json_t **res)
 	return 0;
 }
 
+/* Nothing more is sent this run: says why, once, and keeps it for the
+ * results of the records still waiting. */
+static void
+stop(struct notify *nt, const char *why)
+{
+	cw_warnx("%s", why);
+	snprintf(nt->why, sizeof(nt->why), "%s", why);
+	nt->stopped = 1;
+}
+
 static int opted_out(struct notify *nt, const json_t *rec);
 
 /*
@@ -154,9 +164,7 @@ check_queued(struct notify *nt)
 	    (const json_t *const *)recs, k, &e) != 0) || (nt->ledger != NULL &&
 	    cw_ledger_prefetch(nt->ledger, (const json_t *const *)recs, NULL, k, &nt->now,
 	    &e) != 0))) {
-		cw_warnx("%s", e.msg);
-		snprintf(nt->why, sizeof(nt->why), "%s", e.msg);
-		nt->stopped = 1;
+		stop(nt, e.msg);
 	}
 	for (size_t i = 0; i < nt->n; i++) {
 		struct line *ln = &nt->q[i];
@@ -170,6 +178,24 @@ check_queued(struct notify *nt)
 			    "opted out");
 	}
 	free(recs);
+}
+
+/*
+ * Marks rec "sending" in the ledger before its send (cw_ledger_sending). A
+ * corrupt entry fails the record alone (*res); any other error stops the run.
+ */
+static void
+mark_sending(struct notify *nt, const json_t *rec, json_t **res)
+{
+	cw_err e;
+	int r = cw_ledger_sending(nt->ledger, cw_json_istr(rec, "notificationId"), &nt->now, &e);
+
+	if (r == CW_LEDGER_CORRUPT) {
+		cw_warnx("%s", e.msg);
+		*res = cw_result(rec, "failed", nt->p->name, NULL, e.msg);
+	} else if (r < 0) {
+		stop(nt, e.msg);
+	}
 }
 
 static void
@@ -191,24 +217,13 @@ commit_marks(struct notify *nt, json_t **recs, size_t k, json_t **res)
 	cw_err e;
 
 	if (cw_ledger_group_commit(nt->ledger, lost_key, lost, &e) != 0) {
-		cw_warnx("%s", e.msg);
-		snprintf(nt->why, sizeof(nt->why), "%s", e.msg);
-		nt->stopped = 1;
+		stop(nt, e.msg);
 	}
 	for (size_t j = 0; j < k && !nt->stopped; j++) {
 		const char *key = cw_json_istr(recs[j], "notificationId");
-		int r;
 
-		if (res[j] != NULL || key == NULL || json_object_get(lost, key) == NULL)
-			continue;
-		if ((r = cw_ledger_sending(nt->ledger, key, &nt->now, &e)) == CW_LEDGER_CORRUPT) {
-			cw_warnx("%s", e.msg);
-			res[j] = cw_result(recs[j], "failed", nt->p->name, NULL, e.msg);
-		} else if (r < 0) {
-			cw_warnx("%s", e.msg);
-			snprintf(nt->why, sizeof(nt->why), "%s", e.msg);
-			nt->stopped = 1;
-		}
+		if (res[j] == NULL && key != NULL && json_object_get(lost, key) != NULL)
+			mark_sending(nt, recs[j], &res[j]);
 	}
 	json_decref(lost);
 }
@@ -242,29 +257,13 @@ send_from(struct notify *nt, size_t lo)
 	 * makes them in a group, sent at its commit. */
 	if (nt->ahead && nt->ledger != NULL && k > 0 && !nt->stopped) {
 		if (cw_ledger_group_begin(nt->ledger, &e) != 0) {
-			cw_warnx("%s", e.msg);
-			snprintf(nt->why, sizeof(nt->why), "%s", e.msg);
-			nt->stopped = 1;
+			stop(nt, e.msg);
 		} else
 			group = 1;
 	}
-	for (j = 0; j < k && nt->ledger != NULL && !nt->stopped; j++) {
-		int r;
-
-		if (res[j] != NULL)
-			continue;  /* bought already: not sent */
-		r = cw_ledger_sending(nt->ledger, cw_json_istr(recs[j], "notificationId"),
-		    &nt->now, &e);
-
-		if (r == CW_LEDGER_CORRUPT) {
-			cw_warnx("%s", e.msg);
-			res[j] = cw_result(recs[j], "failed", nt->p->name, NULL, e.msg);
-		} else if (r < 0) {
-			cw_warnx("%s", e.msg);
-			snprintf(nt->why, sizeof(nt->why), "%s", e.msg);
-			nt->stopped = 1;
-		}
-	}
+	for (j = 0; j < k && nt->ledger != NULL && !nt->stopped; j++)
+		if (res[j] == NULL)  /* else bought already: not sent */
+			mark_sending(nt, recs[j], &res[j]);
 	if (group)
 		commit_marks(nt, recs, k, res);
 	/* Those that failed their mark leave the batch. */
@@ -413,9 +412,7 @@ opted_out(struct notify *nt, const json_t *rec)
 	    *cust != '\0')
 		r = cw_suppressed(nt->store, "customer", cust, &e);
 	if (r < 0) {
-		cw_warnx("%s", e.msg);
-		snprintf(nt->why, sizeof(nt->why), "%s", e.msg);
-		nt->stopped = 1;
+		stop(nt, e.msg);
 	}
 	return r;
 }
