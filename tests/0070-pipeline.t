@@ -5,16 +5,7 @@
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-sandbox_start
-sandbox_env
-smtp_server
-export CARTWATCH_NOW=2026-11-24T12:00:00Z
-mkdir "$T/conf"
-cfg=$T/conf/appsettings.json
-sandbox_config "$T/base.json"
-jq --argjson p "$SMTP_PORT" '.Cartwatch.Notify = {Provider: "smtp", Smtp: {
-	Url: "smtp://127.0.0.1:\($p)", From: "Contoso Shop <shop@contoso.example>",
-	MaxAttempts: 2, BackoffMs: 10, MaxBackoffMs: 20}}' "$T/base.json" >"$cfg"
+pipeline_setup
 run_pipeline() { run "$top/pipeline.sh" "$@"; }
 mails() { find "$MAILDIR" -name '*.eml' 2>/dev/null | wc -l | tr -d ' '; }
 # The registered customers' carts of the window that have an email (golden).

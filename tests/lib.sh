@@ -143,6 +143,7 @@ closed_port_stop() {
 
 # sandbox_start [DATA]: starts the sandbox on a free loopback port with DATA
 # (default tests/sandbox/default.json) and sets SANDBOX to its base URL.
+# shellcheck disable=SC2120 # its arguments are optional
 sandbox_start() {
 	python3 "$top/tests/sandbox/sandbox.py" --data "${1:-$top/tests/sandbox/default.json}" \
 		--port-file "$T/sandbox.port" --log "$T/sandbox.log" \
@@ -241,6 +242,24 @@ JSON
 	rm -f "$1.in"
 }
 
+# pipeline_setup: what the end-to-end pipeline tests share: the sandbox and its
+# environment, an SMTP server, the business clock at 2026-11-24T12:00:00Z, and
+# $cfg, the sandbox's config sending by SMTP, in a directory of its own.
+# Both servers take optional arguments, which these tests do not need.
+# shellcheck disable=SC2119
+pipeline_setup() {
+	sandbox_start
+	sandbox_env
+	smtp_server
+	export CARTWATCH_NOW=2026-11-24T12:00:00Z
+	mkdir "$T/conf"
+	cfg=$T/conf/appsettings.json
+	sandbox_config "$T/base.json"
+	jq --argjson p "$SMTP_PORT" '.Cartwatch.Notify = {Provider: "smtp", Smtp: {
+		Url: "smtp://127.0.0.1:\($p)", From: "Contoso Shop <shop@contoso.example>",
+		MaxAttempts: 2, BackoffMs: 10, MaxBackoffMs: 20}}' "$T/base.json" >"$cfg"
+}
+
 # cosmos_start: starts cosmosdb-server (a third-party server speaking Cosmos
 # DB's REST API, doc/DESIGN.md section 5) on a free loopback port, and sets COSMOS
 # to its URL and COSMOS_KEY to the emulator's well-known key (the server checks
@@ -269,6 +288,7 @@ cosmos_start() {
 # smtp_server [ARGS]: a real SMTP server (aiosmtpd, tests/smtpd.py, under
 # Debian's python3, which has the module) on a loopback port it picks itself;
 # sets SMTP_PORT and MAILDIR (one .eml and one .json per accepted message).
+# shellcheck disable=SC2120 # its arguments are optional
 smtp_server() {
 	MAILDIR=$T/maildir
 	/usr/bin/python3 "$top/tests/smtpd.py" --dir "$MAILDIR" --port-file "$T/smtp.port" "$@" \
