@@ -57,12 +57,7 @@ is "$(find "$T" -name 'escaped*' | wc -l | tr -d ' ')" 0 "nothing written for it
 
 # shot HTML PNG: a screenshot of the page HTML, without network, bounded in time.
 shot() {
-	mkdir -p "$T/home"
-	HOME=$T/home timeout 60 "$chromium" --headless --no-sandbox --disable-gpu \
-		--disable-quic --no-first-run --disable-background-networking \
-		--disable-component-update --disable-sync --disable-extensions \
-		--host-resolver-rules='MAP * ~NOTFOUND' --user-data-dir="$T/chrome" \
-		--screenshot="$2" --window-size=800,1200 "file://$1" >"$T/chrome.log" 2>&1
+	chromium_run 60 --screenshot="$2" --window-size=800,1200 "file://$1" >"$T/chrome.log" 2>&1
 }
 # stat PNG: colours, the commonest colour's share, pixels near the button's
 # blue (#2563eb) and the card's white.

@@ -107,12 +107,7 @@ lacks "$dir/n-en-us-USD.html" 'src=""' "no image without a source"
 # --- Chromium: screenshots at 375 and 800 px --------------------------------
 # shot HTML PNG WIDTH: a screenshot, without network, bounded in time.
 shot() {
-	mkdir -p "$T/home"
-	HOME=$T/home timeout 60 "$chromium" --headless --no-sandbox --disable-gpu \
-		--disable-quic --no-first-run --disable-background-networking \
-		--disable-component-update --disable-sync --disable-extensions \
-		--host-resolver-rules='MAP * ~NOTFOUND' --user-data-dir="$T/chrome" \
-		--screenshot="$2" --window-size="$3,1600" "file://$1" >"$T/chrome.log" 2>&1
+	chromium_run 60 --screenshot="$2" --window-size="$3,1600" "file://$1" >"$T/chrome.log" 2>&1
 }
 for id in n-en-us-USD n-ar-sa-SAR n-ja-jp-JPY; do
 	for w in 375 800; do
@@ -142,12 +137,7 @@ $(jq -r .notificationId "$T/recs.ndjson")
 EOF
 "$py" "$check" wrap "$T/wrap.html" "$@" "planted=$T/planted.html@375" \
 	"planted=$T/planted.html@800"
-mkdir -p "$T/home"
-HOME=$T/home timeout 120 "$chromium" --headless --no-sandbox --disable-gpu \
-	--disable-quic --no-first-run --disable-background-networking \
-	--disable-component-update --disable-sync --disable-extensions \
-	--host-resolver-rules='MAP * ~NOTFOUND' --user-data-dir="$T/chrome" \
-	--window-size=1000,1000 --virtual-time-budget=10000 --dump-dom \
+chromium_run 120 --window-size=1000,1000 --virtual-time-budget=10000 --dump-dom \
 	"file://$T/wrap.html" 2>"$T/chrome.log" |
 	sed -n 's/.*<pre id="result">\(.*\)<\/pre>.*/\1/p' | sed 's/&gt;/>/g; s/&lt;/</g; s/&amp;/\&/g' \
 	>"$T/over.json" || :

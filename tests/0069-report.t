@@ -58,12 +58,7 @@ has "$T/out/report.html" "<svg class=\"chart\"" "an inline SVG chart"
 # What Chromium shows: the chart's two bar colours, far more of each than
 # the legend's squares hold; the same check fails on a page without a chart.
 shot() {
-	mkdir -p "$T/home"
-	HOME=$T/home timeout 60 "$chromium" --headless --no-sandbox --disable-gpu \
-		--disable-quic --no-first-run --disable-background-networking \
-		--disable-component-update --disable-sync --disable-extensions \
-		--host-resolver-rules='MAP * ~NOTFOUND' --user-data-dir="$T/chrome" \
-		--screenshot="$2" --window-size=1000,900 "file://$1" >"$T/chrome.log" 2>&1
+	chromium_run 60 --screenshot="$2" --window-size=1000,900 "file://$1" >"$T/chrome.log" 2>&1
 }
 bars() {   # PNG: $1 and $2 become the pixels near the sent and recovered colours
 	python3 "$top/tests/pngstat.py" "$1" 3b6fd4 e8833a >"$T/stat"

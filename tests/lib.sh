@@ -242,6 +242,20 @@ JSON
 	rm -f "$1.in"
 }
 
+# chromium_run SECONDS ARGS...: headless Chromium ($chromium, which the test
+# checks exists) for at most SECONDS, with a profile of its own in $T and no
+# network: every host name resolves to nothing, and nothing of its own
+# (updates, sync, QUIC) is fetched.
+chromium_run() {
+	_secs=$1
+	shift
+	mkdir -p "$T/home"
+	HOME=$T/home timeout "$_secs" "${chromium:-/usr/bin/chromium}" --headless --no-sandbox --disable-gpu \
+		--disable-quic --no-first-run --disable-background-networking \
+		--disable-component-update --disable-sync --disable-extensions \
+		--host-resolver-rules='MAP * ~NOTFOUND' --user-data-dir="$T/chrome" "$@"
+}
+
 # pipeline_setup: what the end-to-end pipeline tests share: the sandbox and its
 # environment, an SMTP server, the business clock at 2026-11-24T12:00:00Z, and
 # $cfg, the sandbox's config sending by SMTP, in a directory of its own.
